@@ -1,0 +1,38 @@
+# mirrord: `make demo` runs a whole mirroring cycle; `make test` runs every test against a
+# throwaway PostgreSQL that it starts (and installs, where missing) itself.
+GO ?= go
+BIN := bin
+FUZZTIME ?= 10s
+
+.PHONY: all build test test-short fuzz bench demo clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+test:
+	scripts/with-postgres.sh $(MAKE) --no-print-directory test-inner
+
+test-inner:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+	$(MAKE) --no-print-directory fuzz
+
+# Each fuzz target runs briefly on top of its committed seed corpus.
+fuzz:
+	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for f in $$(grep -h '^func Fuzz' $$t/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "fuzz $$t $$f"; \
+			$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$t || exit 1; \
+		done; \
+	done
+
+bench:
+	scripts/with-postgres.sh $(GO) test -run='^$$' -bench=. -benchmem ./bench/... ./bulk/...
+
+demo: build
+	scripts/demo.sh
+
+clean:
+	rm -rf $(BIN)

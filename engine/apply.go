@@ -1,0 +1,379 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sourcegraph/conc"
+
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/schema"
+)
+
+// TableApplyResult is one table's answer to RowData. When Err is set the table's rows of the
+// call were rolled back and LSN is the table's old one.
+type TableApplyResult struct {
+	Name   string
+	LSN    int64
+	Counts bulk.Counts
+	Err    error
+}
+
+// Apply is one RowData call in progress: the decoder hands it batches as it reads them, and
+// each table of the call is applied by its own loader in one transaction while the rest of the
+// body is still arriving.
+type Apply struct {
+	e      *Engine
+	t      *tenant
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	tables map[string]*tableApply
+	order  []*tableApply
+	wg     conc.WaitGroup
+	ended  bool
+}
+
+// tableApply is one table's part of a call: chunks flow from the decoder through ch to the loader.
+type tableApply struct {
+	name   string
+	table  schema.Table
+	ch     chan *chunk
+	cur    *chunk // being filled by the decoder
+	lsn    int64
+	hasLSN bool
+	result TableApplyResult
+}
+
+// chunk is a run of rows with one column set, handed from the decoder to a loader at once.
+type chunk struct {
+	cols  []int
+	ops   []bulk.Op
+	vals  []any // row-major, len(cols) values a row
+	bytes int64
+}
+
+// BeginApply starts a RowData call for tenant. The caller must end it with Finish or Abort.
+func (e *Engine) BeginApply(ctx context.Context, tenant string) (*Apply, error) {
+	t, err := e.tenant(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.catalog(ctx, false); err != nil {
+		return nil, err
+	}
+	actx, cancel := context.WithCancelCause(ctx)
+	return &Apply{e: e, t: t, ctx: actx, cancel: cancel, tables: map[string]*tableApply{}}, nil
+}
+
+// Batch starts a batch of rows for table carrying the named columns, in order. The columns must
+// be columns of the mirrored table, each named once, and include the primary key.
+func (a *Apply) Batch(table string, columns []string) (*Batch, error) {
+	if a.ended {
+		return nil, errors.New("apply already ended")
+	}
+	ta := a.tables[table]
+	if ta == nil {
+		states, err := a.e.mirrored(a.ctx, a.t, []string{table})
+		if err != nil {
+			return nil, err
+		}
+		ta = &tableApply{name: table, table: states[0].Table, ch: make(chan *chunk, 2)}
+		ta.result = TableApplyResult{Name: table, LSN: states[0].LSN}
+		a.tables[table] = ta
+		a.order = append(a.order, ta)
+		a.wg.Go(func() { a.load(ta) })
+	}
+	cols, err := batchColumns(ta.table, columns)
+	if err != nil {
+		return nil, err
+	}
+	b := &Batch{a: a, ta: ta, cols: cols, colDefs: make([]schema.Column, len(cols))}
+	for i, c := range cols {
+		b.colDefs[i] = ta.table.Columns[c]
+	}
+	return b, nil
+}
+
+func batchColumns(t schema.Table, names []string) ([]int, error) {
+	if len(names) == 0 {
+		return nil, badRequest("batch for table %s names no columns", t.Name)
+	}
+	cols := make([]int, len(names))
+	seen := make(map[int]bool, len(names))
+	for i, name := range names {
+		c := t.Column(name)
+		if c < 0 {
+			if err := schema.CheckName("column", name); err != nil {
+				return nil, badRequest("table %s: %v", t.Name, err)
+			}
+			return nil, badRequest("table %s has no column %s", t.Name, name)
+		}
+		if seen[c] {
+			return nil, badRequest("table %s: column %s is named twice in one batch", t.Name, name)
+		}
+		seen[c] = true
+		cols[i] = c
+	}
+	for _, k := range t.Key() {
+		if !seen[k] {
+			return nil, badRequest("table %s: batch lacks primary key column %s", t.Name, t.Columns[k].Name)
+		}
+	}
+	return cols, nil
+}
+
+// Batch receives the rows of one <Batch> element.
+type Batch struct {
+	a       *Apply
+	ta      *tableApply
+	cols    []int
+	colDefs []schema.Column
+}
+
+// Columns are the batch's columns in order: the types to parse each row's values with.
+func (b *Batch) Columns() []schema.Column { return b.colDefs }
+
+// Add hands one row on. values holds one value a column; it is copied, so the caller may reuse it.
+func (b *Batch) Add(op bulk.Op, values []any) error {
+	if len(values) != len(b.cols) {
+		return badRequest("table %s: row has %d values for %d columns", b.ta.name, len(values), len(b.cols))
+	}
+	switch op {
+	case bulk.Insert, bulk.Update, bulk.Delete:
+	default:
+		return badRequest("table %s: row op %v is not I, U or D", b.ta.name, op)
+	}
+	c := b.ta.cur
+	if c == nil {
+		rows := b.a.e.opts.ChunkRows
+		c = &chunk{cols: b.cols, ops: make([]bulk.Op, 0, rows), vals: make([]any, 0, rows*len(b.cols))}
+		b.ta.cur = c
+	}
+	c.ops = append(c.ops, op)
+	c.vals = append(c.vals, values...)
+	for _, v := range values {
+		c.bytes += valueSize(v)
+	}
+	if len(c.ops) >= b.a.e.opts.ChunkRows {
+		return b.a.send(b.ta)
+	}
+	return nil
+}
+
+// SetLSN records the batch's <Lsn>: the LSN the table reaches when its rows of this call commit.
+func (b *Batch) SetLSN(lsn int64) {
+	b.ta.lsn, b.ta.hasLSN = lsn, true
+}
+
+// Close ends the batch; the next batch of the same table may carry other columns.
+func (b *Batch) Close() error {
+	return b.a.send(b.ta)
+}
+
+// send hands the table's pending chunk to its loader, waiting for in-flight budget first so that
+// memory stays bounded however large the request is.
+func (a *Apply) send(ta *tableApply) error {
+	c := ta.cur
+	if c == nil || len(c.ops) == 0 {
+		return nil
+	}
+	ta.cur = nil
+	c.bytes += int64(len(c.ops)) * 16
+	c.bytes = min(c.bytes, a.e.opts.MaxInflightBytes)
+	if err := a.acquire(a.e.inflight, c.bytes, "in-flight row budget"); err != nil {
+		return err
+	}
+	select {
+	case ta.ch <- c:
+		return nil
+	case <-a.ctx.Done():
+		a.e.inflight.Release(c.bytes)
+		return context.Cause(a.ctx)
+	}
+}
+
+func (a *Apply) acquire(sem interface {
+	Acquire(context.Context, int64) error
+}, n int64, what string) error {
+	ctx, cancel := context.WithTimeout(a.ctx, a.e.opts.Wait)
+	defer cancel()
+	if err := sem.Acquire(ctx, n); err != nil {
+		if a.ctx.Err() != nil {
+			return context.Cause(a.ctx)
+		}
+		return fmt.Errorf("server busy: waited %s for the %s", a.e.opts.Wait, what)
+	}
+	return nil
+}
+
+// load is a table's loader: it takes the table's lane and an apply slot, then streams the
+// chunks into the target in one transaction.
+func (a *Apply) load(ta *tableApply) {
+	rows := &chunkRows{ctx: a.ctx, ch: ta.ch, inflight: a.e.inflight}
+	// Whatever happens, the decoder must never block on a loader that is gone.
+	defer rows.drain()
+	started := time.Now()
+
+	l := a.t.lane(ta.name)
+	if err := l.acquire(a.ctx, a.e.opts.Wait, a.t.name, ta.name); err != nil {
+		ta.result.Err = err
+		return
+	}
+	defer l.release()
+	if err := a.acquire(a.e.slots, 1, "apply slot (database connection)"); err != nil {
+		ta.result.Err = err
+		return
+	}
+	defer a.e.slots.Release(1)
+
+	opts := bulk.ApplyOptions{
+		Empty: a.t.takeEmpty(ta.name),
+		// Called after the rows are exhausted, so after the decoder's last SetLSN.
+		LSN: func() (int64, bool) { return ta.lsn, ta.hasLSN },
+	}
+	counts, err := a.t.mirror.Apply(a.ctx, ta.table, rows, opts)
+	if err != nil {
+		if cause := context.Cause(a.ctx); cause != nil && a.ctx.Err() != nil {
+			err = cause
+		}
+		ta.result.Err = fmt.Errorf("table %s: %w", ta.name, err)
+		a.e.opts.Logger.Warn("apply failed", "tenant", a.t.name, "table", ta.name, "err", err)
+		return
+	}
+	ta.result.Counts = counts
+	if ta.hasLSN {
+		ta.result.LSN = ta.lsn
+		a.t.setLSN(ta.name, ta.lsn)
+	}
+	a.t.addCounts(ta.name, counts)
+	a.e.opts.Logger.Debug("apply committed", "tenant", a.t.name, "table", ta.name,
+		"inserted", counts.Inserted, "updated", counts.Updated, "deleted", counts.Deleted,
+		"duration", time.Since(started))
+}
+
+// Finish ends the call: the remaining rows go to their loaders, and it waits for every table to
+// commit or roll back. Results come in the order tables first appeared in the call.
+func (a *Apply) Finish() ([]TableApplyResult, error) {
+	if a.ended {
+		return nil, errors.New("apply already ended")
+	}
+	var sendErr error
+	for _, ta := range a.order {
+		if err := a.send(ta); err != nil && sendErr == nil {
+			sendErr = err
+		}
+	}
+	if sendErr != nil {
+		a.Abort(sendErr)
+		return nil, sendErr
+	}
+	a.end()
+	out := make([]TableApplyResult, len(a.order))
+	for i, ta := range a.order {
+		out[i] = ta.result
+	}
+	a.cancel(nil)
+	return out, nil
+}
+
+// Abort ends the call without writing anything: every table's transaction rolls back.
+func (a *Apply) Abort(err error) {
+	if a.ended {
+		return
+	}
+	if err == nil {
+		err = errors.New("apply aborted")
+	}
+	a.cancel(err)
+	a.end()
+}
+
+func (a *Apply) end() {
+	a.ended = true
+	for _, ta := range a.order {
+		close(ta.ch)
+	}
+	if r := a.wg.WaitAndRecover(); r != nil {
+		err := fmt.Errorf("loader panic: %v", r.Value)
+		a.e.opts.Logger.Error("loader panic", "tenant", a.t.name, "panic", r.Value, "stack", string(r.Stack))
+		for _, ta := range a.order {
+			if ta.result.Err == nil {
+				ta.result.Err = err
+			}
+		}
+	}
+}
+
+// chunkRows is the bulk.Rows a loader reads: the chunks the decoder sends, row by row.
+type chunkRows struct {
+	ctx      context.Context
+	ch       <-chan *chunk
+	inflight interface{ Release(int64) }
+	cur      *chunk
+	row      int
+	err      error
+}
+
+func (r *chunkRows) Next() bool {
+	if r.cur != nil && r.row+1 < len(r.cur.ops) {
+		r.row++
+		return true
+	}
+	r.releaseCurrent()
+	select {
+	case c, ok := <-r.ch:
+		if !ok {
+			// Abort cancels before it closes: a closed channel under a cancelled context is
+			// the end of an aborted call, never a complete one.
+			if r.ctx.Err() != nil {
+				r.err = context.Cause(r.ctx)
+			}
+			return false
+		}
+		r.cur, r.row = c, 0
+		return true
+	case <-r.ctx.Done():
+		r.err = context.Cause(r.ctx)
+		return false
+	}
+}
+
+func (r *chunkRows) releaseCurrent() {
+	if r.cur != nil {
+		r.inflight.Release(r.cur.bytes)
+		r.cur = nil
+	}
+}
+
+func (r *chunkRows) Op() bulk.Op    { return r.cur.ops[r.row] }
+func (r *chunkRows) Columns() []int { return r.cur.cols }
+func (r *chunkRows) Values() []any {
+	n := len(r.cur.cols)
+	return r.cur.vals[r.row*n : (r.row+1)*n : (r.row+1)*n]
+}
+func (r *chunkRows) Err() error { return r.err }
+
+// drain releases the budget of every chunk still on its way, until the decoder closes the channel.
+func (r *chunkRows) drain() {
+	r.releaseCurrent()
+	for c := range r.ch {
+		r.inflight.Release(c.bytes)
+	}
+}
+
+// valueSize is roughly the memory a decoded value holds, for the in-flight budget.
+func valueSize(v any) int64 {
+	switch v := v.(type) {
+	case string:
+		return int64(len(v)) + 16
+	case []byte:
+		return int64(len(v)) + 24
+	case bulk.Decimal:
+		return int64(len(v)) + 16
+	case time.Time:
+		return 24
+	}
+	return 16
+}

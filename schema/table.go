@@ -1,0 +1,274 @@
+// Package schema is the table model of a mirrored table: its type rules, name checks, hash and the diff that plans a migration.
+package schema
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Type is a SQL Server type name as INFORMATION_SCHEMA.COLUMNS.DATA_TYPE spells it, in lower case.
+type Type string
+
+// The SQL Server types a TableSchema may name. rowversion and timestamp are read as binary(8):
+// the mirror cannot write a rowversion column, so it keeps the bytes.
+const (
+	Bit              Type = "bit"
+	TinyInt          Type = "tinyint"
+	SmallInt         Type = "smallint"
+	Int              Type = "int"
+	BigInt           Type = "bigint"
+	Decimal          Type = "decimal"
+	Numeric          Type = "numeric"
+	Money            Type = "money"
+	SmallMoney       Type = "smallmoney"
+	Float            Type = "float"
+	Real             Type = "real"
+	Date             Type = "date"
+	Time             Type = "time"
+	DateTime         Type = "datetime"
+	DateTime2        Type = "datetime2"
+	SmallDateTime    Type = "smalldatetime"
+	DateTimeOffset   Type = "datetimeoffset"
+	Char             Type = "char"
+	VarChar          Type = "varchar"
+	NChar            Type = "nchar"
+	NVarChar         Type = "nvarchar"
+	Text             Type = "text"
+	NText            Type = "ntext"
+	Binary           Type = "binary"
+	VarBinary        Type = "varbinary"
+	Image            Type = "image"
+	UniqueIdentifier Type = "uniqueidentifier"
+	XML              Type = "xml"
+)
+
+// Max is the Length of a (n)varchar(max) or varbinary(max) column, and of text, ntext, image and xml.
+const Max = -1
+
+// Column is one column of a table as the source describes it.
+type Column struct {
+	Name string `json:"name"`
+	Type Type   `json:"type"`
+	// Length is in characters for character types, in bytes for binary types, Max for max;
+	// zero for types that have no length.
+	Length int `json:"length,omitempty"`
+	// Precision and Scale are the digits of decimal and numeric. Scale is also the fractional
+	// second digits (0 to 7) of time, datetime2 and datetimeoffset.
+	Precision  int  `json:"precision,omitempty"`
+	Scale      int  `json:"scale,omitempty"`
+	Nullable   bool `json:"nullable"`
+	PrimaryKey bool `json:"primaryKey,omitempty"`
+}
+
+// Table is one table of a TableSchema message: its name and its columns in source order.
+type Table struct {
+	Name    string   `json:"name"`
+	Columns []Column `json:"columns"`
+}
+
+// MaxNameLength is the longest table or column name accepted, as in SQL Server.
+const MaxNameLength = 128
+
+// CheckName reports whether name is 1 to 128 ASCII letters, digits and underscores. kind says
+// what the name is ("table", "column", "tenant") so that the error names it.
+func CheckName(kind, name string) error {
+	if name == "" {
+		return fmt.Errorf("%s name is empty", kind)
+	}
+	if len(name) > MaxNameLength {
+		return fmt.Errorf("%s name %.40q… is %d bytes long; at most %d are allowed", kind, name, len(name), MaxNameLength)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			continue
+		}
+		// Decode the whole character so that a non-ASCII letter is named as itself, not as its first byte.
+		r, _ := utf8.DecodeRuneInString(name[i:])
+		return fmt.Errorf("%s name %q has %q at byte %d; only ASCII letters, digits and underscore are allowed", kind, name, r, i+1)
+	}
+	return nil
+}
+
+// typeRule says which of a column's attributes a type uses and what range they may take.
+type typeRule struct {
+	maxLength int  // > 0: Length is used, 1..maxLength
+	allowMax  bool // Length may be Max
+	alwaysMax bool // Length is always Max (text, ntext, image, xml)
+	decimal   bool // Precision 1..38 and Scale 0..Precision are used
+	fraction  bool // Scale 0..7 is used (fractional seconds)
+	keyable   bool // may be part of a primary key
+}
+
+var typeRules = map[Type]typeRule{
+	Bit: {keyable: true}, TinyInt: {keyable: true}, SmallInt: {keyable: true}, Int: {keyable: true}, BigInt: {keyable: true},
+	Decimal: {decimal: true, keyable: true}, Numeric: {decimal: true, keyable: true},
+	Money: {keyable: true}, SmallMoney: {keyable: true}, Float: {keyable: true}, Real: {keyable: true},
+	Date: {keyable: true}, Time: {fraction: true, keyable: true}, DateTime: {keyable: true},
+	DateTime2: {fraction: true, keyable: true}, SmallDateTime: {keyable: true}, DateTimeOffset: {fraction: true, keyable: true},
+	Char: {maxLength: 8000, keyable: true}, VarChar: {maxLength: 8000, allowMax: true, keyable: true},
+	NChar: {maxLength: 4000, keyable: true}, NVarChar: {maxLength: 4000, allowMax: true, keyable: true},
+	Text: {alwaysMax: true}, NText: {alwaysMax: true},
+	Binary: {maxLength: 8000, keyable: true}, VarBinary: {maxLength: 8000, allowMax: true, keyable: true},
+	Image: {alwaysMax: true}, UniqueIdentifier: {keyable: true}, XML: {alwaysMax: true},
+}
+
+// Known reports whether t is a type this package knows.
+func Known(t Type) bool { _, ok := typeRules[t]; return ok }
+
+// Normalize returns c in canonical form: the type in lower case (rowversion and timestamp as
+// binary(8)), and the attributes the type does not use set to zero. It does not validate.
+func (c Column) Normalize() Column {
+	c.Type = Type(strings.ToLower(strings.TrimSpace(string(c.Type))))
+	if c.Type == "rowversion" || c.Type == "timestamp" {
+		c.Type, c.Length = Binary, 8
+	}
+	r, ok := typeRules[c.Type]
+	if !ok {
+		return c
+	}
+	switch {
+	case r.alwaysMax:
+		c.Length = Max
+	case r.maxLength == 0:
+		c.Length = 0
+	}
+	if !r.decimal && !r.fraction {
+		c.Precision, c.Scale = 0, 0
+	}
+	if r.fraction {
+		c.Precision = 0
+	}
+	return c
+}
+
+// Check reports the first thing wrong with a normalized column, naming the table and column.
+func (c Column) Check(table string) error {
+	if err := CheckName("column", c.Name); err != nil {
+		return fmt.Errorf("table %s: %w", table, err)
+	}
+	r, ok := typeRules[c.Type]
+	if !ok {
+		return fmt.Errorf("table %s, column %s: unknown type %q", table, c.Name, string(c.Type))
+	}
+	where := func(format string, args ...any) error {
+		return fmt.Errorf("table %s, column %s (%s): %s", table, c.Name, c.Type, fmt.Sprintf(format, args...))
+	}
+	if r.maxLength > 0 {
+		if c.Length == Max && !r.allowMax {
+			return where("length max is not allowed")
+		}
+		if c.Length != Max && (c.Length < 1 || c.Length > r.maxLength) {
+			return where("length %d is out of range 1 to %d", c.Length, r.maxLength)
+		}
+	}
+	if r.decimal {
+		if c.Precision < 1 || c.Precision > 38 {
+			return where("precision %d is out of range 1 to 38", c.Precision)
+		}
+		if c.Scale < 0 || c.Scale > c.Precision {
+			return where("scale %d is out of range 0 to %d", c.Scale, c.Precision)
+		}
+	}
+	if r.fraction && (c.Scale < 0 || c.Scale > 7) {
+		return where("fractional seconds scale %d is out of range 0 to 7", c.Scale)
+	}
+	if c.PrimaryKey {
+		if c.Nullable {
+			return where("a primary key column cannot be nullable")
+		}
+		if !r.keyable || c.Length == Max {
+			return where("a %s column cannot be part of a primary key", c.TypeString())
+		}
+	}
+	return nil
+}
+
+// TypeString is the column's type as SQL Server writes it: nvarchar(220), decimal(19,4), varbinary(max).
+func (c Column) TypeString() string {
+	r := typeRules[c.Type]
+	switch {
+	case r.alwaysMax:
+		return string(c.Type)
+	case r.maxLength > 0 && c.Length == Max:
+		return string(c.Type) + "(max)"
+	case r.maxLength > 0:
+		return string(c.Type) + "(" + strconv.Itoa(c.Length) + ")"
+	case r.decimal:
+		return string(c.Type) + "(" + strconv.Itoa(c.Precision) + "," + strconv.Itoa(c.Scale) + ")"
+	case r.fraction:
+		return string(c.Type) + "(" + strconv.Itoa(c.Scale) + ")"
+	}
+	return string(c.Type)
+}
+
+// Normalize returns t with every column normalized. Column order is kept.
+func (t Table) Normalize() Table {
+	cols := make([]Column, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = c.Normalize()
+	}
+	return Table{Name: t.Name, Columns: cols}
+}
+
+// Validate normalizes t and reports the first thing wrong with it: a bad table or column name,
+// no columns, a column named twice (names compare without case, as in SQL Server), an unknown
+// type, an attribute out of range, or a primary key column that is nullable or cannot be a key.
+func (t Table) Validate() (Table, error) {
+	if err := CheckName("table", t.Name); err != nil {
+		return Table{}, err
+	}
+	if len(t.Columns) == 0 {
+		return Table{}, fmt.Errorf("table %s has no columns", t.Name)
+	}
+	n := t.Normalize()
+	seen := make(map[string]bool, len(n.Columns))
+	for _, c := range n.Columns {
+		if err := c.Check(t.Name); err != nil {
+			return Table{}, err
+		}
+		key := strings.ToLower(c.Name)
+		if seen[key] {
+			return Table{}, fmt.Errorf("table %s: column %s is named twice", t.Name, c.Name)
+		}
+		seen[key] = true
+	}
+	return n, nil
+}
+
+// Column returns the index of the column with this exact name, or -1.
+func (t Table) Column(name string) int {
+	for i, c := range t.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Key returns the indexes of the primary key columns, in column order; empty when the table has none.
+func (t Table) Key() []int {
+	var key []int
+	for i, c := range t.Columns {
+		if c.PrimaryKey {
+			key = append(key, i)
+		}
+	}
+	return key
+}
+
+// Hash is a hex SHA-256 over the canonical form of the normalized table: its name and each
+// column's name, type, length, precision, scale, nullability and key membership, in order.
+func (t Table) Hash() string {
+	var b strings.Builder
+	b.WriteString(t.Name)
+	for _, c := range t.Normalize().Columns {
+		fmt.Fprintf(&b, "\n%s %s %d %d %d %t %t", c.Name, c.Type, c.Length, c.Precision, c.Scale, c.Nullable, c.PrimaryKey)
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
