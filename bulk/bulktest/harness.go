@@ -1,0 +1,90 @@
+// Package bulktest is the conformance suite that every bulk.Target must pass, run from each target's own tests.
+package bulktest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/schema"
+)
+
+// Harness is what a target's test file gives Run.
+//
+// Open (required) returns a new Target over a namespace of its own: a fresh folder, or a database
+// name prefix with a random suffix, so that the fixed tenant names the suite uses (CustOpen,
+// CustMain, …) cannot meet another test's databases. The suite closes the Target (and every
+// Mirror it opens); Open registers with t.Cleanup whatever removes the namespace afterwards
+// (dropping the databases), which then runs after the suite's own Close.
+//
+// ReadRows (required) reads every row of table in the tenant database of m, which the suite
+// opened from a Target that Open returned (type-assert it to the target's own Mirror type). Each
+// row holds the columns of table in the order of table.Columns, as the Go values that bulk.go
+// documents for their types (int64 for every integer type, bulk.Decimal, bulk.UUID, time.Time in
+// UTC or in the value's fixed zone, …) and nil for NULL. Rows may come in any order. table need
+// not be mirrored: the suite also reads a partner's own table with it.
+//
+// ExecSQL (optional) runs one statement of the target's SQL in the tenant database of m. The
+// suite uses it for portable statements only (CREATE TABLE and INSERT with double-quoted names,
+// types INT and VARCHAR(n), and SELECT COUNT(*)). Without it the partner-table subtests skip.
+//
+// Reopen (optional) returns a new Target over the same namespace as old, which the suite has
+// closed, as a restarted mirrord would see it. Without it the restart subtest skips.
+//
+// Limits declares what the target cannot hold exactly. The zero value means it holds every value
+// exactly except U+0000 in strings and the sign of a float zero (set NulInText and SignedZero
+// when it can).
+type Harness struct {
+	Open     func(t *testing.T) bulk.Target
+	ReadRows func(ctx context.Context, m bulk.Mirror, table schema.Table) ([][]any, error)
+	ExecSQL  func(ctx context.Context, m bulk.Mirror, sql string) error
+	Reopen   func(t *testing.T, old bulk.Target) bulk.Target
+	Limits   Limits
+}
+
+// Limits are a target's documented departures from exact round trips. The suite asserts exactly
+// the declared behaviour, so a limit that is declared but absent fails as well as one that is
+// present but not declared (except for TimePrecision, where a finer target also passes only if
+// it declares its real precision).
+type Limits struct {
+	// TimePrecision is the finest fraction of a second that time, datetime2 and datetimeoffset
+	// keep: 0 means 100 ns, the SQL Server unit; PostgreSQL keeps time.Microsecond. Finer digits
+	// are truncated (toward the past), never rounded.
+	TimePrecision time.Duration
+	// KeepsOffset says a datetimeoffset comes back in its own offset. Without it the same
+	// instant comes back, in any zone.
+	KeepsOffset bool
+	// NulInText says strings may hold U+0000. Without it Apply of such a string fails with an
+	// error that names the table and the column, and writes nothing.
+	NulInText bool
+	// SignedZero says float and real keep -0 apart from 0. Without it -0 comes back as 0.
+	SignedZero bool
+}
+
+// Run runs the conformance suite against the targets that h opens.
+func Run(t *testing.T, h Harness) {
+	if h.Open == nil || h.ReadRows == nil {
+		t.Fatal("bulktest: the Harness needs Open and ReadRows")
+	}
+	target := h.Open(t)
+	t.Cleanup(func() {
+		if err := target.Close(); err != nil {
+			t.Errorf("closing the target: %v", err)
+		}
+	})
+	s := &suite{h: h, target: target}
+	main := s.mirror(t, "CustMain")
+	t.Run("Open", s.testOpen)
+	t.Run("PartnerTables", s.testPartnerTables)
+	t.Run("Migrate", func(t *testing.T) { s.testMigrate(t, main) })
+	t.Run("RoundTrip", func(t *testing.T) { s.testRoundTrip(t, main) })
+	t.Run("CompositeKey", func(t *testing.T) { s.testCompositeKey(t, main) })
+	t.Run("NulInText", func(t *testing.T) { s.testNulInText(t, main) })
+	t.Run("Apply", func(t *testing.T) { s.testApply(t, main) })
+	t.Run("EmptyLoad", func(t *testing.T) { s.testEmptyLoad(t, main) })
+	t.Run("NoKey", func(t *testing.T) { s.testNoKey(t, main) })
+	t.Run("Atomicity", func(t *testing.T) { s.testAtomicity(t, main) })
+	t.Run("WipeDropInvalidate", s.testWipeDropInvalidate)
+	t.Run("Concurrency", s.testConcurrency)
+}
