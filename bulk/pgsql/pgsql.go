@@ -1,0 +1,554 @@
+// Package pgsql is the PostgreSQL 15+ mirror target: one database per tenant, COPY into temp staging tables and MERGE, DDL, and the type mapping.
+package pgsql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/schema"
+)
+
+// Options tune a Target. The zero value is usable.
+type Options struct {
+	// NameTemplate names a tenant's database; {ctx} is replaced by the tenant. Default "Mirror_{ctx}".
+	NameTemplate string
+	// MaxConnsPerTenant caps the connections of each tenant database's pool. Default 4.
+	MaxConnsPerTenant int32
+	// ChunkRows is the number of rows an empty-table load copies under one savepoint, which is
+	// also how many rows it keeps in memory to replay through staging on a duplicate key.
+	// Default 20000.
+	ChunkRows int
+}
+
+const (
+	defaultNameTemplate = "Mirror_{ctx}"
+	defaultMaxConns     = 4
+	defaultChunkRows    = 20000
+)
+
+// Target is a PostgreSQL server that holds one mirror database per tenant. It is safe for
+// concurrent use; each tenant's mirror is opened once and cached.
+type Target struct {
+	opts  Options
+	base  *pgxpool.Config // the server and credentials; Database is replaced per tenant
+	admin *pgxpool.Pool   // the maintenance database, for CREATE DATABASE and Ping
+
+	mu      sync.Mutex
+	closed  bool
+	mirrors map[string]*pendingMirror
+}
+
+// pendingMirror lets concurrent Opens of one tenant wait for a single open.
+type pendingMirror struct {
+	done   chan struct{}
+	mirror *Mirror
+	err    error
+}
+
+var _ bulk.Target = (*Target)(nil)
+
+// Open connects to the server named by dsn, whose database is the maintenance database that
+// CREATE DATABASE runs in (e.g. postgres://user@host/postgres).
+func Open(ctx context.Context, dsn string, opts Options) (*Target, error) {
+	if opts.NameTemplate == "" {
+		opts.NameTemplate = defaultNameTemplate
+	}
+	if !strings.Contains(opts.NameTemplate, "{ctx}") {
+		return nil, fmt.Errorf("pgsql: database name template %q lacks {ctx}", opts.NameTemplate)
+	}
+	if opts.MaxConnsPerTenant <= 0 {
+		opts.MaxConnsPerTenant = defaultMaxConns
+	}
+	if opts.ChunkRows <= 0 {
+		opts.ChunkRows = defaultChunkRows
+	}
+	base, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("pgsql: parse DSN: %w", err)
+	}
+	adminConfig := base.Copy()
+	adminConfig.MaxConns = 2
+	admin, err := pgxpool.NewWithConfig(ctx, adminConfig)
+	if err != nil {
+		return nil, fmt.Errorf("pgsql: connect to %s: %w", base.ConnConfig.Database, err)
+	}
+	if err := admin.Ping(ctx); err != nil {
+		admin.Close()
+		return nil, fmt.Errorf("pgsql: connect to %s: %w", base.ConnConfig.Database, err)
+	}
+	return &Target{opts: opts, base: base, admin: admin, mirrors: map[string]*pendingMirror{}}, nil
+}
+
+// DatabaseName is the database that holds a tenant's mirror.
+func (t *Target) DatabaseName(tenant string) (string, error) {
+	if err := checkIdentifier("tenant", tenant); err != nil {
+		return "", err
+	}
+	name := strings.ReplaceAll(t.opts.NameTemplate, "{ctx}", tenant)
+	if err := checkIdentifier("database", name); err != nil {
+		return "", fmt.Errorf("tenant %s: template %q: %w", tenant, t.opts.NameTemplate, err)
+	}
+	return name, nil
+}
+
+// Open returns the tenant's mirror, creating its database and state table on first contact.
+func (t *Target) Open(ctx context.Context, tenant string) (bulk.Mirror, error) {
+	m, err := t.open(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (t *Target) open(ctx context.Context, tenant string) (*Mirror, error) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil, errors.New("pgsql: target is closed")
+	}
+	p, found := t.mirrors[tenant]
+	if !found {
+		p = &pendingMirror{done: make(chan struct{})}
+		t.mirrors[tenant] = p
+	}
+	t.mu.Unlock()
+	if found {
+		select {
+		case <-p.done:
+			if p.err != nil {
+				return t.open(ctx, tenant) // the failed attempt has removed itself; try anew
+			}
+			return p.mirror, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	p.mirror, p.err = t.openMirror(ctx, tenant)
+	if p.err != nil {
+		t.mu.Lock()
+		delete(t.mirrors, tenant)
+		t.mu.Unlock()
+	}
+	close(p.done)
+	return p.mirror, p.err
+}
+
+// openMirror creates the tenant's database when it is missing, connects a pool to it and creates
+// the state table. Two processes may race to create either: losing the race is fine.
+func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error) {
+	dbName, err := t.DatabaseName(tenant)
+	if err != nil {
+		return nil, err
+	}
+	state := bulk.StateTable(tenant)
+	if err := checkIdentifier("state table", state); err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", tenant, err)
+	}
+	var exists bool
+	if err := t.admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", dbName).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("tenant %s: look for database %s: %w", tenant, dbName, err)
+	}
+	if !exists {
+		if _, err := t.admin.Exec(ctx, createDatabaseSQL(dbName)); err != nil && !isCode(err, "42P04", "23505") {
+			return nil, fmt.Errorf("tenant %s: create database %s: %w", tenant, dbName, err)
+		}
+	}
+	cfg := t.base.Copy()
+	cfg.ConnConfig.Database = dbName
+	cfg.MaxConns = t.opts.MaxConnsPerTenant
+	// Statements are described on every use instead of cached, since DDL (ours, or a partner's)
+	// and per-transaction staging tables would make cached descriptions stale.
+	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
+	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		registerTypes(conn)
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: connect to database %s: %w", tenant, dbName, err)
+	}
+	// A concurrent CREATE TABLE IF NOT EXISTS can still lose on the catalog's unique indexes.
+	if _, err := pool.Exec(ctx, createStateTableSQL(state)); err != nil && !isCode(err, "42P07", "42710", "23505") {
+		pool.Close()
+		return nil, fmt.Errorf("tenant %s: create state table %s in database %s: %w", tenant, state, dbName, err)
+	}
+	return &Mirror{target: t, tenant: tenant, database: dbName, state: state, pool: pool, chunkRows: t.opts.ChunkRows}, nil
+}
+
+// forget removes a closed mirror from the cache, so that the next Open connects anew.
+func (t *Target) forget(tenant string, m *Mirror) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.mirrors[tenant]; ok && p.mirror == m {
+		delete(t.mirrors, tenant)
+	}
+}
+
+// Ping reports whether the server answers.
+func (t *Target) Ping(ctx context.Context) error {
+	if err := t.admin.Ping(ctx); err != nil {
+		return fmt.Errorf("pgsql: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes every tenant's pool and the maintenance pool.
+func (t *Target) Close() error {
+	t.mu.Lock()
+	t.closed = true
+	pending := t.mirrors
+	t.mirrors = map[string]*pendingMirror{}
+	t.mu.Unlock()
+	for _, p := range pending {
+		<-p.done
+		if p.mirror != nil {
+			p.mirror.pool.Close()
+		}
+	}
+	t.admin.Close()
+	return nil
+}
+
+// isCode reports whether err is a PostgreSQL error with one of the SQLSTATE codes.
+func isCode(err error, codes ...string) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	for _, c := range codes {
+		if pgErr.Code == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Mirror is one tenant's mirror database. It is safe for concurrent use on different tables.
+type Mirror struct {
+	target    *Target
+	tenant    string
+	database  string
+	state     string
+	pool      *pgxpool.Pool
+	chunkRows int
+}
+
+var _ bulk.Mirror = (*Mirror)(nil)
+
+// Database is the name of the mirror's database.
+func (m *Mirror) Database() string { return m.database }
+
+// Close closes the mirror's connections; the next Open of the tenant connects anew.
+func (m *Mirror) Close() error {
+	m.target.forget(m.tenant, m)
+	m.pool.Close()
+	return nil
+}
+
+// inTx runs fn in a transaction on one connection and commits it.
+func (m *Mirror) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := m.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		rollback(ctx, tx)
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// rollback ends a failed transaction even when ctx is cancelled: the connection must not go
+// back to the pool inside a transaction.
+func rollback(ctx context.Context, tx pgx.Tx) {
+	_ = tx.Rollback(context.WithoutCancel(ctx))
+}
+
+// mirrored reads which of the tables the state table lists, locking their state rows until the
+// transaction ends; it returns their stored hashes by name.
+func (m *Mirror) mirrored(ctx context.Context, tx pgx.Tx, tables []string) (map[string]string, error) {
+	rows, err := tx.Query(ctx, stateLockSQL(m.state), tables)
+	if err != nil {
+		return nil, err
+	}
+	listed := map[string]string{}
+	var name, hash string
+	_, err = pgx.ForEachRow(rows, []any{&name, &hash}, func() error {
+		listed[name] = hash
+		return nil
+	})
+	return listed, err
+}
+
+// checkNames checks table names given to Wipe, Drop, Invalidate and RowCount.
+func checkNames(tables []string) error {
+	for _, t := range tables {
+		if err := checkIdentifier("table", t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Tables reads back every mirrored table from the catalog, with its stored hash and LSN. A table
+// that the state table lists but the database lacks (dropped by hand) is left out, so that the
+// next schema call creates it.
+func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error) {
+	out := map[string]bulk.TableState{}
+	rows, err := m.pool.Query(ctx, stateSelectSQL(m.state))
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: read state table %s: %w", m.tenant, m.state, err)
+	}
+	states := map[string]bulk.TableState{}
+	var name, hash string
+	var lsn int64
+	if _, err := pgx.ForEachRow(rows, []any{&name, &hash, &lsn}, func() error {
+		states[name] = bulk.TableState{Hash: hash, LSN: lsn}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("tenant %s: read state table %s: %w", m.tenant, m.state, err)
+	}
+	rows, err = m.pool.Query(ctx, catalogSQL(m.state))
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: read catalog: %w", m.tenant, err)
+	}
+	var table, column, physical, comment string
+	var notNull, primaryKey bool
+	if _, err := pgx.ForEachRow(rows, []any{&table, &column, &physical, &notNull, &primaryKey, &comment}, func() error {
+		st, ok := out[table]
+		if !ok {
+			st = states[table]
+			st.Table.Name = table
+		}
+		st.Table.Columns = append(st.Table.Columns, columnFromCatalog(column, physical, comment, notNull, primaryKey))
+		out[table] = st
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("tenant %s: read catalog: %w", m.tenant, err)
+	}
+	return out, nil
+}
+
+// Migrate carries out a plan in one transaction with its state row. Only a table the state table
+// lists is ever dropped or altered: a create over a table (or view) the partner owns is refused.
+func (m *Mirror) Migrate(ctx context.Context, plan schema.Plan) error {
+	desired := plan.Desired
+	if err := checkTableNames(desired); err != nil {
+		return err
+	}
+	var ddl []string
+	var err error
+	switch plan.Action {
+	case schema.Create, schema.Recreate:
+		ddl, err = createTableSQL(desired)
+	case schema.Alter, schema.None:
+	default:
+		return fmt.Errorf("table %s: unknown plan action %v", desired.Name, plan.Action)
+	}
+	if err != nil {
+		return err
+	}
+	hash := desired.Hash()
+	err = m.inTx(ctx, func(tx pgx.Tx) error {
+		listed, err := m.mirrored(ctx, tx, []string{desired.Name})
+		if err != nil {
+			return err
+		}
+		_, isMirrored := listed[desired.Name]
+		var exists bool
+		if err := tx.QueryRow(ctx, tableExistsSQL, desired.Name).Scan(&exists); err != nil {
+			return err
+		}
+		switch plan.Action {
+		case schema.Create, schema.Recreate:
+			if exists && !isMirrored {
+				return fmt.Errorf("a table or view named %s exists in database %s but is not mirrored (the state table %s does not list it); it is left alone", desired.Name, m.database, m.state)
+			}
+			if exists {
+				ddl = append([]string{dropTableSQL(desired.Name)}, ddl...)
+			}
+			if err := execAll(ctx, tx, ddl); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, stateUpsertSQL(m.state), desired.Name, hash)
+			return err
+		default:
+			if !isMirrored || !exists {
+				return fmt.Errorf("table %s is not a mirrored table of database %s, so it cannot be altered", desired.Name, m.database)
+			}
+			if plan.Action == schema.Alter {
+				physical, err := physicalTypes(ctx, tx, desired.Name)
+				if err != nil {
+					return err
+				}
+				if ddl, err = alterTableSQL(plan, physical); err != nil {
+					return err
+				}
+			}
+			if err := execAll(ctx, tx, ddl); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, stateSetHashSQL(m.state), desired.Name, hash)
+			return err
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("table %s: %s: %w", desired.Name, plan.Action, err)
+	}
+	return nil
+}
+
+// physicalTypes reads the PostgreSQL type of each column of a table, by column name.
+func physicalTypes(ctx context.Context, tx pgx.Tx, table string) (map[string]string, error) {
+	rows, err := tx.Query(ctx, physicalTypesSQL, table)
+	if err != nil {
+		return nil, err
+	}
+	types := map[string]string{}
+	var name, typ string
+	_, err = pgx.ForEachRow(rows, []any{&name, &typ}, func() error {
+		types[name] = typ
+		return nil
+	})
+	return types, err
+}
+
+// execAll runs statements one by one (one round trip each), so that an error names its statement.
+func execAll(ctx context.Context, tx pgx.Tx, stmts []string) error {
+	for _, s := range stmts {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			return fmt.Errorf("%w (in %.120s)", err, s)
+		}
+	}
+	return nil
+}
+
+// requireMirrored fails when some of the tables are not listed in the state table.
+func (m *Mirror) requireMirrored(listed map[string]string, tables []string) error {
+	var missing []string
+	for _, t := range tables {
+		if _, ok := listed[t]; !ok {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s not mirrored in database %s (the state table %s does not list them)", strings.Join(missing, ", "), m.database, m.state)
+	}
+	return nil
+}
+
+// Wipe empties the tables and sets their LSN to -1 in one transaction; tables and indexes stay.
+func (m *Mirror) Wipe(ctx context.Context, tables []string) error {
+	if len(tables) == 0 {
+		return nil
+	}
+	if err := checkNames(tables); err != nil {
+		return err
+	}
+	err := m.inTx(ctx, func(tx pgx.Tx) error {
+		listed, err := m.mirrored(ctx, tx, tables)
+		if err != nil {
+			return err
+		}
+		if err := m.requireMirrored(listed, tables); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, truncateSQL(tables)); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, stateInvalidateSQL(m.state), tables)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("wipe %s: %w", strings.Join(tables, ", "), err)
+	}
+	return nil
+}
+
+// Drop drops the tables the state table lists, and their state rows. Names it does not list
+// are skipped: they are not the mirror's to drop.
+func (m *Mirror) Drop(ctx context.Context, tables []string) error {
+	if len(tables) == 0 {
+		return nil
+	}
+	if err := checkNames(tables); err != nil {
+		return err
+	}
+	err := m.inTx(ctx, func(tx pgx.Tx) error {
+		listed, err := m.mirrored(ctx, tx, tables)
+		if err != nil {
+			return err
+		}
+		var drop []string
+		for _, t := range tables {
+			if _, ok := listed[t]; ok {
+				drop = append(drop, dropTableSQL(t))
+			}
+		}
+		if err := execAll(ctx, tx, drop); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, stateDeleteSQL(m.state), tables)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("drop %s: %w", strings.Join(tables, ", "), err)
+	}
+	return nil
+}
+
+// Invalidate sets the tables' LSN to -1 (every table's when tables is empty), leaving their rows.
+func (m *Mirror) Invalidate(ctx context.Context, tables []string) error {
+	if len(tables) == 0 {
+		if _, err := m.pool.Exec(ctx, stateInvalidateAllSQL(m.state)); err != nil {
+			return fmt.Errorf("invalidate every table: %w", err)
+		}
+		return nil
+	}
+	if err := checkNames(tables); err != nil {
+		return err
+	}
+	err := m.inTx(ctx, func(tx pgx.Tx) error {
+		listed, err := m.mirrored(ctx, tx, tables)
+		if err != nil {
+			return err
+		}
+		if err := m.requireMirrored(listed, tables); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, stateInvalidateSQL(m.state), tables)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("invalidate %s: %w", strings.Join(tables, ", "), err)
+	}
+	return nil
+}
+
+// RowCount counts the rows of a mirrored table.
+func (m *Mirror) RowCount(ctx context.Context, table string) (int64, error) {
+	if err := checkIdentifier("table", table); err != nil {
+		return 0, err
+	}
+	var n int64
+	var listed bool
+	err := m.pool.QueryRow(ctx, stateListedSQL(m.state), table).Scan(&listed)
+	if err == nil && !listed {
+		err = m.requireMirrored(nil, []string{table})
+	}
+	if err == nil {
+		err = m.pool.QueryRow(ctx, rowCountSQL(table)).Scan(&n)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count rows of %s: %w", table, err)
+	}
+	return n, nil
+}

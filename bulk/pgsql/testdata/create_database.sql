@@ -1,0 +1,1 @@
+CREATE DATABASE "Mirror_Cust12020"

@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS "contact";
+TRUNCATE TABLE "contact", "person";
+SELECT count(*) FROM "contact"

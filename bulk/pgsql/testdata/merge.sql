@@ -1,0 +1,7 @@
+MERGE INTO "contact" AS dst
+USING (SELECT DISTINCT ON ("contact_id", "associate_id") * FROM "mirrord_stage_1" ORDER BY "contact_id", "associate_id", "#seq" DESC) AS src
+ON dst."contact_id" = src."contact_id" AND dst."associate_id" = src."associate_id"
+WHEN MATCHED AND src."#del" THEN DELETE
+WHEN MATCHED THEN UPDATE SET "active" = src."active", "rank" = src."rank", "visits" = src."visits", "amount" = src."amount", "price" = src."price", "fee" = src."fee", "ratio" = src."ratio", "weight" = src."weight", "born" = src."born", "opens" = src."opens", "registered" = src."registered", "updated" = src."updated", "seen" = src."seen", "stamp" = src."stamp", "code" = src."code", "name" = src."name", "notes" = src."notes", "memo" = src."memo", "doc" = src."doc", "hash" = src."hash", "photo" = src."photo", "guid" = src."guid"
+WHEN NOT MATCHED AND NOT src."#del" THEN INSERT ("contact_id", "associate_id", "active", "rank", "visits", "amount", "price", "fee", "ratio", "weight", "born", "opens", "registered", "updated", "seen", "stamp", "code", "name", "notes", "memo", "doc", "hash", "photo", "guid")
+	VALUES (src."contact_id", src."associate_id", src."active", src."rank", src."visits", src."amount", src."price", src."fee", src."ratio", src."weight", src."born", src."opens", src."registered", src."updated", src."seen", src."stamp", src."code", src."name", src."notes", src."memo", src."doc", src."hash", src."photo", src."guid")

@@ -1,0 +1,348 @@
+package pgsql
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/schema"
+)
+
+// converter turns one bulk value (never nil) into the Go value that pgx encodes fastest in
+// binary COPY for the column's PostgreSQL type, checking that it fits the column. Where the bulk
+// value already is that value it is passed on as it is, so that it is not boxed again.
+type converter func(v any) (any, error)
+
+func wrongType(c schema.Column, v any) error {
+	return fmt.Errorf("a %s value must be %s, not %T", c.TypeString(), goTypeOf(c), v)
+}
+
+func goTypeOf(c schema.Column) string {
+	switch c.Type {
+	case schema.Bit:
+		return "bool"
+	case schema.TinyInt, schema.SmallInt, schema.Int, schema.BigInt:
+		return "int64"
+	case schema.Float, schema.Real:
+		return "float64"
+	case schema.Decimal, schema.Numeric, schema.Money, schema.SmallMoney:
+		return "bulk.Decimal"
+	case schema.Binary, schema.VarBinary, schema.Image:
+		return "[]byte"
+	case schema.Date, schema.DateTime, schema.DateTime2, schema.SmallDateTime, schema.DateTimeOffset:
+		return "time.Time"
+	case schema.Time:
+		return "bulk.TimeOfDay"
+	case schema.UniqueIdentifier:
+		return "bulk.UUID"
+	}
+	return "string"
+}
+
+func integerConverter(c schema.Column, lo, hi int64, narrow func(int64) any) converter {
+	return func(v any) (any, error) {
+		n, ok := v.(int64)
+		if !ok {
+			return nil, wrongType(c, v)
+		}
+		if n < lo || n > hi {
+			return nil, fmt.Errorf("%d is out of the range of %s (%d to %d)", n, c.Type, lo, hi)
+		}
+		if narrow == nil {
+			return v, nil
+		}
+		return narrow(n), nil
+	}
+}
+
+// converterFor picks the converter of a column.
+func converterFor(c schema.Column) (converter, error) {
+	switch c.Type {
+	case schema.Bit:
+		return func(v any) (any, error) {
+			if _, ok := v.(bool); !ok {
+				return nil, wrongType(c, v)
+			}
+			return v, nil
+		}, nil
+	case schema.TinyInt:
+		return integerConverter(c, 0, 255, func(n int64) any { return int16(n) }), nil
+	case schema.SmallInt:
+		return integerConverter(c, math.MinInt16, math.MaxInt16, func(n int64) any { return int16(n) }), nil
+	case schema.Int:
+		return integerConverter(c, math.MinInt32, math.MaxInt32, func(n int64) any { return int32(n) }), nil
+	case schema.BigInt:
+		return integerConverter(c, math.MinInt64, math.MaxInt64, nil), nil
+	case schema.Decimal, schema.Numeric, schema.Money, schema.SmallMoney:
+		precision, scale := c.Precision, c.Scale
+		switch c.Type {
+		case schema.Money:
+			precision, scale = 19, 4
+		case schema.SmallMoney:
+			precision, scale = 10, 4
+		}
+		return func(v any) (any, error) {
+			d, ok := v.(bulk.Decimal)
+			if !ok {
+				return nil, wrongType(c, v)
+			}
+			if err := checkDecimal(string(d), precision, scale); err != nil {
+				return nil, err
+			}
+			return v, nil
+		}, nil
+	case schema.Float:
+		return func(v any) (any, error) {
+			if _, ok := v.(float64); !ok {
+				return nil, wrongType(c, v)
+			}
+			return v, nil
+		}, nil
+	case schema.Real:
+		return func(v any) (any, error) {
+			f, ok := v.(float64)
+			if !ok {
+				return nil, wrongType(c, v)
+			}
+			return float32(f), nil
+		}, nil
+	case schema.Date:
+		return func(v any) (any, error) {
+			if _, ok := v.(time.Time); !ok {
+				return nil, wrongType(c, v)
+			}
+			return v, nil
+		}, nil
+	case schema.Time:
+		unit := fractionUnit(fractionDigits(c))
+		return func(v any) (any, error) {
+			d, ok := v.(bulk.TimeOfDay)
+			if !ok {
+				return nil, wrongType(c, v)
+			}
+			if d < 0 || time.Duration(d) >= 24*time.Hour {
+				return nil, fmt.Errorf("time of day %v is not within 00:00 and 24:00", time.Duration(d))
+			}
+			us := int64(d) / int64(unit) * int64(unit) / 1000
+			return pgtype.Time{Microseconds: us, Valid: true}, nil
+		}, nil
+	case schema.DateTime, schema.SmallDateTime, schema.DateTime2, schema.DateTimeOffset:
+		digits := fractionDigits(c)
+		unit := fractionUnit(digits)
+		return func(v any) (any, error) {
+			t, ok := v.(time.Time)
+			if !ok {
+				return nil, wrongType(c, v)
+			}
+			if digits == maxFraction {
+				return v, nil // pgx keeps whole microseconds, dropping the rest (never rounding)
+			}
+			return t.Truncate(unit), nil
+		}, nil
+	case schema.Char, schema.VarChar, schema.NChar, schema.NVarChar, schema.Text, schema.NText, schema.XML:
+		limit := c.Length
+		return func(v any) (any, error) {
+			s, ok := v.(string)
+			if !ok {
+				return nil, wrongType(c, v)
+			}
+			if err := checkText(s, limit); err != nil {
+				return nil, err
+			}
+			return v, nil
+		}, nil
+	case schema.Binary, schema.VarBinary, schema.Image:
+		limit := c.Length
+		return func(v any) (any, error) {
+			b, ok := v.([]byte)
+			if !ok {
+				return nil, wrongType(c, v)
+			}
+			if limit != schema.Max && len(b) > limit {
+				return nil, fmt.Errorf("%d bytes do not fit %s", len(b), c.TypeString())
+			}
+			return v, nil
+		}, nil
+	case schema.UniqueIdentifier:
+		return func(v any) (any, error) {
+			u, ok := v.(bulk.UUID)
+			if !ok {
+				return nil, wrongType(c, v)
+			}
+			return [16]byte(u), nil
+		}, nil
+	}
+	return nil, fmt.Errorf("column %s: type %q has no PostgreSQL mapping", c.Name, string(c.Type))
+}
+
+// fractionUnit is the duration of the last kept fractional second digit.
+func fractionUnit(digits int) time.Duration {
+	unit := time.Second
+	for range digits {
+		unit /= 10
+	}
+	return unit
+}
+
+// errNUL is why a string with U+0000 cannot be mirrored: PostgreSQL text cannot hold it.
+var errNUL = errors.New("the string holds U+0000, which PostgreSQL text cannot store")
+
+// checkText reports a string that PostgreSQL would refuse or cut: U+0000, invalid UTF-8, or more
+// characters than the column's length (limit, schema.Max for none).
+func checkText(s string, limit int) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return errNUL
+	}
+	if !utf8.ValidString(s) {
+		return errors.New("the string is not valid UTF-8")
+	}
+	if limit != schema.Max && len(s) > limit {
+		if n := utf8.RuneCountInString(s); n > limit {
+			return fmt.Errorf("%d characters do not fit a length of %d", n, limit)
+		}
+	}
+	return nil
+}
+
+// checkDecimal reports a decimal that is malformed or does not fit numeric(precision,scale)
+// exactly (more integer digits, or non-zero digits beyond the scale, which PostgreSQL would round).
+func checkDecimal(s string, precision, scale int) error {
+	body := strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	whole, frac, _ := strings.Cut(body, ".")
+	if whole == "" && frac == "" {
+		return fmt.Errorf("decimal %q has no digits", s)
+	}
+	for i := 0; i < len(body); i++ {
+		if c := body[i]; (c < '0' || c > '9') && c != '.' {
+			return fmt.Errorf("decimal %q has %q at position %d", s, c, i+1)
+		}
+	}
+	if strings.Contains(frac, ".") {
+		return fmt.Errorf("decimal %q has two points", s)
+	}
+	if n := len(strings.TrimLeft(whole, "0")); n > precision-scale {
+		return fmt.Errorf("decimal %s has %d integer digits; decimal(%d,%d) holds at most %d", s, n, precision, scale, precision-scale)
+	}
+	if len(frac) > scale && strings.TrimRight(frac[scale:], "0") != "" {
+		return fmt.Errorf("decimal %s has more than %d fractional digits", s, scale)
+	}
+	return nil
+}
+
+// appendNumeric appends the PostgreSQL binary form of a plain decimal ("-12.3400") to buf:
+// ndigits, weight, sign and display scale as 16-bit integers, then base-10000 digits, most
+// significant first, without leading or trailing zero digits.
+func appendNumeric(buf []byte, s string) ([]byte, error) {
+	neg := false
+	body := s
+	if len(body) > 0 && (body[0] == '-' || body[0] == '+') {
+		neg = body[0] == '-'
+		body = body[1:]
+	}
+	whole, frac, _ := strings.Cut(body, ".")
+	if whole == "" && frac == "" {
+		return nil, fmt.Errorf("decimal %q has no digits", s)
+	}
+	whole = strings.TrimLeft(whole, "0")
+	if len(frac) > 0x3FFF || len(whole) > 4*math.MaxInt16 {
+		return nil, fmt.Errorf("decimal %.40q… has too many digits", s)
+	}
+	start := len(buf)
+	buf = append(buf, 0, 0, 0, 0, 0, 0, 0, 0)
+	ndigits, zerosPending, started := 0, 0, false
+	weight := (len(whole)+3)/4 - 1
+	emit := func(d int) {
+		if !started {
+			if d == 0 {
+				weight--
+				return
+			}
+			started = true
+		}
+		if d == 0 {
+			zerosPending++
+			return
+		}
+		for ; zerosPending > 0; zerosPending-- {
+			buf = append(buf, 0, 0)
+			ndigits++
+		}
+		buf = binary.BigEndian.AppendUint16(buf, uint16(d))
+		ndigits++
+	}
+	group := func(digits string, pad int) (int, error) {
+		d := 0
+		for i := 0; i < len(digits); i++ {
+			c := digits[i]
+			if c < '0' || c > '9' {
+				return 0, fmt.Errorf("decimal %q has %q where a digit belongs", s, c)
+			}
+			d = d*10 + int(c-'0')
+		}
+		for range pad {
+			d *= 10
+		}
+		return d, nil
+	}
+	first := len(whole) % 4
+	if first == 0 && len(whole) > 0 {
+		first = 4
+	}
+	for i, n := 0, first; i < len(whole); i, n = i+n, 4 {
+		d, err := group(whole[i:i+n], 0)
+		if err != nil {
+			return nil, err
+		}
+		emit(d)
+	}
+	for i := 0; i < len(frac); i += 4 {
+		n := min(4, len(frac)-i)
+		d, err := group(frac[i:i+n], 4-n)
+		if err != nil {
+			return nil, err
+		}
+		emit(d)
+	}
+	var sign uint16
+	if !started {
+		weight = 0
+	} else if neg {
+		sign = 0x4000
+	}
+	binary.BigEndian.PutUint16(buf[start:], uint16(ndigits))
+	binary.BigEndian.PutUint16(buf[start+2:], uint16(int16(weight)))
+	binary.BigEndian.PutUint16(buf[start+4:], sign)
+	binary.BigEndian.PutUint16(buf[start+6:], uint16(len(frac)))
+	return buf, nil
+}
+
+// numericCodec is pgx's numeric codec plus a direct binary encoding of bulk.Decimal, which pgx
+// would otherwise handle in COPY only after a failed binary attempt, by parsing the text into a
+// big.Int (pgx's encodeCopyValue falls back to tryScanStringCopyValueThenEncode).
+type numericCodec struct{ pgtype.NumericCodec }
+
+func (c numericCodec) PlanEncode(m *pgtype.Map, oid uint32, format int16, value any) pgtype.EncodePlan {
+	if _, ok := value.(bulk.Decimal); ok && format == pgtype.BinaryFormatCode {
+		return decimalBinaryPlan{}
+	}
+	return c.NumericCodec.PlanEncode(m, oid, format, value)
+}
+
+type decimalBinaryPlan struct{}
+
+func (decimalBinaryPlan) Encode(value any, buf []byte) ([]byte, error) {
+	return appendNumeric(buf, string(value.(bulk.Decimal)))
+}
+
+// registerTypes installs the numeric codec on a new connection.
+func registerTypes(conn *pgx.Conn) {
+	conn.TypeMap().RegisterType(&pgtype.Type{Name: "numeric", OID: pgtype.NumericOID, Codec: numericCodec{}})
+}

@@ -1,0 +1,275 @@
+package wire
+
+import (
+	"io"
+	"strconv"
+	"unicode/utf8"
+)
+
+const (
+	envelopeOpen  = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">`
+	envelopeClose = `</s:Envelope>`
+	bodyOpen      = `<s:Body>`
+	bodyClose     = `</s:Body>`
+)
+
+// appendEscaped appends s as XML text or attribute content: markup characters as entities, a
+// carriage return as &#xD; (a parser would turn a raw one into a newline), and tab and newline
+// as references too when inAttr (an attribute value turns them into spaces). A character that
+// XML 1.0 cannot carry becomes U+FFFD: use needsBase64 first where the exact string matters.
+func appendEscaped(dst []byte, s string, inAttr bool) []byte {
+	last := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			var esc string
+			switch {
+			case c == '<':
+				esc = "&lt;"
+			case c == '>':
+				esc = "&gt;"
+			case c == '&':
+				esc = "&amp;"
+			case c == '"' && inAttr:
+				esc = "&quot;"
+			case c == '\r':
+				esc = "&#xD;"
+			case c == '\n' && inAttr:
+				esc = "&#xA;"
+			case c == '\t' && inAttr:
+				esc = "&#x9;"
+			case c < 0x20 && c != '\n' && c != '\t':
+				esc = "\uFFFD"
+			default:
+				i++
+				continue
+			}
+			dst = append(dst, s[last:i]...)
+			dst = append(dst, esc...)
+			i++
+			last = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == 0xFFFE || r == 0xFFFF {
+			dst = append(dst, s[last:i]...)
+			dst = append(dst, "\uFFFD"...)
+			i += size
+			last = i
+			continue
+		}
+		i += size
+	}
+	return append(dst, s[last:]...)
+}
+
+// needsBase64 reports whether a string holds characters XML 1.0 cannot carry (control
+// characters other than tab, newline and carriage return; U+FFFE; U+FFFF; bytes that are not
+// UTF-8, such as lone surrogates), so that it must travel as enc="base64".
+func needsBase64(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+				return true
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == 0xFFFE || r == 0xFFFF {
+			return true
+		}
+		i += size
+	}
+	return false
+}
+
+// xmlWriter builds a message in memory: every message but RowData's request is small.
+type xmlWriter struct{ b []byte }
+
+func (w *xmlWriter) raw(s string) { w.b = append(w.b, s...) }
+
+// elem writes <name>text</name>, or <name/> for an empty text as the documented messages do.
+func (w *xmlWriter) elem(name, text string) {
+	if text == "" {
+		w.b = append(w.b, '<')
+		w.b = append(w.b, name...)
+		w.b = append(w.b, "/>"...)
+		return
+	}
+	w.b = append(w.b, '<')
+	w.b = append(w.b, name...)
+	w.b = append(w.b, '>')
+	w.b = appendEscaped(w.b, text, false)
+	w.b = append(w.b, "</"...)
+	w.b = append(w.b, name...)
+	w.b = append(w.b, '>')
+}
+
+func (w *xmlWriter) int(name string, v int64) { w.elem(name, strconv.FormatInt(v, 10)) }
+
+func (w *xmlWriter) bool(name string, v bool) { w.elem(name, strconv.FormatBool(v)) }
+
+// open starts an envelope, with a SignedToken header for a request, and the body's wrapper element.
+func (w *xmlWriter) open(request bool, token, wrapper string) {
+	w.raw(envelopeOpen)
+	if request {
+		w.raw(`<s:Header><SignedToken s:mustUnderstand="1" xmlns="` + Namespace + `">`)
+		w.b = appendEscaped(w.b, token, false)
+		w.raw(`</SignedToken></s:Header>`)
+	}
+	w.raw(bodyOpen + "<" + wrapper + ` xmlns="` + Namespace + `">`)
+}
+
+func (w *xmlWriter) close(wrapper string, out io.Writer) error {
+	w.raw("</" + wrapper + ">" + bodyClose + envelopeClose)
+	_, err := out.Write(w.b)
+	return err
+}
+
+// WriteFault writes a SOAP 1.1 fault. code is FaultClient or FaultServer.
+func WriteFault(out io.Writer, code, message string) error {
+	var w xmlWriter
+	w.raw(envelopeOpen + bodyOpen + `<s:Fault><faultcode>`)
+	w.b = appendEscaped(w.b, code, false)
+	w.raw(`</faultcode><faultstring xml:lang="en-US">`)
+	w.b = appendEscaped(w.b, message, false)
+	w.raw(`</faultstring></s:Fault>` + bodyClose + envelopeClose)
+	_, err := out.Write(w.b)
+	return err
+}
+
+// WriteAuthenticateResponse writes the documented AuthenticateResponse, field for field.
+func WriteAuthenticateResponse(out io.Writer, r AuthenticateResponse) error {
+	var w xmlWriter
+	w.open(false, "", "AuthenticateResponse")
+	w.bool("IsSuccessful", r.IsSuccessful)
+	w.elem("ErrorMessage", r.ErrorMessage)
+	w.elem("SignedApplicationToken", r.SignedApplicationToken)
+	w.int("SupportedInterfaces", int64(r.SupportedInterfaces))
+	w.elem("SuperOfficeMirroringBuild", r.SuperOfficeMirroringBuild)
+	w.elem("ClientState", r.ClientState)
+	w.elem("AdditionalInformationJson", r.AdditionalInformationJson)
+	return w.close("AuthenticateResponse", out)
+}
+
+// WriteTableSchemaResponse writes a TableSchemaResponse.
+func WriteTableSchemaResponse(out io.Writer, r TableSchemaResponse) error {
+	var w xmlWriter
+	w.open(false, "", "TableSchemaResponse")
+	w.elem("ClientState", r.ClientState)
+	w.raw("<Tables>")
+	for _, t := range r.Tables {
+		w.raw("<TableState>")
+		w.elem("Name", t.Name)
+		w.int("Lsn", t.LSN)
+		w.elem("SchemaChange", t.SchemaChange)
+		w.raw("</TableState>")
+	}
+	w.raw("</Tables>")
+	return w.close("TableSchemaResponse", out)
+}
+
+// WriteWipeResponse writes a WipeResponse.
+func WriteWipeResponse(out io.Writer, r WipeResponse) error {
+	var w xmlWriter
+	w.open(false, "", "WipeResponse")
+	w.elem("ClientState", r.ClientState)
+	return w.close("WipeResponse", out)
+}
+
+// WriteRowDataResponse writes a RowDataResponse.
+func WriteRowDataResponse(out io.Writer, r RowDataResponse) error {
+	var w xmlWriter
+	w.open(false, "", "RowDataResponse")
+	w.elem("ClientState", r.ClientState)
+	w.raw("<Tables>")
+	for _, t := range r.Tables {
+		w.raw("<TableState>")
+		w.elem("Name", t.Name)
+		w.int("Lsn", t.LSN)
+		w.int("Inserted", t.Inserted)
+		w.int("Updated", t.Updated)
+		w.int("Deleted", t.Deleted)
+		w.elem("ErrorMessage", t.ErrorMessage)
+		w.raw("</TableState>")
+	}
+	w.raw("</Tables>")
+	return w.close("RowDataResponse", out)
+}
+
+// WriteReplicationCompletedResponse writes a ReplicationCompletedResponse.
+func WriteReplicationCompletedResponse(out io.Writer, r ReplicationCompletedResponse) error {
+	var w xmlWriter
+	w.open(false, "", "ReplicationCompletedResponse")
+	w.elem("ClientState", r.ClientState)
+	w.raw("<Summary>")
+	for _, t := range r.Summary {
+		w.raw("<TableSummary>")
+		w.elem("Name", t.Name)
+		w.int("Inserted", t.Inserted)
+		w.int("Updated", t.Updated)
+		w.int("Deleted", t.Deleted)
+		w.raw("</TableSummary>")
+	}
+	w.raw("</Summary>")
+	return w.close("ReplicationCompletedResponse", out)
+}
+
+// WriteAuthenticateRequest writes the documented AuthenticateRequest with its SignedToken header.
+func WriteAuthenticateRequest(out io.Writer, token string, r AuthenticateRequest) error {
+	var w xmlWriter
+	w.open(true, token, "AuthenticateRequest")
+	w.elem("ClientState", r.ClientState)
+	return w.close("AuthenticateRequest", out)
+}
+
+// WriteTableSchemaRequest writes a TableSchemaRequest. Every column attribute is written, as a
+// WCF data contract does.
+func WriteTableSchemaRequest(out io.Writer, token string, r TableSchemaRequest) error {
+	var w xmlWriter
+	w.open(true, token, "TableSchemaRequest")
+	w.elem("ClientState", r.ClientState)
+	w.raw("<Tables>")
+	for _, t := range r.Tables {
+		w.raw("<Table>")
+		w.elem("Name", t.Name)
+		w.raw("<Columns>")
+		for _, c := range t.Columns {
+			w.raw("<Column>")
+			w.elem("Name", c.Name)
+			w.elem("Type", string(c.Type))
+			w.int("Length", int64(c.Length))
+			w.int("Precision", int64(c.Precision))
+			w.int("Scale", int64(c.Scale))
+			w.bool("Nullable", c.Nullable)
+			w.bool("PrimaryKey", c.PrimaryKey)
+			w.raw("</Column>")
+		}
+		w.raw("</Columns></Table>")
+	}
+	w.raw("</Tables>")
+	return w.close("TableSchemaRequest", out)
+}
+
+// WriteWipeRequest writes a WipeRequest.
+func WriteWipeRequest(out io.Writer, token string, r WipeRequest) error {
+	var w xmlWriter
+	w.open(true, token, "WipeRequest")
+	w.elem("ClientState", r.ClientState)
+	w.raw("<Tables>")
+	for _, t := range r.Tables {
+		w.elem("Name", t)
+	}
+	w.raw("</Tables>")
+	return w.close("WipeRequest", out)
+}
+
+// WriteReplicationCompletedRequest writes a ReplicationCompletedRequest.
+func WriteReplicationCompletedRequest(out io.Writer, token string, r ReplicationCompletedRequest) error {
+	var w xmlWriter
+	w.open(true, token, "ReplicationCompletedRequest")
+	w.elem("ClientState", r.ClientState)
+	return w.close("ReplicationCompletedRequest", out)
+}

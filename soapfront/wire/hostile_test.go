@@ -1,0 +1,204 @@
+package wire
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+const envHead = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><SignedToken xmlns="` + Namespace + `">T</SignedToken></s:Header><s:Body>`
+const envTail = `</s:Body></s:Envelope>`
+
+// rowDataBody wraps batches in a RowData request.
+func rowDataBody(batches string) string {
+	return envHead + `<RowDataRequest xmlns="` + Namespace + `"><ClientState/><Batches>` + batches + `</Batches></RowDataRequest>` + envTail
+}
+
+// contactBatch is a batch of contact's key and name with the given rows.
+func contactBatch(rows string) string {
+	return `<Batch><Table>contact</Table><Columns><Name>contact_id</Name><Name>name</Name></Columns><Rows>` + rows + `</Rows><Lsn>7</Lsn></Batch>`
+}
+
+func decodeRowData(body string, maxText int) (*testSink, error) {
+	d := NewDecoder(strings.NewReader(body))
+	if maxText > 0 {
+		d.MaxTextSize = maxText
+	}
+	sink := newTestSink(contactTable, allTypesTable)
+	if _, err := d.Start(); err != nil {
+		return sink, err
+	}
+	_, err := d.RowData(sink)
+	return sink, err
+}
+
+func TestHostileBodies(t *testing.T) {
+	valid := rowDataBody(contactBatch(`<Row op="I" lsn="1"><V>1</V><V>a</V></Row>`))
+	cases := []struct {
+		name, body string
+		want       []string // substrings of the error
+		sinkError  bool     // the sink refuses it, not the decoder
+	}{
+		{"empty body", "", []string{"no XML element"}, false},
+		{"truncated", valid[:len(valid)-len(envTail)-len("</RowDataRequest>")], []string{"unexpected end of XML", "inside <RowDataRequest>"}, false},
+		{"truncated in a value", valid[:strings.Index(valid, "<V>a")+4], []string{"unexpected end of XML", "inside <V>"}, false},
+		{"mismatched end tag", strings.Replace(valid, "</Rows>", "</Row>", 1), []string{"</Row> does not close <Rows>"}, false},
+		{"not SOAP", `<Envelope><Body/></Envelope>`, []string{`namespace ""`}, false},
+		{"SOAP 1.2", strings.ReplaceAll(valid, soapNS, soap12NS), []string{"Envelope", soap12NS}, false},
+		{"wrong namespace", strings.Replace(valid, `<RowDataRequest xmlns="`+Namespace, `<RowDataRequest xmlns="http://example.com/mirroring`, 1), []string{"namespace", "http://example.com/mirroring"}, false},
+		{"wrong namespace on a row", rowDataBody(contactBatch(`<Row xmlns="urn:x" op="I"><V>1</V><V>a</V></Row>`)), []string{`<Row> is in namespace "urn:x"`, "row 1"}, false},
+		{"unknown operation", envHead + `<DropRequest xmlns="` + Namespace + `"/>` + envTail, []string{"unknown operation", "DropRequest"}, false},
+		{"empty Body", envHead + envTail, []string{"Body is empty"}, false},
+		{"no Body", `<s:Envelope xmlns:s="` + soapNS + `"/>`, []string{"no Body"}, false},
+		{"two roots", valid + valid, []string{"second root"}, false},
+		{"text after envelope", valid + "x", []string{"text outside the root"}, false},
+		{"value does not fit", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V>a</V></Row><Row op="U"><V>12x</V><V>b</V></Row>`)), []string{`table "contact", row 2, column contact_id`, `"12x" is not a valid int`}, false},
+		{"int out of range", rowDataBody(contactBatch(`<Row op="I"><V>2147483648</V><V>a</V></Row>`)), []string{"row 1, column contact_id", "2147483648"}, false},
+		{"unknown element in Batch", strings.Replace(valid, "<Lsn>", "<Extra/><Lsn>", 1), []string{"unknown element <Extra> in <Batch>", `table "contact"`}, false},
+		{"unknown element in Row", rowDataBody(contactBatch(`<Row op="I"><V>1</V><W>a</W></Row>`)), []string{"unknown element <W> in <Row>", "row 1"}, false},
+		{"element in a value", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V><b>a</b></V></Row>`)), []string{"<V> holds element <b>", "column name"}, false},
+		{"text between rows", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V>a</V></Row>junk`)), []string{`unexpected text "junk"`}, false},
+		{"too few values", rowDataBody(contactBatch(`<Row op="I"><V>1</V></Row>`)), []string{"row 1", "has 1 values; the batch names 2 columns (contact_id, name)"}, false},
+		{"too many values", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V>a</V></Row><Row op="I"><V>2</V><V>b</V><V>c</V></Row>`)), []string{"row 2", "more than 2 values"}, false},
+		{"bad op", rowDataBody(contactBatch(`<Row op="X"><V>1</V><V>a</V></Row>`)), []string{`op "X" is not I, U or D`}, false},
+		{"missing op", rowDataBody(contactBatch(`<Row><V>1</V><V>a</V></Row>`)), []string{"no op attribute"}, false},
+		{"bad lsn", rowDataBody(contactBatch(`<Row op="I" lsn="1e3"><V>1</V><V>a</V></Row>`)), []string{`lsn "1e3"`}, false},
+		{"bad batch Lsn", strings.Replace(valid, "<Lsn>7", "<Lsn>seven", 1), []string{`<Lsn> "seven" is not a 64-bit integer`}, false},
+		{"nil with text", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V nil="true">a</V></Row>`)), []string{"nil value holds text", "column name"}, false},
+		{"bad base64", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V enc="base64">!!</V></Row>`)), []string{"not base64", "column name"}, false},
+		{"unknown encoding", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V enc="hex">61</V></Row>`)), []string{`enc="hex" is not base64`}, false},
+		{"rows before columns", rowDataBody(`<Batch><Table>contact</Table><Rows/></Batch>`), []string{"<Columns> must come before <Rows>"}, false},
+		{"batch without table", rowDataBody(`<Batch><Columns><Name>a</Name></Columns></Batch>`), []string{"<Table> must come before <Rows>", "batch 1"}, false},
+		{"two Rows", rowDataBody(`<Batch><Table>contact</Table><Columns><Name>contact_id</Name></Columns><Rows/><Rows/></Batch>`), []string{"<Rows> appears twice"}, false},
+		{"duplicate columns", rowDataBody(`<Batch><Table>contact</Table><Columns><Name>contact_id</Name><Name>contact_id</Name></Columns><Rows/></Batch>`), []string{"named twice"}, true},
+		{"unknown table", rowDataBody(contactBatch("")[:0] + `<Batch><Table>nosuch</Table><Columns><Name>a</Name></Columns><Rows/></Batch>`), []string{`unknown table "nosuch"`}, true},
+		{"hostile table name passes to the sink", rowDataBody(`<Batch><Table>a]"; DROP TABLE x; --</Table><Columns><Name>b]"</Name></Columns><Rows/></Batch>`), []string{`unknown table "a]\"; DROP TABLE x; --"`}, true},
+		{"billion laughs", `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><s:Envelope xmlns:s="` + soapNS + `"><s:Body>&lol2;</s:Body></s:Envelope>`, []string{"DOCTYPE is not allowed"}, false},
+		{"DOCTYPE inside", envHead + `<!DOCTYPE x>` + envTail, []string{"DOCTYPE is not allowed"}, false},
+		{"undeclared entity", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V>&lol;</V></Row>`)), []string{"entity &lol; is not allowed"}, false},
+		{"char ref to NUL", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V>&#0;</V></Row>`)), []string{"&#0;", "U+0000"}, false},
+		{"char ref to surrogate", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V>&#xD800;</V></Row>`)), []string{"U+D800"}, false},
+		{"raw control character", rowDataBody(contactBatch("<Row op=\"I\"><V>1</V><V>a\x01</V></Row>")), []string{"U+0001 is not allowed"}, false},
+		{"invalid UTF-8", rowDataBody(contactBatch("<Row op=\"I\"><V>1</V><V>a\xff</V></Row>")), []string{"not valid UTF-8"}, false},
+		{"raw U+FFFF", rowDataBody(contactBatch("<Row op=\"I\"><V>1</V><V>a\uFFFF</V></Row>")), []string{"U+FFFE or U+FFFF"}, false},
+		{"UTF-16", "\xFF\xFE<\x00", []string{"UTF-16"}, false},
+		{"latin-1 declaration", `<?xml version="1.0" encoding="ISO-8859-1"?>` + valid, []string{`encoding "ISO-8859-1" is not supported`}, false},
+		{"late declaration", envHead + `<?xml version="1.0"?>` + envTail, []string{"XML declaration may only start"}, false},
+		{"undeclared prefix", strings.Replace(valid, "<Batches>", "<p:Batches>", 1), []string{"prefix p is not declared"}, false},
+		{"duplicate attribute", rowDataBody(contactBatch(`<Row op="I" op="U"><V>1</V><V>a</V></Row>`)), []string{"attribute op appears twice"}, false},
+		{"unquoted attribute", rowDataBody(contactBatch(`<Row op=I><V>1</V><V>a</V></Row>`)), []string{"not quoted"}, false},
+		{"text over the limit", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V>` + strings.Repeat("x", 2000) + `</V></Row>`)), []string{"longer than the limit of 1000 bytes"}, false},
+		{"two SignedTokens", strings.Replace(valid, "</s:Header>", `<SignedToken xmlns="`+Namespace+`">U</SignedToken></s:Header>`, 1), []string{"SignedToken twice"}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			maxText := 0
+			if strings.HasPrefix(c.name, "text over") {
+				maxText = 1000
+			}
+			_, err := decodeRowData(c.body, maxText)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if c.sinkError {
+				if !errors.Is(err, errUnknown) || IsClientError(err) {
+					t.Errorf("error %v should be the sink's, with its class", err)
+				}
+			} else if !IsClientError(err) {
+				t.Errorf("error %v (%T) is not a *wire.Error", err, err)
+			}
+		})
+	}
+}
+
+func TestValidRowDataBodyDecodes(t *testing.T) {
+	sink, err := decodeRowData(rowDataBody(contactBatch(`<Row op="I" lsn="1"><V>1</V><V>a</V></Row>`)), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.batches) != 1 || len(sink.batches[0].rows) != 1 || !sink.batches[0].closed || sink.batches[0].lsn != 7 {
+		t.Fatalf("got %s", sink.dump())
+	}
+}
+
+// deepReader produces an envelope whose body nests n levels deep, without holding it.
+type deepReader struct {
+	n, open, closed int
+	head            string
+}
+
+func (r *deepReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		switch {
+		case r.head != "":
+			c := copy(p[n:], r.head)
+			r.head = r.head[c:]
+			n += c
+		case r.open < r.n:
+			if len(p)-n < 3 {
+				return n, nil
+			}
+			n += copy(p[n:], "<a>")
+			r.open++
+		case r.closed < r.n:
+			if len(p)-n < 4 {
+				return n, nil
+			}
+			n += copy(p[n:], "</a>")
+			r.closed++
+		default:
+			return n, io.EOF
+		}
+	}
+	return n, nil
+}
+
+func TestDeepNesting(t *testing.T) {
+	d := NewDecoder(&deepReader{n: 100_000, head: `<s:Envelope xmlns:s="` + soapNS + `"><s:Header>`})
+	_, err := d.Start()
+	if err == nil || !IsClientError(err) || !strings.Contains(err.Error(), "nest deeper than 32") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// failingReader fails after its content: the error must come back as is, not as bad XML.
+type failingReader struct{ r io.Reader }
+
+var errBroken = errors.New("connection reset")
+
+func (f failingReader) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err == io.EOF {
+		return n, errBroken
+	}
+	return n, err
+}
+
+func TestReadErrorPassesThrough(t *testing.T) {
+	body := rowDataBody(contactBatch(`<Row op="I"><V>1</V><V>a</V></Row>`))
+	d := NewDecoder(failingReader{strings.NewReader(body[:len(body)-30])})
+	if _, err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := d.RowData(newTestSink(contactTable))
+	if !errors.Is(err, errBroken) || IsClientError(err) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestOperationMismatch(t *testing.T) {
+	d := NewDecoder(strings.NewReader(rowDataBody("")))
+	if _, err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Wipe(); err == nil || !strings.Contains(err.Error(), "RowData request, not Wipe") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,428 @@
+package wire
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/schema"
+)
+
+// RowSink receives the batches of a RowData request as they are decoded. The engine's Apply
+// fits it through SinkFunc.
+type RowSink interface {
+	// Batch starts a <Batch> of table carrying the named columns in order. The slice is the
+	// sink's to keep.
+	Batch(table string, columns []string) (BatchSink, error)
+}
+
+// BatchSink receives the rows of one <Batch>.
+type BatchSink interface {
+	// Columns are the batch's columns in order: the types each row's values are parsed with.
+	Columns() []schema.Column
+	// Add receives one row. values is reused for the next row: the sink copies what it keeps.
+	Add(op bulk.Op, values []any) error
+	// SetLSN receives the batch's <Lsn>.
+	SetLSN(lsn int64)
+	// Close ends the batch. A batch that fails to decode is not closed: the caller aborts the
+	// whole request instead.
+	Close() error
+}
+
+// SinkFunc adapts a function to RowSink, e.g. the engine's Apply.Batch:
+//
+//	wire.SinkFunc(func(t string, c []string) (wire.BatchSink, error) {
+//		b, err := apply.Batch(t, c)
+//		if err != nil {
+//			return nil, err
+//		}
+//		return b, nil
+//	})
+type SinkFunc func(table string, columns []string) (BatchSink, error)
+
+// Batch calls f.
+func (f SinkFunc) Batch(table string, columns []string) (BatchSink, error) { return f(table, columns) }
+
+// RowData reads a RowDataRequest, handing each batch and row to sink as it is read, and returns
+// the client state. Decode errors are *Error naming the table, row and column; errors of the sink
+// come back wrapped with the same place, keeping their own class.
+func (d *Decoder) RowData(sink RowSink) (clientState string, err error) {
+	var seenState, seenBatches bool
+	err = d.operationBody(OpRowData, func(name string) error {
+		switch name {
+		case "ClientState":
+			return d.clientState(&seenState, &clientState)
+		case "Batches":
+			if err := d.once(&seenBatches, name); err != nil {
+				return err
+			}
+			n := 0
+			return d.children("Batches", func(name string) error {
+				if name != "Batch" {
+					return d.unknown("Batches")
+				}
+				n++
+				return d.batch(sink, n)
+			})
+		}
+		return d.unknown("RowDataRequest")
+	})
+	return clientState, err
+}
+
+// batchReader is the state of one <Batch>.
+type batchReader struct {
+	d        *Decoder
+	rs       RowSink
+	sink     BatchSink
+	table    string
+	hasTable bool
+	columns  []string
+	hasCols  bool
+	cols     []schema.Column
+	copyText []bool // per column: parsed values may keep their text, so it must be copied
+	values   []any
+	row      int
+	// vName is a <V> as this body writes it, valid while the namespaces stay as they were at
+	// vGen: values written that way take the fast path.
+	vName   []byte
+	vGen    uint64
+	rowName []byte
+	rowGen  uint64
+}
+
+func (b *batchReader) errorf(column string, format string, args ...any) *Error {
+	e := b.d.failf(format, args...)
+	e.Table, e.Row, e.Column = b.table, b.row, column
+	return e
+}
+
+// sinkError places an error of the sink without changing its class.
+func (b *batchReader) sinkError(err error) error {
+	if b.row > 0 {
+		return fmt.Errorf("%s: table %q, row %d: %w", b.d.operation, b.table, b.row, err)
+	}
+	return fmt.Errorf("%s: table %q: %w", b.d.operation, b.table, err)
+}
+
+func (d *Decoder) batch(sink RowSink, n int) error {
+	b := &batchReader{d: d, rs: sink}
+	var seenRows, seenLSN bool
+	var lsn int64
+	err := d.children("Batch", func(name string) error {
+		switch name {
+		case "Table":
+			if err := d.once(&b.hasTable, name); err != nil {
+				return err
+			}
+			var err error
+			b.table, err = d.text(name)
+			return err
+		case "Columns":
+			if err := d.once(&b.hasCols, name); err != nil {
+				return err
+			}
+			return d.children("Columns", func(name string) error {
+				if name != "Name" {
+					return d.unknown("Columns")
+				}
+				c, err := d.text(name)
+				b.columns = append(b.columns, c)
+				return err
+			})
+		case "Rows":
+			if err := d.once(&seenRows, name); err != nil {
+				return err
+			}
+			if err := b.open(); err != nil {
+				return err
+			}
+			return b.rows()
+		case "Lsn":
+			if err := d.once(&seenLSN, name); err != nil {
+				return err
+			}
+			var err error
+			lsn, err = d.int64Text(name)
+			return err
+		}
+		return d.unknown("Batch")
+	})
+	if err == nil && b.sink == nil {
+		err = b.open()
+	}
+	if err != nil {
+		if we := (*Error)(nil); errors.As(err, &we) && we.Table == "" {
+			we.Table = b.table
+			if !b.hasTable {
+				we.Msg += " (in batch " + strconv.Itoa(n) + ")"
+			}
+		}
+		return err
+	}
+	if seenLSN {
+		b.sink.SetLSN(lsn)
+	}
+	if err := b.sink.Close(); err != nil {
+		return b.sinkError(err)
+	}
+	return nil
+}
+
+// open starts the batch in the sink once its table and columns are known.
+func (b *batchReader) open() error {
+	if !b.hasTable {
+		return b.errorf("", "<Table> must come before <Rows>")
+	}
+	if !b.hasCols {
+		return b.errorf("", "<Columns> must come before <Rows>")
+	}
+	if len(b.columns) == 0 {
+		return b.errorf("", "<Columns> names no column")
+	}
+	sink, err := b.rs.Batch(b.table, b.columns)
+	if err != nil {
+		return b.sinkError(err)
+	}
+	b.sink = sink
+	b.cols = sink.Columns()
+	if len(b.cols) != len(b.columns) {
+		return fmt.Errorf("%s: table %q: the sink has %d columns for the %d the batch names", b.d.operation, b.table, len(b.cols), len(b.columns))
+	}
+	b.values = make([]any, len(b.cols))
+	b.copyText = make([]bool, len(b.cols))
+	for i, c := range b.cols {
+		b.copyText[i] = !parsedAlone[c.Type]
+	}
+	return nil
+}
+
+// parsedAlone lists the types whose parsed value never refers to the text it was parsed from,
+// so that the text can be lent to the parser without a copy. Strings and decimals keep it.
+var parsedAlone = map[schema.Type]bool{
+	schema.Bit: true, schema.TinyInt: true, schema.SmallInt: true, schema.Int: true, schema.BigInt: true,
+	schema.Float: true, schema.Real: true,
+	schema.Date: true, schema.Time: true, schema.DateTime: true, schema.DateTime2: true,
+	schema.SmallDateTime: true, schema.DateTimeOffset: true,
+	schema.Binary: true, schema.VarBinary: true, schema.Image: true, schema.UniqueIdentifier: true,
+}
+
+// rows reads <Rows>: the hot path of the whole service. Rows and values written plainly take
+// the scanner's fast paths straight from the read buffer; anything else takes the general path.
+func (b *batchReader) rows() error {
+	d, s := b.d, b.d.s
+	for {
+		op, ok, err := b.rowStart()
+		if err != nil || !ok {
+			return b.place(err)
+		}
+		n := 0
+		for {
+			if b.vName != nil && b.vGen == s.nsGen && n < len(b.cols) {
+				text, isNil, ok, err := s.fastValue(b.vName)
+				if err != nil {
+					return b.place(withColumn(d.fail(err), b.cols[n].Name))
+				}
+				if ok {
+					if err := b.setValue(n, text, isNil); err != nil {
+						return err
+					}
+					n++
+					continue
+				}
+			}
+			if b.rowName != nil && b.rowGen == s.nsGen && s.fastClose(b.rowName) {
+				break
+			}
+			ok, err := d.child()
+			if err != nil {
+				return b.place(err)
+			}
+			if !ok {
+				break
+			}
+			if string(s.local) != "V" || s.space != Namespace {
+				if err := d.contract(); err != nil {
+					return b.place(err)
+				}
+				return b.errorf("", "unknown element <%s> in <Row>", s.local)
+			}
+			if n == len(b.cols) {
+				return b.errorf("", "the row has more than %d values; the batch names %d columns (%s)", n, n, strings.Join(b.columns, ", "))
+			}
+			if b.vGen != s.nsGen || b.vName == nil {
+				b.vName, b.vGen = append(b.vName[:0], s.rawName()...), s.nsGen
+			}
+			if err := b.value(n); err != nil {
+				return err
+			}
+			n++
+		}
+		if n < len(b.cols) {
+			return b.errorf("", "the row has %d values; the batch names %d columns (%s)", n, len(b.cols), strings.Join(b.columns, ", "))
+		}
+		if err := b.sink.Add(op, b.values); err != nil {
+			return b.sinkError(err)
+		}
+	}
+}
+
+// rowStart reads the start of the next <Row> and its op; ok is false at the end of <Rows>.
+func (b *batchReader) rowStart() (bulk.Op, bool, error) {
+	d, s := b.d, b.d.s
+	if b.rowName != nil && b.rowGen == s.nsGen {
+		if op, ok := s.fastRowStart(b.rowName); ok {
+			b.row++
+			return bulk.Op(op), true, nil
+		}
+	}
+	ok, err := d.child()
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	b.row++
+	if string(s.local) != "Row" || s.space != Namespace {
+		if err := d.contract(); err != nil {
+			return 0, false, err
+		}
+		return 0, false, b.errorf("", "unknown element <%s> in <Rows>", s.local)
+	}
+	if b.rowGen != s.nsGen || b.rowName == nil {
+		b.rowName, b.rowGen = append(b.rowName[:0], s.rawName()...), s.nsGen
+	}
+	op, err := b.op()
+	return op, err == nil, err
+}
+
+// place adds the batch's table and row to a decode error.
+func (b *batchReader) place(err error) error {
+	var we *Error
+	if errors.As(err, &we) && we.Table == "" {
+		we.Table, we.Row = b.table, b.row
+	}
+	return err
+}
+
+// op reads a row's op attribute and checks its lsn attribute.
+func (b *batchReader) op() (bulk.Op, error) {
+	s := b.d.s
+	v, ok := s.findAttr("op", "")
+	if !ok {
+		return 0, b.errorf("", "<Row> has no op attribute")
+	}
+	if len(v) != 1 || v[0] != 'I' && v[0] != 'U' && v[0] != 'D' {
+		return 0, b.errorf("", "<Row> op %s is not I, U or D", quoteValue(v))
+	}
+	if lsn, ok := s.findAttr("lsn", ""); ok {
+		if _, err := strconv.ParseInt(unsafe.String(unsafe.SliceData(lsn), len(lsn)), 10, 64); err != nil {
+			return 0, b.errorf("", "<Row> lsn %s is not a 64-bit integer", quoteValue(lsn))
+		}
+	}
+	return bulk.Op(v[0]), nil
+}
+
+var trueText = []byte("true")
+
+// value reads the <V> of column i into b.values[i].
+func (b *batchReader) value(i int) error {
+	d, s := b.d, b.d.s
+	col := b.cols[i]
+	isNil, base64Text := false, false
+	if v, ok := s.findAttr("nil", xsiNS); ok {
+		switch string(v) {
+		case "true", "1":
+			isNil = true
+		case "false", "0":
+		default:
+			return b.errorf(col.Name, "nil=%s is not true or false", quoteValue(v))
+		}
+	}
+	if v, ok := s.findAttr("enc", ""); ok {
+		if string(v) != "base64" {
+			return b.errorf(col.Name, "enc=%s is not base64", quoteValue(v))
+		}
+		base64Text = true
+	}
+	text, err := d.textBytes("V")
+	if err != nil {
+		return b.place(withColumn(err, col.Name))
+	}
+	if base64Text && !isNil {
+		n := base64.StdEncoding.DecodedLen(len(text))
+		if cap(d.b64) < n {
+			d.b64 = make([]byte, n)
+		}
+		m, err := base64.StdEncoding.Decode(d.b64[:n], text)
+		if err != nil {
+			return b.errorf(col.Name, "enc=\"base64\" value is not base64: %v", err)
+		}
+		text = d.b64[:m]
+	}
+	return b.setValue(i, text, isNil)
+}
+
+// setValue parses the text of column i's value into b.values[i].
+func (b *batchReader) setValue(i int, text []byte, isNil bool) error {
+	if isNil {
+		if len(text) > 0 {
+			return b.errorf(b.cols[i].Name, "a nil value holds text %s", quoteValue(text))
+		}
+		b.values[i] = nil
+		return nil
+	}
+	v, err := b.parse(i, text)
+	if err != nil {
+		return b.errorf(b.cols[i].Name, "%v", err)
+	}
+	b.values[i] = v
+	return nil
+}
+
+// parse parses text as column i's type. The text is lent without a copy to parsers whose
+// values never refer to it; the parse is repeated on a copy for the error, which may quote it.
+func (b *batchReader) parse(i int, text []byte) (any, error) {
+	if b.copyText[i] {
+		return bulk.ParseValue(b.cols[i], b.d.keep(text))
+	}
+	v, err := bulk.ParseValue(b.cols[i], unsafe.String(unsafe.SliceData(text), len(text)))
+	if err != nil {
+		_, err = bulk.ParseValue(b.cols[i], string(text))
+		return nil, err
+	}
+	return v, nil
+}
+
+func withColumn(err error, column string) error {
+	var we *Error
+	if errors.As(err, &we) && we.Column == "" {
+		we.Column = column
+	}
+	return err
+}
+
+// Strings that values keep are copied into shared chunks rather than allocated one by one:
+// one allocation serves many values, and a chunk lives as long as any value still uses it.
+const (
+	keepChunk = 64 << 10
+	keepAlone = 4 << 10 // longer strings get their own allocation
+)
+
+// keep returns an immutable copy of b.
+func (d *Decoder) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > keepAlone {
+		return string(b)
+	}
+	if cap(d.kept)-len(d.kept) < len(b) {
+		d.kept = make([]byte, 0, keepChunk)
+	}
+	start := len(d.kept)
+	d.kept = append(d.kept, b...)
+	return unsafe.String(&d.kept[start], len(b))
+}
