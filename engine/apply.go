@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/sourcegraph/conc"
@@ -37,9 +38,12 @@ type Apply struct {
 
 // tableApply is one table's part of a call: chunks flow from the decoder through ch to the loader.
 type tableApply struct {
-	name   string
-	table  schema.Table
-	ch     chan *chunk
+	name  string
+	table schema.Table
+	ch    chan *chunk
+	// spool takes the table's chunks while its loader waits for its lane and apply slots;
+	// once the loader takes over, chunks go through ch.
+	spool  *spool
 	cur    *chunk // being filled by the decoder
 	lsn    int64
 	hasLSN bool
@@ -79,7 +83,7 @@ func (a *Apply) Batch(table string, columns []string) (*Batch, error) {
 		if err != nil {
 			return nil, err
 		}
-		ta = &tableApply{name: table, table: states[0].Table, ch: make(chan *chunk, 2)}
+		ta = &tableApply{name: table, table: states[0].Table, ch: make(chan *chunk, 2), spool: &spool{dir: a.e.opts.SpoolDir}}
 		ta.result = TableApplyResult{Name: table, LSN: states[0].LSN}
 		a.tables[table] = ta
 		a.order = append(a.order, ta)
@@ -154,7 +158,7 @@ func (b *Batch) Add(op bulk.Op, values []any) error {
 	c.ops = append(c.ops, op)
 	c.vals = append(c.vals, values...)
 	for _, v := range values {
-		c.bytes += valueSize(v)
+		c.bytes += int64(bulk.ValueSize(v))
 	}
 	if len(c.ops) >= b.a.e.opts.ChunkRows {
 		return b.a.send(b.ta)
@@ -172,14 +176,18 @@ func (b *Batch) Close() error {
 	return b.a.send(b.ta)
 }
 
-// send hands the table's pending chunk to its loader, waiting for in-flight budget first so that
-// memory stays bounded however large the request is.
+// send hands the table's pending chunk on: to the spool while the table's loader is still
+// waiting for its turn, otherwise to the loader itself, after waiting for in-flight budget so
+// that memory stays bounded however large the request is.
 func (a *Apply) send(ta *tableApply) error {
 	c := ta.cur
 	if c == nil || len(c.ops) == 0 {
 		return nil
 	}
 	ta.cur = nil
+	if spooled, err := ta.spool.write(c); spooled || err != nil {
+		return err
+	}
 	c.bytes += int64(len(c.ops)) * 16
 	c.bytes = min(c.bytes, a.e.opts.MaxInflightBytes)
 	if err := a.acquire(a.e.inflight, c.bytes, "in-flight row budget"); err != nil {
@@ -188,9 +196,19 @@ func (a *Apply) send(ta *tableApply) error {
 	select {
 	case ta.ch <- c:
 		return nil
+	default:
+	}
+	timer := time.NewTimer(a.e.opts.Wait)
+	defer timer.Stop()
+	select {
+	case ta.ch <- c:
+		return nil
 	case <-a.ctx.Done():
 		a.e.inflight.Release(c.bytes)
 		return context.Cause(a.ctx)
+	case <-timer.C:
+		a.e.inflight.Release(c.bytes)
+		return fmt.Errorf("table %s: the database took no rows for %s", ta.name, a.e.opts.Wait)
 	}
 }
 
@@ -212,8 +230,11 @@ func (a *Apply) acquire(sem interface {
 // chunks into the target in one transaction.
 func (a *Apply) load(ta *tableApply) {
 	rows := &chunkRows{ctx: a.ctx, ch: ta.ch, inflight: a.e.inflight}
-	// Whatever happens, the decoder must never block on a loader that is gone.
+	// Whatever happens, the decoder must never block on a loader that is gone: the spool
+	// is ended first (so the decoder turns to the channel), then the channel is drained.
+	// Deferred calls run last-in first-out.
 	defer rows.drain()
+	defer ta.spool.discard()
 	started := time.Now()
 
 	l := a.t.lane(ta.name)
@@ -222,11 +243,22 @@ func (a *Apply) load(ta *tableApply) {
 		return
 	}
 	defer l.release()
+	if err := a.acquire(a.t.slots, 1, "tenant's apply slot"); err != nil {
+		ta.result.Err = err
+		return
+	}
+	defer a.t.slots.Release(1)
 	if err := a.acquire(a.e.slots, 1, "apply slot (database connection)"); err != nil {
 		ta.result.Err = err
 		return
 	}
 	defer a.e.slots.Release(1)
+	spooled, err := ta.spool.takeOver()
+	if err != nil {
+		ta.result.Err = fmt.Errorf("table %s: %w", ta.name, err)
+		return
+	}
+	rows.spooled = spooled
 
 	opts := bulk.ApplyOptions{
 		Empty: a.t.takeEmpty(ta.name),
@@ -310,6 +342,7 @@ func (a *Apply) end() {
 type chunkRows struct {
 	ctx      context.Context
 	ch       <-chan *chunk
+	spooled  *spoolReader // read before ch: the chunks that arrived while the loader waited
 	inflight interface{ Release(int64) }
 	cur      *chunk
 	row      int
@@ -322,6 +355,26 @@ func (r *chunkRows) Next() bool {
 		return true
 	}
 	r.releaseCurrent()
+	for r.spooled != nil {
+		c, err := r.spooled.next()
+		if err == io.EOF {
+			r.spooled.close()
+			r.spooled = nil
+			break
+		}
+		if err != nil {
+			r.err = err
+			return false
+		}
+		if len(c.ops) > 0 {
+			r.cur, r.row = c, 0
+			return true
+		}
+	}
+	if err := r.ctx.Err(); err != nil {
+		r.err = context.Cause(r.ctx)
+		return false
+	}
 	select {
 	case c, ok := <-r.ch:
 		if !ok {
@@ -358,22 +411,11 @@ func (r *chunkRows) Err() error { return r.err }
 // drain releases the budget of every chunk still on its way, until the decoder closes the channel.
 func (r *chunkRows) drain() {
 	r.releaseCurrent()
+	if r.spooled != nil {
+		r.spooled.close()
+		r.spooled = nil
+	}
 	for c := range r.ch {
 		r.inflight.Release(c.bytes)
 	}
-}
-
-// valueSize is roughly the memory a decoded value holds, for the in-flight budget.
-func valueSize(v any) int64 {
-	switch v := v.(type) {
-	case string:
-		return int64(len(v)) + 16
-	case []byte:
-		return int64(len(v)) + 24
-	case bulk.Decimal:
-		return int64(len(v)) + 16
-	case time.Time:
-		return 24
-	}
-	return 16
 }

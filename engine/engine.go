@@ -22,27 +22,37 @@ type Options struct {
 	// MaxApplies caps the table applies running at once across all tenants. Each holds one
 	// database connection for its transaction, so this is the cap on connections in use.
 	MaxApplies int
+	// MaxAppliesPerTenant caps the table applies of one tenant at once: set it below the
+	// target's connection pool per tenant, so that a loader never waits inside the target.
+	MaxAppliesPerTenant int
+	// SpoolDir holds the temporary files of rows whose table waits for its turn; the
+	// system's temporary folder when empty.
+	SpoolDir string
 	// MaxInflightBytes caps the decoded row bytes waiting between decoders and loaders.
 	MaxInflightBytes int64
 	// ChunkRows is how many rows a decoder hands to a loader at a time.
 	ChunkRows int
 	// Wait bounds how long a call waits for a busy (tenant, table) lane, an apply slot or
 	// in-flight budget before it fails with a clear error instead of hanging.
-	Wait time.Duration
+	Wait   time.Duration
 	Logger *slog.Logger
 }
 
 // Defaults of Options.
 const (
-	DefaultMaxApplies       = 16
-	DefaultMaxInflightBytes = 64 << 20
-	DefaultChunkRows        = 2048
-	DefaultWait             = 2 * time.Minute
+	DefaultMaxApplies          = 16
+	DefaultMaxAppliesPerTenant = 3
+	DefaultMaxInflightBytes    = 64 << 20
+	DefaultChunkRows           = 2048
+	DefaultWait                = 2 * time.Minute
 )
 
 func (o Options) withDefaults() Options {
 	if o.MaxApplies <= 0 {
 		o.MaxApplies = DefaultMaxApplies
+	}
+	if o.MaxAppliesPerTenant <= 0 {
+		o.MaxAppliesPerTenant = DefaultMaxAppliesPerTenant
 	}
 	if o.MaxInflightBytes <= 0 {
 		o.MaxInflightBytes = DefaultMaxInflightBytes
@@ -148,6 +158,7 @@ type tenant struct {
 	empty  map[string]bool            // tables known to be empty: just created or wiped
 	counts map[string]*bulk.Counts
 	lanes  map[string]*lane
+	slots  *semaphore.Weighted // the tenant's share of apply slots
 }
 
 // tenant returns the tenant, opening its mirror (and creating it on first contact) if needed.
@@ -166,6 +177,7 @@ func (e *Engine) tenant(ctx context.Context, name string) (*tenant, error) {
 			empty:  map[string]bool{},
 			counts: map[string]*bulk.Counts{},
 			lanes:  map[string]*lane{},
+			slots:  semaphore.NewWeighted(int64(e.opts.MaxAppliesPerTenant)),
 		}
 		e.tenants[name] = t
 	}

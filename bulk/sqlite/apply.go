@@ -1,0 +1,472 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/schema"
+)
+
+// defaultRowsPerWrite is how many rows one multi-row INSERT carries. Fewer statement executions
+// cut the driver's per-call work; BenchmarkApply in apply_benchmark_test.go picked the value.
+const defaultRowsPerWrite = 32
+
+// ctxCheckEvery is how often (in rows) the apply loop looks at its context. Statements run with
+// a background context: the driver starts a watcher goroutine for every call made with a
+// cancellable one, which would cost more than the row itself.
+const ctxCheckEvery = 256
+
+// driverConn is what Apply needs of the driver's connection.
+type driverConn interface {
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.QueryerContext
+	driver.ExecerContext
+}
+
+type driverStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+}
+
+// Apply writes the rows and, when opts.LSN reports one, the new LSN in one transaction on the
+// writer connection. Inserts and updates are upserts of the batch's columns, deletes delete by
+// key, and rows are written in order, so the last state of a key wins. opts.Empty needs no path
+// of its own here: an upsert into an empty table costs what a plain insert does.
+//
+// One Apply at a time streams its rows straight into the file. The others of the same moment
+// (other tables of the same call, which the caller feeds from one decoder) must not wait for the
+// writer while their rows pile up: the decoder would block on them while the streaming Apply
+// waits for rows behind them. So they spool their rows into a scratch file as they arrive and
+// write them once the writer is theirs.
+func (m *Mirror) Apply(ctx context.Context, table schema.Table, rows bulk.Rows, opts bulk.ApplyOptions) (bulk.Counts, error) {
+	table, err := table.Validate()
+	if err != nil {
+		return bulk.Counts{}, m.errorf("apply: %w", err)
+	}
+	select {
+	case m.streaming <- struct{}{}:
+		defer func() { <-m.streaming }()
+		return m.applyRows(ctx, table, rows, opts, false)
+	default:
+		return m.applySpooled(ctx, table, rows, opts)
+	}
+}
+
+// applyRows runs one apply on the writer connection. encoded says the rows' values are already
+// in their stored form (replayed from a spool).
+func (m *Mirror) applyRows(ctx context.Context, table schema.Table, rows bulk.Rows, opts bulk.ApplyOptions, encoded bool) (counts bulk.Counts, err error) {
+	conn, err := m.w.Conn(ctx)
+	if err != nil {
+		return counts, m.errorf("table %s: apply: %w", table.Name, err)
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(driverConn)
+		if !ok {
+			return fmt.Errorf("the sqlite driver connection %T lacks context methods", dc)
+		}
+		a := applier{m: m, ctx: ctx, conn: c, table: table, key: keyColumns(table), encoded: encoded}
+		counts, err = a.run(rows, opts)
+		return err
+	})
+	if err != nil {
+		return bulk.Counts{}, err
+	}
+	return counts, nil
+}
+
+// applier is one Apply in progress on the raw writer connection.
+type applier struct {
+	m     *Mirror
+	ctx   context.Context
+	conn  driverConn
+	table schema.Table
+	key   []schema.Column
+	// encoded: the values are in stored form already, so they are bound as they are.
+	encoded bool
+
+	segments map[string]*segment // by column set
+	current  *segment
+	del      driverStmt
+	delArgs  []driver.NamedValue
+	stmts    []driverStmt // to close at the end
+	rowNum   int64
+}
+
+// segment is the write path of one column set: its encoders, its statements and its argument
+// slices, reused for every row.
+type segment struct {
+	cols     []int // table column indexes, as Rows.Columns gave them
+	encoders []encoder
+	keyPos   []int // position in cols of each key column
+	single   driverStmt
+	// update is set when the batch leaves out a NOT NULL column: SQLite checks NOT NULL before
+	// it sees the conflict of an upsert, so such rows are updated by key first and inserted
+	// (which then fails, as it would at the source) only when no row has the key.
+	update     driverStmt
+	updateArgs []driver.NamedValue
+	updatePos  []int      // position in cols of each update argument, in order
+	multi      driverStmt // Mirror.rowsPerWrite rows at once
+	args       []driver.NamedValue
+	pending    int   // rows encoded into args, not yet written
+	firstRow   int64 // the apply's number of the first pending row
+}
+
+func (a *applier) errorf(format string, args ...any) error {
+	return a.m.errorf("table %s: "+format, append([]any{a.table.Name}, args...)...)
+}
+
+func (a *applier) rowErrorf(op bulk.Op, format string, args ...any) error {
+	return a.m.errorf("table %s, row %d (%s): "+format, append([]any{a.table.Name, a.rowNum, op}, args...)...)
+}
+
+func (a *applier) run(rows bulk.Rows, opts bulk.ApplyOptions) (counts bulk.Counts, err error) {
+	bg := context.Background()
+	tx, err := a.conn.BeginTx(a.ctx, driver.TxOptions{})
+	if err != nil {
+		return counts, a.errorf("begin: %w", err)
+	}
+	committing := false
+	defer func() {
+		for _, s := range a.stmts {
+			s.Close()
+		}
+		// A failed COMMIT has already rolled back (the driver sees to it).
+		if err != nil && !committing {
+			if rbErr := tx.Rollback(); rbErr != nil {
+				// The connection's state is unknown: make database/sql discard it.
+				err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr), driver.ErrBadConn)
+			}
+		}
+	}()
+
+	// The table must be mirrored: rows never go into a partner's table.
+	if err := a.checkListed(); err != nil {
+		return counts, err
+	}
+	for rows.Next() {
+		a.rowNum++
+		if a.rowNum%ctxCheckEvery == 0 {
+			if err := a.ctx.Err(); err != nil {
+				return counts, a.errorf("apply stopped at row %d: %w", a.rowNum, err)
+			}
+		}
+		op := rows.Op()
+		if op != bulk.Insert && op != bulk.Update && op != bulk.Delete {
+			return counts, a.rowErrorf(op, "unknown op")
+		}
+		if len(a.key) == 0 && op != bulk.Insert {
+			return counts, fmt.Errorf("tenant %s: table %s, row %d (%s): %w", a.m.tenant, a.table.Name, a.rowNum, op, bulk.ErrNoKey)
+		}
+		cols, vals := rows.Columns(), rows.Values()
+		if a.current == nil || !slices.Equal(a.current.cols, cols) {
+			if err := a.flush(); err != nil {
+				return counts, err
+			}
+			if a.current, err = a.segment(cols); err != nil {
+				return counts, a.rowErrorf(op, "%w", err)
+			}
+		}
+		seg := a.current
+		if len(vals) != len(seg.cols) {
+			return counts, a.rowErrorf(op, "%d values for %d columns", len(vals), len(seg.cols))
+		}
+		switch op {
+		case bulk.Insert, bulk.Update:
+			if seg.update != nil {
+				if err := a.updateOrInsert(bg, seg, vals, op); err != nil {
+					return counts, err
+				}
+				break
+			}
+			if seg.pending == 0 {
+				seg.firstRow = a.rowNum
+			}
+			base := seg.pending * len(seg.cols)
+			for i, v := range vals {
+				enc, err := seg.encoders[i](v)
+				if err != nil {
+					return counts, a.rowErrorf(op, "%w", err)
+				}
+				seg.args[base+i].Value = enc
+			}
+			seg.pending++
+			if seg.pending == a.m.rowsPerWrite {
+				if err := a.flush(); err != nil {
+					return counts, err
+				}
+			}
+		case bulk.Delete:
+			// Rows before this one must be written first, so that the last state wins.
+			if err := a.flush(); err != nil {
+				return counts, err
+			}
+			if err := a.deleteRow(bg, seg, vals, op); err != nil {
+				return counts, err
+			}
+		}
+		counts.Count(op)
+	}
+	if err := rows.Err(); err != nil {
+		return counts, a.errorf("read rows after row %d: %w", a.rowNum, err)
+	}
+	if err := a.flush(); err != nil {
+		return counts, err
+	}
+	if opts.LSN != nil {
+		if lsn, ok := opts.LSN(); ok {
+			if _, err := a.conn.ExecContext(bg, stateSetLSNSQL(a.m.state), []driver.NamedValue{
+				{Ordinal: 1, Value: lsn}, {Ordinal: 2, Value: a.table.Name},
+			}); err != nil {
+				return counts, a.errorf("write LSN %d: %w", lsn, err)
+			}
+		}
+	}
+	if err := a.ctx.Err(); err != nil {
+		return counts, a.errorf("apply stopped before commit: %w", err)
+	}
+	committing = true
+	if err := tx.Commit(); err != nil {
+		return counts, a.errorf("commit: %w", err)
+	}
+	return counts, nil
+}
+
+func (a *applier) checkListed() error {
+	r, err := a.conn.QueryContext(context.Background(), stateLookupSQL(a.m.state), []driver.NamedValue{{Ordinal: 1, Value: a.table.Name}})
+	if err != nil {
+		return a.errorf("read %s: %w", a.m.state, err)
+	}
+	defer r.Close()
+	dest := make([]driver.Value, 1)
+	switch err := r.Next(dest); {
+	case err == io.EOF:
+		return a.errorf("not listed in %s as mirrored; refusing to write rows into it", a.m.state)
+	case err != nil:
+		return a.errorf("read %s: %w", a.m.state, err)
+	}
+	return nil
+}
+
+// segment returns the write path of a column set, preparing it on first use.
+func (a *applier) segment(cols []int) (*segment, error) {
+	id := fmt.Sprint(cols)
+	if seg, ok := a.segments[id]; ok {
+		return seg, nil
+	}
+	batchCols, keyPos, err := checkBatchColumns(a.table, cols)
+	if err != nil {
+		return nil, err
+	}
+	seg := &segment{cols: slices.Clone(cols), keyPos: keyPos}
+	for _, c := range batchCols {
+		if a.encoded {
+			seg.encoders = append(seg.encoders, storedValue)
+		} else {
+			seg.encoders = append(seg.encoders, newEncoder(c))
+		}
+	}
+	if seg.single, err = a.prepare(writeSQL(a.table.Name, batchCols, a.key, 1)); err != nil {
+		return nil, err
+	}
+	if len(a.key) > 0 && leavesOutNotNull(a.table, cols) {
+		var set []schema.Column
+		for i, c := range batchCols {
+			if !c.PrimaryKey {
+				set = append(set, c)
+				seg.updatePos = append(seg.updatePos, i)
+			}
+		}
+		seg.updatePos = append(seg.updatePos, seg.keyPos...)
+		if seg.update, err = a.prepare(updateRowSQL(a.table.Name, set, a.key)); err != nil {
+			return nil, err
+		}
+		seg.updateArgs = make([]driver.NamedValue, len(seg.updatePos))
+		for i := range seg.updateArgs {
+			seg.updateArgs[i].Ordinal = i + 1
+		}
+	}
+	if seg.multi, err = a.prepare(writeSQL(a.table.Name, batchCols, a.key, a.m.rowsPerWrite)); err != nil {
+		return nil, err
+	}
+	seg.args = make([]driver.NamedValue, a.m.rowsPerWrite*len(cols))
+	for i := range seg.args {
+		seg.args[i].Ordinal = i + 1
+	}
+	if a.segments == nil {
+		a.segments = make(map[string]*segment)
+	}
+	a.segments[id] = seg
+	return seg, nil
+}
+
+func (a *applier) prepare(query string) (driverStmt, error) {
+	s, err := a.conn.PrepareContext(context.Background(), query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %s: %w", query, err)
+	}
+	ds, ok := s.(driverStmt)
+	if !ok {
+		s.Close()
+		return nil, fmt.Errorf("the sqlite driver statement %T lacks ExecContext", s)
+	}
+	a.stmts = append(a.stmts, ds)
+	return ds, nil
+}
+
+// flush writes the rows encoded into the current segment's arguments.
+func (a *applier) flush() error {
+	seg := a.current
+	if seg == nil || seg.pending == 0 {
+		return nil
+	}
+	n := seg.pending
+	seg.pending = 0
+	bg := context.Background()
+	width := len(seg.cols)
+	if n == a.m.rowsPerWrite {
+		_, err := seg.multi.ExecContext(bg, seg.args)
+		for i := range seg.args {
+			seg.args[i].Value = nil // let the row's values go
+		}
+		if err != nil {
+			return a.errorf("write rows %d to %d: %w", seg.firstRow, seg.firstRow+int64(n)-1, err)
+		}
+		return nil
+	}
+	for r := 0; r < n; r++ {
+		args := seg.args[r*width : (r+1)*width]
+		// Ordinals must count from 1 for the one-row statement.
+		for i := range args {
+			args[i].Ordinal = i + 1
+		}
+		_, err := seg.single.ExecContext(bg, args)
+		for i := range args {
+			args[i].Ordinal = r*width + i + 1
+			args[i].Value = nil
+		}
+		if err != nil {
+			return a.errorf("write row %d: %w", seg.firstRow+int64(r), err)
+		}
+	}
+	return nil
+}
+
+// checkBatchColumns checks a batch's column indexes against the table: in range, each once, the
+// key included. It returns the batch's columns and the position in cols of each key column.
+func checkBatchColumns(table schema.Table, cols []int) (batchCols []schema.Column, keyPos []int, err error) {
+	if len(cols) == 0 {
+		return nil, nil, fmt.Errorf("a batch names no columns")
+	}
+	seen := make(map[int]bool, len(cols))
+	for _, ci := range cols {
+		if ci < 0 || ci >= len(table.Columns) {
+			return nil, nil, fmt.Errorf("column index %d is out of range: the table has %d columns", ci, len(table.Columns))
+		}
+		if seen[ci] {
+			return nil, nil, fmt.Errorf("column %s is named twice in one batch", table.Columns[ci].Name)
+		}
+		seen[ci] = true
+		batchCols = append(batchCols, table.Columns[ci])
+	}
+	for _, k := range table.Key() {
+		pos := slices.Index(cols, k)
+		if pos < 0 {
+			return nil, nil, fmt.Errorf("a batch leaves out key column %s", table.Columns[k].Name)
+		}
+		keyPos = append(keyPos, pos)
+	}
+	return batchCols, keyPos, nil
+}
+
+// storedValue passes a value read back from a spool on. The driver reads an empty BLOB as a nil
+// slice, which it would bind as NULL.
+func storedValue(v any) (any, error) {
+	if b, ok := v.([]byte); ok && b == nil {
+		return []byte{}, nil
+	}
+	return v, nil
+}
+
+// leavesOutNotNull reports whether a batch of these columns lacks a NOT NULL column.
+func leavesOutNotNull(t schema.Table, cols []int) bool {
+	for i, c := range t.Columns {
+		if !c.Nullable && !slices.Contains(cols, i) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *applier) updateOrInsert(ctx context.Context, seg *segment, vals []any, op bulk.Op) error {
+	for i, pos := range seg.updatePos {
+		v, err := seg.encoders[pos](vals[pos])
+		if err != nil {
+			return a.rowErrorf(op, "%w", err)
+		}
+		seg.updateArgs[i].Value = v
+	}
+	res, err := seg.update.ExecContext(ctx, seg.updateArgs)
+	for i := range seg.updateArgs {
+		seg.updateArgs[i].Value = nil
+	}
+	if err != nil {
+		return a.rowErrorf(op, "update: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	args := seg.args[:len(seg.cols)]
+	for i, v := range vals {
+		enc, err := seg.encoders[i](v)
+		if err != nil {
+			return a.rowErrorf(op, "%w", err)
+		}
+		args[i].Value = enc
+	}
+	_, err = seg.single.ExecContext(ctx, args)
+	for i := range args {
+		args[i].Value = nil
+	}
+	if err != nil {
+		return a.rowErrorf(op, "insert of a row that leaves out a NOT NULL column: %w", err)
+	}
+	return nil
+}
+
+func (a *applier) deleteRow(ctx context.Context, seg *segment, vals []any, op bulk.Op) error {
+	if a.del == nil {
+		var err error
+		if a.del, err = a.prepare(deleteRowSQL(a.table.Name, a.key)); err != nil {
+			return a.rowErrorf(op, "%w", err)
+		}
+		a.delArgs = make([]driver.NamedValue, len(a.key))
+		for i := range a.delArgs {
+			a.delArgs[i].Ordinal = i + 1
+		}
+	}
+	for i, pos := range seg.keyPos {
+		v, err := seg.encoders[pos](vals[pos])
+		if err != nil {
+			return a.rowErrorf(op, "%w", err)
+		}
+		if v == nil {
+			return a.rowErrorf(op, "key column %s is NULL", a.table.Columns[seg.cols[pos]].Name)
+		}
+		a.delArgs[i].Value = v
+	}
+	_, err := a.del.ExecContext(ctx, a.delArgs)
+	for i := range a.delArgs {
+		a.delArgs[i].Value = nil
+	}
+	if err != nil {
+		return a.rowErrorf(op, "delete: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,327 @@
+package sqlite
+
+// Every SQL text the target runs is made here, by small pure functions that golden files test.
+// Names reaching these functions have passed schema.CheckName (letters, digits, underscore), so
+// double quotes around them are a complete quoting.
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/mirrord/mirrord/schema"
+)
+
+func quote(name string) string { return `"` + name + `"` }
+
+func quoteList(b *strings.Builder, names []string) {
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(n))
+	}
+}
+
+func columnNames(cols []schema.Column) []string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	return names
+}
+
+func keyColumns(t schema.Table) []schema.Column {
+	var key []schema.Column
+	for _, i := range t.Key() {
+		key = append(key, t.Columns[i])
+	}
+	return key
+}
+
+// nowText is the UTC time of a state change, as SQLite itself writes it.
+const nowText = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
+
+func createStateTableSQL(state string) string {
+	return "CREATE TABLE IF NOT EXISTS " + quote(state) +
+		" (tablename TEXT PRIMARY KEY, schemahash TEXT NOT NULL, lsn INTEGER NOT NULL, changed_at TEXT)"
+}
+
+func stateListSQL(state string) string {
+	return "SELECT tablename, schemahash, lsn FROM " + quote(state) + " ORDER BY tablename"
+}
+
+func stateLookupSQL(state string) string {
+	return "SELECT lsn FROM " + quote(state) + " WHERE tablename = ?"
+}
+
+// stateSetSQL records a table's hash and LSN, whether or not it has a state row yet.
+func stateSetSQL(state string) string {
+	return "INSERT INTO " + quote(state) + " (tablename, schemahash, lsn, changed_at) VALUES (?, ?, ?, " + nowText + ")" +
+		" ON CONFLICT (tablename) DO UPDATE SET schemahash = excluded.schemahash, lsn = excluded.lsn, changed_at = excluded.changed_at"
+}
+
+func stateSetHashSQL(state string) string {
+	return "UPDATE " + quote(state) + " SET schemahash = ?, changed_at = " + nowText + " WHERE tablename = ?"
+}
+
+func stateSetLSNSQL(state string) string {
+	return "UPDATE " + quote(state) + " SET lsn = ?, changed_at = " + nowText + " WHERE tablename = ?"
+}
+
+func stateInvalidateAllSQL(state string) string {
+	return "UPDATE " + quote(state) + " SET lsn = -1, changed_at = " + nowText
+}
+
+func stateDeleteSQL(state string) string {
+	return "DELETE FROM " + quote(state) + " WHERE tablename = ?"
+}
+
+// schemaObjectSQL finds any table, view, index or trigger that already has a name; SQLite
+// compares names without case.
+const schemaObjectSQL = "SELECT type FROM sqlite_schema WHERE name = ? COLLATE NOCASE"
+
+// dependentsSQL reads the partner's indexes and triggers on a table (automatic indexes of
+// PRIMARY KEY and UNIQUE constraints have no SQL and are made again with the table).
+const dependentsSQL = "SELECT type, name, sql FROM sqlite_schema" +
+	" WHERE type IN ('index', 'trigger') AND tbl_name = ? COLLATE NOCASE AND sql IS NOT NULL ORDER BY type, name"
+
+const tableInfoSQL = `SELECT name, type, "notnull", pk, hidden FROM pragma_table_xinfo(?) ORDER BY cid`
+
+// createTableSQL declares each column with its type name from the type table, NOT NULL where
+// the source has it, and the primary key in column order. withoutRowID stores a keyed table in
+// its key's B-tree, so that upserts and deletes by key need one lookup instead of two.
+func createTableSQL(name string, t schema.Table, withoutRowID bool) string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE ")
+	b.WriteString(quote(name))
+	b.WriteString(" (")
+	for i, c := range t.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(columnDefinition(c))
+	}
+	key := keyColumns(t)
+	if len(key) > 0 {
+		b.WriteString(", PRIMARY KEY (")
+		quoteList(&b, columnNames(key))
+		b.WriteString(")")
+	}
+	b.WriteString(")")
+	if len(key) > 0 && withoutRowID {
+		b.WriteString(" WITHOUT ROWID")
+	}
+	return b.String()
+}
+
+func columnDefinition(c schema.Column) string {
+	def := quote(c.Name) + " " + declaredType(c)
+	if !c.Nullable {
+		def += " NOT NULL"
+	}
+	return def
+}
+
+func addColumnSQL(table string, c schema.Column) string {
+	return "ALTER TABLE " + quote(table) + " ADD COLUMN " + columnDefinition(c)
+}
+
+func dropColumnSQL(table, column string) string {
+	return "ALTER TABLE " + quote(table) + " DROP COLUMN " + quote(column)
+}
+
+func dropTableSQL(table string) string { return "DROP TABLE IF EXISTS " + quote(table) }
+
+func renameTableSQL(from, to string) string {
+	return "ALTER TABLE " + quote(from) + " RENAME TO " + quote(to)
+}
+
+func deleteAllSQL(table string) string { return "DELETE FROM " + quote(table) }
+
+func countSQL(table string) string { return "SELECT count(*) FROM " + quote(table) }
+
+// rebuildName is the name a table is rebuilt under before it takes the old one's place.
+func rebuildName(table string) string { return "mirrord_rebuild_" + table }
+
+// copyRowsSQL copies the rows of src into dst for the columns both have. A decimal whose scale
+// grows gets zeros appended, because stored decimals are text at exactly the column's scale.
+func copyRowsSQL(dst, src string, current, desired schema.Table) string {
+	var names, exprs []string
+	for _, d := range desired.Columns {
+		i := current.Column(d.Name)
+		if i < 0 {
+			continue
+		}
+		names = append(names, d.Name)
+		exprs = append(exprs, copyExpression(current.Columns[i], d))
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO ")
+	b.WriteString(quote(dst))
+	b.WriteString(" (")
+	quoteList(&b, names)
+	b.WriteString(") SELECT ")
+	b.WriteString(strings.Join(exprs, ", "))
+	b.WriteString(" FROM ")
+	b.WriteString(quote(src))
+	return b.String()
+}
+
+func copyExpression(from, to schema.Column) string {
+	col := quote(from.Name)
+	if (from.Type == schema.Decimal || from.Type == schema.Numeric) && to.Type == from.Type && to.Scale > from.Scale {
+		pad := strings.Repeat("0", to.Scale-from.Scale)
+		if from.Scale == 0 {
+			pad = "." + pad
+		}
+		// NULL || text stays NULL.
+		return col + " || '" + pad + "'"
+	}
+	return col
+}
+
+// writeSQL is the statement that writes rowCount rows of cols (a batch's columns) into table:
+// with a key, an upsert that updates only the batch's non-key columns, so that a column the
+// batch leaves out keeps its value; without a key, a plain insert. Several rows in one
+// statement are applied in order, so a key seen twice keeps its last state.
+func writeSQL(table string, cols []schema.Column, key []schema.Column, rowCount int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO ")
+	b.WriteString(quote(table))
+	b.WriteString(" (")
+	quoteList(&b, columnNames(cols))
+	b.WriteString(") VALUES ")
+	for r := 0; r < rowCount; r++ {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(")
+		for i := range cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("?")
+		}
+		b.WriteString(")")
+	}
+	if len(key) == 0 {
+		return b.String()
+	}
+	b.WriteString(" ON CONFLICT (")
+	quoteList(&b, columnNames(key))
+	b.WriteString(") DO ")
+	first := true
+	for _, c := range cols {
+		if c.PrimaryKey {
+			continue
+		}
+		if first {
+			b.WriteString("UPDATE SET ")
+			first = false
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(c.Name))
+		b.WriteString(" = excluded.")
+		b.WriteString(quote(c.Name))
+	}
+	if first {
+		b.WriteString("NOTHING")
+	}
+	return b.String()
+}
+
+// updateRowSQL updates the set columns of the row with the key; with no columns to set it
+// assigns the first key column to itself, so that the count of changed rows still says whether
+// the key exists.
+func updateRowSQL(table string, set, key []schema.Column) string {
+	var b strings.Builder
+	b.WriteString("UPDATE ")
+	b.WriteString(quote(table))
+	b.WriteString(" SET ")
+	if len(set) == 0 {
+		b.WriteString(quote(key[0].Name) + " = " + quote(key[0].Name))
+	}
+	for i, c := range set {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(c.Name))
+		b.WriteString(" = ?")
+	}
+	b.WriteString(" WHERE ")
+	for i, c := range key {
+		if i > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(quote(c.Name))
+		b.WriteString(" = ?")
+	}
+	return b.String()
+}
+
+func deleteRowSQL(table string, key []schema.Column) string {
+	var b strings.Builder
+	b.WriteString("DELETE FROM ")
+	b.WriteString(quote(table))
+	b.WriteString(" WHERE ")
+	for i, c := range key {
+		if i > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(quote(c.Name))
+		b.WriteString(" = ?")
+	}
+	return b.String()
+}
+
+// selectRowsSQL reads every column of a table in key order (rowid order without a key).
+func selectRowsSQL(t schema.Table) string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	quoteList(&b, columnNames(t.Columns))
+	b.WriteString(" FROM ")
+	b.WriteString(quote(t.Name))
+	if key := keyColumns(t); len(key) > 0 {
+		b.WriteString(" ORDER BY ")
+		quoteList(&b, columnNames(key))
+	}
+	return b.String()
+}
+
+// pragmaSQL sets a connection pragma; value is one of this package's constants.
+func pragmaSQL(name, value string) string { return "PRAGMA " + name + " = " + value }
+
+// The spool is a scratch table of a batch's rows in arrival order: the op, the column list and
+// up to width values, untyped so that each keeps the storage class it was encoded to.
+func createSpoolSQL(width int) string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE spool (op INTEGER NOT NULL, cols TEXT NOT NULL")
+	for i := range width {
+		b.WriteString(", v" + strconv.Itoa(i))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+func insertSpoolSQL(values int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO spool (op, cols")
+	for i := range values {
+		b.WriteString(", v" + strconv.Itoa(i))
+	}
+	b.WriteString(") VALUES (?, ?")
+	b.WriteString(strings.Repeat(", ?", values))
+	b.WriteString(")")
+	return b.String()
+}
+
+func selectSpoolSQL(width int) string {
+	var b strings.Builder
+	b.WriteString("SELECT op, cols")
+	for i := range width {
+		b.WriteString(", v" + strconv.Itoa(i))
+	}
+	b.WriteString(" FROM spool ORDER BY rowid")
+	return b.String()
+}

@@ -1,0 +1,245 @@
+// Package sqlite is the embedded mirror target: one SQLite file per tenant in a folder, written through modernc.org/sqlite (pure Go).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/schema"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Options tune a Target. The zero value is the default.
+type Options struct {
+	// NameTemplate is the template of a tenant's file name in the folder: {ctx} stands for the
+	// tenant's context identifier. Default "Mirror_{ctx}.db".
+	NameTemplate string
+	// BusyTimeout is how long a statement waits for a lock that another process (an operator's
+	// sqlite3 shell, the partner's own jobs) holds on the file. Default 10s.
+	BusyTimeout time.Duration
+	// ReadConns is the number of read connections per tenant file (catalog reads, counts);
+	// writes always go through one connection of their own. Default 2.
+	ReadConns int
+	// RowIDTables creates keyed tables as ordinary rowid tables instead of WITHOUT ROWID ones.
+	// WITHOUT ROWID is the default because loads and upserts by key measured faster (TYPES.md);
+	// rowid tables suit a partner who needs rowid or incremental blob I/O.
+	RowIDTables bool
+}
+
+// DefaultFileName is the file name template when Options.NameTemplate is empty.
+const DefaultFileName = "Mirror_{ctx}.db"
+
+const ctxPlaceholder = "{ctx}"
+
+// Target is a folder of tenant mirror files. It is safe for concurrent use; each tenant's file
+// is opened once and kept open until Close.
+type Target struct {
+	dir  string
+	opts Options
+
+	mu      sync.Mutex
+	closed  bool
+	mirrors map[string]*openingMirror
+}
+
+// openingMirror lets concurrent first calls for one tenant wait for a single open, without
+// holding the target's lock while the file is opened.
+type openingMirror struct {
+	done   chan struct{}
+	mirror *Mirror
+	err    error
+}
+
+var _ bulk.Target = (*Target)(nil)
+
+// Open returns a target on the folder dir, creating the folder if it is missing.
+func Open(dir string, opts Options) (*Target, error) {
+	if dir == "" {
+		return nil, errors.New("sqlite target: the folder is empty")
+	}
+	if opts.NameTemplate == "" {
+		opts.NameTemplate = DefaultFileName
+	}
+	if _, err := fileName(opts.NameTemplate, "Cust1"); err != nil {
+		return nil, fmt.Errorf("sqlite target: %w", err)
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 10 * time.Second
+	}
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = 2
+	}
+	if strings.ContainsRune(dir, '?') {
+		return nil, fmt.Errorf("sqlite target: folder %q contains '?', which the driver reads as the start of its options", dir)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("sqlite target: create folder: %w", err)
+	}
+	return &Target{dir: dir, opts: opts, mirrors: make(map[string]*openingMirror)}, nil
+}
+
+// fileName applies the template to a tenant. The name without its extension must pass
+// schema.CheckName, so that a template cannot reach outside the folder or make odd file names.
+func fileName(template, tenant string) (string, error) {
+	if strings.Count(template, ctxPlaceholder) != 1 {
+		return "", fmt.Errorf("file name template %q must contain %s exactly once", template, ctxPlaceholder)
+	}
+	name := strings.Replace(template, ctxPlaceholder, tenant, 1)
+	stem := strings.TrimSuffix(name, filepath.Ext(name))
+	if err := schema.CheckName("file", stem); err != nil {
+		return "", fmt.Errorf("file name template %q for tenant %s: %w", template, tenant, err)
+	}
+	return name, nil
+}
+
+// Path is the file that holds a tenant's mirror.
+func (t *Target) Path(tenant string) (string, error) {
+	if err := schema.CheckName("tenant", tenant); err != nil {
+		return "", err
+	}
+	name, err := fileName(t.opts.NameTemplate, tenant)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(t.dir, name), nil
+}
+
+// Open returns the tenant's mirror, creating its file and state table on first contact.
+func (t *Target) Open(ctx context.Context, tenant string) (bulk.Mirror, error) {
+	m, err := t.OpenMirror(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// OpenMirror is Open with the concrete type.
+func (t *Target) OpenMirror(ctx context.Context, tenant string) (*Mirror, error) {
+	path, err := t.Path(tenant)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil, errors.New("sqlite target is closed")
+	}
+	om, found := t.mirrors[tenant]
+	if !found {
+		om = &openingMirror{done: make(chan struct{})}
+		t.mirrors[tenant] = om
+	}
+	t.mu.Unlock()
+
+	if found {
+		select {
+		case <-om.done:
+			if om.err != nil {
+				return nil, om.err
+			}
+			return om.mirror, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+
+	om.mirror, om.err = openMirror(ctx, tenant, path, t.opts)
+	t.mu.Lock()
+	if om.err != nil {
+		// A later call tries again: the failure may have been a full disk or a cancelled context.
+		delete(t.mirrors, tenant)
+	} else if t.closed {
+		om.mirror.close()
+		om.mirror, om.err = nil, errors.New("sqlite target is closed")
+	}
+	t.mu.Unlock()
+	close(om.done)
+	return om.mirror, om.err
+}
+
+// Ping reports whether the folder is there and is a folder.
+func (t *Target) Ping(ctx context.Context) error {
+	fi, err := os.Stat(t.dir)
+	if err != nil {
+		return fmt.Errorf("sqlite target: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("sqlite target: %s is not a folder", t.dir)
+	}
+	return ctx.Err()
+}
+
+// Close closes every tenant file. Mirrors handed out before stop working.
+func (t *Target) Close() error {
+	t.mu.Lock()
+	t.closed = true
+	opening := t.mirrors
+	t.mirrors = map[string]*openingMirror{}
+	t.mu.Unlock()
+	var errs []error
+	for _, om := range opening {
+		<-om.done
+		if om.mirror != nil {
+			errs = append(errs, om.mirror.close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// dsn is the driver's data source name for a file: pragmas run on every new connection.
+func dsn(path string, busy time.Duration, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")")
+	q.Add("_pragma", "foreign_keys(0)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		// Take the write lock at BEGIN: a deferred transaction that reads first and then
+		// writes fails with SQLITE_BUSY, without waiting, when another process wrote meanwhile.
+		q.Set("_txlock", "immediate")
+	}
+	return path + "?" + q.Encode()
+}
+
+func openMirror(ctx context.Context, tenant, path string, opts Options) (*Mirror, error) {
+	fail := func(err error) (*Mirror, error) {
+		return nil, fmt.Errorf("tenant %s: open %s: %w", tenant, path, err)
+	}
+	w, err := sql.Open("sqlite", dsn(path, opts.BusyTimeout, false))
+	if err != nil {
+		return fail(err)
+	}
+	// One writer connection serializes every write to the file inside this process, so
+	// concurrent applies wait their turn in database/sql's queue instead of meeting SQLITE_BUSY.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	state := bulk.StateTable(tenant)
+	if _, err := w.ExecContext(ctx, createStateTableSQL(state)); err != nil {
+		w.Close()
+		return fail(err)
+	}
+	r, err := sql.Open("sqlite", dsn(path, opts.BusyTimeout, true))
+	if err != nil {
+		w.Close()
+		return fail(err)
+	}
+	r.SetMaxOpenConns(opts.ReadConns)
+	r.SetMaxIdleConns(opts.ReadConns)
+	return &Mirror{tenant: tenant, path: path, state: state, w: w, r: r,
+		withoutRowID: !opts.RowIDTables, rowsPerWrite: defaultRowsPerWrite, streaming: make(chan struct{}, 1)}, nil
+}

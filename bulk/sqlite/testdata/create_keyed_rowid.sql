@@ -1,0 +1,1 @@
+CREATE TABLE "contact" ("contact_id" INT_INTEGER NOT NULL, "name" NVARCHAR_TEXT(220), "notes" NVARCHAR_MAX_TEXT, "rating" FLOAT_REAL, "balance" DECIMAL_TEXT(19,4) NOT NULL, "picture" VARBINARY_MAX_BLOB, "registered" DATETIME2_TEXT(7) NOT NULL, PRIMARY KEY ("contact_id"))

@@ -1,0 +1,1 @@
+CREATE TABLE "travel_log" ("at" DATETIMEOFFSET_TEXT(3) NOT NULL, "what" TEXT_TEXT)

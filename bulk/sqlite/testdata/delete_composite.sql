@@ -1,0 +1,1 @@
+DELETE FROM "pair" WHERE "a" = ? AND "b" = ?

@@ -1,0 +1,1 @@
+INSERT INTO "travel_log" ("at", "what") VALUES (?, ?), (?, ?)

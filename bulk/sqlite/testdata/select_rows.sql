@@ -1,0 +1,1 @@
+SELECT "a", "b", "v" FROM "pair" ORDER BY "a", "b"

@@ -1,0 +1,1 @@
+CREATE TABLE spool (op INTEGER NOT NULL, cols TEXT NOT NULL, v0, v1, v2)

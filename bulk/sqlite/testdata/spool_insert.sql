@@ -1,0 +1,1 @@
+INSERT INTO spool (op, cols, v0, v1) VALUES (?, ?, ?, ?)

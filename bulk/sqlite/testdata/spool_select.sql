@@ -1,0 +1,1 @@
+SELECT op, cols, v0, v1, v2 FROM spool ORDER BY rowid

@@ -1,0 +1,1 @@
+INSERT INTO "Cust12020_mirroring" (tablename, schemahash, lsn, changed_at) VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (tablename) DO UPDATE SET schemahash = excluded.schemahash, lsn = excluded.lsn, changed_at = excluded.changed_at

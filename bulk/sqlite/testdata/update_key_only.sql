@@ -1,0 +1,1 @@
+UPDATE "pair" SET "a" = "a" WHERE "a" = ? AND "b" = ?

@@ -1,0 +1,1 @@
+UPDATE "contact" SET "name" = ?, "notes" = ? WHERE "contact_id" = ?

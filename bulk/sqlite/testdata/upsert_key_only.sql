@@ -1,0 +1,1 @@
+INSERT INTO "pair" ("a", "b") VALUES (?, ?) ON CONFLICT ("a", "b") DO NOTHING

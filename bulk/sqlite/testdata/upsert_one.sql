@@ -1,0 +1,1 @@
+INSERT INTO "contact" ("contact_id", "name", "notes", "rating", "balance", "picture", "registered") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("contact_id") DO UPDATE SET "name" = excluded."name", "notes" = excluded."notes", "rating" = excluded."rating", "balance" = excluded."balance", "picture" = excluded."picture", "registered" = excluded."registered"

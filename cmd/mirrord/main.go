@@ -1,0 +1,152 @@
+// Command mirrord receives SuperOffice Database Mirroring calls and keeps one mirror database per tenant.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+)
+
+const usage = `mirrord keeps one mirror database per SuperOffice tenant equal to the source.
+
+Usage:
+  mirrord serve      [flags]   serve the mirroring endpoint
+  mirrord keygen     [flags]   write a partner key pair and a test SuperOffice certificate
+  mirrord status     [flags]   per tenant and table: LSN, schema hash, rows, last change
+  mirrord invalidate [flags]   set LSNs to -1 so that the next cycle repopulates
+
+Every flag has an environment equivalent: --max-body is MIRRORD_MAX_BODY.
+Run "mirrord <command> -h" for a command's flags.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx := context.Background()
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "serve":
+		err = serve(ctx, args)
+	case "keygen":
+		err = keygen(args)
+	case "status":
+		err = status(ctx, args)
+	case "invalidate":
+		err = invalidate(ctx, args)
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "mirrord: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mirrord:", err)
+		os.Exit(1)
+	}
+}
+
+// parseFlags parses args, then gives every flag not set on the command line the value of its
+// environment variable MIRRORD_<NAME>, if set. A repeatable flag takes a comma-separated list.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		name := envName(f.Name)
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return
+		}
+		values := []string{v}
+		if _, repeatable := f.Value.(*listFlag); repeatable {
+			values = strings.Split(v, ",")
+		}
+		for _, one := range values {
+			if e := f.Value.Set(strings.TrimSpace(one)); e != nil {
+				err = fmt.Errorf("%s=%q: %v", name, v, e)
+				return
+			}
+		}
+	})
+	return err
+}
+
+func envName(flagName string) string {
+	return "MIRRORD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	if v != "" {
+		*l = append(*l, v)
+	}
+	return nil
+}
+
+// sizeFlag is a byte count that accepts KiB, MiB and GiB suffixes.
+type sizeFlag int64
+
+func (s *sizeFlag) String() string { return formatSize(int64(*s)) }
+func (s *sizeFlag) Set(v string) error {
+	n, err := parseSize(v)
+	if err != nil {
+		return err
+	}
+	*s = sizeFlag(n)
+	return nil
+}
+
+func parseSize(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"B", 1}} {
+		if strings.HasSuffix(v, u.suffix) {
+			v, mult = strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), u.mult
+			break
+		}
+	}
+	var n int64
+	if _, err := fmt.Sscan(v, &n); err != nil || n <= 0 || fmt.Sprint(n) != v {
+		return 0, fmt.Errorf("size %q is not a positive whole number of bytes, KiB, MiB or GiB", v)
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("size %q is too large", v)
+	}
+	return n * mult, nil
+}
+
+func formatSize(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprint(n)
+}

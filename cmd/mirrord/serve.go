@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/mirrord/mirrord/engine"
+	"github.com/mirrord/mirrord/soapfront"
+	"github.com/mirrord/mirrord/soapfront/auth"
+)
+
+type serveFlags struct {
+	target          targetFlags
+	listen          string
+	path            string
+	appID           string
+	partnerKey      string
+	certs           listFlag
+	tlsCert, tlsKey string
+	maxBody         sizeFlag
+	maxApplies      int
+	maxPerTenant    int
+	spoolDir        string
+	maxInflight     sizeFlag
+	chunkRows       int
+	wait            time.Duration
+	skew            time.Duration
+	pause           listFlag
+	logLevel        string
+	debugListen     string
+	shutdownTimeout time.Duration
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	f.target.register(fs)
+	f.maxBody = soapfront.DefaultMaxBody
+	f.maxInflight = engine.DefaultMaxInflightBytes
+	fs.StringVar(&f.listen, "listen", ":8080", "address to serve HTTP on")
+	fs.StringVar(&f.path, "path", soapfront.DefaultPath, "service path of the mirroring endpoint (the WSDL is at <path>?wsdl)")
+	fs.StringVar(&f.appID, "app-id", "", "the partner application's id; tokens must carry aud spn:<app-id> (required)")
+	fs.StringVar(&f.partnerKey, "partner-key", "", "the partner's private key: SuperOffice's RSA XML or PEM (required)")
+	fs.Var(&f.certs, "superoffice-cert", "a SuperOffice certificate (.crt, PEM or DER) that signs tokens; repeat for rotation (at least one required)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "the private key of --tls-cert (PEM)")
+	fs.Var(&f.maxBody, "max-body", "largest request body accepted, before and after decompression (bytes, or with KiB, MiB, GiB)")
+	fs.IntVar(&f.maxApplies, "max-applies", engine.DefaultMaxApplies, "table applies running at once across all tenants: the cap on database connections in use")
+	fs.IntVar(&f.maxPerTenant, "max-applies-per-tenant", engine.DefaultMaxAppliesPerTenant, "table applies of one tenant at once (PostgreSQL opens one more connection per tenant for catalog reads)")
+	fs.StringVar(&f.spoolDir, "spool-dir", "", "folder for the temporary files of rows whose table waits for a connection (default: the system's temporary folder)")
+	fs.Var(&f.maxInflight, "max-inflight", "decoded row bytes that may wait between decoders and loaders")
+	fs.IntVar(&f.chunkRows, "chunk-rows", engine.DefaultChunkRows, "rows a decoder hands to a loader at a time")
+	fs.DurationVar(&f.wait, "wait", engine.DefaultWait, "longest wait for a busy table, an apply slot or in-flight budget before a call fails")
+	fs.DurationVar(&f.skew, "token-skew", auth.DefaultSkew, "clock skew tolerated on a token's nbf and exp")
+	fs.Var(&f.pause, "pause", "a tenant to ask not to replicate now (Authenticate answers doNotReplicate); repeatable")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.debugListen, "debug-listen", "", "address of an opt-in pprof listener (off when empty; keep it on localhost)")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", time.Minute, "how long SIGINT/SIGTERM waits for calls in flight before rolling them back")
+}
+
+// check reports every missing required setting at once, so an operator fixes them in one go.
+func (f *serveFlags) check() error {
+	var missing []string
+	if f.appID == "" {
+		missing = append(missing, "--app-id (MIRRORD_APP_ID)")
+	}
+	if f.partnerKey == "" {
+		missing = append(missing, "--partner-key (MIRRORD_PARTNER_KEY)")
+	}
+	if len(f.certs) == 0 {
+		missing = append(missing, "--superoffice-cert (MIRRORD_SUPEROFFICE_CERT)")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("cannot serve without %s", strings.Join(missing, ", "))
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func serve(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var f serveFlags
+	f.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	level, err := parseLevel(f.logLevel)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	verifier := &auth.Verifier{AppID: f.appID, Skew: f.skew}
+	if err := verifier.LoadCertificates(f.certs...); err != nil {
+		return err
+	}
+	key, err := auth.LoadPartnerKey(f.partnerKey)
+	if err != nil {
+		return err
+	}
+	if f.maxPerTenant < 1 || f.maxApplies < 1 {
+		return errors.New("--max-applies and --max-applies-per-tenant must be at least 1")
+	}
+	f.target.poolPerTenant = int32(f.maxPerTenant + 1)
+	target, where, err := f.target.open(ctx)
+	if err != nil {
+		return err
+	}
+	eng := engine.New(target, engine.Options{
+		MaxApplies: f.maxApplies, MaxAppliesPerTenant: f.maxPerTenant, SpoolDir: f.spoolDir,
+		MaxInflightBytes: int64(f.maxInflight), ChunkRows: f.chunkRows,
+		Wait: f.wait, Logger: log,
+	})
+	defer eng.Close()
+
+	paused := map[string]bool{}
+	for _, t := range f.pause {
+		paused[t] = true
+	}
+	set := metrics.NewSet()
+	soap, err := soapfront.New(eng, soapfront.Config{
+		Path: f.path, AppID: f.appID, Verifier: verifier, PartnerKey: key,
+		Paused:  func(tenant string) bool { return paused[tenant] },
+		MaxBody: int64(f.maxBody), Logger: log, Build: "mirrord", Metrics: set,
+	})
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle(soap.Path(), soap)
+	mux.HandleFunc("/healthz", soap.Health)
+	mux.HandleFunc("/readyz", soap.Ready)
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		set.WritePrometheus(w)
+		metrics.WriteProcessMetrics(w)
+	})
+	srv := &http.Server{
+		Addr:              f.listen,
+		Handler:           mux,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return err
+	}
+	if f.debugListen != "" {
+		go serveDebug(f.debugListen, log)
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() {
+		if f.tlsCert != "" {
+			errc <- srv.ServeTLS(ln, f.tlsCert, f.tlsKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	log.Info("serving", "listen", ln.Addr().String(), "path", soap.Path(), "target", where,
+		"tls", f.tlsCert != "", "max_applies", f.maxApplies, "max_body", formatSize(int64(f.maxBody)))
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining calls in flight", "timeout", f.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+	defer cancel()
+	drainErr := soap.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if drainErr != nil {
+		log.Warn("calls rolled back at shutdown", "err", drainErr)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// serveDebug serves pprof on its own listener, so that profiling is never exposed on the
+// service address.
+func serveDebug(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Info("pprof listening", "addr", addr)
+	if err := http.ListenAndServe(addr, mux); err != nil {
+		log.Error("pprof listener", "err", err)
+	}
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"text/tabwriter"
+)
+
+func status(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	var tf targetFlags
+	tf.register(fs)
+	var tenants listFlag
+	fs.Var(&tenants, "tenant", "tenant to report (repeatable; required)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if len(tenants) == 0 {
+		return fmt.Errorf("status needs at least one --tenant")
+	}
+	target, _, err := tf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "TENANT\tTABLE\tLSN\tROWS\tSCHEMA HASH")
+	for _, tenant := range tenants {
+		m, err := target.Open(ctx, tenant)
+		if err != nil {
+			return err
+		}
+		tables, err := m.Tables(ctx)
+		if err != nil {
+			return err
+		}
+		names := make([]string, 0, len(tables))
+		for n := range tables {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			rows, err := m.RowCount(ctx, n)
+			if err != nil {
+				return err
+			}
+			st := tables[n]
+			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%.12s\n", tenant, n, st.LSN, rows, st.Hash)
+		}
+		m.Close()
+	}
+	return w.Flush()
+}
+
+func invalidate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("invalidate", flag.ContinueOnError)
+	var tf targetFlags
+	tf.register(fs)
+	tenant := fs.String("tenant", "", "the tenant whose mirror to invalidate (required)")
+	var tables listFlag
+	fs.Var(&tables, "table", "a table to invalidate (repeatable); every mirrored table when absent")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *tenant == "" {
+		return fmt.Errorf("invalidate needs --tenant")
+	}
+	target, _, err := tf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	m, err := target.Open(ctx, *tenant)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := m.Invalidate(ctx, tables); err != nil {
+		return err
+	}
+	what := "every table"
+	if len(tables) > 0 {
+		what = fmt.Sprint([]string(tables))
+	}
+	fmt.Printf("invalidated %s of tenant %s: LSN -1, the next cycle repopulates\n", what, *tenant)
+	return nil
+}

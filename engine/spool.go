@@ -1,0 +1,294 @@
+package engine
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/mirrord/mirrord/bulk"
+)
+
+// spool holds a table's chunks on disk while its loader waits for its lane and apply slots, so
+// that a decoder never waits on a loader that has not started: however many tables a call
+// carries and however few connections there are, decoding reaches the end of the body, every
+// started loader commits, and the waiting ones get their turn. Memory stays bounded: chunks
+// go to a temporary file, not a queue.
+type spool struct {
+	dir string
+
+	mu     sync.Mutex
+	closed bool // the loader has taken over: the decoder sends on the channel from now on
+	f      *os.File
+	w      *bufio.Writer
+	buf    []byte
+}
+
+// write appends c to the spool. It reports false, writing nothing, once the loader has taken over.
+func (s *spool) write(c *chunk) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false, nil
+	}
+	if s.f == nil {
+		f, err := os.CreateTemp(s.dir, "mirrord-spool-*")
+		if err != nil {
+			return false, fmt.Errorf("spool rows to disk: %w", err)
+		}
+		// Unlinked at once where the system allows it, so a crash leaves nothing behind.
+		os.Remove(f.Name())
+		s.f, s.w = f, bufio.NewWriterSize(f, 256<<10)
+	}
+	s.buf = encodeChunk(s.buf[:0], c)
+	var n [binary.MaxVarintLen64]byte
+	if _, err := s.w.Write(n[:binary.PutUvarint(n[:], uint64(len(s.buf)))]); err != nil {
+		return false, fmt.Errorf("spool rows to disk: %w", err)
+	}
+	if _, err := s.w.Write(s.buf); err != nil {
+		return false, fmt.Errorf("spool rows to disk: %w", err)
+	}
+	return true, nil
+}
+
+// takeOver ends writing and returns a reader of what was spooled (nil when nothing was).
+func (s *spool) takeOver() (*spoolReader, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.f == nil {
+		return nil, nil
+	}
+	f := s.f
+	s.f = nil
+	if err := s.w.Flush(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("spool rows to disk: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read spooled rows: %w", err)
+	}
+	return &spoolReader{f: f, r: bufio.NewReaderSize(f, 256<<10)}, nil
+}
+
+// discard ends writing and throws away what was spooled.
+func (s *spool) discard() {
+	if r, _ := s.takeOver(); r != nil {
+		r.close()
+	}
+}
+
+type spoolReader struct {
+	f   *os.File
+	r   *bufio.Reader
+	buf []byte
+}
+
+// next returns the next spooled chunk, or io.EOF.
+func (sr *spoolReader) next() (*chunk, error) {
+	n, err := binary.ReadUvarint(sr.r)
+	if err != nil {
+		return nil, err
+	}
+	if cap(sr.buf) < int(n) {
+		sr.buf = make([]byte, n)
+	}
+	sr.buf = sr.buf[:n]
+	if _, err := io.ReadFull(sr.r, sr.buf); err != nil {
+		return nil, fmt.Errorf("read spooled rows: %w", err)
+	}
+	return decodeChunk(sr.buf)
+}
+
+func (sr *spoolReader) close() { sr.f.Close() }
+
+// The spool's encoding of values: a tag byte, then the value.
+const (
+	tagNull byte = iota
+	tagFalse
+	tagTrue
+	tagInt
+	tagFloat
+	tagDecimal
+	tagString
+	tagBytes
+	tagTime
+	tagTimeOfDay
+	tagUUID
+)
+
+func encodeChunk(b []byte, c *chunk) []byte {
+	b = binary.AppendUvarint(b, uint64(len(c.cols)))
+	for _, col := range c.cols {
+		b = binary.AppendUvarint(b, uint64(col))
+	}
+	b = binary.AppendUvarint(b, uint64(len(c.ops)))
+	b = append(b, opBytes(c.ops)...)
+	for _, v := range c.vals {
+		b = appendValue(b, v)
+	}
+	return b
+}
+
+func opBytes(ops []bulk.Op) []byte {
+	out := make([]byte, len(ops))
+	for i, o := range ops {
+		out[i] = byte(o)
+	}
+	return out
+}
+
+func appendValue(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case nil:
+		return append(b, tagNull)
+	case bool:
+		if v {
+			return append(b, tagTrue)
+		}
+		return append(b, tagFalse)
+	case int64:
+		return binary.AppendVarint(append(b, tagInt), v)
+	case float64:
+		return binary.LittleEndian.AppendUint64(append(b, tagFloat), math.Float64bits(v))
+	case bulk.Decimal:
+		return appendBytes(append(b, tagDecimal), []byte(v))
+	case string:
+		return appendBytes(append(b, tagString), []byte(v))
+	case []byte:
+		return appendBytes(append(b, tagBytes), v)
+	case time.Time:
+		t, err := v.MarshalBinary()
+		if err != nil {
+			// Only a zone offset that is not whole minutes fails; values never carry one.
+			panic(fmt.Sprintf("spool: %v", err))
+		}
+		return appendBytes(append(b, tagTime), t)
+	case bulk.TimeOfDay:
+		return binary.AppendVarint(append(b, tagTimeOfDay), int64(v))
+	case bulk.UUID:
+		return append(append(b, tagUUID), v[:]...)
+	}
+	panic(fmt.Sprintf("spool: value of unexpected type %T", v))
+}
+
+func appendBytes(b, v []byte) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(v))), v...)
+}
+
+var errCorruptSpool = errors.New("read spooled rows: corrupt spool file")
+
+func decodeChunk(b []byte) (*chunk, error) {
+	d := decoder{b: b}
+	ncols := d.uvarint()
+	if d.err != nil || ncols > uint64(len(b)) {
+		return nil, errCorruptSpool
+	}
+	c := &chunk{cols: make([]int, ncols)}
+	for i := range c.cols {
+		c.cols[i] = int(d.uvarint())
+	}
+	nrows := d.uvarint()
+	ops := d.take(nrows)
+	if d.err != nil {
+		return nil, errCorruptSpool
+	}
+	c.ops = make([]bulk.Op, len(ops))
+	for i, o := range ops {
+		c.ops[i] = bulk.Op(o)
+	}
+	c.vals = make([]any, 0, int(ncols)*len(ops))
+	for range len(ops) * int(ncols) {
+		c.vals = append(c.vals, d.value())
+	}
+	if d.err != nil || len(d.b) != 0 {
+		return nil, errCorruptSpool
+	}
+	return c, nil
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCorruptSpool
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errCorruptSpool
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) take(n uint64) []byte {
+	if d.err != nil || n > uint64(len(d.b)) {
+		d.err = errCorruptSpool
+		return nil
+	}
+	v := d.b[:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) value() any {
+	tag := d.take(1)
+	if d.err != nil {
+		return nil
+	}
+	switch tag[0] {
+	case tagNull:
+		return nil
+	case tagFalse:
+		return false
+	case tagTrue:
+		return true
+	case tagInt:
+		return d.varint()
+	case tagFloat:
+		b := d.take(8)
+		if d.err != nil {
+			return nil
+		}
+		return math.Float64frombits(binary.LittleEndian.Uint64(b))
+	case tagDecimal:
+		return bulk.Decimal(d.take(d.uvarint()))
+	case tagString:
+		return string(d.take(d.uvarint()))
+	case tagBytes:
+		// Never nil: an empty binary value is not NULL.
+		b := d.take(d.uvarint())
+		return append(make([]byte, 0, len(b)), b...)
+	case tagTime:
+		var t time.Time
+		if err := t.UnmarshalBinary(d.take(d.uvarint())); err != nil {
+			d.err = errCorruptSpool
+		}
+		return t
+	case tagTimeOfDay:
+		return bulk.TimeOfDay(d.varint())
+	case tagUUID:
+		var u bulk.UUID
+		copy(u[:], d.take(16))
+		return u
+	}
+	d.err = errCorruptSpool
+	return nil
+}
