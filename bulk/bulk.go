@@ -112,6 +112,8 @@ type TableState struct {
 	Hash string
 	// LSN is the table's Log Sequence Number, NoLSN when it holds no data.
 	LSN int64
+	// Changed is when the table's state row last changed (LSN or schema); zero when unknown.
+	Changed time.Time
 }
 
 // ApplyOptions say how to apply one table's rows.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -310,8 +311,13 @@ func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error)
 	states := map[string]bulk.TableState{}
 	var name, hash string
 	var lsn int64
-	if _, err := pgx.ForEachRow(rows, []any{&name, &hash, &lsn}, func() error {
-		states[name] = bulk.TableState{Hash: hash, LSN: lsn}
+	var changed *time.Time
+	if _, err := pgx.ForEachRow(rows, []any{&name, &hash, &lsn, &changed}, func() error {
+		st := bulk.TableState{Hash: hash, LSN: lsn}
+		if changed != nil {
+			st.Changed = changed.UTC()
+		}
+		states[name] = st
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("tenant %s: read state table %s: %w", m.tenant, m.state, err)

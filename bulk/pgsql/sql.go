@@ -66,7 +66,7 @@ func createStateTableSQL(state string) string {
 }
 
 func stateSelectSQL(state string) string {
-	return "SELECT tablename, schemahash, lsn FROM " + quote(state) + " ORDER BY tablename"
+	return "SELECT tablename, schemahash, lsn, changed_at FROM " + quote(state) + " ORDER BY tablename"
 }
 
 // stateLockSQL reads the state rows of some tables ($1 text[]) and locks them for the transaction.

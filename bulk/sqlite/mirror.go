@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/schema"
@@ -84,8 +85,13 @@ func readStates(ctx context.Context, q queryer, state string) ([]bulk.TableState
 	var states []bulk.TableState
 	for rows.Next() {
 		var st bulk.TableState
-		if err := rows.Scan(&st.Table.Name, &st.Hash, &st.LSN); err != nil {
+		var changed sql.NullString
+		if err := rows.Scan(&st.Table.Name, &st.Hash, &st.LSN, &changed); err != nil {
 			return nil, err
+		}
+		if changed.Valid {
+			// Written by the state statements in this form; anything else is shown as unknown.
+			st.Changed, _ = time.Parse("2006-01-02T15:04:05.999Z", changed.String)
 		}
 		if err := schema.CheckName("table", st.Table.Name); err != nil {
 			return nil, fmt.Errorf("state row: %w", err)

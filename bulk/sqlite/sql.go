@@ -47,7 +47,7 @@ func createStateTableSQL(state string) string {
 }
 
 func stateListSQL(state string) string {
-	return "SELECT tablename, schemahash, lsn FROM " + quote(state) + " ORDER BY tablename"
+	return "SELECT tablename, schemahash, lsn, changed_at FROM " + quote(state) + " ORDER BY tablename"
 }
 
 func stateLookupSQL(state string) string {

@@ -117,8 +117,8 @@ func (s *sizeFlag) Set(v string) error {
 	return nil
 }
 
-func parseSize(v string) (int64, error) {
-	v = strings.TrimSpace(v)
+func parseSize(given string) (int64, error) {
+	v := strings.TrimSpace(given)
 	mult := int64(1)
 	for _, u := range []struct {
 		suffix string
@@ -131,10 +131,10 @@ func parseSize(v string) (int64, error) {
 	}
 	var n int64
 	if _, err := fmt.Sscan(v, &n); err != nil || n <= 0 || fmt.Sprint(n) != v {
-		return 0, fmt.Errorf("size %q is not a positive whole number of bytes, KiB, MiB or GiB", v)
+		return 0, fmt.Errorf("size %q is not a positive whole number of bytes, KiB, MiB or GiB", given)
 	}
 	if n > (1<<62)/mult {
-		return 0, fmt.Errorf("size %q is too large", v)
+		return 0, fmt.Errorf("size %q is too large", given)
 	}
 	return n * mult, nil
 }

@@ -27,7 +27,7 @@ func status(ctx context.Context, args []string) error {
 	}
 	defer target.Close()
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "TENANT\tTABLE\tLSN\tROWS\tSCHEMA HASH")
+	fmt.Fprintln(w, "TENANT\tTABLE\tLSN\tROWS\tLAST CHANGE (UTC)\tSCHEMA HASH")
 	for _, tenant := range tenants {
 		m, err := target.Open(ctx, tenant)
 		if err != nil {
@@ -48,7 +48,11 @@ func status(ctx context.Context, args []string) error {
 				return err
 			}
 			st := tables[n]
-			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%.12s\n", tenant, n, st.LSN, rows, st.Hash)
+			changed := "-"
+			if !st.Changed.IsZero() {
+				changed = st.Changed.Format("2006-01-02 15:04:05")
+			}
+			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%.12s\n", tenant, n, st.LSN, rows, changed, st.Hash)
 		}
 		m.Close()
 	}

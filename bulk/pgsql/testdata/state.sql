@@ -1,4 +1,4 @@
-SELECT tablename, schemahash, lsn FROM "Cust12020_mirroring" ORDER BY tablename;
+SELECT tablename, schemahash, lsn, changed_at FROM "Cust12020_mirroring" ORDER BY tablename;
 SELECT tablename, schemahash FROM "Cust12020_mirroring" WHERE tablename = ANY($1) ORDER BY tablename FOR UPDATE;
 SELECT EXISTS (SELECT 1 FROM "Cust12020_mirroring" WHERE tablename = $1);
 INSERT INTO "Cust12020_mirroring" (tablename, schemahash, lsn, changed_at) VALUES ($1, $2, -1, now())
