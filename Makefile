@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin
 FUZZTIME ?= 10s
 
-.PHONY: all build test test-short fuzz bench demo clean
+.PHONY: all build test test-inner test-mssql fuzz bench demo clean
 
 all: build
 
@@ -27,6 +27,11 @@ fuzz:
 			$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$t || exit 1; \
 		done; \
 	done
+
+# The SQL Server suites need a server elsewhere: MIRRORD_TEST_MSSQL_DSN=sqlserver://user:pass@host:1433?database=master
+test-mssql:
+	MIRRORD_TEST_MSSQL_DSN=$${MIRRORD_TEST_MSSQL_DSN:?set MIRRORD_TEST_MSSQL_DSN, e.g. sqlserver://sa:Passw0rd!@127.0.0.1:1433?database=master} \
+		$(GO) test -race -count=1 ./bulk/mssql
 
 bench:
 	scripts/with-postgres.sh $(GO) test -run='^$$' -bench=. -benchmem ./bench/... ./bulk/...

@@ -34,6 +34,11 @@ type Apply struct {
 	order  []*tableApply
 	wg     conc.WaitGroup
 	ended  bool
+	// patience bounds how long a loader waits for its lane and apply slots. Its clock starts
+	// when the body ends: until then a waiting table's rows are spooled and harm no one, and
+	// the loaders ahead of it cannot finish before the body does.
+	patience     context.Context
+	losePatience context.CancelCauseFunc
 }
 
 // tableApply is one table's part of a call: chunks flow from the decoder through ch to the loader.
@@ -43,8 +48,10 @@ type tableApply struct {
 	ch    chan *chunk
 	// spool takes the table's chunks while its loader waits for its lane and apply slots;
 	// once the loader takes over, chunks go through ch.
-	spool  *spool
-	cur    *chunk // being filled by the decoder
+	spool *spool
+	cur   *chunk // being filled by the decoder
+	// loaded is set when the loader returns normally: a panic leaves it unset.
+	loaded bool
 	lsn    int64
 	hasLSN bool
 	result TableApplyResult
@@ -68,7 +75,9 @@ func (e *Engine) BeginApply(ctx context.Context, tenant string) (*Apply, error) 
 		return nil, err
 	}
 	actx, cancel := context.WithCancelCause(ctx)
-	return &Apply{e: e, t: t, ctx: actx, cancel: cancel, tables: map[string]*tableApply{}}, nil
+	patience, losePatience := context.WithCancelCause(actx)
+	return &Apply{e: e, t: t, ctx: actx, cancel: cancel, tables: map[string]*tableApply{},
+		patience: patience, losePatience: losePatience}, nil
 }
 
 // Batch starts a batch of rows for table carrying the named columns, in order. The columns must
@@ -160,7 +169,8 @@ func (b *Batch) Add(op bulk.Op, values []any) error {
 	for _, v := range values {
 		c.bytes += int64(bulk.ValueSize(v))
 	}
-	if len(c.ops) >= b.a.e.opts.ChunkRows {
+	// Cut by bytes too, so that one chunk of wide rows cannot take the whole in-flight budget.
+	if len(c.ops) >= b.a.e.opts.ChunkRows || c.bytes >= b.a.e.opts.MaxInflightBytes/16 {
 		return b.a.send(b.ta)
 	}
 	return nil
@@ -212,9 +222,8 @@ func (a *Apply) send(ta *tableApply) error {
 	}
 }
 
-func (a *Apply) acquire(sem interface {
-	Acquire(context.Context, int64) error
-}, n int64, what string) error {
+// acquire waits for n of sem, at most Wait.
+func (a *Apply) acquire(sem weighted, n int64, what string) error {
 	ctx, cancel := context.WithTimeout(a.ctx, a.e.opts.Wait)
 	defer cancel()
 	if err := sem.Acquire(ctx, n); err != nil {
@@ -224,6 +233,18 @@ func (a *Apply) acquire(sem interface {
 		return fmt.Errorf("server busy: waited %s for the %s", a.e.opts.Wait, what)
 	}
 	return nil
+}
+
+// acquirePatiently waits for n of sem while the call has patience left (see Apply.patience).
+func (a *Apply) acquirePatiently(sem weighted, n int64) error {
+	if err := sem.Acquire(a.patience, n); err != nil {
+		return context.Cause(a.patience)
+	}
+	return nil
+}
+
+type weighted interface {
+	Acquire(context.Context, int64) error
 }
 
 // load is a table's loader: it takes the table's lane and an apply slot, then streams the
@@ -237,19 +258,20 @@ func (a *Apply) load(ta *tableApply) {
 	defer ta.spool.discard()
 	started := time.Now()
 
+	defer func() { ta.loaded = true }()
 	l := a.t.lane(ta.name)
-	if err := l.acquire(a.ctx, a.e.opts.Wait, a.t.name, ta.name); err != nil {
-		ta.result.Err = err
+	if err := l.acquire(a.patience); err != nil {
+		ta.result.Err = fmt.Errorf("table %s: %w", ta.name, err)
 		return
 	}
 	defer l.release()
-	if err := a.acquire(a.t.slots, 1, "tenant's apply slot"); err != nil {
-		ta.result.Err = err
+	if err := a.acquirePatiently(a.t.slots, 1); err != nil {
+		ta.result.Err = fmt.Errorf("table %s: %w", ta.name, err)
 		return
 	}
 	defer a.t.slots.Release(1)
-	if err := a.acquire(a.e.slots, 1, "apply slot (database connection)"); err != nil {
-		ta.result.Err = err
+	if err := a.acquirePatiently(a.e.slots, 1); err != nil {
+		ta.result.Err = fmt.Errorf("table %s: %w", ta.name, err)
 		return
 	}
 	defer a.e.slots.Release(1)
@@ -324,6 +346,10 @@ func (a *Apply) Abort(err error) {
 
 func (a *Apply) end() {
 	a.ended = true
+	patience := time.AfterFunc(a.e.opts.Wait, func() {
+		a.losePatience(fmt.Errorf("server busy: the table waited %s after the body ended for a table lane held by another call, or a database connection", a.e.opts.Wait))
+	})
+	defer patience.Stop()
 	for _, ta := range a.order {
 		close(ta.ch)
 	}
@@ -331,7 +357,7 @@ func (a *Apply) end() {
 		err := fmt.Errorf("loader panic: %v", r.Value)
 		a.e.opts.Logger.Error("loader panic", "tenant", a.t.name, "panic", r.Value, "stack", string(r.Stack))
 		for _, ta := range a.order {
-			if ta.result.Err == nil {
+			if !ta.loaded {
 				ta.result.Err = err
 			}
 		}

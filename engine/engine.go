@@ -301,23 +301,33 @@ func (e *Engine) SyncSchema(ctx context.Context, tenant string, tables []schema.
 	for _, d := range desired {
 		names = append(names, d.Name)
 	}
+	before, err := t.catalog(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	locked := slices.Clone(names)
+	for name := range before {
+		locked = append(locked, name)
+	}
+	release, err := e.lockLanes(ctx, t, locked)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	defer t.forget()
+	// Read again under the lanes: a wipe or apply that finished while we waited has moved LSNs.
 	current, err := t.catalog(ctx, true)
 	if err != nil {
 		return nil, err
 	}
 	var absent []string
 	for name := range current {
-		if !slices.Contains(names, name) {
+		// A table another process created meanwhile is not locked: it is left for the next call.
+		if !slices.Contains(names, name) && slices.Contains(locked, name) {
 			absent = append(absent, name)
 		}
 	}
 	slices.Sort(absent)
-	release, err := e.lockLanes(ctx, t, append(slices.Clone(names), absent...))
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	defer t.forget()
 
 	// Drop first: a table renamed only in case must be gone before its new spelling is created
 	// on a database whose names ignore case.

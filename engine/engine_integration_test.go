@@ -741,7 +741,7 @@ func TestLaneSerializesAndTimesOut(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // let the first loader take the lane
 		// A second call for the same table waits for the lane, then fails clearly.
 		res := apply(t, e, tenant, batch{table: "contact", cols: []string{"contact_id"}, rows: []row{{bulk.Insert, []any{int64(100)}}}, lsn: lsn(3)})
-		if res[0].Err == nil || !strings.Contains(res[0].Err.Error(), "busy with another call") || res[0].LSN != -1 {
+		if res[0].Err == nil || !strings.Contains(res[0].Err.Error(), "lane held by another call") || res[0].LSN != -1 {
 			t.Fatalf("second call: %+v", res[0])
 		}
 		w.SetLSN(2)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 )
 
 // lane serializes the calls for one (tenant, table): even a caller that breaks the promise not to
@@ -22,23 +21,14 @@ func (t *tenant) lane(table string) *lane {
 	return l
 }
 
-// acquire waits for the lane, at most wait; a lane held longer means another call is stuck or
-// overlapping, and failing clearly beats hanging.
-func (l *lane) acquire(ctx context.Context, wait time.Duration, tenant, table string) error {
-	select {
-	case l.ch <- struct{}{}:
-		return nil
-	default:
-	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
+// acquire waits for the lane until ctx ends; the caller bounds the wait, since a lane held
+// longer than that means another call is stuck or overlapping, and failing clearly beats hanging.
+func (l *lane) acquire(ctx context.Context) error {
 	select {
 	case l.ch <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return context.Cause(ctx)
-	case <-timer.C:
-		return fmt.Errorf("table %s of tenant %s is busy with another call; gave up after %s", table, tenant, wait)
 	}
 }
 
@@ -56,9 +46,12 @@ func (e *Engine) lockLanes(ctx context.Context, t *tenant, tables []string) (fun
 			l.release()
 		}
 	}
+	wctx, cancel := context.WithTimeoutCause(ctx, e.opts.Wait,
+		fmt.Errorf("tables of tenant %s are busy with another call; gave up after %s", t.name, e.opts.Wait))
+	defer cancel()
 	for _, name := range names {
 		l := t.lane(name)
-		if err := l.acquire(ctx, e.opts.Wait, t.name, name); err != nil {
+		if err := l.acquire(wctx); err != nil {
 			release()
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -146,7 +147,8 @@ func (s *Server) dispatch(ctx context.Context, r *http.Request, c *call) ([]byte
 	defer b.Close()
 	c.body = b
 
-	dec := wire.NewDecoder(b)
+	gate := &tokenGate{r: b, left: unverifiedLimit}
+	dec := wire.NewDecoder(gate)
 	hdr, err := dec.Start()
 	if err != nil {
 		return nil, 0, err
@@ -171,6 +173,7 @@ func (s *Server) dispatch(ctx context.Context, r *http.Request, c *call) ([]byte
 		return nil, 0, fmt.Errorf("%s refused: %w", hdr.Operation, tokenErr)
 	}
 	c.tenant = claims.Tenant
+	gate.open()
 
 	var out bytes.Buffer
 	switch hdr.Operation {
@@ -393,4 +396,33 @@ func faultBody(code, msg string) []byte {
 	var buf bytes.Buffer
 	_ = wire.WriteFault(&buf, code, msg) // a bytes.Buffer does not fail
 	return buf.Bytes()
+}
+
+// unverifiedLimit is how much of a body is read before its token is verified: the envelope,
+// the header and the start of the body fit easily, and an Authenticate call never needs more.
+const unverifiedLimit = 1 << 20
+
+// tokenGate lets an unauthenticated caller make mirrord read at most unverifiedLimit bytes: the
+// rest of a body is read only once the call's token has been verified.
+type tokenGate struct {
+	r      io.Reader
+	left   int64
+	opened bool
+}
+
+func (g *tokenGate) open() { g.opened = true }
+
+func (g *tokenGate) Read(p []byte) (int, error) {
+	if g.opened {
+		return g.r.Read(p)
+	}
+	if g.left <= 0 {
+		return 0, &clientError{fmt.Sprintf("more than %d bytes came before the SignedToken could be verified", unverifiedLimit)}
+	}
+	if int64(len(p)) > g.left {
+		p = p[:g.left]
+	}
+	n, err := g.r.Read(p)
+	g.left -= int64(n)
+	return n, err
 }

@@ -1286,3 +1286,4 @@ func TestDrainDeadline(t *testing.T) {
 		fx.unchanged(t, before)
 	})
 }
+

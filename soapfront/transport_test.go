@@ -230,3 +230,22 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenGate(t *testing.T) {
+	body := strings.Repeat("x", unverifiedLimit+10)
+	g := &tokenGate{r: strings.NewReader(body), left: unverifiedLimit}
+	n, err := io.Copy(io.Discard, g)
+	if n != unverifiedLimit || err == nil || !strings.Contains(err.Error(), "before the SignedToken could be verified") || !errors.Is(err, errClient) {
+		t.Fatalf("unverified read: %d bytes, %v", n, err)
+	}
+	g = &tokenGate{r: strings.NewReader(body), left: unverifiedLimit}
+	head := make([]byte, 100)
+	if _, err := io.ReadFull(g, head); err != nil {
+		t.Fatal(err)
+	}
+	g.open()
+	n, err = io.Copy(io.Discard, g)
+	if n != int64(len(body)-100) || err != nil {
+		t.Fatalf("after the token is verified: %d bytes, %v", n, err)
+	}
+}

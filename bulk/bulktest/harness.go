@@ -60,6 +60,9 @@ type Limits struct {
 	NulInText bool
 	// SignedZero says float and real keep -0 apart from 0. Without it -0 comes back as 0.
 	SignedZero bool
+	// NoFloatSpecials says float cannot hold INF, -INF or NaN (SQL Server): the round trip
+	// leaves them out, and one apply of such a value must fail and write nothing.
+	NoFloatSpecials bool
 }
 
 // Run runs the conformance suite against the targets that h opens.
@@ -81,6 +84,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("RoundTrip", func(t *testing.T) { s.testRoundTrip(t, main) })
 	t.Run("CompositeKey", func(t *testing.T) { s.testCompositeKey(t, main) })
 	t.Run("NulInText", func(t *testing.T) { s.testNulInText(t, main) })
+	t.Run("FloatSpecials", func(t *testing.T) { s.testFloatSpecials(t, main) })
 	t.Run("Apply", func(t *testing.T) { s.testApply(t, main) })
 	t.Run("EmptyLoad", func(t *testing.T) { s.testEmptyLoad(t, main) })
 	t.Run("NoKey", func(t *testing.T) { s.testNoKey(t, main) })

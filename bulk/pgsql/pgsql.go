@@ -165,6 +165,9 @@ func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error)
 	cfg := t.base.Copy()
 	cfg.ConnConfig.Database = dbName
 	cfg.MaxConns = t.opts.MaxConnsPerTenant
+	// A tenant calls every 10 to 20 minutes: connections idle longer than a cycle's gaps
+	// would add up to one or more per tenant, held for nothing.
+	cfg.MaxConnIdleTime = time.Minute
 	// Statements are described on every use instead of cached, since DDL (ours, or a partner's)
 	// and per-transaction staging tables would make cached descriptions stale.
 	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec

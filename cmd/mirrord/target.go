@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/bulk/mssql"
 	"github.com/mirrord/mirrord/bulk/pgsql"
 	"github.com/mirrord/mirrord/bulk/sqlite"
 )
@@ -26,7 +27,7 @@ type targetFlags struct {
 
 func (t *targetFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.dsn, "target", DefaultTarget,
-		"where the mirrors live: a folder or sqlite:///folder (SQLite, one file per tenant), or postgres://user:pass@host/postgres (the database to connect to for CREATE DATABASE)")
+		"where the mirrors live: a folder or sqlite:///folder (SQLite, one file per tenant), postgres://user:pass@host/postgres or sqlserver://user:pass@host?database=master (the database to connect to for CREATE DATABASE)")
 	fs.StringVar(&t.dbName, "db-name", "Mirror_{ctx}", "name template of a tenant's mirror database; {ctx} is the tenant's context identifier")
 }
 
@@ -59,7 +60,8 @@ func (t *targetFlags) open(ctx context.Context) (bulk.Target, string, error) {
 		tg, err := pgsql.Open(ctx, dsn, pgsql.Options{NameTemplate: t.dbName, MaxConnsPerTenant: t.poolPerTenant})
 		return tg, "postgres " + redactDSN(dsn), err
 	case "sqlserver":
-		return nil, "", fmt.Errorf("--target: the SQL Server target is not available in this build yet")
+		tg, err := mssql.Open(ctx, dsn, mssql.Options{NameTemplate: t.dbName, MaxConnsPerTenant: t.poolPerTenant})
+		return tg, "sqlserver " + redactDSN(dsn), err
 	}
 	return nil, "", fmt.Errorf("--target %q: unknown scheme %q (want a folder, sqlite://, postgres:// or sqlserver://)", redactDSN(dsn), scheme)
 }

@@ -460,6 +460,11 @@ func (d *Decoder) TableSchema() (TableSchemaRequest, error) {
 		}
 		return d.unknown("TableSchemaRequest")
 	})
+	// Tables absent from the request are dropped from the mirror, so a request that lost its
+	// <Tables> must never read as "no tables".
+	if err == nil && !seenTables {
+		err = d.failf("<TableSchemaRequest> has no <Tables>; send <Tables/> to mean that no table is mirrored")
+	}
 	return req, err
 }
 

@@ -202,3 +202,22 @@ func TestOperationMismatch(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A TableSchema without <Tables> would drop every mirrored table if it read as "no tables".
+func TestTableSchemaNeedsTables(t *testing.T) {
+	decode := func(inner string) (TableSchemaRequest, error) {
+		body := envHead + `<TableSchemaRequest xmlns="` + Namespace + `"><ClientState/>` + inner + `</TableSchemaRequest>` + envTail
+		d := NewDecoder(strings.NewReader(body))
+		if _, err := d.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return d.TableSchema()
+	}
+	if _, err := decode(""); err == nil || !strings.Contains(err.Error(), "has no <Tables>") {
+		t.Fatalf("no <Tables>: %v", err)
+	}
+	req, err := decode("<Tables/>")
+	if err != nil || len(req.Tables) != 0 {
+		t.Fatalf("an explicit empty <Tables/>: %+v, %v", req, err)
+	}
+}

@@ -1,0 +1,454 @@
+package mssql
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	mssqldb "github.com/microsoft/go-mssqldb"
+
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/schema"
+)
+
+// brokenSession marks an error after which the session cannot be trusted (a bulk copy stopped
+// half way on the wire): it is destroyed, never returned to the pool.
+type brokenSession struct{ err error }
+
+func (b *brokenSession) Error() string { return b.err.Error() }
+func (b *brokenSession) Unwrap() error { return b.err }
+
+// Apply writes the rows into the table in one T-SQL transaction on one pinned session, with the
+// new LSN when opts.LSN reports one. Rows go in segments of consecutive rows with the same
+// columns. Keyed tables load each segment by bulk copy into a #staging heap and MERGE the last
+// state of each key into the table. A table known to be empty (opts.Empty) and a keyless table
+// take bulk copy straight into the table with TABLOCK instead, until a row arrives that cannot go
+// that way (a delete, a non-ASCII string for a varchar column) or, for a keyed table, a chunk hits
+// a duplicate key (rolled back to its savepoint and replayed through staging).
+func (m *Mirror) Apply(ctx context.Context, table schema.Table, rows bulk.Rows, opts bulk.ApplyOptions) (bulk.Counts, error) {
+	counts, err := m.apply(ctx, table, rows, opts)
+	if err != nil {
+		return bulk.Counts{}, fmt.Errorf("table %s: %w", table.Name, err)
+	}
+	return counts, nil
+}
+
+func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, opts bulk.ApplyOptions) (bulk.Counts, error) {
+	if err := checkTableNames(table); err != nil {
+		return bulk.Counts{}, err
+	}
+	var counts bulk.Counts
+	err := m.inTx(ctx, func(c *sql.Conn) error {
+		a := &applier{
+			conn:      c,
+			table:     table,
+			keyed:     len(table.Key()) > 0,
+			direct:    opts.Empty,
+			chunkRows: m.chunkRows,
+			cur:       cursor{rows: rows},
+			segments:  map[string]*segment{},
+		}
+		if err := a.run(ctx); err != nil {
+			return err
+		}
+		if opts.LSN != nil {
+			if lsn, ok := opts.LSN(); ok {
+				res, err := c.ExecContext(ctx, stateSetLSNSQL(m.state), table.Name, lsn)
+				if err != nil {
+					return fmt.Errorf("store LSN %d: %w", lsn, err)
+				}
+				if n, err := res.RowsAffected(); err != nil || n != 1 {
+					return fmt.Errorf("store LSN %d: the state table %s does not list the table", lsn, m.state)
+				}
+			}
+		}
+		// A #table outlives a commit on its session, and the session goes back to the pool.
+		for _, seg := range a.segments {
+			if seg.stage != "" {
+				if _, err := c.ExecContext(ctx, dropStageSQL(seg.stage)); err != nil {
+					return fmt.Errorf("drop staging table: %w", err)
+				}
+			}
+		}
+		counts = a.counts
+		return nil
+	})
+	return counts, err
+}
+
+// cursor reads rows one ahead, so that a segment can end at a row without consuming it.
+type cursor struct {
+	rows   bulk.Rows
+	loaded bool
+	done   bool
+	n      int64 // the number of the current row in the apply, from 1
+}
+
+func (c *cursor) peek() bool {
+	if !c.loaded && !c.done {
+		if c.rows.Next() {
+			c.loaded = true
+			c.n++
+		} else {
+			c.done = true
+		}
+	}
+	return c.loaded
+}
+
+func (c *cursor) take() { c.loaded = false }
+
+// segment is the column set of consecutive rows.
+type segment struct {
+	cols       []int
+	names      []string    // exact column names: bulk copy matches them with case
+	direct     []converter // into the table's own columns
+	staged     []converter // into staging columns
+	directSafe bool        // every column may be bulk-copied straight into the table
+	stage      string      // the segment's staging table, once created
+}
+
+type applier struct {
+	conn      *sql.Conn
+	table     schema.Table
+	keyed     bool
+	direct    bool // a keyed table is still empty of anything but this apply's direct rows
+	chunkRows int
+	cur       cursor
+	counts    bulk.Counts
+	stages    int
+	chunks    int
+	segments  map[string]*segment
+}
+
+func (a *applier) run(ctx context.Context) error {
+	for a.cur.peek() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		seg, err := a.segment(a.cur.rows.Columns())
+		if err != nil {
+			return err
+		}
+		switch {
+		case !a.keyed && seg.directSafe:
+			err = a.copyKeyless(ctx, seg)
+		case a.keyed && a.direct && seg.directSafe:
+			err = a.copyDirect(ctx, seg)
+		default:
+			err = a.stage(ctx, seg, nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := a.cur.rows.Err(); err != nil {
+		return fmt.Errorf("reading rows (after row %d): %w", a.cur.n, err)
+	}
+	return ctx.Err()
+}
+
+// segment returns the segment of a column list, checking it: columns of the table, none twice,
+// and every key column present.
+func (a *applier) segment(cols []int) (*segment, error) {
+	key := string(intsKey(cols))
+	if s, ok := a.segments[key]; ok {
+		return s, nil
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("row %d carries no columns", a.cur.n)
+	}
+	s := &segment{cols: append([]int(nil), cols...), directSafe: true}
+	seen := make([]bool, len(a.table.Columns))
+	for _, ci := range cols {
+		if ci < 0 || ci >= len(a.table.Columns) {
+			return nil, fmt.Errorf("row %d names column index %d; the table has %d columns", a.cur.n, ci, len(a.table.Columns))
+		}
+		c := a.table.Columns[ci]
+		if seen[ci] {
+			return nil, fmt.Errorf("row %d carries column %s twice", a.cur.n, c.Name)
+		}
+		seen[ci] = true
+		direct, err := converterFor(c, true)
+		if err != nil {
+			return nil, err
+		}
+		staged, err := converterFor(c, false)
+		if err != nil {
+			return nil, err
+		}
+		s.names = append(s.names, c.Name)
+		s.direct = append(s.direct, direct)
+		s.staged = append(s.staged, staged)
+		s.directSafe = s.directSafe && directSafe(c)
+	}
+	for _, ki := range a.table.Key() {
+		if !seen[ki] {
+			return nil, fmt.Errorf("row %d lacks key column %s", a.cur.n, a.table.Columns[ki].Name)
+		}
+	}
+	a.segments[key] = s
+	return s, nil
+}
+
+func intsKey(cols []int) []byte {
+	b := make([]byte, 0, 2*len(cols))
+	for _, c := range cols {
+		b = append(b, byte(c), byte(c>>8))
+	}
+	return b
+}
+
+func sameColumns(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// convert checks the current row (op, value count) and converts its values into dst with convs.
+// A delete keeps only its key values.
+func (a *applier) convert(seg *segment, convs []converter, dst []any) (bulk.Op, error) {
+	op := a.cur.rows.Op()
+	switch op {
+	case bulk.Insert, bulk.Update, bulk.Delete:
+	default:
+		return op, fmt.Errorf("row %d has op %v; only I, U and D are known", a.cur.n, op)
+	}
+	if !a.keyed && op != bulk.Insert {
+		return op, fmt.Errorf("row %d is an %s: %w", a.cur.n, opName(op), bulk.ErrNoKey)
+	}
+	vals := a.cur.rows.Values()
+	if len(vals) != len(seg.cols) {
+		return op, fmt.Errorf("row %d has %d values for %d columns", a.cur.n, len(vals), len(seg.cols))
+	}
+	for i, v := range vals {
+		c := &a.table.Columns[seg.cols[i]]
+		switch {
+		case v == nil:
+			if c.PrimaryKey || (op != bulk.Delete && !c.Nullable) {
+				return op, fmt.Errorf("column %s, row %d: NULL in a NOT NULL column", c.Name, a.cur.n)
+			}
+			dst[i] = nil
+		case op == bulk.Delete && !c.PrimaryKey:
+			dst[i] = nil
+		default:
+			cv, err := convs[i](v)
+			if errors.Is(err, errNotDirect) {
+				return op, err
+			}
+			if err != nil {
+				return op, fmt.Errorf("column %s, row %d: %w", c.Name, a.cur.n, err)
+			}
+			dst[i] = cv
+		}
+	}
+	return op, nil
+}
+
+func opName(op bulk.Op) string {
+	switch op {
+	case bulk.Update:
+		return "update"
+	case bulk.Delete:
+		return "delete"
+	}
+	return "insert"
+}
+
+// bulkCopy streams rows from next into a table by go-mssqldb's bulk copy on the pinned session
+// and checks the row count the server reports against the rows sent, since a short count has
+// been seen to pass silently. An error of next ends the copy cleanly (Done) before it is
+// returned, so that the session stays usable for the rollback.
+func (a *applier) bulkCopy(ctx context.Context, into string, names []string, tablock bool, next func() ([]any, bool, error)) error {
+	return a.conn.Raw(func(driverConn any) error {
+		conn, ok := driverConn.(*mssqldb.Conn)
+		if !ok {
+			return fmt.Errorf("bulk copy needs a go-mssqldb connection, not %T", driverConn)
+		}
+		b := conn.CreateBulkContext(ctx, into, names)
+		b.Options.Tablock = tablock
+		b.Options.KeepNulls = true
+		var sent int64
+		for {
+			row, ok, err := next()
+			if err != nil {
+				if _, derr := b.Done(); derr != nil {
+					return &brokenSession{fmt.Errorf("%w; then ending the bulk copy: %v", err, derr)}
+				}
+				return err
+			}
+			if !ok {
+				break
+			}
+			if err := b.AddRow(row); err != nil {
+				if sent == 0 {
+					return fmt.Errorf("bulk copy into %s: %w (bulk copy matches column names with case: the table's catalog names must be used)", into, err)
+				}
+				if _, derr := b.Done(); derr != nil {
+					return &brokenSession{fmt.Errorf("bulk copy into %s, row %d: %w", into, a.cur.n, err)}
+				}
+				return fmt.Errorf("bulk copy into %s, row %d: %w", into, a.cur.n, err)
+			}
+			sent++
+		}
+		n, err := b.Done()
+		if err != nil {
+			return err
+		}
+		if n != sent {
+			return fmt.Errorf("bulk copy into %s: the server reports %d rows, %d were sent", into, n, sent)
+		}
+		return nil
+	})
+}
+
+// copyKeyless copies a segment of inserts straight into a keyless table, until a row needs
+// staging; the rest of the segment then goes through staging.
+func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
+	row := make([]any, len(seg.cols))
+	diverted := false
+	err := a.bulkCopy(ctx, a.table.Name, seg.names, false, func() ([]any, bool, error) {
+		if !a.cur.peek() || !sameColumns(a.cur.rows.Columns(), seg.cols) {
+			return nil, false, nil
+		}
+		op, err := a.convert(seg, seg.direct, row)
+		if errors.Is(err, errNotDirect) {
+			diverted = true
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		a.counts.Count(op)
+		a.cur.take()
+		return row, true, nil
+	})
+	if err != nil || !diverted {
+		return err
+	}
+	return a.stage(ctx, seg, nil)
+}
+
+// copyDirect copies rows of a segment straight into the empty table, a chunk at a time under a
+// savepoint. On a duplicate key the chunk is rolled back and goes, with every row after it,
+// through staging; a delete, or a value that cannot go straight in, also ends the direct path.
+func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
+	row := make([]any, len(seg.cols))
+	for a.direct && a.cur.peek() && sameColumns(a.cur.rows.Columns(), seg.cols) {
+		a.chunks++
+		savepoint := fmt.Sprintf("mirrord_direct_%d", a.chunks)
+		if _, err := a.conn.ExecContext(ctx, saveSQL(savepoint)); err != nil {
+			return err
+		}
+		var kept [][]any
+		var chunkCounts bulk.Counts
+		stop := false
+		n := 0
+		err := a.bulkCopy(ctx, a.table.Name, seg.names, true, func() ([]any, bool, error) {
+			if n >= a.chunkRows || !a.cur.peek() || !sameColumns(a.cur.rows.Columns(), seg.cols) {
+				return nil, false, nil
+			}
+			if a.cur.rows.Op() == bulk.Delete {
+				stop = true
+				return nil, false, nil
+			}
+			op, err := a.convert(seg, seg.direct, row)
+			if errors.Is(err, errNotDirect) {
+				stop = true
+				return nil, false, nil
+			}
+			if err != nil {
+				return nil, false, err
+			}
+			keep := make([]any, 0, len(row)+2)
+			keep = append(keep, a.cur.n, false)
+			for _, v := range row {
+				if b, ok := v.([]byte); ok {
+					v = bytes.Clone(b) // the decoder may reuse its buffer after Next
+				}
+				keep = append(keep, v)
+			}
+			kept = append(kept, keep)
+			chunkCounts.Count(op)
+			a.cur.take()
+			n++
+			return row, true, nil
+		})
+		if err != nil {
+			if !isError(err, errDuplicateKey, errDuplicateIndex) {
+				return err
+			}
+			var state int
+			if serr := a.conn.QueryRowContext(ctx, xactStateSQL).Scan(&state); serr != nil || state != 1 {
+				return fmt.Errorf("%w (and the transaction cannot continue, so the rows cannot be replayed through staging)", err)
+			}
+			if _, err := a.conn.ExecContext(ctx, rollbackToSQL(savepoint)); err != nil {
+				return err
+			}
+			a.direct = false
+			a.counts.Add(chunkCounts)
+			return a.stage(ctx, seg, kept)
+		}
+		a.counts.Add(chunkCounts)
+		if stop {
+			a.direct = false
+		}
+	}
+	return nil
+}
+
+// stage loads the rest of a segment (after the replayed rows, which are in staging layout:
+// sequence number, delete flag, values) into the segment's #staging table and merges the last
+// state of each key into the table (appends, for a keyless table).
+func (a *applier) stage(ctx context.Context, seg *segment, replay [][]any) error {
+	a.direct = false
+	if seg.stage == "" {
+		a.stages++
+		name := stageName(a.stages)
+		if _, err := a.conn.ExecContext(ctx, dropStaleStageSQL(name)+";\n"+createStageSQL(name, a.table, seg.cols)); err != nil {
+			return fmt.Errorf("create staging table: %w", err)
+		}
+		seg.stage = name
+	}
+	names := append([]string{"#seq", "#del"}, seg.names...)
+	own := make([]any, len(names))
+	err := a.bulkCopy(ctx, seg.stage, names, true, func() ([]any, bool, error) {
+		if len(replay) > 0 {
+			row := replay[0]
+			replay = replay[1:]
+			return row, true, nil
+		}
+		if !a.cur.peek() || !sameColumns(a.cur.rows.Columns(), seg.cols) {
+			return nil, false, nil
+		}
+		op, err := a.convert(seg, seg.staged, own[2:])
+		if err != nil {
+			return nil, false, err
+		}
+		own[0], own[1] = a.cur.n, op == bulk.Delete
+		a.counts.Count(op)
+		a.cur.take()
+		return own, true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("copy into staging: %w", err)
+	}
+	apply := mergeSQL(a.table, seg.stage, seg.cols)
+	if !a.keyed {
+		apply = insertFromStageSQL(a.table, seg.stage, seg.cols)
+	}
+	// The staging table is emptied after each merge, so that rows whose columns alternate do
+	// not merge the same rows twice.
+	if err := execAll(ctx, a.conn, []string{apply, truncateStageSQL(seg.stage)}); err != nil {
+		return fmt.Errorf("merge: %w", err)
+	}
+	return nil
+}

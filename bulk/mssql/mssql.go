@@ -1,0 +1,758 @@
+// Package mssql is the SQL Server mirror target: a database per tenant, TDS bulk copy into #staging and MERGE, T-SQL DDL, and the catalog read back.
+package mssql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/puddle/v2"
+	mssqldb "github.com/microsoft/go-mssqldb"
+
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/schema"
+)
+
+// Options tune a Target. The zero value is usable.
+type Options struct {
+	// NameTemplate names a tenant's database; {ctx} is replaced by the tenant. Default "Mirror_{ctx}".
+	NameTemplate string
+	// MaxConnsPerTenant caps the sessions of each tenant database. Default 4.
+	MaxConnsPerTenant int32
+	// ChunkRows is the number of rows a direct load into an empty table sends under one
+	// savepoint, which is also how many rows it keeps to replay through staging on a duplicate
+	// key. Default 20000.
+	ChunkRows int
+	// CreateTimeout bounds the wait for a new database to come online. Default 5 minutes.
+	CreateTimeout time.Duration
+}
+
+const (
+	defaultNameTemplate  = "Mirror_{ctx}"
+	defaultMaxConns      = 4
+	defaultChunkRows     = 20000
+	defaultCreateTimeout = 5 * time.Minute
+	// packetSize is TDS's largest packet: bulk copy sends fewer, fuller packets.
+	packetSize = "32767"
+)
+
+// SQL Server error numbers the target tells apart.
+const (
+	errDuplicateKey   = 2627 // PRIMARY KEY or UNIQUE constraint
+	errDuplicateIndex = 2601 // unique index
+	errDatabaseExists = 1801
+	errObjectExists   = 2714
+)
+
+// Target is a SQL Server that holds one mirror database per tenant. It is safe for concurrent
+// use; each tenant's mirror is opened once and cached.
+type Target struct {
+	opts  Options
+	base  *url.URL // the server and credentials; the database is set per tenant
+	admin *sql.DB  // the DSN's own database (master), for CREATE DATABASE and Ping
+
+	mu      sync.Mutex
+	closed  bool
+	mirrors map[string]*pendingMirror
+}
+
+type pendingMirror struct {
+	done   chan struct{}
+	mirror *Mirror
+	err    error
+}
+
+var _ bulk.Target = (*Target)(nil)
+
+// Open connects to the server named by dsn (sqlserver://user:pass@host:port?database=master),
+// whose database is where CREATE DATABASE runs.
+func Open(ctx context.Context, dsn string, opts Options) (*Target, error) {
+	if opts.NameTemplate == "" {
+		opts.NameTemplate = defaultNameTemplate
+	}
+	if !strings.Contains(opts.NameTemplate, "{ctx}") {
+		return nil, fmt.Errorf("mssql: database name template %q lacks {ctx}", opts.NameTemplate)
+	}
+	if opts.MaxConnsPerTenant <= 0 {
+		opts.MaxConnsPerTenant = defaultMaxConns
+	}
+	if opts.ChunkRows <= 0 {
+		opts.ChunkRows = defaultChunkRows
+	}
+	if opts.CreateTimeout <= 0 {
+		opts.CreateTimeout = defaultCreateTimeout
+	}
+	base, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := openDB(base, base.Query().Get("database"))
+	if err != nil {
+		return nil, err
+	}
+	admin.SetMaxOpenConns(2)
+	if err := admin.PingContext(ctx); err != nil {
+		admin.Close()
+		return nil, fmt.Errorf("mssql: connect to %s: %w", base.Host, err)
+	}
+	return &Target{opts: opts, base: base, admin: admin, mirrors: map[string]*pendingMirror{}}, nil
+}
+
+// parseDSN reads a sqlserver:// URL.
+func parseDSN(dsn string) (*url.URL, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("mssql: parse DSN: %w", errors.New(strings.ReplaceAll(err.Error(), dsn, "<dsn>")))
+	}
+	if u.Scheme != "sqlserver" {
+		return nil, fmt.Errorf("mssql: DSN scheme %q, want sqlserver://user:pass@host?database=master", u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, errors.New("mssql: DSN names no host")
+	}
+	return u, nil
+}
+
+// tenantDSN is the DSN of one database of the server: the base DSN with its database, the
+// largest packet size, and GUIDs sent as given (this package puts them in wire order itself).
+func tenantDSN(base *url.URL, database string) string {
+	u := *base
+	q := u.Query()
+	if database != "" {
+		q.Set("database", database)
+	}
+	q.Set("packet size", packetSize)
+	q.Set("guid conversion", "false")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func openDB(base *url.URL, database string) (*sql.DB, error) {
+	connector, err := mssqldb.NewConnector(tenantDSN(base, database))
+	if err != nil {
+		return nil, fmt.Errorf("mssql: DSN: %w", err)
+	}
+	return sql.OpenDB(connector), nil
+}
+
+// DatabaseName is the database that holds a tenant's mirror.
+func (t *Target) DatabaseName(tenant string) (string, error) {
+	if err := checkIdentifier("tenant", tenant); err != nil {
+		return "", err
+	}
+	name := strings.ReplaceAll(t.opts.NameTemplate, "{ctx}", tenant)
+	if err := checkIdentifier("database", name); err != nil {
+		return "", fmt.Errorf("tenant %s: template %q: %w", tenant, t.opts.NameTemplate, err)
+	}
+	return name, nil
+}
+
+// Open returns the tenant's mirror, creating its database and state table on first contact.
+func (t *Target) Open(ctx context.Context, tenant string) (bulk.Mirror, error) {
+	m, err := t.open(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (t *Target) open(ctx context.Context, tenant string) (*Mirror, error) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil, errors.New("mssql: target is closed")
+	}
+	p, found := t.mirrors[tenant]
+	if !found {
+		p = &pendingMirror{done: make(chan struct{})}
+		t.mirrors[tenant] = p
+	}
+	t.mu.Unlock()
+	if found {
+		select {
+		case <-p.done:
+			if p.err != nil {
+				return t.open(ctx, tenant)
+			}
+			return p.mirror, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	p.mirror, p.err = t.openMirror(ctx, tenant)
+	if p.err != nil {
+		t.mu.Lock()
+		delete(t.mirrors, tenant)
+		t.mu.Unlock()
+	}
+	close(p.done)
+	return p.mirror, p.err
+}
+
+// openMirror creates the tenant's database when it is missing, waits until it accepts work,
+// and creates the state table. Two processes may race to create either: losing is fine.
+func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error) {
+	dbName, err := t.DatabaseName(tenant)
+	if err != nil {
+		return nil, err
+	}
+	state := bulk.StateTable(tenant)
+	if err := checkIdentifier("state table", state); err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", tenant, err)
+	}
+	var id sql.NullInt64
+	if err := t.admin.QueryRowContext(ctx, databaseIDSQL, dbName).Scan(&id); err != nil {
+		return nil, fmt.Errorf("tenant %s: look for database %s: %w", tenant, dbName, err)
+	}
+	if !id.Valid {
+		if _, err := t.admin.ExecContext(ctx, createDatabaseSQL(dbName)); err != nil && !isError(err, errDatabaseExists) {
+			return nil, fmt.Errorf("tenant %s: create database %s: %w", tenant, dbName, err)
+		}
+	}
+	db, err := openDB(t.base, dbName)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(int(t.opts.MaxConnsPerTenant) + 1)
+	m := &Mirror{target: t, tenant: tenant, database: dbName, state: state, db: db, chunkRows: t.opts.ChunkRows}
+	m.pool, err = puddle.NewPool(&puddle.Config[*sql.Conn]{
+		Constructor: m.connect,
+		Destructor:  func(c *sql.Conn) { _ = c.Close() },
+		MaxSize:     t.opts.MaxConnsPerTenant,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := t.waitOnline(ctx, m); err != nil {
+		m.pool.Close()
+		db.Close()
+		return nil, fmt.Errorf("tenant %s: database %s: %w", tenant, dbName, err)
+	}
+	return m, nil
+}
+
+// waitOnline polls a database until it is ONLINE and its state table exists: a database just
+// created can refuse logins (error 4060) for a while, on Azure SQL for minutes.
+func (t *Target) waitOnline(ctx context.Context, m *Mirror) error {
+	ctx, cancel := context.WithTimeout(ctx, t.opts.CreateTimeout)
+	defer cancel()
+	delay := 100 * time.Millisecond
+	for {
+		var status sql.NullString
+		err := t.admin.QueryRowContext(ctx, databaseStatusSQL, m.database).Scan(&status)
+		if err == nil && status.String == "ONLINE" {
+			err = m.withConn(ctx, func(c *sql.Conn) error {
+				_, err := c.ExecContext(ctx, createStateTableSQL(m.state))
+				if isError(err, errObjectExists) {
+					return nil // another process created it between the check and the create
+				}
+				return err
+			})
+			if err == nil {
+				return nil
+			}
+		} else if err == nil {
+			err = fmt.Errorf("status %q, not ONLINE", status.String)
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("not usable within %v: %w", t.opts.CreateTimeout, err)
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+func (t *Target) forget(tenant string, m *Mirror) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.mirrors[tenant]; ok && p.mirror == m {
+		delete(t.mirrors, tenant)
+	}
+}
+
+// Ping reports whether the server answers.
+func (t *Target) Ping(ctx context.Context) error {
+	if err := t.admin.PingContext(ctx); err != nil {
+		return fmt.Errorf("mssql: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes every tenant's sessions and the admin connection.
+func (t *Target) Close() error {
+	t.mu.Lock()
+	t.closed = true
+	pending := t.mirrors
+	t.mirrors = map[string]*pendingMirror{}
+	t.mu.Unlock()
+	for _, p := range pending {
+		<-p.done
+		if p.mirror != nil {
+			p.mirror.shut()
+		}
+	}
+	return t.admin.Close()
+}
+
+// isError reports whether err is a SQL Server error with one of the numbers.
+func isError(err error, numbers ...int32) bool {
+	var e mssqldb.Error
+	if !errors.As(err, &e) {
+		var p *mssqldb.Error
+		if !errors.As(err, &p) || p == nil {
+			return false
+		}
+		e = *p
+	}
+	for _, n := range numbers {
+		if e.Number == n {
+			return true
+		}
+		for _, a := range e.All {
+			if a.Number == n {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Mirror is one tenant's mirror database. It is safe for concurrent use on different tables.
+type Mirror struct {
+	target    *Target
+	tenant    string
+	database  string
+	state     string
+	db        *sql.DB
+	pool      *puddle.Pool[*sql.Conn] // pinned sessions: #staging and T-SQL transactions live on one
+	chunkRows int
+	closeOnce sync.Once
+}
+
+var _ bulk.Mirror = (*Mirror)(nil)
+
+// Database is the name of the mirror's database.
+func (m *Mirror) Database() string { return m.database }
+
+// Close closes the mirror's sessions; the next Open of the tenant connects anew.
+func (m *Mirror) Close() error {
+	m.target.forget(m.tenant, m)
+	m.shut()
+	return nil
+}
+
+func (m *Mirror) shut() {
+	m.closeOnce.Do(func() {
+		m.pool.Close()
+		m.db.Close()
+	})
+}
+
+// connect pins a new session and sets it up.
+func (m *Mirror) connect(ctx context.Context) (*sql.Conn, error) {
+	c, err := m.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.ExecContext(ctx, sessionSetupSQL); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// withConn runs fn on a pinned session. A session that fn leaves in doubt (an error that the
+// rollback could not clear) is destroyed rather than reused.
+func (m *Mirror) withConn(ctx context.Context, fn func(*sql.Conn) error) error {
+	res, err := m.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	c := res.Value()
+	if err := fn(c); err != nil {
+		var broken *brokenSession
+		if errors.As(err, &broken) {
+			res.Destroy()
+			return err
+		}
+		if _, rerr := c.ExecContext(context.WithoutCancel(ctx), rollbackSQL); rerr != nil {
+			res.Destroy()
+		} else {
+			res.Release()
+		}
+		return err
+	}
+	res.Release()
+	return nil
+}
+
+// inTx runs fn in a T-SQL transaction on a pinned session and commits it.
+func (m *Mirror) inTx(ctx context.Context, fn func(*sql.Conn) error) error {
+	return m.withConn(ctx, func(c *sql.Conn) error {
+		if _, err := c.ExecContext(ctx, beginSQL); err != nil {
+			return err
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+		_, err := c.ExecContext(ctx, commitSQL)
+		return err
+	})
+}
+
+// tableArgs passes table names as query arguments.
+func tableArgs(tables []string, extra ...any) []any {
+	args := make([]any, 0, len(tables)+len(extra))
+	for _, t := range tables {
+		args = append(args, t)
+	}
+	return append(args, extra...)
+}
+
+// mirrored reads which of the tables the state table lists, locking their rows until the
+// transaction ends; it returns their stored hashes by name.
+func (m *Mirror) mirrored(ctx context.Context, c *sql.Conn, tables []string) (map[string]string, error) {
+	rows, err := c.QueryContext(ctx, stateLockSQL(m.state, len(tables)), tableArgs(tables)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	listed := map[string]string{}
+	for rows.Next() {
+		var name, hash string
+		if err := rows.Scan(&name, &hash); err != nil {
+			return nil, err
+		}
+		listed[name] = hash
+	}
+	return listed, rows.Err()
+}
+
+func checkNames(tables []string) error {
+	for _, t := range tables {
+		if err := checkIdentifier("table", t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Mirror) requireMirrored(listed map[string]string, tables []string) error {
+	var missing []string
+	for _, t := range tables {
+		if _, ok := listed[t]; !ok {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s not mirrored in database %s (the state table %s does not list them)", strings.Join(missing, ", "), m.database, m.state)
+	}
+	return nil
+}
+
+// Tables reads back every mirrored table from the catalog, with its stored hash and LSN. A table
+// the state table lists but the database lacks (dropped by hand) is left out, so that the next
+// schema call creates it.
+func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error) {
+	out := map[string]bulk.TableState{}
+	err := m.withConn(ctx, func(c *sql.Conn) error {
+		states := map[string]bulk.TableState{}
+		rows, err := c.QueryContext(ctx, stateSelectSQL(m.state))
+		if err != nil {
+			return fmt.Errorf("read state table %s: %w", m.state, err)
+		}
+		for rows.Next() {
+			var name, hash string
+			var lsn int64
+			if err := rows.Scan(&name, &hash, &lsn); err != nil {
+				rows.Close()
+				return err
+			}
+			states[name] = bulk.TableState{Hash: hash, LSN: lsn}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read state table %s: %w", m.state, err)
+		}
+		rows, err = c.QueryContext(ctx, catalogSQL(m.state))
+		if err != nil {
+			return fmt.Errorf("read catalog: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var table string
+			var r catalogColumn
+			var maxLength int16
+			var precision, scale uint8
+			if err := rows.Scan(&table, &r.Name, &r.TypeName, &maxLength, &precision, &scale, &r.Nullable, &r.PrimaryKey); err != nil {
+				return fmt.Errorf("read catalog: %w", err)
+			}
+			r.MaxLength, r.Precision, r.Scale = int(maxLength), int(precision), int(scale)
+			st, ok := out[table]
+			if !ok {
+				st = states[table]
+				st.Table.Name = table
+			}
+			st.Table.Columns = append(st.Table.Columns, columnFromCatalog(r))
+			out[table] = st
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", m.tenant, err)
+	}
+	return out, nil
+}
+
+// Migrate carries out a plan in one transaction with its state row. Only a table the state table
+// lists is ever dropped or altered: a create over a table (or view) the partner owns is refused.
+func (m *Mirror) Migrate(ctx context.Context, plan schema.Plan) error {
+	desired := plan.Desired
+	if err := checkTableNames(desired); err != nil {
+		return err
+	}
+	switch plan.Action {
+	case schema.Create, schema.Recreate, schema.Alter, schema.None:
+	default:
+		return fmt.Errorf("table %s: unknown plan action %v", desired.Name, plan.Action)
+	}
+	hash := desired.Hash()
+	err := m.inTx(ctx, func(c *sql.Conn) error {
+		listed, err := m.mirrored(ctx, c, []string{desired.Name})
+		if err != nil {
+			return err
+		}
+		_, isMirrored := listed[desired.Name]
+		var exists int
+		if err := c.QueryRowContext(ctx, objectExistsSQL, quote(desired.Name)).Scan(&exists); err != nil {
+			return err
+		}
+		switch plan.Action {
+		case schema.Create, schema.Recreate:
+			if exists == 1 && !isMirrored {
+				return fmt.Errorf("an object named %s exists in database %s but is not mirrored (the state table %s does not list it); it is left alone", desired.Name, m.database, m.state)
+			}
+			ddl := []string{createTableSQL(desired)}
+			if exists == 1 {
+				ddl = append([]string{dropTableSQL(desired.Name)}, ddl...)
+			}
+			if err := execAll(ctx, c, ddl); err != nil {
+				return err
+			}
+			_, err := c.ExecContext(ctx, stateUpsertSQL(m.state), desired.Name, hash)
+			return err
+		default:
+			if !isMirrored || exists == 0 {
+				return fmt.Errorf("table %s is not a mirrored table of database %s, so it cannot be altered", desired.Name, m.database)
+			}
+			if plan.Action == schema.Alter {
+				current, indexes, err := m.currentTable(ctx, c, desired.Name)
+				if err != nil {
+					return err
+				}
+				ddl, err := alterTableSQL(plan, current, indexes)
+				if err != nil {
+					return err
+				}
+				if err := execAll(ctx, c, ddl); err != nil {
+					return err
+				}
+			}
+			_, err := c.ExecContext(ctx, stateSetHashSQL(m.state), desired.Name, hash)
+			return err
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("table %s: %s: %w", desired.Name, plan.Action, err)
+	}
+	return nil
+}
+
+// currentTable reads a table's columns (from the catalog query, filtered to it) and its indexes.
+func (m *Mirror) currentTable(ctx context.Context, c *sql.Conn, table string) (schema.Table, []tableIndex, error) {
+	cur := schema.Table{Name: table}
+	rows, err := c.QueryContext(ctx, catalogSQL(m.state))
+	if err != nil {
+		return cur, nil, err
+	}
+	for rows.Next() {
+		var name string
+		var r catalogColumn
+		var maxLength int16
+		var precision, scale uint8
+		if err := rows.Scan(&name, &r.Name, &r.TypeName, &maxLength, &precision, &scale, &r.Nullable, &r.PrimaryKey); err != nil {
+			rows.Close()
+			return cur, nil, err
+		}
+		if name == table {
+			r.MaxLength, r.Precision, r.Scale = int(maxLength), int(precision), int(scale)
+			cur.Columns = append(cur.Columns, columnFromCatalog(r))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return cur, nil, err
+	}
+	rows, err = c.QueryContext(ctx, indexColumnsSQL, quote(table))
+	if err != nil {
+		return cur, nil, err
+	}
+	defer rows.Close()
+	var indexes []tableIndex
+	for rows.Next() {
+		var name, column string
+		var pk bool
+		if err := rows.Scan(&name, &pk, &column); err != nil {
+			return cur, nil, err
+		}
+		if n := len(indexes); n > 0 && indexes[n-1].name == name {
+			indexes[n-1].columns = append(indexes[n-1].columns, column)
+		} else {
+			indexes = append(indexes, tableIndex{name: name, primaryKey: pk, columns: []string{column}})
+		}
+	}
+	return cur, indexes, rows.Err()
+}
+
+// execAll runs statements one by one, so that an error names its statement.
+func execAll(ctx context.Context, c *sql.Conn, stmts []string) error {
+	for _, s := range stmts {
+		if _, err := c.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("%w (in %.120s)", err, s)
+		}
+	}
+	return nil
+}
+
+// Wipe empties the tables and sets their LSN to -1 in one transaction; tables and indexes stay.
+// TRUNCATE is tried first under a savepoint; where SQL Server refuses it (a foreign key from a
+// partner's table, an indexed view, no ALTER permission) the rows are deleted instead.
+func (m *Mirror) Wipe(ctx context.Context, tables []string) error {
+	if len(tables) == 0 {
+		return nil
+	}
+	if err := checkNames(tables); err != nil {
+		return err
+	}
+	err := m.inTx(ctx, func(c *sql.Conn) error {
+		listed, err := m.mirrored(ctx, c, tables)
+		if err != nil {
+			return err
+		}
+		if err := m.requireMirrored(listed, tables); err != nil {
+			return err
+		}
+		for _, t := range tables {
+			if _, err := c.ExecContext(ctx, saveSQL("wipe")); err != nil {
+				return err
+			}
+			if _, err := c.ExecContext(ctx, truncateSQL(t)); err != nil {
+				if _, rerr := c.ExecContext(ctx, rollbackToSQL("wipe")); rerr != nil {
+					return fmt.Errorf("truncate %s: %w; then rolling back: %v", t, err, rerr)
+				}
+				if _, err := c.ExecContext(ctx, deleteAllSQL(t)); err != nil {
+					return fmt.Errorf("delete the rows of %s: %w", t, err)
+				}
+			}
+		}
+		_, err = c.ExecContext(ctx, stateInvalidateSQL(m.state, len(tables)), tableArgs(tables)...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("wipe %s: %w", strings.Join(tables, ", "), err)
+	}
+	return nil
+}
+
+// Drop drops the tables the state table lists, and their state rows. Names it does not list
+// are skipped: they are not the mirror's to drop.
+func (m *Mirror) Drop(ctx context.Context, tables []string) error {
+	if len(tables) == 0 {
+		return nil
+	}
+	if err := checkNames(tables); err != nil {
+		return err
+	}
+	err := m.inTx(ctx, func(c *sql.Conn) error {
+		listed, err := m.mirrored(ctx, c, tables)
+		if err != nil {
+			return err
+		}
+		var drop []string
+		for _, t := range tables {
+			if _, ok := listed[t]; ok {
+				drop = append(drop, dropTableSQL(t))
+			}
+		}
+		if err := execAll(ctx, c, drop); err != nil {
+			return err
+		}
+		_, err = c.ExecContext(ctx, stateDeleteSQL(m.state, len(tables)), tableArgs(tables)...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("drop %s: %w", strings.Join(tables, ", "), err)
+	}
+	return nil
+}
+
+// Invalidate sets the tables' LSN to -1 (every table's when tables is empty), leaving their rows.
+func (m *Mirror) Invalidate(ctx context.Context, tables []string) error {
+	if len(tables) == 0 {
+		err := m.withConn(ctx, func(c *sql.Conn) error {
+			_, err := c.ExecContext(ctx, stateInvalidateAllSQL(m.state))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("invalidate every table: %w", err)
+		}
+		return nil
+	}
+	if err := checkNames(tables); err != nil {
+		return err
+	}
+	err := m.inTx(ctx, func(c *sql.Conn) error {
+		listed, err := m.mirrored(ctx, c, tables)
+		if err != nil {
+			return err
+		}
+		if err := m.requireMirrored(listed, tables); err != nil {
+			return err
+		}
+		_, err = c.ExecContext(ctx, stateInvalidateSQL(m.state, len(tables)), tableArgs(tables)...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("invalidate %s: %w", strings.Join(tables, ", "), err)
+	}
+	return nil
+}
+
+// RowCount counts the rows of a mirrored table.
+func (m *Mirror) RowCount(ctx context.Context, table string) (int64, error) {
+	if err := checkIdentifier("table", table); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := m.withConn(ctx, func(c *sql.Conn) error {
+		var listed int
+		if err := c.QueryRowContext(ctx, stateListedSQL(m.state), table).Scan(&listed); err != nil {
+			return err
+		}
+		if listed == 0 {
+			return m.requireMirrored(nil, []string{table})
+		}
+		return c.QueryRowContext(ctx, rowCountSQL(table)).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count rows of %s: %w", table, err)
+	}
+	return n, nil
+}

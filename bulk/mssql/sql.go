@@ -1,0 +1,434 @@
+package mssql
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/mirrord/mirrord/schema"
+)
+
+// Every T-SQL text of the package is made here, by small pure functions that golden files test.
+// No SQL Server runs where this package is built, so the exact text is what the tests can hold.
+
+// checkIdentifier checks a name with schema.CheckName, whose 128-character limit is SQL Server's.
+func checkIdentifier(kind, name string) error { return schema.CheckName(kind, name) }
+
+// checkTableNames checks the table's name and every column name as identifiers.
+func checkTableNames(t schema.Table) error {
+	if err := checkIdentifier("table", t.Name); err != nil {
+		return err
+	}
+	for _, c := range t.Columns {
+		if err := checkIdentifier("column", c.Name); err != nil {
+			return fmt.Errorf("table %s: %w", t.Name, err)
+		}
+	}
+	return nil
+}
+
+// quote bracket-quotes an identifier, doubling any ]. Names reaching it have passed
+// checkIdentifier, so the doubling is a second line of defence, not the first.
+func quote(name string) string { return "[" + strings.ReplaceAll(name, "]", "]]") + "]" }
+
+// literal is an N” string constant.
+func literal(s string) string { return "N'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// params is @p1, @p2, … @pn starting at first, for IN lists of table names.
+func params(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("@p" + strconv.Itoa(first+i))
+	}
+	return b.String()
+}
+
+// The staging table's own columns have names that schema.CheckName rejects, so that they can
+// never collide with a mirrored column.
+const (
+	seqColumn    = "[#seq]"
+	deleteColumn = "[#del]"
+	rowNumber    = "[#rn]"
+)
+
+// sessionSetupSQL is run on every new connection. These are the settings that indexed views,
+// filtered indexes and computed-column indexes (which a partner may add to a mirror) require
+// for any write; XACT_ABORT stays OFF so that a duplicate key in a direct load can roll back to
+// its savepoint instead of dooming the whole transaction; NOCOUNT stays OFF so that row counts
+// come back.
+const sessionSetupSQL = "SET ANSI_NULLS ON; SET ANSI_PADDING ON; SET ANSI_WARNINGS ON; SET ARITHABORT ON; " +
+	"SET CONCAT_NULL_YIELDS_NULL ON; SET QUOTED_IDENTIFIER ON; SET NUMERIC_ROUNDABORT OFF; " +
+	"SET XACT_ABORT OFF; SET NOCOUNT OFF"
+
+// databaseIDSQL is NULL when the database (@p1) does not exist.
+const databaseIDSQL = "SELECT DB_ID(@p1)"
+
+func createDatabaseSQL(database string) string { return "CREATE DATABASE " + quote(database) }
+
+// databaseStatusSQL polls a new database (@p1): CREATE DATABASE may return (notably on Azure SQL)
+// before the database is ONLINE, and logins to it fail until then.
+const databaseStatusSQL = "SELECT CAST(DATABASEPROPERTYEX(@p1, 'Status') AS nvarchar(60))"
+
+// createStateTableSQL creates the tenant's state table unless it exists. Table names compare by
+// the database's collation, as the catalog does.
+func createStateTableSQL(state string) string {
+	return "IF OBJECT_ID(" + literal(quote(state)) + ", N'U') IS NULL\n" +
+		"CREATE TABLE " + quote(state) + " (\n" +
+		"\ttablename nvarchar(128) NOT NULL PRIMARY KEY,\n" +
+		"\tschemahash varchar(64) NOT NULL,\n" +
+		"\tlsn bigint NOT NULL,\n" +
+		"\tchanged_at datetime2(3) NULL\n)"
+}
+
+func stateSelectSQL(state string) string {
+	return "SELECT tablename, schemahash, lsn FROM " + quote(state) + " ORDER BY tablename"
+}
+
+// stateLockSQL reads the state rows of n tables (@p1…@pn) and locks them (and the gaps where
+// missing ones would go) until the transaction ends.
+func stateLockSQL(state string, n int) string {
+	return "SELECT tablename, schemahash FROM " + quote(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename IN (" + params(1, n) + ") ORDER BY tablename"
+}
+
+// stateListedSQL counts the state rows of a table (@p1), without locking.
+func stateListedSQL(state string) string {
+	return "SELECT COUNT(*) FROM " + quote(state) + " WHERE tablename = @p1"
+}
+
+// stateUpsertSQL records a created table (@p1 name, @p2 hash) with no data. The caller holds
+// the row's lock (stateLockSQL), so the check and the write cannot race.
+func stateUpsertSQL(state string) string {
+	q := quote(state)
+	return "UPDATE " + q + " SET schemahash = @p2, lsn = -1, changed_at = SYSUTCDATETIME() WHERE tablename = @p1;\n" +
+		"IF @@ROWCOUNT = 0 INSERT INTO " + q + " (tablename, schemahash, lsn, changed_at) VALUES (@p1, @p2, -1, SYSUTCDATETIME())"
+}
+
+// stateSetHashSQL records a new hash (@p2) of a table (@p1), keeping its LSN.
+func stateSetHashSQL(state string) string {
+	return "UPDATE " + quote(state) + " SET schemahash = @p2, changed_at = SYSUTCDATETIME() WHERE tablename = @p1 AND schemahash <> @p2"
+}
+
+// stateSetLSNSQL records the LSN (@p2) of a table (@p1).
+func stateSetLSNSQL(state string) string {
+	return "UPDATE " + quote(state) + " SET lsn = @p2, changed_at = SYSUTCDATETIME() WHERE tablename = @p1"
+}
+
+// stateInvalidateSQL sets the LSN of n tables (@p1…@pn) to -1.
+func stateInvalidateSQL(state string, n int) string {
+	return "UPDATE " + quote(state) + " SET lsn = -1, changed_at = SYSUTCDATETIME() WHERE tablename IN (" + params(1, n) + ")"
+}
+
+// stateInvalidateAllSQL sets the LSN of every table to -1.
+func stateInvalidateAllSQL(state string) string {
+	return "UPDATE " + quote(state) + " SET lsn = -1, changed_at = SYSUTCDATETIME()"
+}
+
+// stateDeleteSQL forgets n tables (@p1…@pn).
+func stateDeleteSQL(state string, n int) string {
+	return "DELETE FROM " + quote(state) + " WHERE tablename IN (" + params(1, n) + ")"
+}
+
+// objectExistsSQL finds an object of any kind (@p1, bracket-quoted) in the default schema, since
+// a partner's view or synonym of that name blocks a create just as well as a table.
+const objectExistsSQL = "SELECT CASE WHEN OBJECT_ID(@p1) IS NULL THEN 0 ELSE 1 END"
+
+// catalogSQL reads the columns of every table the state table lists, in column order: the base
+// system type (so that an alias type reads as what it stores), max_length in bytes (-1 for max),
+// precision, scale, nullability and primary key membership.
+func catalogSQL(state string) string {
+	return `SELECT t.name, c.name, ty.name, c.max_length, c.precision, c.scale, c.is_nullable,
+	CAST(CASE WHEN ic.column_id IS NULL THEN 0 ELSE 1 END AS bit)
+FROM ` + quote(state) + ` AS s
+JOIN sys.tables AS t ON t.name = s.tablename AND t.schema_id = SCHEMA_ID()
+JOIN sys.columns AS c ON c.object_id = t.object_id
+JOIN sys.types AS ty ON ty.user_type_id = c.system_type_id
+LEFT JOIN sys.indexes AS i ON i.object_id = t.object_id AND i.is_primary_key = 1
+LEFT JOIN sys.index_columns AS ic ON ic.object_id = t.object_id AND ic.index_id = i.index_id AND ic.column_id = c.column_id
+ORDER BY t.name, c.column_id`
+}
+
+// indexColumnsSQL lists, for a table (@p1, bracket-quoted), every index with the columns it uses
+// (keys and included columns): the primary key to drop and re-add around a widened key column,
+// and the partner's indexes that block ALTER COLUMN or DROP COLUMN.
+const indexColumnsSQL = `SELECT i.name, i.is_primary_key, c.name
+FROM sys.indexes AS i
+JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
+JOIN sys.columns AS c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
+WHERE i.object_id = OBJECT_ID(@p1)
+ORDER BY i.index_id, ic.key_ordinal, ic.index_column_id`
+
+// columnDefinition is a column's name, type and nullability.
+func columnDefinition(c schema.Column) string {
+	def := quote(c.Name) + " " + columnType(c)
+	if c.Nullable {
+		return def + " NULL"
+	}
+	return def + " NOT NULL"
+}
+
+// createTableSQL creates a table with a clustered primary key (a heap when the table has none).
+// The constraint is left unnamed, so that SQL Server picks a name no partner object holds.
+func createTableSQL(t schema.Table) string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE " + quote(t.Name) + " (")
+	for i, c := range t.Columns {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n\t" + columnDefinition(c))
+	}
+	if key := t.Key(); len(key) > 0 {
+		b.WriteString(",\n\tPRIMARY KEY CLUSTERED (" + columnList(t, key, "") + ")")
+	}
+	b.WriteString("\n)")
+	return b.String()
+}
+
+// dropTableSQL drops a table if it exists. OBJECT_ID rather than DROP TABLE IF EXISTS keeps
+// SQL Server 2014 and databases at an older compatibility level working.
+func dropTableSQL(table string) string {
+	return "IF OBJECT_ID(" + literal(quote(table)) + ", N'U') IS NOT NULL DROP TABLE " + quote(table)
+}
+
+// tableIndex is one index of a table as indexColumnsSQL reads it.
+type tableIndex struct {
+	name       string
+	primaryKey bool
+	columns    []string
+}
+
+// alterTableSQL renders an Alter plan: one ADD of every new column, one ALTER COLUMN per widened
+// column (T-SQL allows one per statement), one DROP COLUMN of every dropped column.
+//
+// ALTER COLUMN fails on a column that an index uses, and so does DROP COLUMN. A widened key
+// column is handled here: the primary key constraint is dropped before and added back (same
+// name, clustered) after, in the caller's transaction. A partner's own index on a widened or
+// dropped column is not dropped behind the partner's back (its definition, filters and options
+// would have to be scripted and rebuilt): the plan fails with an error naming the index and the
+// column, so that the partner drops it and re-creates it after the cycle. The one case SQL
+// Server allows with an index in place, a longer varchar, nvarchar or varbinary of the same type
+// (not to max) and the same nullability, needs nothing.
+func alterTableSQL(plan schema.Plan, current schema.Table, indexes []tableIndex) ([]string, error) {
+	t := plan.Desired
+	table := quote(t.Name)
+	var stmts []string
+	if len(plan.Add) > 0 {
+		defs := make([]string, len(plan.Add))
+		for i, c := range plan.Add {
+			defs[i] = columnDefinition(c)
+		}
+		stmts = append(stmts, "ALTER TABLE "+table+" ADD "+strings.Join(defs, ", "))
+	}
+	var pk *tableIndex
+	for i := range indexes {
+		if indexes[i].primaryKey {
+			pk = &indexes[i]
+		}
+	}
+	widenKey := false
+	for _, c := range plan.Widen {
+		if c.PrimaryKey {
+			widenKey = true
+		}
+		for _, ix := range indexes {
+			if ix.primaryKey || !ix.uses(c.Name) {
+				continue
+			}
+			if old := current.Column(c.Name); old >= 0 && growsInPlace(current.Columns[old], c) {
+				continue
+			}
+			return nil, fmt.Errorf("table %s: column %s cannot be widened to %s while the index %s uses it; drop that index and re-create it after the cycle", t.Name, c.Name, c.TypeString(), ix.name)
+		}
+	}
+	for _, name := range plan.Drop {
+		for _, ix := range indexes {
+			if ix.uses(name) {
+				return nil, fmt.Errorf("table %s: column %s cannot be dropped while the index %s uses it; drop that index first", t.Name, name, ix.name)
+			}
+		}
+	}
+	if widenKey && pk == nil {
+		return nil, fmt.Errorf("table %s: a key column is widened but the table has no primary key constraint to drop and re-add", t.Name)
+	}
+	if widenKey {
+		stmts = append(stmts, "ALTER TABLE "+table+" DROP CONSTRAINT "+quote(pk.name))
+	}
+	for _, c := range plan.Widen {
+		stmts = append(stmts, "ALTER TABLE "+table+" ALTER COLUMN "+columnDefinition(c))
+	}
+	if widenKey {
+		stmts = append(stmts, "ALTER TABLE "+table+" ADD CONSTRAINT "+quote(pk.name)+" PRIMARY KEY CLUSTERED ("+columnList(t, t.Key(), "")+")")
+	}
+	if len(plan.Drop) > 0 {
+		names := make([]string, len(plan.Drop))
+		for i, n := range plan.Drop {
+			names[i] = quote(n)
+		}
+		stmts = append(stmts, "ALTER TABLE "+table+" DROP COLUMN "+strings.Join(names, ", "))
+	}
+	return stmts, nil
+}
+
+func (ix tableIndex) uses(column string) bool {
+	for _, c := range ix.columns {
+		if strings.EqualFold(c, column) {
+			return true
+		}
+	}
+	return false
+}
+
+// growsInPlace reports whether SQL Server alters a column from a to b with an index on it:
+// same variable-length type, longer but not max, same nullability.
+func growsInPlace(a, b schema.Column) bool {
+	switch a.Type {
+	case schema.VarChar, schema.NVarChar, schema.VarBinary:
+	default:
+		return false
+	}
+	return a.Type == b.Type && a.Nullable == b.Nullable && a.Length != schema.Max && b.Length != schema.Max && b.Length >= a.Length
+}
+
+// truncateSQL empties a table and keeps its indexes. SQL Server refuses it on a table that a
+// foreign key references or that an indexed view uses (and without ALTER permission): then
+// deleteAllSQL does it row by row.
+func truncateSQL(table string) string { return "TRUNCATE TABLE " + quote(table) }
+
+func deleteAllSQL(table string) string { return "DELETE FROM " + quote(table) }
+
+func rowCountSQL(table string) string { return "SELECT COUNT_BIG(*) FROM " + quote(table) }
+
+// Transaction control is plain T-SQL on one pinned session, so that bulk copy (a driver-level
+// call on the same connection) runs inside the same transaction.
+const (
+	beginSQL    = "BEGIN TRANSACTION"
+	commitSQL   = "COMMIT TRANSACTION"
+	rollbackSQL = "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION"
+	// xactStateSQL is 1 for a live transaction, -1 for a doomed one that can only roll back.
+	xactStateSQL = "SELECT XACT_STATE()"
+)
+
+func saveSQL(savepoint string) string       { return "SAVE TRANSACTION " + quote(savepoint) }
+func rollbackToSQL(savepoint string) string { return "ROLLBACK TRANSACTION " + quote(savepoint) }
+func dropStageSQL(stage string) string      { return "DROP TABLE " + quote(stage) }
+func truncateStageSQL(stage string) string  { return "TRUNCATE TABLE " + quote(stage) }
+func stageName(n int) string                { return "#mirrord_stage_" + strconv.Itoa(n) }
+func dropStaleStageSQL(stage string) string {
+	return "IF OBJECT_ID(" + literal("tempdb.."+quote(stage)) + ") IS NOT NULL DROP TABLE " + quote(stage)
+}
+func columnRef(alias string, c schema.Column) string { return alias + "." + quote(c.Name) }
+
+// columnList is the quoted names of some columns, each prefixed with alias and a dot when given.
+func columnList(t schema.Table, cols []int, alias string) string {
+	var b strings.Builder
+	for i, ci := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if alias != "" {
+			b.WriteString(alias + ".")
+		}
+		b.WriteString(quote(t.Columns[ci].Name))
+	}
+	return b.String()
+}
+
+// createStageSQL creates a session staging table for one segment: a sequence number, a delete
+// flag and the segment's columns in their staging types. It is a heap with no index or
+// constraint: bulk copy into it is the cheapest load SQL Server has, and since a #table belongs
+// to its session, every connection loads its own at the same time as the others.
+func createStageSQL(stage string, t schema.Table, cols []int) string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE " + quote(stage) + " (" + seqColumn + " bigint NOT NULL, " + deleteColumn + " bit NOT NULL")
+	for _, ci := range cols {
+		c := t.Columns[ci]
+		b.WriteString(", " + quote(c.Name) + " " + stageType(c) + " NULL")
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// stageProjection selects a segment's columns from alias, converted from their staging types to
+// the table's types, so that the key comparison is between like types (a varchar key compared
+// with an nvarchar value would convert the table's column and scan instead of seek).
+func stageProjection(t schema.Table, cols []int, alias string) string {
+	var b strings.Builder
+	for i, ci := range cols {
+		c := t.Columns[ci]
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if stageBaseType(c) == c.TypeString() {
+			b.WriteString(columnRef(alias, c))
+		} else {
+			b.WriteString("CAST(" + columnRef(alias, c) + " AS " + c.TypeString() + ") AS " + quote(c.Name))
+		}
+	}
+	return b.String()
+}
+
+// lastStateSQL selects the last row of each key from a staging table, its delete flag and its
+// columns in the table's types: ROW_NUMBER over the key, newest sequence number first.
+func lastStateSQL(t schema.Table, stage string, cols []int) string {
+	return "SELECT " + "s." + deleteColumn + ", " + stageProjection(t, cols, "s") + "\n\tFROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY " +
+		columnList(t, t.Key(), "") + " ORDER BY " + seqColumn + " DESC) AS " + rowNumber + " FROM " + quote(stage) + ") AS s\n\tWHERE s." + rowNumber + " = 1"
+}
+
+// keyMatch is the join condition of the key columns between two aliases.
+func keyMatch(t schema.Table, a, b string) string {
+	var parts []string
+	for _, ki := range t.Key() {
+		c := t.Columns[ki]
+		parts = append(parts, columnRef(a, c)+" = "+columnRef(b, c))
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// nonKey returns the segment's columns that are not part of the key.
+func nonKey(t schema.Table, cols []int) []int {
+	var out []int
+	for _, ci := range cols {
+		if !t.Columns[ci].PrimaryKey {
+			out = append(out, ci)
+		}
+	}
+	return out
+}
+
+// mergeSQL writes the last state of every key of a staging table into the table in one MERGE:
+// deletes, updates of the segment's columns only, and inserts (columns the segment lacks stay
+// NULL).
+//
+// MERGE rather than DELETE + UPDATE + INSERT: one statement reads the staging table and probes
+// the clustered key once per row, where the trio reads both three times; on PostgreSQL the same
+// choice measured 0.80 s against 1.16 s (bulk/pgsql/apply_benchmark_test.go). MERGE's known
+// faults on SQL Server concern triggers, filtered indexes with the target as source, and
+// races without a serializable hint: mirrors have no triggers of ours, and HOLDLOCK takes the
+// key-range locks that make a concurrent writer wait instead of breaking the key.
+func mergeSQL(t schema.Table, stage string, cols []int) string {
+	var b strings.Builder
+	b.WriteString("MERGE INTO " + quote(t.Name) + " WITH (HOLDLOCK) AS dst\n")
+	b.WriteString("USING (" + lastStateSQL(t, stage, cols) + ") AS src\n")
+	b.WriteString("ON " + keyMatch(t, "dst", "src") + "\n")
+	b.WriteString("WHEN MATCHED AND src." + deleteColumn + " = 1 THEN DELETE\n")
+	if rest := nonKey(t, cols); len(rest) > 0 {
+		var set []string
+		for _, ci := range rest {
+			c := t.Columns[ci]
+			set = append(set, quote(c.Name)+" = "+columnRef("src", c))
+		}
+		b.WriteString("WHEN MATCHED THEN UPDATE SET " + strings.Join(set, ", ") + "\n")
+	}
+	b.WriteString("WHEN NOT MATCHED BY TARGET AND src." + deleteColumn + " = 0 THEN INSERT (" + columnList(t, cols, "") + ")\n")
+	b.WriteString("\tVALUES (" + columnList(t, cols, "src") + ");")
+	return b.String()
+}
+
+// insertFromStageSQL appends a staging table's rows to a keyless table, in load order.
+func insertFromStageSQL(t schema.Table, stage string, cols []int) string {
+	return "INSERT INTO " + quote(t.Name) + " WITH (TABLOCK) (" + columnList(t, cols, "") + ")\n\tSELECT " +
+		stageProjection(t, cols, "s") + " FROM " + quote(stage) + " AS s ORDER BY s." + seqColumn
+}

@@ -1,0 +1,1 @@
+ALTER TABLE [contact] ALTER COLUMN [active] bit NULL

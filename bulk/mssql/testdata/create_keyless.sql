@@ -1,0 +1,4 @@
+CREATE TABLE [log] (
+	[line] varchar(100) NULL,
+	[at] datetime2(7) NULL
+)

@@ -1,0 +1,1 @@
+CREATE TABLE [#mirrord_stage_2] ([#seq] bigint NOT NULL, [#del] bit NOT NULL, [contact_id] int NULL, [code] nvarchar(20) COLLATE Latin1_General_100_BIN2 NULL, [price] decimal(19,4) NULL, [name] nvarchar(220) COLLATE DATABASE_DEFAULT NULL)

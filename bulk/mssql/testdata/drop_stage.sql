@@ -1,0 +1,2 @@
+TRUNCATE TABLE [#mirrord_stage_1];
+DROP TABLE [#mirrord_stage_1]

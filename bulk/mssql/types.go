@@ -1,0 +1,130 @@
+package mssql
+
+import (
+	"fmt"
+
+	"github.com/mirrord/mirrord/schema"
+)
+
+// The mirror keeps SQL Server's own types one to one (TYPES.md): a column is created as
+// schema.Column.TypeString() spells it, and rowversion/timestamp, which cannot be written, is
+// already binary(8) after schema normalization. Only staging tables use other types, for the
+// values go-mssqldb's bulk copy cannot send as the column's own type.
+
+// keyCollation is the collation of character primary key columns: the mirror's key must tell
+// apart every pair of keys the source tells apart ("Åse" and "åse", two emoji), whatever the
+// server's default collation folds together. Other columns keep the database's default.
+const keyCollation = "Latin1_General_100_BIN2"
+
+func isCharacter(t schema.Type) bool {
+	switch t {
+	case schema.Char, schema.VarChar, schema.NChar, schema.NVarChar, schema.Text, schema.NText:
+		return true
+	}
+	return false
+}
+
+// columnType is the type of a mirrored column, with the key collation on a character key.
+func columnType(c schema.Column) string {
+	if c.PrimaryKey && isCharacter(c.Type) {
+		return c.TypeString() + " COLLATE " + keyCollation
+	}
+	return c.TypeString()
+}
+
+// stageBaseType is the type a column's values are bulk-copied as into staging:
+//   - money and smallmoney as decimal(19,4) and decimal(10,4): go-mssqldb has long lacked or
+//     mishandled money in bulk copy (microsoft/go-mssqldb#98, denisenkom/go-mssqldb#460);
+//   - image as varbinary(max) (denisenkom/go-mssqldb#741);
+//   - char, varchar and text as nchar/nvarchar: go-mssqldb sends a Go string's UTF-8 bytes to a
+//     varchar column as if they were the column's code page, which garbles every non-ASCII
+//     character (microsoft/go-mssqldb#220, denisenkom/go-mssqldb#574); through nvarchar the
+//     server converts UTF-16 to the column's code page itself;
+//   - ntext and xml as nvarchar(max), the same UTF-16 on the wire without the legacy text
+//     pointer framing (the driver sends xml as nvarchar anyway).
+//
+// The merge casts each back to the column's type.
+func stageBaseType(c schema.Column) string {
+	switch c.Type {
+	case schema.Money:
+		return "decimal(19,4)"
+	case schema.SmallMoney:
+		return "decimal(10,4)"
+	case schema.Image:
+		return "varbinary(max)"
+	case schema.Char:
+		if c.Length > 4000 {
+			return "nvarchar(max)"
+		}
+		return fmt.Sprintf("nchar(%d)", c.Length)
+	case schema.VarChar:
+		if c.Length == schema.Max || c.Length > 4000 {
+			return "nvarchar(max)"
+		}
+		return fmt.Sprintf("nvarchar(%d)", c.Length)
+	case schema.Text, schema.NText, schema.XML:
+		return "nvarchar(max)"
+	}
+	return c.TypeString()
+}
+
+// stageType is stageBaseType with the collation the comparison with the table needs: a #table
+// lives in tempdb, whose collation may differ from the mirror's, and comparing or assigning
+// across two column collations fails ("cannot resolve the collation conflict").
+func stageType(c schema.Column) string {
+	base := stageBaseType(c)
+	switch {
+	case c.PrimaryKey && isCharacter(c.Type):
+		return base + " COLLATE " + keyCollation
+	case isCharacter(c.Type) || c.Type == schema.XML:
+		return base + " COLLATE DATABASE_DEFAULT"
+	}
+	return base
+}
+
+// directSafe reports whether bulk copy can send a column's values straight into the table as
+// its own type. money, smallmoney and image cannot (see stageBaseType); char, varchar and text
+// can carry ASCII only, which the loader checks value by value.
+func directSafe(c schema.Column) bool {
+	switch c.Type {
+	case schema.Money, schema.SmallMoney, schema.Image:
+		return false
+	}
+	return true
+}
+
+// catalogColumn is one row of catalogSQL: a column as sys.columns and sys.types describe it.
+type catalogColumn struct {
+	Name       string
+	TypeName   string // the base system type: nvarchar, timestamp, …
+	MaxLength  int    // bytes; -1 for max
+	Precision  int
+	Scale      int
+	Nullable   bool
+	PrimaryKey bool
+}
+
+// columnFromCatalog maps a catalog row back to the column the TableSchema message would give:
+// lengths of nchar/nvarchar halved from bytes to characters, -1 kept as max, text, ntext, image
+// and xml as max whatever their 16-byte pointer says, precision and scale kept only where the
+// type uses them, timestamp and rowversion as binary(8). A type this package never creates
+// (sql_variant, a partner's change by hand) is kept by name, so that the diff recreates the table.
+func columnFromCatalog(r catalogColumn) schema.Column {
+	c := schema.Column{Name: r.Name, Type: schema.Type(r.TypeName), Nullable: r.Nullable, PrimaryKey: r.PrimaryKey}
+	switch c.Type {
+	case schema.Char, schema.VarChar, schema.Binary, schema.VarBinary:
+		c.Length = r.MaxLength
+	case schema.NChar, schema.NVarChar:
+		c.Length = r.MaxLength
+		if c.Length > 0 {
+			c.Length /= 2
+		}
+	case schema.Decimal, schema.Numeric:
+		c.Precision, c.Scale = r.Precision, r.Scale
+	case schema.Time, schema.DateTime2, schema.DateTimeOffset:
+		c.Scale = r.Scale
+	case "timestamp", "rowversion":
+		c.Type, c.Length = schema.Binary, 8
+	}
+	return c.Normalize()
+}

@@ -1,0 +1,135 @@
+package mssql
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mirrord/mirrord/schema"
+)
+
+// TestColumnFromCatalog maps catalog rows, as sys.columns and sys.types return them, back to
+// the columns of the TableSchema message.
+func TestColumnFromCatalog(t *testing.T) {
+	cases := []struct {
+		row  catalogColumn
+		want schema.Column
+	}{
+		{catalogColumn{Name: "id", TypeName: "int", MaxLength: 4, Precision: 10, PrimaryKey: true}, schema.Column{Name: "id", Type: schema.Int, PrimaryKey: true}},
+		{catalogColumn{Name: "b", TypeName: "bit", MaxLength: 1, Precision: 1, Nullable: true}, schema.Column{Name: "b", Type: schema.Bit, Nullable: true}},
+		{catalogColumn{Name: "t", TypeName: "tinyint", MaxLength: 1, Precision: 3}, schema.Column{Name: "t", Type: schema.TinyInt}},
+		{catalogColumn{Name: "s", TypeName: "smallint", MaxLength: 2, Precision: 5}, schema.Column{Name: "s", Type: schema.SmallInt}},
+		{catalogColumn{Name: "g", TypeName: "bigint", MaxLength: 8, Precision: 19}, schema.Column{Name: "g", Type: schema.BigInt}},
+		{catalogColumn{Name: "d", TypeName: "decimal", MaxLength: 9, Precision: 18, Scale: 4, Nullable: true}, schema.Column{Name: "d", Type: schema.Decimal, Precision: 18, Scale: 4, Nullable: true}},
+		{catalogColumn{Name: "n", TypeName: "numeric", MaxLength: 17, Precision: 38, Scale: 0}, schema.Column{Name: "n", Type: schema.Numeric, Precision: 38}},
+		{catalogColumn{Name: "m", TypeName: "money", MaxLength: 8, Precision: 19, Scale: 4}, schema.Column{Name: "m", Type: schema.Money}},
+		{catalogColumn{Name: "sm", TypeName: "smallmoney", MaxLength: 4, Precision: 10, Scale: 4}, schema.Column{Name: "sm", Type: schema.SmallMoney}},
+		{catalogColumn{Name: "f", TypeName: "float", MaxLength: 8, Precision: 53}, schema.Column{Name: "f", Type: schema.Float}},
+		{catalogColumn{Name: "r", TypeName: "real", MaxLength: 4, Precision: 24}, schema.Column{Name: "r", Type: schema.Real}},
+		{catalogColumn{Name: "dt", TypeName: "date", MaxLength: 3, Precision: 10}, schema.Column{Name: "dt", Type: schema.Date}},
+		{catalogColumn{Name: "tm", TypeName: "time", MaxLength: 5, Precision: 16, Scale: 7}, schema.Column{Name: "tm", Type: schema.Time, Scale: 7}},
+		{catalogColumn{Name: "tm0", TypeName: "time", MaxLength: 3, Precision: 8, Scale: 0}, schema.Column{Name: "tm0", Type: schema.Time}},
+		{catalogColumn{Name: "dtm", TypeName: "datetime", MaxLength: 8, Precision: 23, Scale: 3}, schema.Column{Name: "dtm", Type: schema.DateTime}},
+		{catalogColumn{Name: "d2", TypeName: "datetime2", MaxLength: 7, Precision: 23, Scale: 3}, schema.Column{Name: "d2", Type: schema.DateTime2, Scale: 3}},
+		{catalogColumn{Name: "sd", TypeName: "smalldatetime", MaxLength: 4, Precision: 16}, schema.Column{Name: "sd", Type: schema.SmallDateTime}},
+		{catalogColumn{Name: "dto", TypeName: "datetimeoffset", MaxLength: 10, Precision: 34, Scale: 7}, schema.Column{Name: "dto", Type: schema.DateTimeOffset, Scale: 7}},
+		{catalogColumn{Name: "c", TypeName: "char", MaxLength: 4}, schema.Column{Name: "c", Type: schema.Char, Length: 4}},
+		{catalogColumn{Name: "vc", TypeName: "varchar", MaxLength: 8000}, schema.Column{Name: "vc", Type: schema.VarChar, Length: 8000}},
+		{catalogColumn{Name: "vcm", TypeName: "varchar", MaxLength: -1}, schema.Column{Name: "vcm", Type: schema.VarChar, Length: schema.Max}},
+		// nchar and nvarchar lengths are bytes in the catalog: two per character.
+		{catalogColumn{Name: "nc", TypeName: "nchar", MaxLength: 20}, schema.Column{Name: "nc", Type: schema.NChar, Length: 10}},
+		{catalogColumn{Name: "nv", TypeName: "nvarchar", MaxLength: 440, Nullable: true}, schema.Column{Name: "nv", Type: schema.NVarChar, Length: 220, Nullable: true}},
+		{catalogColumn{Name: "nv4k", TypeName: "nvarchar", MaxLength: 8000}, schema.Column{Name: "nv4k", Type: schema.NVarChar, Length: 4000}},
+		{catalogColumn{Name: "nvm", TypeName: "nvarchar", MaxLength: -1}, schema.Column{Name: "nvm", Type: schema.NVarChar, Length: schema.Max}},
+		// text, ntext and image report their 16-byte pointer; xml reports -1.
+		{catalogColumn{Name: "tx", TypeName: "text", MaxLength: 16}, schema.Column{Name: "tx", Type: schema.Text, Length: schema.Max}},
+		{catalogColumn{Name: "ntx", TypeName: "ntext", MaxLength: 16}, schema.Column{Name: "ntx", Type: schema.NText, Length: schema.Max}},
+		{catalogColumn{Name: "img", TypeName: "image", MaxLength: 16}, schema.Column{Name: "img", Type: schema.Image, Length: schema.Max}},
+		{catalogColumn{Name: "x", TypeName: "xml", MaxLength: -1}, schema.Column{Name: "x", Type: schema.XML, Length: schema.Max}},
+		{catalogColumn{Name: "bn", TypeName: "binary", MaxLength: 16}, schema.Column{Name: "bn", Type: schema.Binary, Length: 16}},
+		{catalogColumn{Name: "vb", TypeName: "varbinary", MaxLength: -1}, schema.Column{Name: "vb", Type: schema.VarBinary, Length: schema.Max}},
+		{catalogColumn{Name: "u", TypeName: "uniqueidentifier", MaxLength: 16}, schema.Column{Name: "u", Type: schema.UniqueIdentifier}},
+		// A partner's rowversion (sys.types names it timestamp) reads as the binary(8) the mirror keeps.
+		{catalogColumn{Name: "rv", TypeName: "timestamp", MaxLength: 8}, schema.Column{Name: "rv", Type: schema.Binary, Length: 8}},
+		{catalogColumn{Name: "v", TypeName: "sql_variant", MaxLength: 8016}, schema.Column{Name: "v", Type: "sql_variant"}},
+	}
+	for _, c := range cases {
+		if got := columnFromCatalog(c.row); got != c.want {
+			t.Errorf("columnFromCatalog(%+v) = %+v, want %+v", c.row, got, c.want)
+		}
+	}
+}
+
+// TestCatalogRoundTrip proves that every column the mirror creates reads back as itself, given
+// the max_length SQL Server reports for its declared type.
+func TestCatalogRoundTrip(t *testing.T) {
+	tbl := goldenTable(t)
+	for _, c := range tbl.Columns {
+		r := catalogColumn{Name: c.Name, TypeName: string(c.Type), Precision: c.Precision, Scale: c.Scale, Nullable: c.Nullable, PrimaryKey: c.PrimaryKey}
+		switch {
+		case c.Length == schema.Max && (c.Type == schema.Text || c.Type == schema.NText || c.Type == schema.Image):
+			r.MaxLength = 16
+		case c.Length == schema.Max:
+			r.MaxLength = -1
+		case c.Type == schema.NChar || c.Type == schema.NVarChar:
+			r.MaxLength = 2 * c.Length
+		default:
+			r.MaxLength = c.Length
+		}
+		if got := columnFromCatalog(r); got != c {
+			t.Errorf("column %s: %+v reads back as %+v", c.Name, c, got)
+		}
+	}
+}
+
+func TestStageTypes(t *testing.T) {
+	cases := []struct {
+		col        schema.Column
+		stage      string
+		directSafe bool
+	}{
+		{schema.Column{Name: "m", Type: schema.Money}, "decimal(19,4)", false},
+		{schema.Column{Name: "sm", Type: schema.SmallMoney}, "decimal(10,4)", false},
+		{schema.Column{Name: "img", Type: schema.Image, Length: schema.Max}, "varbinary(max)", false},
+		{schema.Column{Name: "c", Type: schema.Char, Length: 10}, "nchar(10) COLLATE DATABASE_DEFAULT", true},
+		{schema.Column{Name: "c", Type: schema.Char, Length: 8000}, "nvarchar(max) COLLATE DATABASE_DEFAULT", true},
+		{schema.Column{Name: "v", Type: schema.VarChar, Length: 50}, "nvarchar(50) COLLATE DATABASE_DEFAULT", true},
+		{schema.Column{Name: "v", Type: schema.VarChar, Length: 5000}, "nvarchar(max) COLLATE DATABASE_DEFAULT", true},
+		{schema.Column{Name: "k", Type: schema.VarChar, Length: 40, PrimaryKey: true}, "nvarchar(40) COLLATE Latin1_General_100_BIN2", true},
+		{schema.Column{Name: "k", Type: schema.NVarChar, Length: 40, PrimaryKey: true}, "nvarchar(40) COLLATE Latin1_General_100_BIN2", true},
+		{schema.Column{Name: "t", Type: schema.Text, Length: schema.Max}, "nvarchar(max) COLLATE DATABASE_DEFAULT", true},
+		{schema.Column{Name: "nt", Type: schema.NText, Length: schema.Max}, "nvarchar(max) COLLATE DATABASE_DEFAULT", true},
+		{schema.Column{Name: "x", Type: schema.XML, Length: schema.Max}, "nvarchar(max) COLLATE DATABASE_DEFAULT", true},
+		{schema.Column{Name: "i", Type: schema.Int}, "int", true},
+		{schema.Column{Name: "d", Type: schema.DateTimeOffset, Scale: 3}, "datetimeoffset(3)", true},
+		{schema.Column{Name: "u", Type: schema.UniqueIdentifier}, "uniqueidentifier", true},
+	}
+	for _, c := range cases {
+		if got := stageType(c.col); got != c.stage {
+			t.Errorf("stageType(%s) = %s, want %s", c.col.TypeString(), got, c.stage)
+		}
+		if got := directSafe(c.col); got != c.directSafe {
+			t.Errorf("directSafe(%s) = %t, want %t", c.col.TypeString(), got, c.directSafe)
+		}
+	}
+	if got := columnType(schema.Column{Name: "k", Type: schema.NChar, Length: 3, PrimaryKey: true}); got != "nchar(3) COLLATE Latin1_General_100_BIN2" {
+		t.Errorf("columnType of a character key = %s", got)
+	}
+}
+
+func TestTenantDSN(t *testing.T) {
+	base, err := parseDSN("sqlserver://sa:p%40ss@db.example:1433?database=master&packet+size=4096&guid+conversion=true&encrypt=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tenantDSN(base, "Mirror_Cust1")
+	for _, want := range []string{"database=Mirror_Cust1", "packet+size=32767", "guid+conversion=false", "encrypt=true", "sa:p%40ss@db.example:1433"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("tenantDSN = %s, lacks %s", got, want)
+		}
+	}
+	for _, bad := range []string{"postgres://x@y/z", "sqlserver://", "::"} {
+		if _, err := parseDSN(bad); err == nil {
+			t.Errorf("parseDSN(%q) accepted it", bad)
+		}
+	}
+}
