@@ -56,15 +56,7 @@ type Target struct {
 	base  *url.URL // the server and credentials; the database is set per tenant
 	admin *sql.DB  // the DSN's own database (master), for CREATE DATABASE and Ping
 
-	mu      sync.Mutex
-	closed  bool
-	mirrors map[string]*pendingMirror
-}
-
-type pendingMirror struct {
-	done   chan struct{}
-	mirror *Mirror
-	err    error
+	mirrors *bulk.Opener[*Mirror] // one per tenant, opened on first contact
 }
 
 var _ bulk.Target = (*Target)(nil)
@@ -100,7 +92,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Target, error) {
 		admin.Close()
 		return nil, fmt.Errorf("mssql: connect to %s: %w", base.Host, err)
 	}
-	return &Target{opts: opts, base: base, admin: admin, mirrors: map[string]*pendingMirror{}}, nil
+	return &Target{opts: opts, base: base, admin: admin, mirrors: bulk.NewOpener(func(m *Mirror) error { m.shut(); return nil })}, nil
 }
 
 // parseDSN reads a sqlserver:// URL.
@@ -162,36 +154,7 @@ func (t *Target) Open(ctx context.Context, tenant string) (bulk.Mirror, error) {
 }
 
 func (t *Target) open(ctx context.Context, tenant string) (*Mirror, error) {
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return nil, errors.New("mssql: target is closed")
-	}
-	p, found := t.mirrors[tenant]
-	if !found {
-		p = &pendingMirror{done: make(chan struct{})}
-		t.mirrors[tenant] = p
-	}
-	t.mu.Unlock()
-	if found {
-		select {
-		case <-p.done:
-			if p.err != nil {
-				return t.open(ctx, tenant)
-			}
-			return p.mirror, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	p.mirror, p.err = t.openMirror(ctx, tenant)
-	if p.err != nil {
-		t.mu.Lock()
-		delete(t.mirrors, tenant)
-		t.mu.Unlock()
-	}
-	close(p.done)
-	return p.mirror, p.err
+	return t.mirrors.Get(ctx, tenant, func(ctx context.Context) (*Mirror, error) { return t.openMirror(ctx, tenant) })
 }
 
 // openMirror creates the tenant's database when it is missing, waits until it accepts work,
@@ -271,13 +234,8 @@ func (t *Target) waitOnline(ctx context.Context, m *Mirror) error {
 	}
 }
 
-func (t *Target) forget(tenant string, m *Mirror) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if p, ok := t.mirrors[tenant]; ok && p.mirror == m {
-		delete(t.mirrors, tenant)
-	}
-}
+// forget removes a closed mirror from the cache, so that the next Open connects anew.
+func (t *Target) forget(tenant string, m *Mirror) { t.mirrors.Forget(tenant, m) }
 
 // Ping reports whether the server answers.
 func (t *Target) Ping(ctx context.Context) error {
@@ -289,17 +247,7 @@ func (t *Target) Ping(ctx context.Context) error {
 
 // Close closes every tenant's sessions and the admin connection.
 func (t *Target) Close() error {
-	t.mu.Lock()
-	t.closed = true
-	pending := t.mirrors
-	t.mirrors = map[string]*pendingMirror{}
-	t.mu.Unlock()
-	for _, p := range pending {
-		<-p.done
-		if p.mirror != nil {
-			p.mirror.shut()
-		}
-	}
+	t.mirrors.Close()
 	return t.admin.Close()
 }
 

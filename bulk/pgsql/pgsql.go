@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,16 +41,7 @@ type Target struct {
 	base  *pgxpool.Config // the server and credentials; Database is replaced per tenant
 	admin *pgxpool.Pool   // the maintenance database, for CREATE DATABASE and Ping
 
-	mu      sync.Mutex
-	closed  bool
-	mirrors map[string]*pendingMirror
-}
-
-// pendingMirror lets concurrent Opens of one tenant wait for a single open.
-type pendingMirror struct {
-	done   chan struct{}
-	mirror *Mirror
-	err    error
+	mirrors *bulk.Opener[*Mirror] // one per tenant, opened on first contact
 }
 
 var _ bulk.Target = (*Target)(nil)
@@ -85,7 +75,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Target, error) {
 		admin.Close()
 		return nil, fmt.Errorf("pgsql: connect to %s: %w", base.ConnConfig.Database, err)
 	}
-	return &Target{opts: opts, base: base, admin: admin, mirrors: map[string]*pendingMirror{}}, nil
+	return &Target{opts: opts, base: base, admin: admin, mirrors: bulk.NewOpener(func(m *Mirror) error { m.pool.Close(); return nil })}, nil
 }
 
 // DatabaseName is the database that holds a tenant's mirror.
@@ -110,36 +100,7 @@ func (t *Target) Open(ctx context.Context, tenant string) (bulk.Mirror, error) {
 }
 
 func (t *Target) open(ctx context.Context, tenant string) (*Mirror, error) {
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return nil, errors.New("pgsql: target is closed")
-	}
-	p, found := t.mirrors[tenant]
-	if !found {
-		p = &pendingMirror{done: make(chan struct{})}
-		t.mirrors[tenant] = p
-	}
-	t.mu.Unlock()
-	if found {
-		select {
-		case <-p.done:
-			if p.err != nil {
-				return t.open(ctx, tenant) // the failed attempt has removed itself; try anew
-			}
-			return p.mirror, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	p.mirror, p.err = t.openMirror(ctx, tenant)
-	if p.err != nil {
-		t.mu.Lock()
-		delete(t.mirrors, tenant)
-		t.mu.Unlock()
-	}
-	close(p.done)
-	return p.mirror, p.err
+	return t.mirrors.Get(ctx, tenant, func(ctx context.Context) (*Mirror, error) { return t.openMirror(ctx, tenant) })
 }
 
 // openMirror creates the tenant's database when it is missing, connects a pool to it and creates
@@ -188,13 +149,7 @@ func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error)
 }
 
 // forget removes a closed mirror from the cache, so that the next Open connects anew.
-func (t *Target) forget(tenant string, m *Mirror) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if p, ok := t.mirrors[tenant]; ok && p.mirror == m {
-		delete(t.mirrors, tenant)
-	}
-}
+func (t *Target) forget(tenant string, m *Mirror) { t.mirrors.Forget(tenant, m) }
 
 // Ping reports whether the server answers.
 func (t *Target) Ping(ctx context.Context) error {
@@ -206,17 +161,7 @@ func (t *Target) Ping(ctx context.Context) error {
 
 // Close closes every tenant's pool and the maintenance pool.
 func (t *Target) Close() error {
-	t.mu.Lock()
-	t.closed = true
-	pending := t.mirrors
-	t.mirrors = map[string]*pendingMirror{}
-	t.mu.Unlock()
-	for _, p := range pending {
-		<-p.done
-		if p.mirror != nil {
-			p.mirror.pool.Close()
-		}
-	}
+	t.mirrors.Close()
 	t.admin.Close()
 	return nil
 }

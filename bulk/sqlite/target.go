@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mirrord/mirrord/bulk"
@@ -48,17 +47,7 @@ type Target struct {
 	dir  string
 	opts Options
 
-	mu      sync.Mutex
-	closed  bool
-	mirrors map[string]*openingMirror
-}
-
-// openingMirror lets concurrent first calls for one tenant wait for a single open, without
-// holding the target's lock while the file is opened.
-type openingMirror struct {
-	done   chan struct{}
-	mirror *Mirror
-	err    error
+	mirrors *bulk.Opener[*Mirror] // one per tenant, opened on first contact
 }
 
 var _ bulk.Target = (*Target)(nil)
@@ -86,7 +75,7 @@ func Open(dir string, opts Options) (*Target, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite target: create folder: %w", err)
 	}
-	return &Target{dir: dir, opts: opts, mirrors: make(map[string]*openingMirror)}, nil
+	return &Target{dir: dir, opts: opts, mirrors: bulk.NewOpener((*Mirror).close)}, nil
 }
 
 // fileName applies the template to a tenant. The name without its extension must pass
@@ -130,42 +119,9 @@ func (t *Target) OpenMirror(ctx context.Context, tenant string) (*Mirror, error)
 	if err != nil {
 		return nil, err
 	}
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return nil, errors.New("sqlite target is closed")
-	}
-	om, found := t.mirrors[tenant]
-	if !found {
-		om = &openingMirror{done: make(chan struct{})}
-		t.mirrors[tenant] = om
-	}
-	t.mu.Unlock()
-
-	if found {
-		select {
-		case <-om.done:
-			if om.err != nil {
-				return nil, om.err
-			}
-			return om.mirror, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-
-	om.mirror, om.err = openMirror(ctx, tenant, path, t.opts)
-	t.mu.Lock()
-	if om.err != nil {
-		// A later call tries again: the failure may have been a full disk or a cancelled context.
-		delete(t.mirrors, tenant)
-	} else if t.closed {
-		om.mirror.close()
-		om.mirror, om.err = nil, errors.New("sqlite target is closed")
-	}
-	t.mu.Unlock()
-	close(om.done)
-	return om.mirror, om.err
+	return t.mirrors.Get(ctx, tenant, func(ctx context.Context) (*Mirror, error) {
+		return openMirror(ctx, tenant, path, t.opts)
+	})
 }
 
 // Ping reports whether the folder is there and is a folder.
@@ -181,21 +137,7 @@ func (t *Target) Ping(ctx context.Context) error {
 }
 
 // Close closes every tenant file. Mirrors handed out before stop working.
-func (t *Target) Close() error {
-	t.mu.Lock()
-	t.closed = true
-	opening := t.mirrors
-	t.mirrors = map[string]*openingMirror{}
-	t.mu.Unlock()
-	var errs []error
-	for _, om := range opening {
-		<-om.done
-		if om.mirror != nil {
-			errs = append(errs, om.mirror.close())
-		}
-	}
-	return errors.Join(errs...)
-}
+func (t *Target) Close() error { return t.mirrors.Close() }
 
 // dsn is the driver's data source name for a file: pragmas run on every new connection.
 func dsn(path string, busy time.Duration, readOnly bool) string {

@@ -1,0 +1,69 @@
+package bulk
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+type thing struct{ closed atomic.Bool }
+
+func TestOpenerOpensOncePerKey(t *testing.T) {
+	var opens atomic.Int32
+	o := NewOpener(func(v *thing) error { v.closed.Store(true); return nil })
+	open := func(context.Context) (*thing, error) {
+		opens.Add(1)
+		time.Sleep(10 * time.Millisecond) // let the other callers arrive while it opens
+		return &thing{}, nil
+	}
+	var wg sync.WaitGroup
+	got := make([]*thing, 8)
+	for i := range got {
+		wg.Go(func() {
+			v, err := o.Get(t.Context(), "Cust1", open)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = v
+		})
+	}
+	wg.Wait()
+	if opens.Load() != 1 {
+		t.Fatalf("%d opens for one key", opens.Load())
+	}
+	for _, v := range got {
+		if v != got[0] {
+			t.Fatal("callers got different values")
+		}
+	}
+	if err := o.Close(); err != nil || !got[0].closed.Load() {
+		t.Fatalf("Close: %v, closed %v", err, got[0].closed.Load())
+	}
+	if _, err := o.Get(t.Context(), "Cust1", open); !errors.Is(err, ErrTargetClosed) {
+		t.Fatalf("Get after Close: %v", err)
+	}
+}
+
+func TestOpenerRetriesAfterFailureAndForgets(t *testing.T) {
+	o := NewOpener(func(*thing) error { return nil })
+	fail := errors.New("server restarting")
+	if _, err := o.Get(t.Context(), "k", func(context.Context) (*thing, error) { return nil, fail }); !errors.Is(err, fail) {
+		t.Fatalf("first open: %v", err)
+	}
+	first, err := o.Get(t.Context(), "k", func(context.Context) (*thing, error) { return &thing{}, nil })
+	if err != nil || first == nil {
+		t.Fatalf("a failed open was not retried: %v", err)
+	}
+	o.Forget("k", &thing{}) // another value: kept
+	if v, _ := o.Get(t.Context(), "k", nil); v != first {
+		t.Fatal("Forget of another value dropped the key")
+	}
+	o.Forget("k", first)
+	second, _ := o.Get(t.Context(), "k", func(context.Context) (*thing, error) { return &thing{}, nil })
+	if second == first {
+		t.Fatal("Forget did not make the next Get open anew")
+	}
+}
