@@ -193,7 +193,9 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: draining calls in flight", "timeout", f.shutdownTimeout)
+	// A second signal now ends the process at once, as an operator who sends it expects.
+	stop()
+	log.Info("shutting down: draining calls in flight (a second signal stops at once)", "timeout", f.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
 	defer cancel()
 	drainErr := soap.Shutdown(sctx)
@@ -201,7 +203,7 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	if drainErr != nil {
-		log.Warn("calls rolled back at shutdown", "err", drainErr)
+		return fmt.Errorf("stopped with calls rolled back: %w", drainErr)
 	}
 	log.Info("stopped")
 	return nil
