@@ -195,6 +195,23 @@ func (e *Engine) tenant(ctx context.Context, name string) (*tenant, error) {
 	return t, nil
 }
 
+// reopen closes the tenant's mirror and opens it again through the target.
+func (t *tenant) reopen(ctx context.Context, target bulk.Target) error {
+	t.openMu.Lock()
+	defer t.openMu.Unlock()
+	if t.mirror != nil {
+		t.mirror.Close()
+		t.mirror = nil
+	}
+	t.forget()
+	m, err := target.Open(ctx, t.name)
+	if err != nil {
+		return fmt.Errorf("open the mirror of tenant %s anew: %w", t.name, err)
+	}
+	t.mirror = m
+	return nil
+}
+
 // catalog returns the cached catalog, reading it from the mirror when it is not cached or when
 // refresh is set.
 func (t *tenant) catalog(ctx context.Context, refresh bool) (map[string]bulk.TableState, error) {
@@ -258,11 +275,21 @@ func (t *tenant) addCounts(table string, c bulk.Counts) {
 }
 
 // Authenticate opens the tenant's mirror (creating it on first contact) and starts a new cycle:
-// the counts that Complete reports start again from zero.
+// the counts that Complete reports start again from zero. A mirror that no longer answers (its
+// database or file was deleted between cycles) is opened anew, which creates it again.
 func (e *Engine) Authenticate(ctx context.Context, tenant string) error {
 	t, err := e.tenant(ctx, tenant)
 	if err != nil {
 		return err
+	}
+	if _, err := t.catalog(ctx, true); err != nil {
+		e.opts.Logger.Warn("mirror does not answer; opening it anew", "tenant", tenant, "err", err)
+		if err := t.reopen(ctx, e.target); err != nil {
+			return err
+		}
+		if _, err := t.catalog(ctx, true); err != nil {
+			return err
+		}
 	}
 	t.mu.Lock()
 	t.counts = map[string]*bulk.Counts{}

@@ -32,6 +32,8 @@ type backend struct {
 	query func(t *testing.T, tenant, q string) [][]string
 	// exec runs SQL in the tenant's mirror database.
 	exec func(t *testing.T, tenant, q string)
+	// deleteMirror deletes the tenant's mirror database (or file) behind mirrord's back.
+	deleteMirror func(t *testing.T, tenant string)
 }
 
 func backends(t *testing.T) []backend {
@@ -83,6 +85,13 @@ func sqliteBackend(t *testing.T) backend {
 		exec: func(t *testing.T, tenant, q string) {
 			if _, err := db(t, tenant).Exec(q); err != nil {
 				t.Fatalf("%s: %v", q, err)
+			}
+		},
+		deleteMirror: func(t *testing.T, tenant string) {
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				if err := os.Remove(filepath.Join(dir, "Mirror_"+tenant+".db"+suffix)); err != nil && !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
 			}
 		},
 	}
@@ -154,6 +163,16 @@ func pgBackend(t *testing.T) backend {
 		exec: func(t *testing.T, tenant, q string) {
 			if _, err := conn(t, tenant).Exec(context.Background(), q); err != nil {
 				t.Fatalf("%s: %v", q, err)
+			}
+		},
+		deleteMirror: func(t *testing.T, tenant string) {
+			admin, err := pgx.ConnectConfig(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer admin.Close(context.Background())
+			if _, err := admin.Exec(context.Background(), "DROP DATABASE "+pgx.Identifier{prefix + tenant}.Sanitize()+" WITH (FORCE)"); err != nil {
+				t.Fatal(err)
 			}
 		},
 	}
@@ -752,6 +771,32 @@ func TestLaneSerializesAndTimesOut(t *testing.T) {
 		}
 		if c := contents(t, b, tenant, "SELECT count(*) FROM contact"); c != "5" {
 			t.Fatalf("rows: %s", c)
+		}
+	})
+}
+
+func TestMirrorDeletedBetweenCycles(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend, e *engine.Engine) {
+		const tenant = "Cust12"
+		if err := e.Authenticate(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+		sync_(t, e, tenant, contact())
+		apply(t, e, tenant, batch{table: "contact", cols: []string{"contact_id", "name"}, rows: []row{{bulk.Insert, []any{int64(1), "a"}}}, lsn: lsn(5)})
+
+		b.deleteMirror(t, tenant)
+
+		// The next cycle finds the mirror gone, creates it anew and asks for a repopulation.
+		if err := e.Authenticate(ctx, tenant); err != nil {
+			t.Fatalf("Authenticate after the mirror was deleted: %v", err)
+		}
+		got := sync_(t, e, tenant, contact())
+		if got["contact"] != (engine.TableResult{Name: "contact", LSN: -1, Change: engine.ChangeCreated}) {
+			t.Fatalf("after the mirror was deleted: %+v", got["contact"])
+		}
+		apply(t, e, tenant, batch{table: "contact", cols: []string{"contact_id", "name"}, rows: []row{{bulk.Insert, []any{int64(1), "again"}}}, lsn: lsn(6)})
+		if c := contents(t, b, tenant, "SELECT name FROM contact"); c != "again" {
+			t.Fatalf("repopulated mirror: %q", c)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/mirrord/mirrord/bulk"
@@ -24,6 +25,8 @@ type Mirror struct {
 	// streaming holds a token while one Apply streams rows straight into the file; the
 	// others spool (see Apply).
 	streaming chan struct{}
+	// forget removes the mirror from its target's cache.
+	forget func()
 }
 
 var _ bulk.Mirror = (*Mirror)(nil)
@@ -31,9 +34,14 @@ var _ bulk.Mirror = (*Mirror)(nil)
 // Path is the tenant's file.
 func (m *Mirror) Path() string { return m.path }
 
-// Close does nothing: the Target shares one Mirror among all callers of the tenant and closes
-// the file in Target.Close.
-func (m *Mirror) Close() error { return nil }
+// Close closes the file and forgets it, so that the next Open of the tenant opens it anew, as
+// after the file was deleted.
+func (m *Mirror) Close() error {
+	if m.forget != nil {
+		m.forget()
+	}
+	return m.close()
+}
 
 func (m *Mirror) close() error {
 	return errors.Join(m.w.Close(), m.r.Close())
@@ -46,6 +54,10 @@ func (m *Mirror) errorf(format string, args ...any) error {
 // Tables reads the state table and each listed table's catalog in one read transaction. A state
 // row whose table is missing (an operator dropped it) is left out, so the next cycle creates it.
 func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error) {
+	// An open file that was deleted still reads: say it is gone, so the caller can reopen it.
+	if _, err := os.Stat(m.path); err != nil {
+		return nil, m.errorf("the mirror file is gone: %w", err)
+	}
 	tx, err := m.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, m.errorf("read tables: %w", err)

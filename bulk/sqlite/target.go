@@ -120,7 +120,11 @@ func (t *Target) OpenMirror(ctx context.Context, tenant string) (*Mirror, error)
 		return nil, err
 	}
 	return t.mirrors.Get(ctx, tenant, func(ctx context.Context) (*Mirror, error) {
-		return openMirror(ctx, tenant, path, t.opts)
+		m, err := openMirror(ctx, tenant, path, t.opts)
+		if err == nil {
+			m.forget = func() { t.mirrors.Forget(tenant, m) }
+		}
+		return m, err
 	})
 }
 
