@@ -122,9 +122,10 @@ type ApplyOptions struct {
 	// rows on the wire), and before commit. When it reports ok, the LSN is stored in the same
 	// transaction as the rows; otherwise, or when LSN is nil, the table keeps its LSN.
 	LSN func() (lsn int64, ok bool)
-	// Empty says the caller knows the table is empty (just created or wiped), so rows may be
-	// loaded straight into it. A duplicate key there must fall back to staging and merge.
-	Empty bool
+	// Fresh says the table was created or wiped in this cycle and has taken only inserts
+	// since, as during a repopulation: rows may be loaded straight into it. A duplicate key
+	// there must fall back to staging and merge, so a wrong Fresh costs time, never data.
+	Fresh bool
 }
 
 // Target is a database server (or folder) that holds one mirror per tenant.

@@ -283,7 +283,7 @@ func (a *Apply) load(ta *tableApply) {
 	rows.spooled = spooled
 
 	opts := bulk.ApplyOptions{
-		Empty: a.t.takeEmpty(ta.name),
+		Fresh: a.t.isFresh(ta.name),
 		// Called after the rows are exhausted, so after the decoder's last SetLSN.
 		LSN: func() (int64, bool) { return ta.lsn, ta.hasLSN },
 	}
@@ -297,6 +297,10 @@ func (a *Apply) load(ta *tableApply) {
 		return
 	}
 	ta.result.Counts = counts
+	// A repopulation keeps the direct path call after call; the first update or delete ends it.
+	if counts.Updated > 0 || counts.Deleted > 0 {
+		a.t.setFresh(ta.name, false)
+	}
 	if ta.hasLSN {
 		ta.result.LSN = ta.lsn
 		a.t.setLSN(ta.name, ta.lsn)

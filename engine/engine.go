@@ -155,7 +155,7 @@ type tenant struct {
 
 	mu     sync.Mutex
 	tables map[string]bulk.TableState // nil until read
-	empty  map[string]bool            // tables known to be empty: just created or wiped
+	fresh  map[string]bool            // tables created or wiped this cycle that took only inserts since
 	counts map[string]*bulk.Counts
 	lanes  map[string]*lane
 	slots  *semaphore.Weighted // the tenant's share of apply slots
@@ -174,7 +174,7 @@ func (e *Engine) tenant(ctx context.Context, name string) (*tenant, error) {
 	if t == nil {
 		t = &tenant{
 			name:   name,
-			empty:  map[string]bool{},
+			fresh:  map[string]bool{},
 			counts: map[string]*bulk.Counts{},
 			lanes:  map[string]*lane{},
 			slots:  semaphore.NewWeighted(int64(e.opts.MaxAppliesPerTenant)),
@@ -253,14 +253,23 @@ func (t *tenant) setLSN(table string, lsn int64) {
 	}
 }
 
-// takeEmpty reports whether the table is known to be empty and forgets it: after one apply,
-// committed or not, the engine no longer vouches for it.
-func (t *tenant) takeEmpty(table string) bool {
+// isFresh reports whether the table was created or wiped this cycle and took only inserts since.
+func (t *tenant) isFresh(table string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	empty := t.empty[table]
-	delete(t.empty, table)
-	return empty
+	return t.fresh[table]
+}
+
+// setFresh records whether the table is fresh: true after a create or wipe, false once it takes
+// an update or a delete.
+func (t *tenant) setFresh(table string, fresh bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if fresh {
+		t.fresh[table] = true
+	} else {
+		delete(t.fresh, table)
+	}
 }
 
 func (t *tenant) addCounts(table string, c bulk.Counts) {
@@ -388,11 +397,7 @@ func (e *Engine) SyncSchema(ctx context.Context, tenant string, tables []schema.
 		case schema.Alter:
 			res.Change = ChangeAltered
 		}
-		if plan.Action == schema.Create || plan.Action == schema.Recreate {
-			t.mu.Lock()
-			t.empty[d.Name] = true
-			t.mu.Unlock()
-		}
+		t.setFresh(d.Name, plan.Action == schema.Create || plan.Action == schema.Recreate)
 		results[i] = res
 	}
 	return results, nil
@@ -422,9 +427,7 @@ func (e *Engine) Wipe(ctx context.Context, tenant string, tables []string) error
 	}
 	for _, name := range tables {
 		t.setLSN(name, bulk.NoLSN)
-		t.mu.Lock()
-		t.empty[name] = true
-		t.mu.Unlock()
+		t.setFresh(name, true)
 	}
 	return nil
 }

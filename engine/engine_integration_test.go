@@ -800,3 +800,27 @@ func TestMirrorDeletedBetweenCycles(t *testing.T) {
 		}
 	})
 }
+
+func TestRepopulationAcrossCalls(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend, e *engine.Engine) {
+		const tenant = "Cust13"
+		sync_(t, e, tenant, contact())
+		cols := []string{"contact_id", "name"}
+		ins := func(id int64, name string) row { return row{bulk.Insert, []any{id, name}} }
+		// Each call of a repopulation loads straight in; a key sent again in a later call (a
+		// resent batch) still ends in its last state.
+		apply(t, e, tenant, batch{table: "contact", cols: cols, rows: []row{ins(1, "a"), ins(2, "b"), ins(3, "c")}})
+		apply(t, e, tenant, batch{table: "contact", cols: cols, rows: []row{ins(3, "c again"), ins(4, "d")}})
+		apply(t, e, tenant, batch{table: "contact", cols: cols, rows: []row{ins(5, "e")}, lsn: lsn(20)})
+		// Then an incremental call with an update and a delete.
+		apply(t, e, tenant, batch{table: "contact", cols: cols, rows: []row{
+			{bulk.Update, []any{int64(1), "a2"}}, {bulk.Delete, []any{int64(2), nil}}, ins(6, "f")}, lsn: lsn(21)})
+		want := "1|a2\n3|c again\n4|d\n5|e\n6|f"
+		if c := contents(t, b, tenant, "SELECT contact_id, name FROM contact ORDER BY contact_id"); c != want {
+			t.Fatalf("rows:\n%s\nwant:\n%s", c, want)
+		}
+		if l := stateLSN(t, b, tenant, "contact"); l != "21" {
+			t.Fatalf("LSN %s", l)
+		}
+	})
+}

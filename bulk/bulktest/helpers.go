@@ -283,7 +283,7 @@ func expectCounts(t *testing.T, got bulk.Counts, inserted, updated, deleted int6
 func withLSN(lsn int64) bulk.ApplyOptions { return bulk.ApplyOptions{LSN: fixedLSN(lsn)} }
 
 func emptyWithLSN(lsn int64) bulk.ApplyOptions {
-	return bulk.ApplyOptions{LSN: fixedLSN(lsn), Empty: true}
+	return bulk.ApplyOptions{LSN: fixedLSN(lsn), Fresh: true}
 }
 
 func fixedLSN(lsn int64) func() (int64, bool) { return func() (int64, bool) { return lsn, true } }

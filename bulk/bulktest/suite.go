@@ -584,7 +584,7 @@ func (s *suite) testNoKey(t *testing.T, m bulk.Mirror) {
 			rows := bulk.NewSliceRows(buildRows(t, tbl, ins("n", 3), bad, ins("n", 4)))
 			_, err := m.Apply(t.Context(), tbl, rows, opts)
 			if !errors.Is(err, bulk.ErrNoKey) {
-				t.Errorf("Apply of %v to a table without a key (Empty %t): error %v, want ErrNoKey", bad.op, opts.Empty, err)
+				t.Errorf("Apply of %v to a table without a key (Fresh %t): error %v, want ErrNoKey", bad.op, opts.Fresh, err)
 			}
 		}
 	}

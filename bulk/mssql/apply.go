@@ -23,7 +23,7 @@ func (b *brokenSession) Unwrap() error { return b.err }
 // Apply writes the rows into the table in one T-SQL transaction on one pinned session, with the
 // new LSN when opts.LSN reports one. Rows go in segments of consecutive rows with the same
 // columns. Keyed tables load each segment by bulk copy into a #staging heap and MERGE the last
-// state of each key into the table. A table known to be empty (opts.Empty) and a keyless table
+// state of each key into the table. A fresh table (opts.Fresh: created or wiped this cycle, inserts only since) and a keyless table
 // take bulk copy straight into the table with TABLOCK instead, until a row arrives that cannot go
 // that way (a delete, a non-ASCII string for a varchar column) or, for a keyed table, a chunk hits
 // a duplicate key (rolled back to its savepoint and replayed through staging).
@@ -45,7 +45,7 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 			conn:      c,
 			table:     table,
 			keyed:     len(table.Key()) > 0,
-			direct:    opts.Empty,
+			direct:    opts.Fresh,
 			chunkRows: m.chunkRows,
 			cur:       cursor{rows: rows},
 			segments:  map[string]*segment{},

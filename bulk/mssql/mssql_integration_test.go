@@ -41,7 +41,7 @@ func TestDriverTraps(t *testing.T) {
 		rows = append(rows, bulk.Row{Op: bulk.Insert, Columns: cols, Values: w})
 	}
 	for _, empty := range []bool{true, false} {
-		counts, err := m.Apply(ctx, tbl, bulk.NewSliceRows(rows), bulk.ApplyOptions{Empty: empty})
+		counts, err := m.Apply(ctx, tbl, bulk.NewSliceRows(rows), bulk.ApplyOptions{Fresh: empty})
 		if err != nil {
 			t.Fatalf("Apply (empty %t): %v", empty, err)
 		}

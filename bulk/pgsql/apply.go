@@ -25,7 +25,7 @@ var (
 
 // Apply writes the rows into the table in one transaction on one connection, with the new LSN
 // when opts.LSN reports one. Rows go in segments of consecutive rows with the same columns. A keyless
-// table takes inserts by COPY straight into it. A table known to be empty (opts.Empty) takes COPY
+// table takes inserts by COPY straight into it. A fresh table (opts.Fresh: created or wiped this cycle, inserts only since) takes COPY
 // straight into it too, in chunks under savepoints, until a delete arrives or a chunk hits a
 // duplicate key; from then on (the failed chunk included) rows go through staging: COPY into a
 // temp table, then one MERGE of the last state of each key.
@@ -49,7 +49,7 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		tx:        tx,
 		table:     table,
 		keyed:     len(table.Key()) > 0,
-		direct:    opts.Empty,
+		direct:    opts.Fresh,
 		chunkRows: m.chunkRows,
 		cur:       cursor{rows: rows},
 		segments:  map[string]*segment{},

@@ -138,7 +138,7 @@ func BenchmarkApply(b *testing.B) {
 			b.StopTimer()
 			wipe(b)
 			b.StartTimer()
-			if _, err := m.Apply(ctx, tbl, bulk.NewSliceRows(fresh), bulk.ApplyOptions{Empty: true}); err != nil {
+			if _, err := m.Apply(ctx, tbl, bulk.NewSliceRows(fresh), bulk.ApplyOptions{Fresh: true}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -157,7 +157,7 @@ func BenchmarkApply(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				wipe(b)
-				if _, err := m.Apply(ctx, tbl, bulk.NewSliceRows(existing), bulk.ApplyOptions{Empty: true}); err != nil {
+				if _, err := m.Apply(ctx, tbl, bulk.NewSliceRows(existing), bulk.ApplyOptions{Fresh: true}); err != nil {
 					b.Fatal(err)
 				}
 				if _, err := m.pool.Exec(ctx, "VACUUM ANALYZE "+quote(tbl.Name)); err != nil {

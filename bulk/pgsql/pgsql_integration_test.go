@@ -211,7 +211,7 @@ func TestValuesRoundTrip(t *testing.T) {
 		for _, r := range rows {
 			in = append(in, bulk.Row{Op: bulk.Insert, Columns: all, Values: r})
 		}
-		counts, err := m.Apply(t.Context(), tbl, bulk.NewSliceRows(in), bulk.ApplyOptions{Empty: empty})
+		counts, err := m.Apply(t.Context(), tbl, bulk.NewSliceRows(in), bulk.ApplyOptions{Fresh: empty})
 		if err != nil {
 			t.Fatalf("Apply (empty %v): %v", empty, err)
 		}
@@ -327,7 +327,7 @@ func TestApplySemantics(t *testing.T) {
 		{[]bulk.Row{r(bulk.Insert, []int{0, 7}, int64(1), "x")}, []string{"person", "column index 7"}},
 	} {
 		for _, empty := range []bool{false, true} {
-			_, err := m.Apply(ctx, tbl, bulk.NewSliceRows(bad.rows), bulk.ApplyOptions{Empty: empty, LSN: func() (int64, bool) { return 7, true }})
+			_, err := m.Apply(ctx, tbl, bulk.NewSliceRows(bad.rows), bulk.ApplyOptions{Fresh: empty, LSN: func() (int64, bool) { return 7, true }})
 			if err == nil {
 				t.Errorf("rows %v: no error", bad.rows)
 				continue
@@ -421,7 +421,7 @@ func TestBrokenConnectionMidApply(t *testing.T) {
 			killErr = m.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 				WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle' AND backend_type = 'client backend'`).Scan(&killed)
 		})
-		_, err := m.Apply(ctx, tbl, src, bulk.ApplyOptions{Empty: empty, LSN: func() (int64, bool) { return 99, true }})
+		_, err := m.Apply(ctx, tbl, src, bulk.ApplyOptions{Fresh: empty, LSN: func() (int64, bool) { return 99, true }})
 		if killErr != nil || killed != 1 {
 			t.Fatalf("%s: terminated %d backends (%v), want 1", name, killed, killErr)
 		}

@@ -36,7 +36,7 @@ type driverStmt interface {
 
 // Apply writes the rows and, when opts.LSN reports one, the new LSN in one transaction on the
 // writer connection. Inserts and updates are upserts of the batch's columns, deletes delete by
-// key, and rows are written in order, so the last state of a key wins. opts.Empty needs no path
+// key, and rows are written in order, so the last state of a key wins. opts.Fresh needs no path
 // of its own here: an upsert into an empty table costs what a plain insert does.
 //
 // One Apply at a time streams its rows straight into the file. The others of the same moment
