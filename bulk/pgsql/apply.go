@@ -1,9 +1,10 @@
 package pgsql
 
 import (
-	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -54,6 +55,18 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		cur:       cursor{rows: rows},
 		segments:  map[string]*segment{},
 	}
+	buffers, _ := copyBuffers.Get().(*copyBuffer)
+	if buffers == nil {
+		buffers = &copyBuffer{}
+	}
+	a.streamBuf, a.chunk = buffers.stream, buffers.chunk
+	defer func() {
+		// Every COPY has ended (copyStream.close), so nothing reads the buffers any more.
+		if cap(a.streamBuf) <= maxPooledBuffer && cap(a.chunk.buf) <= maxPooledBuffer {
+			buffers.stream, buffers.chunk = a.streamBuf[:0], keptChunk{buf: a.chunk.buf[:0], rows: a.chunk.rows[:0]}
+			copyBuffers.Put(buffers)
+		}
+	}()
 	if err := a.run(ctx); err != nil {
 		rollback(ctx, tx)
 		return bulk.Counts{}, err
@@ -76,6 +89,19 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 	}
 	return a.counts, nil
 }
+
+// copyBuffers keeps the COPY buffers of finished applies for the next ones, so that the many
+// applies of a repopulation do not each grow a chunk's buffer anew.
+var copyBuffers sync.Pool // of *copyBuffer
+
+type copyBuffer struct {
+	stream []byte
+	chunk  keptChunk
+}
+
+// maxPooledBuffer is the largest buffer kept for reuse; the chunks of large values are left to
+// the collector.
+const maxPooledBuffer = 16 << 20
 
 // cursor reads rows one ahead, so that a segment can end at a row without consuming it.
 type cursor struct {
@@ -101,10 +127,11 @@ func (c *cursor) take() { c.loaded = false }
 
 // segment is the column set of consecutive rows.
 type segment struct {
-	cols  []int       // table column indexes
-	names []string    // their names, for COPY
-	convs []converter // their converters
-	stage string      // the segment's staging table, once created
+	cols    []int        // table column indexes
+	names   []string     // their names, for COPY
+	fields  []fieldCodec // their codecs
+	checked bool         // the table's column types are known to match the codecs
+	stage   string       // the segment's staging table, once created
 }
 
 type applier struct {
@@ -117,7 +144,21 @@ type applier struct {
 	counts    bulk.Counts
 	stages    int
 	segments  map[string]*segment // by column list, so that alternating batches build each once
-	slab      []any               // reused storage of the rows a direct chunk keeps for replay
+	streamBuf []byte              // reused buffer of the COPY streams that do not keep their bytes
+	chunk     keptChunk           // reused storage of the direct chunk, kept for replay
+}
+
+// keptChunk is a direct chunk's COPY stream, kept whole so that its tuples can be replayed
+// through staging on a duplicate key without converting the rows again.
+type keptChunk struct {
+	buf  []byte
+	rows []keptRow
+}
+
+// keptRow is one tuple of a kept chunk: buf[start:end], and the row's number in the apply.
+type keptRow struct {
+	start, end int
+	seq        int64
 }
 
 func (a *applier) run(ctx context.Context) error {
@@ -135,7 +176,7 @@ func (a *applier) run(ctx context.Context) error {
 		case a.direct:
 			err = a.copyDirect(ctx, seg)
 		default:
-			err = a.stage(ctx, seg, nil)
+			err = a.stage(ctx, seg, keptChunk{})
 		}
 		if err != nil {
 			return err
@@ -165,12 +206,12 @@ func (a *applier) segment(cols []int) (*segment, error) {
 			return nil, fmt.Errorf("row %d carries column %s twice", a.cur.n, c.Name)
 		}
 		seen[ci] = true
-		conv, err := converterFor(c)
+		codec, err := codecFor(c)
 		if err != nil {
 			return nil, err
 		}
 		s.names = append(s.names, c.Name)
-		s.convs = append(s.convs, conv)
+		s.fields = append(s.fields, codec)
 	}
 	if len(cols) == 0 {
 		return nil, fmt.Errorf("row %d carries no columns", a.cur.n)
@@ -204,47 +245,86 @@ func sameColumns(a, b []int) bool {
 	return true
 }
 
-// convert checks the current row (op, value count) and converts its values into dst, which is
-// one value per segment column. A delete keeps only its key values.
-func (a *applier) convert(seg *segment, dst []any) (bulk.Op, error) {
+// appendRow checks the current row (op, value count, NULLs) and appends its COPY tuple to buf:
+// with staged, in staging layout (sequence number, delete flag, values). A delete keeps only
+// its key values.
+func (a *applier) appendRow(buf []byte, seg *segment, staged bool) ([]byte, bulk.Op, error) {
 	op := a.cur.rows.Op()
 	switch op {
 	case bulk.Insert, bulk.Update, bulk.Delete:
 	default:
-		return op, fmt.Errorf("row %d has op %v; only I, U and D are known", a.cur.n, op)
+		return buf, op, fmt.Errorf("row %d has op %v; only I, U and D are known", a.cur.n, op)
 	}
 	vals := a.cur.rows.Values()
 	if len(vals) != len(seg.cols) {
-		return op, fmt.Errorf("row %d has %d values for %d columns", a.cur.n, len(vals), len(seg.cols))
+		return buf, op, fmt.Errorf("row %d has %d values for %d columns", a.cur.n, len(vals), len(seg.cols))
+	}
+	if staged {
+		buf = binary.BigEndian.AppendUint16(buf, uint16(len(vals)+2))
+		buf = appendInt8Field(buf, a.cur.n)
+		buf = appendBoolField(buf, op == bulk.Delete)
+	} else {
+		buf = binary.BigEndian.AppendUint16(buf, uint16(len(vals)))
 	}
 	for i, v := range vals {
-		c := &a.table.Columns[seg.cols[i]]
+		f := &seg.fields[i]
 		switch {
 		case v == nil:
-			if c.PrimaryKey || (op != bulk.Delete && !c.Nullable) {
-				return op, fmt.Errorf("column %s, row %d: NULL in a NOT NULL column", c.Name, a.cur.n)
+			if f.col.PrimaryKey || (op != bulk.Delete && !f.col.Nullable) {
+				return buf, op, fmt.Errorf("column %s, row %d: NULL in a NOT NULL column", f.col.Name, a.cur.n)
 			}
-			dst[i] = nil
-		case op == bulk.Delete && !c.PrimaryKey:
-			dst[i] = nil
+			buf = append(buf, nullField...)
+		case op == bulk.Delete && !f.col.PrimaryKey:
+			buf = append(buf, nullField...)
 		default:
-			cv, err := seg.convs[i](v)
-			if err != nil {
-				return op, fmt.Errorf("column %s, row %d: %w", c.Name, a.cur.n, err)
+			var err error
+			if buf, err = f.appendField(buf, v); err != nil {
+				return buf, op, fmt.Errorf("column %s, row %d: %w", f.col.Name, a.cur.n, err)
 			}
-			dst[i] = cv
 		}
 	}
-	return op, nil
+	return buf, op, nil
+}
+
+// copyRows runs one COPY of the stream into table's columns and returns the stream's buffer
+// for reuse. An error a row met comes before the server's report of it.
+func (a *applier) copyRows(ctx context.Context, table string, names []string, stream *copyStream) ([]byte, error) {
+	_, err := a.tx.Conn().PgConn().CopyFrom(ctx, stream, copyFromSQL(table, names))
+	if rowErr := stream.close(); rowErr != nil {
+		return stream.buf, rowErr
+	}
+	return stream.buf, err
+}
+
+// checkTypes makes sure, once per segment and apply, that the table's columns have the types
+// the codecs write: binary COPY does not convert, and a stale table model could otherwise put
+// the bytes of one type into a column of another of the same width.
+func (a *applier) checkTypes(ctx context.Context, seg *segment) error {
+	if seg.checked {
+		return nil
+	}
+	desc, err := a.tx.Conn().PgConn().Prepare(ctx, "", selectColumnsSQL(a.table.Name, seg.names), nil)
+	if err != nil {
+		return fmt.Errorf("describe the columns: %w", err)
+	}
+	for i, field := range desc.Fields {
+		if want := seg.fields[i].oid; field.DataTypeOID != want {
+			return fmt.Errorf("column %s has type %s in the database where %s needs %s; read the table again",
+				seg.names[i], oidName(field.DataTypeOID), seg.fields[i].col.TypeString(), oidName(want))
+		}
+	}
+	seg.checked = true
+	return nil
 }
 
 // copyKeyless copies a segment of inserts straight into a keyless table.
 func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
-	src := &directSource{a: a, seg: seg, row: make([]any, len(seg.cols))}
-	_, err := a.tx.CopyFrom(ctx, pgx.Identifier{a.table.Name}, seg.names, src)
-	if src.err != nil {
-		return src.err
+	if err := a.checkTypes(ctx, seg); err != nil {
+		return err
 	}
+	feed := &directFeed{a: a, seg: seg}
+	var err error
+	a.streamBuf, err = a.copyRows(ctx, a.table.Name, seg.names, newCopyStream(feed, a.streamBuf, false))
 	return err
 }
 
@@ -252,20 +332,17 @@ func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
 // savepoint. On a duplicate key the chunk is rolled back and goes, with every row after it,
 // through staging; a delete also ends the direct path, since it may remove a row copied before.
 func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
+	if err := a.checkTypes(ctx, seg); err != nil {
+		return err
+	}
 	for a.direct && a.cur.peek() && sameColumns(a.cur.rows.Columns(), seg.cols) {
 		savepoint, err := a.tx.Begin(ctx)
 		if err != nil {
 			return err
 		}
-		width := len(seg.cols) + 2
-		if cap(a.slab) < a.chunkRows*width {
-			a.slab = make([]any, 0, a.chunkRows*width)
-		}
-		src := &directSource{a: a, seg: seg, limit: a.chunkRows, keep: true, slab: a.slab[:0], row: make([]any, len(seg.cols))}
-		_, err = savepoint.CopyFrom(ctx, pgx.Identifier{a.table.Name}, seg.names, src)
-		if src.err != nil {
-			return src.err
-		}
+		feed := &directFeed{a: a, seg: seg, limit: a.chunkRows, kept: a.chunk.rows[:0]}
+		a.chunk.buf, err = a.copyRows(ctx, a.table.Name, seg.names, newCopyStream(feed, a.chunk.buf, true))
+		a.chunk.rows = feed.kept
 		if err != nil {
 			if !isCode(err, "23505") {
 				return err
@@ -274,71 +351,56 @@ func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 				return err
 			}
 			a.direct = false
-			return a.stage(ctx, seg, src.kept)
+			return a.stage(ctx, seg, a.chunk)
 		}
 		if err := savepoint.Commit(ctx); err != nil {
 			return err
 		}
-		if src.sawDelete {
+		if feed.sawDelete {
 			a.direct = false
 		}
 	}
 	return nil
 }
 
-// directSource feeds COPY into the table itself from the cursor, up to limit rows (0: no limit)
-// of the segment. With keep it also keeps each converted row, in staging layout (sequence number,
-// delete flag, values), to replay through staging.
-type directSource struct {
+// directFeed writes tuples for COPY into the table itself from the cursor, up to limit rows
+// (0: no limit) of the segment. With a limit (a chunk), it notes where each tuple lies in the
+// kept stream, to replay it through staging.
+type directFeed struct {
 	a         *applier
 	seg       *segment
 	limit     int
 	n         int
-	keep      bool
-	slab      []any
-	kept      [][]any
-	row       []any
+	kept      []keptRow
 	sawDelete bool
-	err       error
 }
 
-func (s *directSource) Next() bool {
-	a := s.a
-	if s.limit > 0 && s.n >= s.limit || !a.cur.peek() || !sameColumns(a.cur.rows.Columns(), s.seg.cols) {
-		return false
+func (f *directFeed) appendTuple(buf []byte) ([]byte, bool, error) {
+	a := f.a
+	if f.limit > 0 && f.n >= f.limit || !a.cur.peek() || !sameColumns(a.cur.rows.Columns(), f.seg.cols) {
+		return buf, false, nil
 	}
 	op := a.cur.rows.Op()
 	if !a.keyed && op != bulk.Insert {
-		s.err = fmt.Errorf("row %d is an %s: %w", a.cur.n, opName(op), bulk.ErrNoKey)
-		return false
+		return buf, false, fmt.Errorf("row %d is an %s: %w", a.cur.n, opName(op), bulk.ErrNoKey)
 	}
 	if op == bulk.Delete {
-		s.sawDelete = true
-		return false
+		f.sawDelete = true
+		return buf, false, nil
 	}
-	if _, err := a.convert(s.seg, s.row); err != nil {
-		s.err = err
-		return false
+	start := len(buf)
+	buf, _, err := a.appendRow(buf, f.seg, false)
+	if err != nil {
+		return buf[:start], false, err
 	}
-	if s.keep {
-		start := len(s.slab)
-		s.slab = append(s.slab, a.cur.n, false)
-		for _, v := range s.row {
-			if b, ok := v.([]byte); ok {
-				v = bytes.Clone(b) // the decoder may reuse its buffer after Next
-			}
-			s.slab = append(s.slab, v)
-		}
-		s.kept = append(s.kept, s.slab[start:len(s.slab):len(s.slab)])
+	if f.limit > 0 {
+		f.kept = append(f.kept, keptRow{start: start, end: len(buf), seq: a.cur.n})
 	}
 	a.counts.Count(op)
 	a.cur.take()
-	s.n++
-	return true
+	f.n++
+	return buf, true, nil
 }
-
-func (s *directSource) Values() ([]any, error) { return s.row, nil }
-func (s *directSource) Err() error             { return s.err }
 
 func opName(op bulk.Op) string {
 	switch op {
@@ -352,7 +414,7 @@ func opName(op bulk.Op) string {
 
 // stage loads the rest of a segment (after the replayed rows) into a new temp table and merges
 // the last state of each key into the table.
-func (a *applier) stage(ctx context.Context, seg *segment, replay [][]any) error {
+func (a *applier) stage(ctx context.Context, seg *segment, replay keptChunk) error {
 	if seg.stage == "" {
 		a.stages++
 		name := stageName(a.stages)
@@ -367,10 +429,11 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay [][]any) error
 	}
 	name := seg.stage
 	cols := append([]string{"#seq", "#del"}, seg.names...)
-	src := &stageSource{a: a, seg: seg, replay: replay, own: make([]any, len(cols))}
-	if _, err := a.tx.CopyFrom(ctx, pgx.Identifier{name}, cols, src); src.err != nil || err != nil {
-		if src.err != nil {
-			return src.err
+	feed := &stageFeed{a: a, seg: seg, replay: replay}
+	var err error
+	if a.streamBuf, err = a.copyRows(ctx, name, cols, newCopyStream(feed, a.streamBuf, false)); err != nil {
+		if feed.rowErr {
+			return err
 		}
 		return fmt.Errorf("copy into staging: %w", err)
 	}
@@ -392,37 +455,35 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay [][]any) error
 	return nil
 }
 
-// stageSource feeds COPY into a staging table: first the replayed rows, then the segment's rows
-// from the cursor.
-type stageSource struct {
+// stageFeed writes tuples for COPY into a staging table: first the replayed tuples of a direct
+// chunk, with their sequence numbers, then the segment's rows from the cursor.
+type stageFeed struct {
 	a      *applier
 	seg    *segment
-	replay [][]any
-	row    []any // the row Values returns
-	own    []any // the storage of rows read from the cursor
-	err    error
+	replay keptChunk
+	rowErr bool // a row, not the server, failed the COPY
 }
 
-func (s *stageSource) Next() bool {
-	if len(s.replay) > 0 {
-		s.row, s.replay = s.replay[0], s.replay[1:]
-		return true
+func (f *stageFeed) appendTuple(buf []byte) ([]byte, bool, error) {
+	if len(f.replay.rows) > 0 {
+		r := f.replay.rows[0]
+		f.replay.rows = f.replay.rows[1:]
+		buf = binary.BigEndian.AppendUint16(buf, uint16(len(f.seg.cols)+2))
+		buf = appendInt8Field(buf, r.seq)
+		buf = appendBoolField(buf, false)
+		return append(buf, f.replay.buf[r.start+2:r.end]...), true, nil // past the field count
 	}
-	a := s.a
-	if !a.cur.peek() || !sameColumns(a.cur.rows.Columns(), s.seg.cols) {
-		return false
+	a := f.a
+	if !a.cur.peek() || !sameColumns(a.cur.rows.Columns(), f.seg.cols) {
+		return buf, false, nil
 	}
-	s.row = s.own
-	op, err := a.convert(s.seg, s.row[2:])
+	start := len(buf)
+	buf, op, err := a.appendRow(buf, f.seg, true)
 	if err != nil {
-		s.err = err
-		return false
+		f.rowErr = true
+		return buf[:start], false, err
 	}
-	s.row[0], s.row[1] = a.cur.n, op == bulk.Delete
 	a.counts.Count(op)
 	a.cur.take()
-	return true
+	return buf, true, nil
 }
-
-func (s *stageSource) Values() ([]any, error) { return s.row, nil }
-func (s *stageSource) Err() error             { return s.err }

@@ -132,10 +132,6 @@ func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error)
 	// Statements are described on every use instead of cached, since DDL (ours, or a partner's)
 	// and per-transaction staging tables would make cached descriptions stale.
 	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
-	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
-		registerTypes(conn)
-		return nil
-	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: connect to database %s: %w", tenant, dbName, err)

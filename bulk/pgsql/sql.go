@@ -338,3 +338,24 @@ func threeStatementSQL(t schema.Table, stage string, cols []int) []string {
 }
 
 func analyzeSQL(stage string) string { return "ANALYZE " + quote(stage) }
+
+// copyFromSQL starts a binary COPY of the columns into a table.
+func copyFromSQL(table string, cols []string) string {
+	return "COPY " + quote(table) + " (" + quotedList(cols) + ") FROM STDIN (FORMAT binary)"
+}
+
+// selectColumnsSQL selects the columns of a table; it is only described, for their types.
+func selectColumnsSQL(table string, cols []string) string {
+	return "SELECT " + quotedList(cols) + " FROM " + quote(table)
+}
+
+func quotedList(names []string) string {
+	var b strings.Builder
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(n))
+	}
+	return b.String()
+}

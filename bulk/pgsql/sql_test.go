@@ -77,6 +77,7 @@ func TestSQLGolden(t *testing.T) {
 		"create_state_table":  createStateTableSQL("Cust12020_mirroring"),
 		"state":               strings.Join([]string{stateSelectSQL("Cust12020_mirroring"), stateLockSQL("Cust12020_mirroring"), stateListedSQL("Cust12020_mirroring"), stateUpsertSQL("Cust12020_mirroring"), stateSetHashSQL("Cust12020_mirroring"), stateSetLSNSQL("Cust12020_mirroring"), stateInvalidateSQL("Cust12020_mirroring"), stateInvalidateAllSQL("Cust12020_mirroring"), stateDeleteSQL("Cust12020_mirroring"), tableExistsSQL}, ";\n"),
 		"catalog":             catalogSQL("Cust12020_mirroring"),
+		"copy_from":           copyFromSQL("contact", []string{"contact_id", "name"}) + ";\n" + selectColumnsSQL("contact", []string{"contact_id", "name"}),
 		"create_table":        must(createTableSQL(tbl)),
 		"create_keyless":      must(createTableSQL(schema.Table{Name: "log", Columns: []schema.Column{{Name: "line", Type: schema.NVarChar, Length: 100, Nullable: true}}})),
 		"alter_table":         must(alterTableSQL(alter, map[string]string{"name": "character varying(100)", "active": "boolean"})),

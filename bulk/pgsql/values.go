@@ -9,18 +9,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
-
-	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/schema"
 )
 
-// converter turns one bulk value (never nil) into the Go value that pgx encodes fastest in
-// binary COPY for the column's PostgreSQL type, checking that it fits the column. Where the bulk
-// value already is that value it is passed on as it is, so that it is not boxed again.
-type converter func(v any) (any, error)
-
+// wrongType says which Go type a column's bulk values must have (bulk.go lists them).
 func wrongType(c schema.Column, v any) error {
 	return fmt.Errorf("a %s value must be %s, not %T", c.TypeString(), goTypeOf(c), v)
 }
@@ -45,142 +37,6 @@ func goTypeOf(c schema.Column) string {
 		return "bulk.UUID"
 	}
 	return "string"
-}
-
-func integerConverter(c schema.Column, lo, hi int64, narrow func(int64) any) converter {
-	return func(v any) (any, error) {
-		n, ok := v.(int64)
-		if !ok {
-			return nil, wrongType(c, v)
-		}
-		if n < lo || n > hi {
-			return nil, fmt.Errorf("%d is out of the range of %s (%d to %d)", n, c.Type, lo, hi)
-		}
-		if narrow == nil {
-			return v, nil
-		}
-		return narrow(n), nil
-	}
-}
-
-// converterFor picks the converter of a column.
-func converterFor(c schema.Column) (converter, error) {
-	switch c.Type {
-	case schema.Bit:
-		return func(v any) (any, error) {
-			if _, ok := v.(bool); !ok {
-				return nil, wrongType(c, v)
-			}
-			return v, nil
-		}, nil
-	case schema.TinyInt:
-		return integerConverter(c, 0, 255, func(n int64) any { return int16(n) }), nil
-	case schema.SmallInt:
-		return integerConverter(c, math.MinInt16, math.MaxInt16, func(n int64) any { return int16(n) }), nil
-	case schema.Int:
-		return integerConverter(c, math.MinInt32, math.MaxInt32, func(n int64) any { return int32(n) }), nil
-	case schema.BigInt:
-		return integerConverter(c, math.MinInt64, math.MaxInt64, nil), nil
-	case schema.Decimal, schema.Numeric, schema.Money, schema.SmallMoney:
-		precision, scale := c.Precision, c.Scale
-		switch c.Type {
-		case schema.Money:
-			precision, scale = 19, 4
-		case schema.SmallMoney:
-			precision, scale = 10, 4
-		}
-		return func(v any) (any, error) {
-			d, ok := v.(bulk.Decimal)
-			if !ok {
-				return nil, wrongType(c, v)
-			}
-			if err := checkDecimal(string(d), precision, scale); err != nil {
-				return nil, err
-			}
-			return v, nil
-		}, nil
-	case schema.Float:
-		return func(v any) (any, error) {
-			if _, ok := v.(float64); !ok {
-				return nil, wrongType(c, v)
-			}
-			return v, nil
-		}, nil
-	case schema.Real:
-		return func(v any) (any, error) {
-			f, ok := v.(float64)
-			if !ok {
-				return nil, wrongType(c, v)
-			}
-			return float32(f), nil
-		}, nil
-	case schema.Date:
-		return func(v any) (any, error) {
-			if _, ok := v.(time.Time); !ok {
-				return nil, wrongType(c, v)
-			}
-			return v, nil
-		}, nil
-	case schema.Time:
-		unit := fractionUnit(fractionDigits(c))
-		return func(v any) (any, error) {
-			d, ok := v.(bulk.TimeOfDay)
-			if !ok {
-				return nil, wrongType(c, v)
-			}
-			if d < 0 || time.Duration(d) >= 24*time.Hour {
-				return nil, fmt.Errorf("time of day %v is not within 00:00 and 24:00", time.Duration(d))
-			}
-			us := int64(d) / int64(unit) * int64(unit) / 1000
-			return pgtype.Time{Microseconds: us, Valid: true}, nil
-		}, nil
-	case schema.DateTime, schema.SmallDateTime, schema.DateTime2, schema.DateTimeOffset:
-		digits := fractionDigits(c)
-		unit := fractionUnit(digits)
-		return func(v any) (any, error) {
-			t, ok := v.(time.Time)
-			if !ok {
-				return nil, wrongType(c, v)
-			}
-			if digits == maxFraction {
-				return v, nil // pgx keeps whole microseconds, dropping the rest (never rounding)
-			}
-			return t.Truncate(unit), nil
-		}, nil
-	case schema.Char, schema.VarChar, schema.NChar, schema.NVarChar, schema.Text, schema.NText, schema.XML:
-		limit := c.Length
-		return func(v any) (any, error) {
-			s, ok := v.(string)
-			if !ok {
-				return nil, wrongType(c, v)
-			}
-			if err := checkText(s, limit); err != nil {
-				return nil, err
-			}
-			return v, nil
-		}, nil
-	case schema.Binary, schema.VarBinary, schema.Image:
-		limit := c.Length
-		return func(v any) (any, error) {
-			b, ok := v.([]byte)
-			if !ok {
-				return nil, wrongType(c, v)
-			}
-			if limit != schema.Max && len(b) > limit {
-				return nil, fmt.Errorf("%d bytes do not fit %s", len(b), c.TypeString())
-			}
-			return v, nil
-		}, nil
-	case schema.UniqueIdentifier:
-		return func(v any) (any, error) {
-			u, ok := v.(bulk.UUID)
-			if !ok {
-				return nil, wrongType(c, v)
-			}
-			return [16]byte(u), nil
-		}, nil
-	}
-	return nil, fmt.Errorf("column %s: type %q has no PostgreSQL mapping", c.Name, string(c.Type))
 }
 
 // fractionUnit is the duration of the last kept fractional second digit.
@@ -215,7 +71,10 @@ func checkText(s string, limit int) error {
 // checkDecimal reports a decimal that is malformed or does not fit numeric(precision,scale)
 // exactly (more integer digits, or non-zero digits beyond the scale, which PostgreSQL would round).
 func checkDecimal(s string, precision, scale int) error {
-	body := strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	body := s
+	if len(body) > 0 && (body[0] == '-' || body[0] == '+') {
+		body = body[1:]
+	}
 	whole, frac, _ := strings.Cut(body, ".")
 	if whole == "" && frac == "" {
 		return fmt.Errorf("decimal %q has no digits", s)
@@ -322,27 +181,4 @@ func appendNumeric(buf []byte, s string) ([]byte, error) {
 	binary.BigEndian.PutUint16(buf[start+4:], sign)
 	binary.BigEndian.PutUint16(buf[start+6:], uint16(len(frac)))
 	return buf, nil
-}
-
-// numericCodec is pgx's numeric codec plus a direct binary encoding of bulk.Decimal, which pgx
-// would otherwise handle in COPY only after a failed binary attempt, by parsing the text into a
-// big.Int (pgx's encodeCopyValue falls back to tryScanStringCopyValueThenEncode).
-type numericCodec struct{ pgtype.NumericCodec }
-
-func (c numericCodec) PlanEncode(m *pgtype.Map, oid uint32, format int16, value any) pgtype.EncodePlan {
-	if _, ok := value.(bulk.Decimal); ok && format == pgtype.BinaryFormatCode {
-		return decimalBinaryPlan{}
-	}
-	return c.NumericCodec.PlanEncode(m, oid, format, value)
-}
-
-type decimalBinaryPlan struct{}
-
-func (decimalBinaryPlan) Encode(value any, buf []byte) ([]byte, error) {
-	return appendNumeric(buf, string(value.(bulk.Decimal)))
-}
-
-// registerTypes installs the numeric codec on a new connection.
-func registerTypes(conn *pgx.Conn) {
-	conn.TypeMap().RegisterType(&pgtype.Type{Name: "numeric", OID: pgtype.NumericOID, Codec: numericCodec{}})
 }

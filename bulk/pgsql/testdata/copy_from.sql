@@ -1,0 +1,2 @@
+COPY "contact" ("contact_id", "name") FROM STDIN (FORMAT binary);
+SELECT "contact_id", "name" FROM "contact"
