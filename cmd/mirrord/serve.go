@@ -41,6 +41,7 @@ type serveFlags struct {
 	pause           listFlag
 	logLevel        string
 	debugListen     string
+	metricsListen   string
 	shutdownTimeout time.Duration
 }
 
@@ -65,6 +66,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.skew, "token-skew", auth.DefaultSkew, "clock skew tolerated on a token's nbf and exp")
 	fs.Var(&f.pause, "pause", "a tenant to ask not to replicate now (Authenticate answers doNotReplicate); repeatable")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve /metrics on this address instead of --listen (its labels name tenants and tables)")
 	fs.StringVar(&f.debugListen, "debug-listen", "", "address of an opt-in pprof listener (off when empty; keep it on localhost)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", time.Minute, "how long SIGINT/SIGTERM waits for calls in flight before rolling them back")
 }
@@ -155,11 +157,23 @@ func serve(ctx context.Context, args []string) error {
 	mux.Handle(soap.Path(), soap)
 	mux.HandleFunc("/healthz", soap.Health)
 	mux.HandleFunc("/readyz", soap.Ready)
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+	metricsHandler := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		set.WritePrometheus(w)
 		metrics.WriteProcessMetrics(w)
-	})
+	}
+	if f.metricsListen == "" {
+		mux.HandleFunc("/metrics", metricsHandler)
+	} else {
+		mmux := http.NewServeMux()
+		mmux.HandleFunc("/metrics", metricsHandler)
+		go func() {
+			log.Info("metrics listening", "addr", f.metricsListen)
+			if err := http.ListenAndServe(f.metricsListen, mmux); err != nil {
+				log.Error("metrics listener", "err", err)
+			}
+		}()
+	}
 	srv := &http.Server{
 		Addr:              f.listen,
 		Handler:           mux,
