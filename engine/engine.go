@@ -41,7 +41,7 @@ type Options struct {
 // Defaults of Options.
 const (
 	DefaultMaxApplies          = 16
-	DefaultMaxAppliesPerTenant = 3
+	DefaultMaxAppliesPerTenant = 4
 	DefaultMaxInflightBytes    = 64 << 20
 	DefaultChunkRows           = 2048
 	DefaultWait                = 2 * time.Minute

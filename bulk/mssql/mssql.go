@@ -22,7 +22,8 @@ import (
 type Options struct {
 	// NameTemplate names a tenant's database; {ctx} is replaced by the tenant. Default "Mirror_{ctx}".
 	NameTemplate string
-	// MaxConnsPerTenant caps the sessions of each tenant database. Default 4.
+	// MaxConnsPerTenant caps the sessions of each tenant database. Default 5: the engine's
+	// default of 4 applies per tenant, and one for catalog reads.
 	MaxConnsPerTenant int32
 	// ChunkRows is the number of rows a direct load into an empty table sends under one
 	// savepoint, which is also how many rows it keeps to replay through staging on a duplicate
@@ -34,7 +35,7 @@ type Options struct {
 
 const (
 	defaultNameTemplate  = "Mirror_{ctx}"
-	defaultMaxConns      = 4
+	defaultMaxConns      = 5
 	defaultChunkRows     = 20000
 	defaultCreateTimeout = 5 * time.Minute
 	// packetSize is TDS's largest packet: bulk copy sends fewer, fuller packets.

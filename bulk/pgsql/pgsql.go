@@ -20,7 +20,8 @@ import (
 type Options struct {
 	// NameTemplate names a tenant's database; {ctx} is replaced by the tenant. Default "Mirror_{ctx}".
 	NameTemplate string
-	// MaxConnsPerTenant caps the connections of each tenant database's pool. Default 4.
+	// MaxConnsPerTenant caps the connections of each tenant database's pool. Default 5: the
+	// engine's default of 4 applies per tenant, and one for catalog reads.
 	MaxConnsPerTenant int32
 	// ChunkRows is the number of rows an empty-table load copies under one savepoint, which is
 	// also how many rows it keeps in memory to replay through staging on a duplicate key.
@@ -30,7 +31,7 @@ type Options struct {
 
 const (
 	defaultNameTemplate = "Mirror_{ctx}"
-	defaultMaxConns     = 4
+	defaultMaxConns     = 5
 	defaultChunkRows    = 20000
 )
 
