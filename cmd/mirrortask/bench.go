@@ -71,13 +71,9 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	certs, err := auth.ReadCertificates(*certPath)
+	key, cert, err := loadSigner(*certPath, *keyPath)
 	if err != nil {
 		return err
-	}
-	key, err := auth.LoadPartnerKey(*keyPath)
-	if err != nil {
-		return fmt.Errorf("--superoffice-key: %w", err)
 	}
 	pub, err := auth.LoadPartnerPublicKey(*pubPath)
 	if err != nil {
@@ -85,7 +81,7 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	}
 	conns := s.tenants*s.parallel + 2
 	tk := &task{
-		url: *url, appID: *appID, soKey: key, soCert: certs[0], partnerPub: pub,
+		url: *url, appID: *appID, soKey: key, soCert: cert, partnerPub: pub,
 		batchBytes: s.batchBytes, parallel: s.parallel,
 		client: &http.Client{Timeout: *timeout, Transport: &http.Transport{
 			MaxIdleConns: conns, MaxIdleConnsPerHost: conns, DisableCompression: true,

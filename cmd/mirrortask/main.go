@@ -27,6 +27,7 @@ Usage:
   mirrortask sync    --source F --url U --app-id A --superoffice-cert C --superoffice-key K
                      --partner-pub P [--batch-bytes 1000000] [--parallel 4]
   mirrortask verify  --source F --target DSN [--db-name Mirror_{ctx}] [--tenant X]
+  mirrortask token   --app-id A --superoffice-cert C --superoffice-key K [--tenant X]
   mirrortask bench   --url U --pg DSN (token flags as sync) [--mode repopulation|incremental|add-column]
                      [--rows N] [--tenants N] [--tables N] [--parallel N] [--batch-bytes B]
 
@@ -77,6 +78,8 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 		return cmdSync(ctx, args, out)
 	case "verify":
 		return cmdVerify(ctx, args, out)
+	case "token":
+		return cmdToken(args, out)
 	case "bench":
 		return cmdBench(ctx, args, out)
 	case "-h", "--help", "help":

@@ -59,13 +59,9 @@ func cmdSync(ctx context.Context, args []string, out io.Writer) error {
 	if *batchBytes < 1 || *parallel < 1 {
 		return fmt.Errorf("%w: --batch-bytes and --parallel must be at least 1", errUsage)
 	}
-	certs, err := auth.ReadCertificates(*certPath)
+	key, cert, err := loadSigner(*certPath, *keyPath)
 	if err != nil {
 		return err
-	}
-	key, err := auth.LoadPartnerKey(*keyPath)
-	if err != nil {
-		return fmt.Errorf("--superoffice-key: %w", err)
 	}
 	pub, err := auth.LoadPartnerPublicKey(*pubPath)
 	if err != nil {
@@ -77,7 +73,7 @@ func cmdSync(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer t.Close()
 	tk := &task{
-		url: *url, appID: *appID, tenantName: *name, soKey: key, soCert: certs[0], partnerPub: pub,
+		url: *url, appID: *appID, tenantName: *name, soKey: key, soCert: cert, partnerPub: pub,
 		batchBytes: *batchBytes, parallel: *parallel,
 		client: &http.Client{Timeout: *timeout, Transport: &http.Transport{MaxIdleConnsPerHost: *parallel + 1}},
 	}
