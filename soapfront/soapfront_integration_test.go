@@ -1286,4 +1286,3 @@ func TestDrainDeadline(t *testing.T) {
 		fx.unchanged(t, before)
 	})
 }
-
