@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mirrord/mirrord/schema"
@@ -172,3 +173,16 @@ var ErrNoKey = errors.New("the table has no primary key, so its rows can be inse
 
 // StateTable is the name of a tenant's state table.
 func StateTable(tenant string) string { return tenant + "_mirroring" }
+
+// MirrorName fills a name template's {ctx} with the tenant, checking the tenant and the result
+// with check (schema.CheckName, or a database's stricter rule).
+func MirrorName(template, tenant string, check func(kind, name string) error) (string, error) {
+	if err := check("tenant", tenant); err != nil {
+		return "", err
+	}
+	name := strings.ReplaceAll(template, "{ctx}", tenant)
+	if err := check("database", name); err != nil {
+		return "", fmt.Errorf("tenant %s: template %q: %w", tenant, template, err)
+	}
+	return name, nil
+}

@@ -3,6 +3,7 @@ package bulk
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -65,5 +66,23 @@ func TestOpenerRetriesAfterFailureAndForgets(t *testing.T) {
 	second, _ := o.Get(t.Context(), "k", func(context.Context) (*thing, error) { return &thing{}, nil })
 	if second == first {
 		t.Fatal("Forget did not make the next Get open anew")
+	}
+}
+
+func TestMirrorName(t *testing.T) {
+	check := func(kind, name string) error {
+		if len(name) > 20 {
+			return errors.New(kind + " name too long")
+		}
+		return nil
+	}
+	if got, err := MirrorName("Mirror_{ctx}", "Cust1", check); got != "Mirror_Cust1" || err != nil {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if _, err := MirrorName("Mirror_{ctx}_with_a_long_suffix", "Cust1", check); err == nil || !strings.Contains(err.Error(), "template") {
+		t.Fatalf("a template whose result fails the check: %v", err)
+	}
+	if _, err := MirrorName("{ctx}", "Cust1_far_too_long_for_it", check); err == nil || !strings.Contains(err.Error(), "tenant") {
+		t.Fatalf("a tenant that fails the check: %v", err)
 	}
 }

@@ -135,14 +135,7 @@ func openDB(base *url.URL, database string) (*sql.DB, error) {
 
 // DatabaseName is the database that holds a tenant's mirror.
 func (t *Target) DatabaseName(tenant string) (string, error) {
-	if err := checkIdentifier("tenant", tenant); err != nil {
-		return "", err
-	}
-	name := strings.ReplaceAll(t.opts.NameTemplate, "{ctx}", tenant)
-	if err := checkIdentifier("database", name); err != nil {
-		return "", fmt.Errorf("tenant %s: template %q: %w", tenant, t.opts.NameTemplate, err)
-	}
-	return name, nil
+	return bulk.MirrorName(t.opts.NameTemplate, tenant, checkIdentifier)
 }
 
 // Open returns the tenant's mirror, creating its database and state table on first contact.

@@ -81,14 +81,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Target, error) {
 
 // DatabaseName is the database that holds a tenant's mirror.
 func (t *Target) DatabaseName(tenant string) (string, error) {
-	if err := checkIdentifier("tenant", tenant); err != nil {
-		return "", err
-	}
-	name := strings.ReplaceAll(t.opts.NameTemplate, "{ctx}", tenant)
-	if err := checkIdentifier("database", name); err != nil {
-		return "", fmt.Errorf("tenant %s: template %q: %w", tenant, t.opts.NameTemplate, err)
-	}
-	return name, nil
+	return bulk.MirrorName(t.opts.NameTemplate, tenant, checkIdentifier)
 }
 
 // Open returns the tenant's mirror, creating its database and state table on first contact.
