@@ -247,9 +247,17 @@ type weighted interface {
 	Acquire(context.Context, int64) error
 }
 
-// load is a table's loader: it takes the table's lane and an apply slot, then streams the
-// chunks into the target in one transaction.
+// load runs a table's loader and records that it returned: a loader that panics is not loaded,
+// and end gives its table the panic as its error. (A deferred flag would be set by the panic's
+// unwinding too.)
 func (a *Apply) load(ta *tableApply) {
+	a.loadTable(ta)
+	ta.loaded = true
+}
+
+// loadTable is a table's loader: it takes the table's lane and an apply slot, then streams the
+// chunks into the target in one transaction.
+func (a *Apply) loadTable(ta *tableApply) {
 	rows := &chunkRows{ctx: a.ctx, ch: ta.ch, inflight: a.e.inflight}
 	// Whatever happens, the decoder must never block on a loader that is gone: the spool
 	// is ended first (so the decoder turns to the channel), then the channel is drained.
@@ -258,7 +266,6 @@ func (a *Apply) load(ta *tableApply) {
 	defer ta.spool.discard()
 	started := time.Now()
 
-	defer func() { ta.loaded = true }()
 	l := a.t.lane(ta.name)
 	if err := l.acquire(a.patience); err != nil {
 		ta.result.Err = fmt.Errorf("table %s: %w", ta.name, err)

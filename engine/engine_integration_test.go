@@ -824,3 +824,46 @@ func TestRepopulationAcrossCalls(t *testing.T) {
 		}
 	})
 }
+
+// panickyTarget is a real target whose mirrors panic in Apply for one table: fault injection
+// for the loader's panic path.
+type panickyTarget struct {
+	bulk.Target
+	table string
+}
+
+func (p panickyTarget) Open(ctx context.Context, tenant string) (bulk.Mirror, error) {
+	m, err := p.Target.Open(ctx, tenant)
+	return panickyMirror{Mirror: m, table: p.table}, err
+}
+
+type panickyMirror struct {
+	bulk.Mirror
+	table string
+}
+
+func (p panickyMirror) Apply(ctx context.Context, t schema.Table, rows bulk.Rows, opts bulk.ApplyOptions) (bulk.Counts, error) {
+	if t.Name == p.table {
+		panic("injected fault in " + t.Name)
+	}
+	return p.Mirror.Apply(ctx, t, rows, opts)
+}
+
+func TestLoaderPanicFailsItsTableOnly(t *testing.T) {
+	b := sqliteBackend(t)
+	e := engine.New(panickyTarget{Target: b.target, table: "person"}, engine.Options{Wait: 5 * time.Second})
+	const tenant = "Cust14"
+	sync_(t, e, tenant, contact(), person())
+	res := apply(t, e, tenant,
+		batch{table: "contact", cols: []string{"contact_id"}, rows: []row{{bulk.Insert, []any{int64(1)}}}, lsn: lsn(3)},
+		batch{table: "person", cols: []string{"person_id"}, rows: []row{{bulk.Insert, []any{int64(1)}}}, lsn: lsn(3)})
+	if res[0].Err != nil || res[0].LSN != 3 {
+		t.Fatalf("the table that did not panic: %+v", res[0])
+	}
+	if res[1].Err == nil || !strings.Contains(res[1].Err.Error(), "injected fault in person") || res[1].LSN != -1 {
+		t.Fatalf("the table whose loader panicked: %+v", res[1])
+	}
+	if c := contents(t, b, tenant, "SELECT count(*) FROM contact"); c != "1" {
+		t.Fatalf("contact rows: %s", c)
+	}
+}
