@@ -294,7 +294,7 @@ func (a *Apply) loadTable(ta *tableApply) {
 		// Called after the rows are exhausted, so after the decoder's last SetLSN.
 		LSN: func() (int64, bool) { return ta.lsn, ta.hasLSN },
 	}
-	counts, err := a.t.mirror.Apply(a.ctx, ta.table, rows, opts)
+	counts, err := a.t.current().Apply(a.ctx, ta.table, rows, opts)
 	if err != nil {
 		if cause := context.Cause(a.ctx); cause != nil && a.ctx.Err() != nil {
 			err = cause

@@ -134,8 +134,8 @@ func (e *Engine) Close() error {
 	defer e.mu.Unlock()
 	var errs []error
 	for _, t := range e.tenants {
-		if t.mirror != nil {
-			errs = append(errs, t.mirror.Close())
+		if m := t.current(); m != nil {
+			errs = append(errs, m.Close())
 		}
 	}
 	e.tenants = map[string]*tenant{}
@@ -150,8 +150,8 @@ func (e *Engine) Ping(ctx context.Context) error { return e.target.Ping(ctx) }
 type tenant struct {
 	name string
 
-	openMu sync.Mutex
-	mirror bulk.Mirror
+	openMu sync.Mutex  // guards mirror; held while it is opened
+	mirror bulk.Mirror // read through current()
 
 	mu     sync.Mutex
 	tables map[string]bulk.TableState // nil until read
@@ -195,6 +195,13 @@ func (e *Engine) tenant(ctx context.Context, name string) (*tenant, error) {
 	return t, nil
 }
 
+// current is the tenant's mirror. The lock orders reads against reopen.
+func (t *tenant) current() bulk.Mirror {
+	t.openMu.Lock()
+	defer t.openMu.Unlock()
+	return t.mirror
+}
+
 // reopen closes the tenant's mirror and opens it again through the target.
 func (t *tenant) reopen(ctx context.Context, target bulk.Target) error {
 	t.openMu.Lock()
@@ -221,7 +228,7 @@ func (t *tenant) catalog(ctx context.Context, refresh bool) (map[string]bulk.Tab
 	if tables != nil && !refresh {
 		return tables, nil
 	}
-	tables, err := t.mirror.Tables(ctx)
+	tables, err := t.current().Tables(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the catalog of tenant %s: %w", t.name, err)
 	}
@@ -368,7 +375,7 @@ func (e *Engine) SyncSchema(ctx context.Context, tenant string, tables []schema.
 	// Drop first: a table renamed only in case must be gone before its new spelling is created
 	// on a database whose names ignore case.
 	if len(absent) > 0 {
-		if err := t.mirror.Drop(ctx, absent); err != nil {
+		if err := t.current().Drop(ctx, absent); err != nil {
 			return nil, fmt.Errorf("drop tables %s: %w", strings.Join(absent, ", "), err)
 		}
 		e.opts.Logger.Info("tables dropped", "tenant", tenant, "tables", absent)
@@ -383,7 +390,7 @@ func (e *Engine) SyncSchema(ctx context.Context, tenant string, tables []schema.
 		plan := schema.Diff(cur, d)
 		hash := d.Hash()
 		if plan.Action != schema.None || st.Hash != hash {
-			if err := t.mirror.Migrate(ctx, plan); err != nil {
+			if err := t.current().Migrate(ctx, plan); err != nil {
 				return nil, fmt.Errorf("%s table %s: %w", plan.Action, d.Name, err)
 			}
 		}
@@ -421,7 +428,7 @@ func (e *Engine) Wipe(ctx context.Context, tenant string, tables []string) error
 		return err
 	}
 	defer release()
-	if err := t.mirror.Wipe(ctx, tables); err != nil {
+	if err := t.current().Wipe(ctx, tables); err != nil {
 		t.forget()
 		return fmt.Errorf("wipe %s: %w", strings.Join(tables, ", "), err)
 	}
