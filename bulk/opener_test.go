@@ -86,3 +86,31 @@ func TestMirrorName(t *testing.T) {
 		t.Fatalf("a tenant that fails the check: %v", err)
 	}
 }
+
+func TestCursorPeeksWithoutTaking(t *testing.T) {
+	rows := NewSliceRows([]Row{
+		{Op: Insert, Columns: []int{0, 1}, Values: []any{int64(1), "a"}},
+		{Op: Insert, Columns: []int{0, 1}, Values: []any{int64(2), "b"}},
+		{Op: Update, Columns: []int{0}, Values: []any{int64(1)}},
+	})
+	c := Cursor{Rows: rows}
+	var seen []int64
+	for c.PeekColumns([]int{0, 1}) {
+		seen = append(seen, c.N())
+		c.Peek() // peeking again reads nothing new
+		c.Take()
+	}
+	if len(seen) != 2 || seen[1] != 2 {
+		t.Fatalf("rows of the first column set: %v", seen)
+	}
+	if !c.Peek() || c.N() != 3 || c.Rows.Op() != Update {
+		t.Fatal("the row with another column set was consumed")
+	}
+	c.Take()
+	if c.Peek() {
+		t.Fatal("a row after the end")
+	}
+	if ColumnSetKey([]int{1, 300}) == ColumnSetKey([]int{300, 1}) || ColumnSetKey([]int{1}) != ColumnSetKey([]int{1}) {
+		t.Fatal("ColumnSetKey does not tell column sets apart")
+	}
+}

@@ -47,7 +47,7 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 			keyed:     len(table.Key()) > 0,
 			direct:    opts.Fresh,
 			chunkRows: m.chunkRows,
-			cur:       cursor{rows: rows},
+			cur:       bulk.Cursor{Rows: rows},
 			segments:  map[string]*segment{},
 		}
 		if err := a.run(ctx); err != nil {
@@ -78,28 +78,6 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 	return counts, err
 }
 
-// cursor reads rows one ahead, so that a segment can end at a row without consuming it.
-type cursor struct {
-	rows   bulk.Rows
-	loaded bool
-	done   bool
-	n      int64 // the number of the current row in the apply, from 1
-}
-
-func (c *cursor) peek() bool {
-	if !c.loaded && !c.done {
-		if c.rows.Next() {
-			c.loaded = true
-			c.n++
-		} else {
-			c.done = true
-		}
-	}
-	return c.loaded
-}
-
-func (c *cursor) take() { c.loaded = false }
-
 // segment is the column set of consecutive rows.
 type segment struct {
 	cols       []int
@@ -116,7 +94,7 @@ type applier struct {
 	keyed     bool
 	direct    bool // a keyed table is still empty of anything but this apply's direct rows
 	chunkRows int
-	cur       cursor
+	cur       bulk.Cursor
 	counts    bulk.Counts
 	stages    int
 	chunks    int
@@ -124,11 +102,11 @@ type applier struct {
 }
 
 func (a *applier) run(ctx context.Context) error {
-	for a.cur.peek() {
+	for a.cur.Peek() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		seg, err := a.segment(a.cur.rows.Columns())
+		seg, err := a.segment(a.cur.Rows.Columns())
 		if err != nil {
 			return err
 		}
@@ -144,8 +122,8 @@ func (a *applier) run(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := a.cur.rows.Err(); err != nil {
-		return fmt.Errorf("reading rows (after row %d): %w", a.cur.n, err)
+	if err := a.cur.Rows.Err(); err != nil {
+		return fmt.Errorf("reading rows (after row %d): %w", a.cur.N(), err)
 	}
 	return ctx.Err()
 }
@@ -153,22 +131,22 @@ func (a *applier) run(ctx context.Context) error {
 // segment returns the segment of a column list, checking it: columns of the table, none twice,
 // and every key column present.
 func (a *applier) segment(cols []int) (*segment, error) {
-	key := string(intsKey(cols))
+	key := bulk.ColumnSetKey(cols)
 	if s, ok := a.segments[key]; ok {
 		return s, nil
 	}
 	if len(cols) == 0 {
-		return nil, fmt.Errorf("row %d carries no columns", a.cur.n)
+		return nil, fmt.Errorf("row %d carries no columns", a.cur.N())
 	}
 	s := &segment{cols: append([]int(nil), cols...), directSafe: true}
 	seen := make([]bool, len(a.table.Columns))
 	for _, ci := range cols {
 		if ci < 0 || ci >= len(a.table.Columns) {
-			return nil, fmt.Errorf("row %d names column index %d; the table has %d columns", a.cur.n, ci, len(a.table.Columns))
+			return nil, fmt.Errorf("row %d names column index %d; the table has %d columns", a.cur.N(), ci, len(a.table.Columns))
 		}
 		c := a.table.Columns[ci]
 		if seen[ci] {
-			return nil, fmt.Errorf("row %d carries column %s twice", a.cur.n, c.Name)
+			return nil, fmt.Errorf("row %d carries column %s twice", a.cur.N(), c.Name)
 		}
 		seen[ci] = true
 		direct, err := converterFor(c, true)
@@ -186,55 +164,35 @@ func (a *applier) segment(cols []int) (*segment, error) {
 	}
 	for _, ki := range a.table.Key() {
 		if !seen[ki] {
-			return nil, fmt.Errorf("row %d lacks key column %s", a.cur.n, a.table.Columns[ki].Name)
+			return nil, fmt.Errorf("row %d lacks key column %s", a.cur.N(), a.table.Columns[ki].Name)
 		}
 	}
 	a.segments[key] = s
 	return s, nil
 }
 
-func intsKey(cols []int) []byte {
-	b := make([]byte, 0, 2*len(cols))
-	for _, c := range cols {
-		b = append(b, byte(c), byte(c>>8))
-	}
-	return b
-}
-
-func sameColumns(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // convert checks the current row (op, value count) and converts its values into dst with convs.
 // A delete keeps only its key values.
 func (a *applier) convert(seg *segment, convs []converter, dst []any) (bulk.Op, error) {
-	op := a.cur.rows.Op()
+	op := a.cur.Rows.Op()
 	switch op {
 	case bulk.Insert, bulk.Update, bulk.Delete:
 	default:
-		return op, fmt.Errorf("row %d has op %v; only I, U and D are known", a.cur.n, op)
+		return op, fmt.Errorf("row %d has op %v; only I, U and D are known", a.cur.N(), op)
 	}
 	if !a.keyed && op != bulk.Insert {
-		return op, fmt.Errorf("row %d is an %s: %w", a.cur.n, opName(op), bulk.ErrNoKey)
+		return op, fmt.Errorf("row %d is an %s: %w", a.cur.N(), opName(op), bulk.ErrNoKey)
 	}
-	vals := a.cur.rows.Values()
+	vals := a.cur.Rows.Values()
 	if len(vals) != len(seg.cols) {
-		return op, fmt.Errorf("row %d has %d values for %d columns", a.cur.n, len(vals), len(seg.cols))
+		return op, fmt.Errorf("row %d has %d values for %d columns", a.cur.N(), len(vals), len(seg.cols))
 	}
 	for i, v := range vals {
 		c := &a.table.Columns[seg.cols[i]]
 		switch {
 		case v == nil:
 			if c.PrimaryKey || (op != bulk.Delete && !c.Nullable) {
-				return op, fmt.Errorf("column %s, row %d: NULL in a NOT NULL column", c.Name, a.cur.n)
+				return op, fmt.Errorf("column %s, row %d: NULL in a NOT NULL column", c.Name, a.cur.N())
 			}
 			dst[i] = nil
 		case op == bulk.Delete && !c.PrimaryKey:
@@ -245,7 +203,7 @@ func (a *applier) convert(seg *segment, convs []converter, dst []any) (bulk.Op, 
 				return op, err
 			}
 			if err != nil {
-				return op, fmt.Errorf("column %s, row %d: %w", c.Name, a.cur.n, err)
+				return op, fmt.Errorf("column %s, row %d: %w", c.Name, a.cur.N(), err)
 			}
 			dst[i] = cv
 		}
@@ -293,9 +251,9 @@ func (a *applier) bulkCopy(ctx context.Context, into string, names []string, tab
 					return fmt.Errorf("bulk copy into %s: %w (bulk copy matches column names with case: the table's catalog names must be used)", into, err)
 				}
 				if _, derr := b.Done(); derr != nil {
-					return &brokenSession{fmt.Errorf("bulk copy into %s, row %d: %w", into, a.cur.n, err)}
+					return &brokenSession{fmt.Errorf("bulk copy into %s, row %d: %w", into, a.cur.N(), err)}
 				}
-				return fmt.Errorf("bulk copy into %s, row %d: %w", into, a.cur.n, err)
+				return fmt.Errorf("bulk copy into %s, row %d: %w", into, a.cur.N(), err)
 			}
 			sent++
 		}
@@ -316,7 +274,7 @@ func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
 	row := make([]any, len(seg.cols))
 	diverted := false
 	err := a.bulkCopy(ctx, a.table.Name, seg.names, false, func() ([]any, bool, error) {
-		if !a.cur.peek() || !sameColumns(a.cur.rows.Columns(), seg.cols) {
+		if !a.cur.PeekColumns(seg.cols) {
 			return nil, false, nil
 		}
 		op, err := a.convert(seg, seg.direct, row)
@@ -328,7 +286,7 @@ func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
 			return nil, false, err
 		}
 		a.counts.Count(op)
-		a.cur.take()
+		a.cur.Take()
 		return row, true, nil
 	})
 	if err != nil || !diverted {
@@ -342,7 +300,7 @@ func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
 // through staging; a delete, or a value that cannot go straight in, also ends the direct path.
 func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 	row := make([]any, len(seg.cols))
-	for a.direct && a.cur.peek() && sameColumns(a.cur.rows.Columns(), seg.cols) {
+	for a.direct && a.cur.PeekColumns(seg.cols) {
 		a.chunks++
 		savepoint := fmt.Sprintf("mirrord_direct_%d", a.chunks)
 		if _, err := a.conn.ExecContext(ctx, saveSQL(savepoint)); err != nil {
@@ -353,10 +311,10 @@ func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 		stop := false
 		n := 0
 		err := a.bulkCopy(ctx, a.table.Name, seg.names, true, func() ([]any, bool, error) {
-			if n >= a.chunkRows || !a.cur.peek() || !sameColumns(a.cur.rows.Columns(), seg.cols) {
+			if n >= a.chunkRows || !a.cur.PeekColumns(seg.cols) {
 				return nil, false, nil
 			}
-			if a.cur.rows.Op() == bulk.Delete {
+			if a.cur.Rows.Op() == bulk.Delete {
 				stop = true
 				return nil, false, nil
 			}
@@ -369,7 +327,7 @@ func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 				return nil, false, err
 			}
 			keep := make([]any, 0, len(row)+2)
-			keep = append(keep, a.cur.n, false)
+			keep = append(keep, a.cur.N(), false)
 			for _, v := range row {
 				if b, ok := v.([]byte); ok {
 					v = bytes.Clone(b) // the decoder may reuse its buffer after Next
@@ -378,7 +336,7 @@ func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 			}
 			kept = append(kept, keep)
 			chunkCounts.Count(op)
-			a.cur.take()
+			a.cur.Take()
 			n++
 			return row, true, nil
 		})
@@ -426,16 +384,16 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay [][]any) error
 			replay = replay[1:]
 			return row, true, nil
 		}
-		if !a.cur.peek() || !sameColumns(a.cur.rows.Columns(), seg.cols) {
+		if !a.cur.PeekColumns(seg.cols) {
 			return nil, false, nil
 		}
 		op, err := a.convert(seg, seg.staged, own[2:])
 		if err != nil {
 			return nil, false, err
 		}
-		own[0], own[1] = a.cur.n, op == bulk.Delete
+		own[0], own[1] = a.cur.N(), op == bulk.Delete
 		a.counts.Count(op)
-		a.cur.take()
+		a.cur.Take()
 		return own, true, nil
 	})
 	if err != nil {

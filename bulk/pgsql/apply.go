@@ -52,7 +52,7 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		keyed:     len(table.Key()) > 0,
 		direct:    opts.Fresh,
 		chunkRows: m.chunkRows,
-		cur:       cursor{rows: rows},
+		cur:       bulk.Cursor{Rows: rows},
 		segments:  map[string]*segment{},
 	}
 	buffers, _ := copyBuffers.Get().(*copyBuffer)
@@ -103,28 +103,6 @@ type copyBuffer struct {
 // the collector.
 const maxPooledBuffer = 16 << 20
 
-// cursor reads rows one ahead, so that a segment can end at a row without consuming it.
-type cursor struct {
-	rows   bulk.Rows
-	loaded bool  // the current row is read and not yet taken
-	done   bool  // Next has returned false
-	n      int64 // the number of the current row in the apply, from 1
-}
-
-func (c *cursor) peek() bool {
-	if !c.loaded && !c.done {
-		if c.rows.Next() {
-			c.loaded = true
-			c.n++
-		} else {
-			c.done = true
-		}
-	}
-	return c.loaded
-}
-
-func (c *cursor) take() { c.loaded = false }
-
 // segment is the column set of consecutive rows.
 type segment struct {
 	cols    []int        // table column indexes
@@ -140,7 +118,7 @@ type applier struct {
 	keyed     bool
 	direct    bool // rows may still be copied straight into the table
 	chunkRows int
-	cur       cursor
+	cur       bulk.Cursor
 	counts    bulk.Counts
 	stages    int
 	segments  map[string]*segment // by column list, so that alternating batches build each once
@@ -162,11 +140,11 @@ type keptRow struct {
 }
 
 func (a *applier) run(ctx context.Context) error {
-	for a.cur.peek() {
+	for a.cur.Peek() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		seg, err := a.segment(a.cur.rows.Columns())
+		seg, err := a.segment(a.cur.Rows.Columns())
 		if err != nil {
 			return err
 		}
@@ -182,8 +160,8 @@ func (a *applier) run(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := a.cur.rows.Err(); err != nil {
-		return fmt.Errorf("reading rows (after row %d): %w", a.cur.n, err)
+	if err := a.cur.Rows.Err(); err != nil {
+		return fmt.Errorf("reading rows (after row %d): %w", a.cur.N(), err)
 	}
 	return ctx.Err()
 }
@@ -191,7 +169,7 @@ func (a *applier) run(ctx context.Context) error {
 // segment returns the segment of a column list, checking it: columns of the table, none twice,
 // and every key column present.
 func (a *applier) segment(cols []int) (*segment, error) {
-	key := string(intsKey(cols))
+	key := bulk.ColumnSetKey(cols)
 	if s, ok := a.segments[key]; ok {
 		return s, nil
 	}
@@ -199,11 +177,11 @@ func (a *applier) segment(cols []int) (*segment, error) {
 	seen := make([]bool, len(a.table.Columns))
 	for _, ci := range cols {
 		if ci < 0 || ci >= len(a.table.Columns) {
-			return nil, fmt.Errorf("row %d names column index %d; the table has %d columns", a.cur.n, ci, len(a.table.Columns))
+			return nil, fmt.Errorf("row %d names column index %d; the table has %d columns", a.cur.N(), ci, len(a.table.Columns))
 		}
 		c := a.table.Columns[ci]
 		if seen[ci] {
-			return nil, fmt.Errorf("row %d carries column %s twice", a.cur.n, c.Name)
+			return nil, fmt.Errorf("row %d carries column %s twice", a.cur.N(), c.Name)
 		}
 		seen[ci] = true
 		codec, err := codecFor(c)
@@ -214,54 +192,34 @@ func (a *applier) segment(cols []int) (*segment, error) {
 		s.fields = append(s.fields, codec)
 	}
 	if len(cols) == 0 {
-		return nil, fmt.Errorf("row %d carries no columns", a.cur.n)
+		return nil, fmt.Errorf("row %d carries no columns", a.cur.N())
 	}
 	for _, ki := range a.table.Key() {
 		if !seen[ki] {
-			return nil, fmt.Errorf("row %d lacks key column %s", a.cur.n, a.table.Columns[ki].Name)
+			return nil, fmt.Errorf("row %d lacks key column %s", a.cur.N(), a.table.Columns[ki].Name)
 		}
 	}
 	a.segments[key] = s
 	return s, nil
 }
 
-func intsKey(cols []int) []byte {
-	b := make([]byte, 0, 2*len(cols))
-	for _, c := range cols {
-		b = append(b, byte(c), byte(c>>8))
-	}
-	return b
-}
-
-func sameColumns(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // appendRow checks the current row (op, value count, NULLs) and appends its COPY tuple to buf:
 // with staged, in staging layout (sequence number, delete flag, values). A delete keeps only
 // its key values.
 func (a *applier) appendRow(buf []byte, seg *segment, staged bool) ([]byte, bulk.Op, error) {
-	op := a.cur.rows.Op()
+	op := a.cur.Rows.Op()
 	switch op {
 	case bulk.Insert, bulk.Update, bulk.Delete:
 	default:
-		return buf, op, fmt.Errorf("row %d has op %v; only I, U and D are known", a.cur.n, op)
+		return buf, op, fmt.Errorf("row %d has op %v; only I, U and D are known", a.cur.N(), op)
 	}
-	vals := a.cur.rows.Values()
+	vals := a.cur.Rows.Values()
 	if len(vals) != len(seg.cols) {
-		return buf, op, fmt.Errorf("row %d has %d values for %d columns", a.cur.n, len(vals), len(seg.cols))
+		return buf, op, fmt.Errorf("row %d has %d values for %d columns", a.cur.N(), len(vals), len(seg.cols))
 	}
 	if staged {
 		buf = binary.BigEndian.AppendUint16(buf, uint16(len(vals)+2))
-		buf = appendInt8Field(buf, a.cur.n)
+		buf = appendInt8Field(buf, a.cur.N())
 		buf = appendBoolField(buf, op == bulk.Delete)
 	} else {
 		buf = binary.BigEndian.AppendUint16(buf, uint16(len(vals)))
@@ -271,7 +229,7 @@ func (a *applier) appendRow(buf []byte, seg *segment, staged bool) ([]byte, bulk
 		switch {
 		case v == nil:
 			if f.col.PrimaryKey || (op != bulk.Delete && !f.col.Nullable) {
-				return buf, op, fmt.Errorf("column %s, row %d: NULL in a NOT NULL column", f.col.Name, a.cur.n)
+				return buf, op, fmt.Errorf("column %s, row %d: NULL in a NOT NULL column", f.col.Name, a.cur.N())
 			}
 			buf = append(buf, nullField...)
 		case op == bulk.Delete && !f.col.PrimaryKey:
@@ -279,7 +237,7 @@ func (a *applier) appendRow(buf []byte, seg *segment, staged bool) ([]byte, bulk
 		default:
 			var err error
 			if buf, err = f.appendField(buf, v); err != nil {
-				return buf, op, fmt.Errorf("column %s, row %d: %w", f.col.Name, a.cur.n, err)
+				return buf, op, fmt.Errorf("column %s, row %d: %w", f.col.Name, a.cur.N(), err)
 			}
 		}
 	}
@@ -335,7 +293,7 @@ func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 	if err := a.checkTypes(ctx, seg); err != nil {
 		return err
 	}
-	for a.direct && a.cur.peek() && sameColumns(a.cur.rows.Columns(), seg.cols) {
+	for a.direct && a.cur.PeekColumns(seg.cols) {
 		savepoint, err := a.tx.Begin(ctx)
 		if err != nil {
 			return err
@@ -377,12 +335,12 @@ type directFeed struct {
 
 func (f *directFeed) appendTuple(buf []byte) ([]byte, bool, error) {
 	a := f.a
-	if f.limit > 0 && f.n >= f.limit || !a.cur.peek() || !sameColumns(a.cur.rows.Columns(), f.seg.cols) {
+	if f.limit > 0 && f.n >= f.limit || !a.cur.PeekColumns(f.seg.cols) {
 		return buf, false, nil
 	}
-	op := a.cur.rows.Op()
+	op := a.cur.Rows.Op()
 	if !a.keyed && op != bulk.Insert {
-		return buf, false, fmt.Errorf("row %d is an %s: %w", a.cur.n, opName(op), bulk.ErrNoKey)
+		return buf, false, fmt.Errorf("row %d is an %s: %w", a.cur.N(), opName(op), bulk.ErrNoKey)
 	}
 	if op == bulk.Delete {
 		f.sawDelete = true
@@ -394,10 +352,10 @@ func (f *directFeed) appendTuple(buf []byte) ([]byte, bool, error) {
 		return buf[:start], false, err
 	}
 	if f.limit > 0 {
-		f.kept = append(f.kept, keptRow{start: start, end: len(buf), seq: a.cur.n})
+		f.kept = append(f.kept, keptRow{start: start, end: len(buf), seq: a.cur.N()})
 	}
 	a.counts.Count(op)
-	a.cur.take()
+	a.cur.Take()
 	f.n++
 	return buf, true, nil
 }
@@ -474,7 +432,7 @@ func (f *stageFeed) appendTuple(buf []byte) ([]byte, bool, error) {
 		return append(buf, f.replay.buf[r.start+2:r.end]...), true, nil // past the field count
 	}
 	a := f.a
-	if !a.cur.peek() || !sameColumns(a.cur.rows.Columns(), f.seg.cols) {
+	if !a.cur.PeekColumns(f.seg.cols) {
 		return buf, false, nil
 	}
 	start := len(buf)
@@ -484,6 +442,6 @@ func (f *stageFeed) appendTuple(buf []byte) ([]byte, bool, error) {
 		return buf[:start], false, err
 	}
 	a.counts.Count(op)
-	a.cur.take()
+	a.cur.Take()
 	return buf, true, nil
 }
