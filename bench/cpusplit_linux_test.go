@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mirrord/mirrord/bench/contact"
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/engine"
 )
@@ -178,7 +179,7 @@ func BenchmarkEngineCPUSplit(b *testing.B) {
 		defer e.Close()
 		changes := make([]change, repopulateRows)
 		for i := range changes {
-			changes[i] = change{bulk.Insert, contactRow(int64(i+1), 0)}
+			changes[i] = change{bulk.Insert, contact.Row(int64(i+1), 0)}
 		}
 		split := newCPUSplit(b, p)
 		ctx := context.Background()
@@ -198,7 +199,7 @@ func BenchmarkEngineCPUSplit(b *testing.B) {
 		defer e.Close()
 		base := make([][]any, 0, 50_000)
 		for id := int64(1); id <= incrementalBase; id++ {
-			base = append(base, contactRow(id, 0))
+			base = append(base, contact.Row(id, 0))
 			if len(base) == cap(base) || id == incrementalBase {
 				p.rawCopy(b, "contact", base)
 				base = base[:0]

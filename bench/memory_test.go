@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mirrord/mirrord/bench/contact"
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/bulk/pgsql"
 	"github.com/mirrord/mirrord/bulk/sqlite"
@@ -64,7 +65,7 @@ type rowDataStream struct {
 func newRowDataStream(token string, size int64) (*rowDataStream, error) {
 	s := &rowDataStream{size: size, block: 500}
 	s.w = wire.NewRowDataWriter(&s.buf, token, "memory")
-	if err := s.w.Begin(contactTable.Name, contactTable.Columns); err != nil {
+	if err := s.w.Begin(contact.Table.Name, contact.Table.Columns); err != nil {
 		return nil, err
 	}
 	return s, s.w.Flush()
@@ -95,7 +96,7 @@ func (s *rowDataStream) refill() error {
 	}
 	for range s.block {
 		s.rows++
-		if err := s.w.Row(bulk.Insert, s.rows, contactRow(s.rows, 0)...); err != nil {
+		if err := s.w.Row(bulk.Insert, s.rows, contact.Row(s.rows, 0)...); err != nil {
 			return err
 		}
 	}
@@ -341,7 +342,7 @@ func pgTarget(t *testing.T, dsn string) bulk.Target {
 func measureRowDataMemory(t *testing.T, keys auth.KeyFiles, target bulk.Target, size int64) {
 	srv := newMemoryServer(t, keys, target, size+(16<<20))
 	var buf bytes.Buffer
-	if err := wire.WriteTableSchemaRequest(&buf, srv.sign(t), wire.TableSchemaRequest{Tables: []schema.Table{contactTable}}); err != nil {
+	if err := wire.WriteTableSchemaRequest(&buf, srv.sign(t), wire.TableSchemaRequest{Tables: []schema.Table{contact.Table}}); err != nil {
 		t.Fatal(err)
 	}
 	srv.post(t, wire.OpTableSchema, &buf)

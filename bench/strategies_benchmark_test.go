@@ -7,10 +7,10 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mirrord/mirrord/bench/contact"
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/bulk/pgsql"
 	"github.com/mirrord/mirrord/engine"
@@ -28,47 +28,7 @@ const (
 	incrementalRows = 100_000
 )
 
-var contactTable = schema.Table{Name: "contact", Columns: []schema.Column{
-	{Name: "contact_id", Type: schema.Int, PrimaryKey: true},
-	{Name: "name", Type: schema.NVarChar, Length: 220, Nullable: true},
-	{Name: "department", Type: schema.NVarChar, Length: 220, Nullable: true},
-	{Name: "orgnr", Type: schema.NVarChar, Length: 31, Nullable: true},
-	{Name: "number1", Type: schema.NVarChar, Length: 31, Nullable: true},
-	{Name: "category_idx", Type: schema.SmallInt},
-	{Name: "business_idx", Type: schema.SmallInt},
-	{Name: "registered", Type: schema.DateTime},
-	{Name: "updated", Type: schema.DateTime},
-	{Name: "associate_id", Type: schema.Int},
-	{Name: "text_id", Type: schema.Int, Nullable: true},
-	{Name: "deleted", Type: schema.SmallInt},
-}}
-
-var contactColumns = func() []string {
-	names := make([]string, len(contactTable.Columns))
-	for i, c := range contactTable.Columns {
-		names[i] = c.Name
-	}
-	return names
-}()
-
-// contactRow is the row of key id in generation gen: values change with gen, so an update
-// really changes the row.
-func contactRow(id int64, gen int) []any {
-	base := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
-	return []any{
-		id,
-		fmt.Sprintf("Fjord & Sons %d/%d", id, gen),
-		"Sales",
-		fmt.Sprintf("NO%09d", id),
-		fmt.Sprintf("C-%d", id),
-		int64(id % 17), int64(id % 23),
-		base.Add(time.Duration(id) * time.Second),
-		base.Add(time.Duration(id+int64(gen)) * time.Minute),
-		int64(id % 97),
-		nil,
-		int64(0),
-	}
-}
+var contactColumns = contact.Columns()
 
 type change struct {
 	op   bulk.Op
@@ -83,10 +43,10 @@ func incrementalChanges(n int, base int64, next *int64, gen int) []change {
 	for range n {
 		switch p := r.IntN(100); {
 		case p < 60:
-			out = append(out, change{bulk.Update, contactRow(1+r.Int64N(base), gen)})
+			out = append(out, change{bulk.Update, contact.Row(1+r.Int64N(base), gen)})
 		case p < 85:
 			*next++
-			out = append(out, change{bulk.Insert, contactRow(*next, gen)})
+			out = append(out, change{bulk.Insert, contact.Row(*next, gen)})
 		default:
 			vals := make([]any, len(contactColumns))
 			vals[0] = 1 + r.Int64N(base)
@@ -121,7 +81,7 @@ func setupPG(b *testing.B) *pgBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := m.Migrate(ctx, schema.Diff(nil, contactTable)); err != nil {
+	if err := m.Migrate(ctx, schema.Diff(nil, contact.Table)); err != nil {
 		b.Fatal(err)
 	}
 	cfg, _ := pgx.ParseConfig(dsn)
@@ -249,7 +209,7 @@ func BenchmarkRepopulate(b *testing.B) {
 	rows := make([][]any, repopulateRows)
 	changes := make([]change, repopulateRows)
 	for i := range rows {
-		rows[i] = contactRow(int64(i+1), 0)
+		rows[i] = contact.Row(int64(i+1), 0)
 		changes[i] = change{bulk.Insert, rows[i]}
 	}
 	run := func(name string, load func(b *testing.B, p *pgBench, e *engine.Engine, gen int)) {
@@ -286,7 +246,7 @@ func BenchmarkIncremental(b *testing.B) {
 			defer e.Close()
 			base := make([][]any, 0, 50_000)
 			for id := int64(1); id <= incrementalBase; id++ {
-				base = append(base, contactRow(id, 0))
+				base = append(base, contact.Row(id, 0))
 				if len(base) == cap(base) || id == incrementalBase {
 					p.rawCopy(b, "contact", base)
 					base = base[:0]
@@ -312,7 +272,7 @@ func BenchmarkIncremental(b *testing.B) {
 		p.exec(b, "CREATE TABLE contact_copy (LIKE contact INCLUDING ALL)")
 		rows := make([][]any, len(changes))
 		for i := range changes {
-			rows[i] = contactRow(int64(i+1), gen)
+			rows[i] = contact.Row(int64(i+1), gen)
 		}
 		b.StartTimer()
 		p.rawCopy(b, "contact_copy", rows)

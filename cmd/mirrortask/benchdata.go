@@ -7,63 +7,28 @@ import (
 	"os"
 	"time"
 
+	"github.com/mirrord/mirrord/bench/contact"
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/schema"
 	"github.com/mirrord/mirrord/soapfront/wire"
 )
 
-// benchTable is a contact-like table of 12 columns, the shape of bench/strategies_benchmark_test.go,
-// so that the figures of the two stand beside each other.
-var benchTable = schema.Table{Name: "contact", Columns: []schema.Column{
-	{Name: "contact_id", Type: schema.Int, PrimaryKey: true},
-	{Name: "name", Type: schema.NVarChar, Length: 220, Nullable: true},
-	{Name: "department", Type: schema.NVarChar, Length: 220, Nullable: true},
-	{Name: "orgnr", Type: schema.NVarChar, Length: 31, Nullable: true},
-	{Name: "number1", Type: schema.NVarChar, Length: 31, Nullable: true},
-	{Name: "category_idx", Type: schema.SmallInt},
-	{Name: "business_idx", Type: schema.SmallInt},
-	{Name: "registered", Type: schema.DateTime},
-	{Name: "updated", Type: schema.DateTime},
-	{Name: "associate_id", Type: schema.Int},
-	{Name: "text_id", Type: schema.Int, Nullable: true},
-	{Name: "deleted", Type: schema.SmallInt},
-}}
-
 func benchTableName(i, n int) string {
 	if n == 1 {
-		return benchTable.Name
+		return contact.Table.Name
 	}
-	return fmt.Sprintf("%s_%d", benchTable.Name, i+1)
+	return fmt.Sprintf("%s_%d", contact.Table.Name, i+1)
 }
 
-// benchTables returns n copies of benchTable, named contact, or contact_1..contact_n.
+// benchTables returns n copies of contact.Table, named contact, or contact_1..contact_n.
 func benchTables(n int) []schema.Table {
 	out := make([]schema.Table, n)
 	for i := range out {
-		out[i] = benchTable
+		out[i] = contact.Table
 		out[i].Name = benchTableName(i, n)
-		out[i].Columns = cloneColumns(benchTable.Columns)
+		out[i].Columns = cloneColumns(contact.Table.Columns)
 	}
 	return out
-}
-
-// benchRow is the row of key id in generation gen: values change with gen, so an update
-// really changes the row.
-func benchRow(id int64, gen int) []any {
-	base := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
-	return []any{
-		id,
-		fmt.Sprintf("Fjord & Sons %d/%d", id, gen),
-		"Sales",
-		fmt.Sprintf("NO%09d", id),
-		fmt.Sprintf("C-%d", id),
-		int64(id % 17), int64(id % 23),
-		base.Add(time.Duration(id) * time.Second),
-		base.Add(time.Duration(id+int64(gen)) * time.Minute),
-		int64(id % 97),
-		nil,
-		int64(0),
-	}
 }
 
 // benchPlan is what one tenant's cycle sends, table by table. Every tenant sends the same.
@@ -123,11 +88,11 @@ func (t *planTable) each(fn func(op bulk.Op, id, lsn int64) error) error {
 // values are the row's values as sent: a delete carries its key only.
 func (p *benchPlan) values(op bulk.Op, id int64) []any {
 	if op == bulk.Delete {
-		v := make([]any, len(benchTable.Columns))
+		v := make([]any, len(contact.Table.Columns))
 		v[0] = id
 		return v
 	}
-	return benchRow(id, p.gen)
+	return contact.Row(id, p.gen)
 }
 
 // fullPlan splits keys 1..--rows evenly between the tables, every row an insert whose LSN is its key.

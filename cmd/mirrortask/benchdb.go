@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mirrord/mirrord/bench/contact"
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/bulk/pgsql"
 	"github.com/mirrord/mirrord/schema"
@@ -100,10 +101,7 @@ func (sc *scratch) close() {
 
 // copyPlan copies a plan's rows, each a full row of its key, into the tables of one connection.
 func copyPlan(ctx context.Context, conn *pgx.Conn, p *benchPlan) error {
-	names := make([]string, len(benchTable.Columns))
-	for i, c := range benchTable.Columns {
-		names[i] = c.Name
-	}
+	names := contact.Columns()
 	for _, t := range p.tables {
 		var ids []int64
 		if err := t.each(func(_ bulk.Op, id, _ int64) error { ids = append(ids, id); return nil }); err != nil {
@@ -115,7 +113,7 @@ func copyPlan(ctx context.Context, conn *pgx.Conn, p *benchPlan) error {
 				return nil, nil
 			}
 			next++
-			return benchRow(ids[next-1], p.gen), nil
+			return contact.Row(ids[next-1], p.gen), nil
 		}))
 		if err != nil {
 			return fmt.Errorf("COPY into %s: %w", t.table.Name, err)
