@@ -2,11 +2,11 @@ package sqlite
 
 import (
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/mirrord/mirrord/bulk/bulktest"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -74,21 +74,7 @@ func TestSQLGolden(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			path := filepath.Join("testdata", c.name+".sql")
-			got := c.sql + "\n"
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to write it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("SQL differs from %s:\n got: %s\nwant: %s", path, got, want)
-			}
+			bulktest.Golden(t, filepath.Join("testdata", c.name+".sql"), c.sql, *update)
 		})
 	}
 }
