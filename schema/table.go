@@ -62,6 +62,9 @@ type Column struct {
 	Scale      int  `json:"scale,omitempty"`
 	Nullable   bool `json:"nullable"`
 	PrimaryKey bool `json:"primaryKey,omitempty"`
+	// Default is the column's default as SQL Server's catalog writes it
+	// (sys.default_constraints.definition: "((0))", "(N'')", "(getdate())"); empty for none.
+	Default string `json:"default,omitempty"`
 }
 
 // Table is one table of a TableSchema message: its name and its columns in source order.
