@@ -81,7 +81,7 @@ func setupPG(b *testing.B) *pgBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := m.Migrate(ctx, schema.Diff(nil, contact.Table)); err != nil {
+	if err := m.Migrate(ctx, bulk.Migration{Plan: schema.Diff(nil, contact.Table)}); err != nil {
 		b.Fatal(err)
 	}
 	cfg, _ := pgx.ParseConfig(dsn)

@@ -78,10 +78,17 @@ type Rows interface {
 	Err() error
 }
 
-// Counts are the rows of each kind that an apply committed, by their op tags.
+// Counts are the rows an apply changed in its table, by what each write really did: a row
+// written under a key the table lacked counts as inserted and one under a key it held as
+// updated, whatever the row's op tag said; a delete counts only when the key was there. A
+// target may collapse the rows of one key within an apply to the key's last state first, so a
+// key sent twice counts once or twice, but never as two inserts.
 type Counts struct {
 	Inserted, Updated, Deleted int64
 }
+
+// Any reports whether c counts any row.
+func (c Counts) Any() bool { return c.Inserted != 0 || c.Updated != 0 || c.Deleted != 0 }
 
 // Add adds o to c.
 func (c *Counts) Add(o Counts) {
@@ -115,6 +122,9 @@ type TableState struct {
 	LSN int64
 	// Changed is when the table's state row last changed (LSN or schema); zero when unknown.
 	Changed time.Time
+	// Cycle are the rows the table took since the tenant's cycle began (BeginCycle), as the
+	// mirror counted them: every process that served the cycle adds to them.
+	Cycle Counts
 }
 
 // ApplyOptions say how to apply one table's rows.
@@ -127,6 +137,23 @@ type ApplyOptions struct {
 	// since, as during a repopulation: rows may be loaded straight into it. A duplicate key
 	// there must fall back to staging and merge, so a wrong Fresh costs time, never data.
 	Fresh bool
+	// Hash is the stored schema hash of the table model the caller read with Tables. When it is
+	// set, the apply checks it against the state table under the apply's lock before it writes
+	// anything, and fails with ErrSchemaChanged when the mirror holds another schema: another
+	// process migrated, recreated or dropped the table since the caller read it.
+	Hash string
+	// Rewind allows the LSN to go below the table's stored one: the table was wiped or created
+	// in this cycle. Otherwise a lower LSN fails the apply with an *LSNError.
+	Rewind bool
+}
+
+// Migration is a plan to carry out, and the state it was made from.
+type Migration struct {
+	schema.Plan
+	// From is the schema hash the state table held for the table when the plan was made, empty
+	// when it did not list the table. Migrate checks it under the migration's lock and changes
+	// nothing, failing with ErrSchemaChanged, when another process changed the table meanwhile.
+	From string
 }
 
 // Target is a database server (or folder) that holds one mirror per tenant.
@@ -145,10 +172,15 @@ type Target interface {
 type Mirror interface {
 	// Tables reads back every mirrored table: its catalog, stored hash and LSN, keyed by name.
 	Tables(ctx context.Context) (map[string]TableState, error)
-	// Migrate carries out a plan and records the desired table's hash in the state table.
-	// Create and Recreate set the LSN to NoLSN; Alter keeps it. Alter keeps the partner's
-	// indexes on the table where the database allows.
-	Migrate(ctx context.Context, plan schema.Plan) error
+	// States reads the state table alone: each mirrored table's stored hash, LSN, last change
+	// and cycle counts, keyed by name, with Table holding only the name. It is the cheap read
+	// that tells a caller whether its catalog is still current.
+	States(ctx context.Context) (map[string]TableState, error)
+	// Migrate carries out a plan, if the table's state still is the one it was made from, and
+	// records the desired table's hash in the state table. Create and Recreate set the LSN to
+	// NoLSN; Alter keeps it. Alter keeps the partner's indexes on the table where the database
+	// allows. Migrations of one mirror are serialized across processes.
+	Migrate(ctx context.Context, m Migration) error
 	// Wipe removes every row of the tables and sets their LSN to NoLSN, in one transaction.
 	// The tables and their indexes stay.
 	Wipe(ctx context.Context, tables []string) error
@@ -161,8 +193,22 @@ type Mirror interface {
 	// opts.LSN reports one, the new LSN, in one transaction: all of it commits or none. Within one apply
 	// the last state of a key wins, an insert of an existing key updates it, an update of a
 	// missing key inserts it, and a delete of a missing key does nothing. A table without a
-	// primary key takes inserts only; an update or delete fails the apply with ErrNoKey.
+	// primary key takes inserts only; an update or delete fails the apply with ErrNoKey. The
+	// counts it returns are also added to the table's cycle counts in the same transaction.
+	// Applies of one table are serialized across processes by the lock on its state row.
 	Apply(ctx context.Context, table schema.Table, rows Rows, opts ApplyOptions) (Counts, error)
+	// BeginCycle starts a cycle of the tenant (its Authenticate): every table's cycle counts go
+	// to zero, and no table is named by the cycle yet.
+	BeginCycle(ctx context.Context) error
+	// NameTables records that a TableSchema call of the current cycle named the tables. A call
+	// that names no table still counts: it means that no table is mirrored. Without a cycle in
+	// progress it does nothing.
+	NameTables(ctx context.Context, tables []string) error
+	// EndCycle ends the current cycle (its ReplicationCompleted). When the cycle made a
+	// TableSchema call, it drops the mirrored tables that none of the cycle's calls named and
+	// returns their names. A cycle that made no TableSchema call, or no cycle in progress,
+	// drops nothing.
+	EndCycle(ctx context.Context) (dropped []string, err error)
 	// RowCount counts the rows of a mirrored table.
 	RowCount(ctx context.Context, table string) (int64, error)
 	Close() error
@@ -170,6 +216,39 @@ type Mirror interface {
 
 // ErrNoKey is returned by Apply when a table without a primary key receives an update or delete.
 var ErrNoKey = errors.New("the table has no primary key, so its rows can be inserted but not updated or deleted")
+
+// ErrSchemaChanged is returned (wrapped) by Apply and Migrate when the table's stored schema is
+// not the one the caller read: another process migrated, recreated or dropped it. Nothing was
+// written; the caller reads the catalog again.
+var ErrSchemaChanged = errors.New("the table's schema changed since mirrord read it (another mirrord process changed it)")
+
+// LSNError is returned by Apply when the LSN to store is below the table's stored one and the
+// apply may not rewind it.
+type LSNError struct {
+	Table  string
+	Stored int64 // the table's LSN in the state table
+	Sent   int64 // the LSN the apply was to store
+}
+
+func (e *LSNError) Error() string {
+	return fmt.Sprintf("table %s: LSN %d is lower than the mirror's LSN %d; an LSN may go back only after the table is wiped", e.Table, e.Sent, e.Stored)
+}
+
+// CheckLSN checks an LSN to store against the stored one: -1 (no data) or any LSN that is not
+// negative, and never lower than stored unless rewind allows it.
+func CheckLSN(table string, stored, sent int64, rewind bool) error {
+	if sent < NoLSN {
+		return fmt.Errorf("table %s: LSN %d is negative; only -1 (no data) may be", table, sent)
+	}
+	if sent < stored && !rewind {
+		return &LSNError{Table: table, Stored: stored, Sent: sent}
+	}
+	return nil
+}
+
+// CycleRow is the name of the state table's row that holds the tenant's cycle rather than a
+// table: it cannot be a table's name, since schema.CheckName refuses '#'.
+const CycleRow = "#cycle"
 
 // StateTable is the name of a tenant's state table.
 func StateTable(tenant string) string { return tenant + "_mirroring" }

@@ -28,6 +28,7 @@ type TableApplyResult struct {
 type Apply struct {
 	e      *Engine
 	t      *tenant
+	states map[string]bulk.TableState // the state table as the call began: LSNs to check against
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	tables map[string]*tableApply
@@ -45,6 +46,7 @@ type Apply struct {
 type tableApply struct {
 	name  string
 	table schema.Table
+	hash  string // the stored schema hash table was read with
 	ch    chan *chunk
 	// spool takes the table's chunks while its loader waits for its lane and apply slots;
 	// once the loader takes over, chunks go through ch.
@@ -71,12 +73,22 @@ func (e *Engine) BeginApply(ctx context.Context, tenant string) (*Apply, error) 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := t.catalog(ctx, false); err != nil {
+	m, err := t.mirror()
+	if err != nil {
+		return nil, err
+	}
+	// Another process may have migrated a table since this one read the catalog: the state
+	// table's hashes say so, and the catalog is read again before any row is parsed with it.
+	states, err := m.States(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the state of tenant %s: %w", tenant, err)
+	}
+	if _, err := t.currentCatalog(ctx, states); err != nil {
 		return nil, err
 	}
 	actx, cancel := context.WithCancelCause(ctx)
 	patience, losePatience := context.WithCancelCause(actx)
-	return &Apply{e: e, t: t, ctx: actx, cancel: cancel, tables: map[string]*tableApply{},
+	return &Apply{e: e, t: t, states: states, ctx: actx, cancel: cancel, tables: map[string]*tableApply{},
 		patience: patience, losePatience: losePatience}, nil
 }
 
@@ -92,7 +104,7 @@ func (a *Apply) Batch(table string, columns []string) (*Batch, error) {
 		if err != nil {
 			return nil, err
 		}
-		ta = &tableApply{name: table, table: states[0].Table, ch: make(chan *chunk, 2), spool: &spool{dir: a.e.opts.SpoolDir}}
+		ta = &tableApply{name: table, table: states[0].Table, hash: states[0].Hash, ch: make(chan *chunk, 2), spool: &spool{dir: a.e.opts.SpoolDir}}
 		ta.result = TableApplyResult{Name: table, LSN: states[0].LSN}
 		a.tables[table] = ta
 		a.order = append(a.order, ta)
@@ -177,8 +189,17 @@ func (b *Batch) Add(op bulk.Op, values []any) error {
 }
 
 // SetLSN records the batch's <Lsn>: the LSN the table reaches when its rows of this call commit.
-func (b *Batch) SetLSN(lsn int64) {
+// An LSN below -1, or below the table's as the call began (unless this cycle created or wiped
+// the table), is the caller's mistake; the table's apply checks it again under its lock.
+func (b *Batch) SetLSN(lsn int64) error {
+	name := b.ta.name
+	stored, known := b.a.states[name]
+	err := bulk.CheckLSN(name, stored.LSN, lsn, !known || b.a.t.wasWiped(name))
+	if err != nil {
+		return &requestError{msg: err.Error()}
+	}
 	b.ta.lsn, b.ta.hasLSN = lsn, true
+	return nil
 }
 
 // Close ends the batch; the next batch of the same table may carry other columns.
@@ -292,14 +313,31 @@ func (a *Apply) loadTable(ta *tableApply) {
 	opts := bulk.ApplyOptions{
 		Fresh: a.t.isFresh(ta.name),
 		// Called after the rows are exhausted, so after the decoder's last SetLSN.
-		LSN: func() (int64, bool) { return ta.lsn, ta.hasLSN },
+		LSN:    func() (int64, bool) { return ta.lsn, ta.hasLSN },
+		Hash:   ta.hash,
+		Rewind: a.t.wasWiped(ta.name),
 	}
-	counts, err := a.t.current().Apply(a.ctx, ta.table, rows, opts)
+	m, err := a.t.mirror()
+	if err != nil {
+		ta.result.Err = fmt.Errorf("table %s: %w", ta.name, err)
+		return
+	}
+	counts, err := m.Apply(a.ctx, ta.table, rows, opts)
 	if err != nil {
 		if cause := context.Cause(a.ctx); cause != nil && a.ctx.Err() != nil {
-			err = cause
+			err = fmt.Errorf("table %s: %w", ta.name, cause)
 		}
-		ta.result.Err = fmt.Errorf("table %s: %w", ta.name, err)
+		var lsnErr *bulk.LSNError
+		switch {
+		case errors.Is(err, bulk.ErrSchemaChanged):
+			// The rows were parsed with the old model: they are refused whole, and the next
+			// call reads the catalog again.
+			a.t.forget()
+			err = &busyError{fmt.Sprintf("table %s: its schema changed while the call was on its way (another mirrord process changed it); nothing was written, send the rows again: %v", ta.name, err)}
+		case errors.As(err, &lsnErr):
+			err = &requestError{msg: err.Error()}
+		}
+		ta.result.Err = err
 		a.e.opts.Logger.Warn("apply failed", "tenant", a.t.name, "table", ta.name, "err", err)
 		return
 	}
@@ -312,7 +350,6 @@ func (a *Apply) loadTable(ta *tableApply) {
 		ta.result.LSN = ta.lsn
 		a.t.setLSN(ta.name, ta.lsn)
 	}
-	a.t.addCounts(ta.name, counts)
 	a.e.opts.Logger.Debug("apply committed", "tenant", a.t.name, "table", ta.name,
 		"inserted", counts.Inserted, "updated", counts.Updated, "deleted", counts.Deleted,
 		"duration", time.Since(started))

@@ -99,11 +99,28 @@ type TableResult struct {
 	Change Change
 }
 
-// TableCounts are one table's committed rows since the tenant's last Authenticate.
+// TableCounts are the rows one table took since the tenant's cycle began, as the mirror
+// counted them (every process that served the cycle adds to them).
 type TableCounts struct {
 	Name string
 	bulk.Counts
 }
+
+// Completion is what ReplicationCompleted did: each table's counts for the cycle, sorted by
+// name, and the tables dropped because no TableSchema call of the cycle named them.
+type Completion struct {
+	Counts  []TableCounts
+	Dropped []string
+}
+
+// ErrBusy marks errors that go away when the call is sent again: another process changed the
+// mirror while the call ran, or the server had no room for it in time.
+var ErrBusy = errors.New("retry later")
+
+type busyError struct{ msg string }
+
+func (e *busyError) Error() string        { return e.msg }
+func (e *busyError) Is(target error) bool { return target == ErrBusy }
 
 // Engine applies mirroring calls to one target. It is safe for concurrent use.
 type Engine struct {
@@ -134,9 +151,12 @@ func (e *Engine) Close() error {
 	defer e.mu.Unlock()
 	var errs []error
 	for _, t := range e.tenants {
-		if m := t.current(); m != nil {
-			errs = append(errs, m.Close())
+		t.openMu.Lock()
+		if t.m != nil {
+			errs = append(errs, t.m.Close())
+			t.m = nil
 		}
+		t.openMu.Unlock()
 	}
 	e.tenants = map[string]*tenant{}
 	errs = append(errs, e.target.Close())
@@ -146,17 +166,19 @@ func (e *Engine) Close() error {
 // Ping reports whether the target answers.
 func (e *Engine) Ping(ctx context.Context) error { return e.target.Ping(ctx) }
 
-// tenant is one tenant's mirror, its cached catalog and its counts since Authenticate.
+// tenant is one tenant's mirror and what this process keeps of it: the catalog it read last, and
+// which tables this cycle created or wiped. Everything that must hold across processes (schema
+// hashes, LSNs, the cycle and its counts) lives in the mirror.
 type tenant struct {
 	name string
 
-	openMu sync.Mutex  // guards mirror; held while it is opened
-	mirror bulk.Mirror // read through current()
+	openMu sync.Mutex  // guards m; held while it is opened
+	m      bulk.Mirror // nil until opened, and after an open failed; read through mirror()
 
 	mu     sync.Mutex
-	tables map[string]bulk.TableState // nil until read
+	tables map[string]bulk.TableState // the catalog; nil until read
 	fresh  map[string]bool            // tables created or wiped this cycle that took only inserts since
-	counts map[string]*bulk.Counts
+	wiped  map[string]bool            // tables created or wiped this cycle: their LSN may go back
 	lanes  map[string]*lane
 	slots  *semaphore.Weighted // the tenant's share of apply slots
 }
@@ -173,11 +195,11 @@ func (e *Engine) tenant(ctx context.Context, name string) (*tenant, error) {
 	t := e.tenants[name]
 	if t == nil {
 		t = &tenant{
-			name:   name,
-			fresh:  map[string]bool{},
-			counts: map[string]*bulk.Counts{},
-			lanes:  map[string]*lane{},
-			slots:  semaphore.NewWeighted(int64(e.opts.MaxAppliesPerTenant)),
+			name:  name,
+			fresh: map[string]bool{},
+			wiped: map[string]bool{},
+			lanes: map[string]*lane{},
+			slots: semaphore.NewWeighted(int64(e.opts.MaxAppliesPerTenant)),
 		}
 		e.tenants[name] = t
 	}
@@ -185,37 +207,41 @@ func (e *Engine) tenant(ctx context.Context, name string) (*tenant, error) {
 
 	t.openMu.Lock()
 	defer t.openMu.Unlock()
-	if t.mirror == nil {
+	if t.m == nil {
 		m, err := e.target.Open(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("open the mirror of tenant %s: %w", name, err)
 		}
-		t.mirror = m
+		t.m = m
 	}
 	return t, nil
 }
 
-// current is the tenant's mirror. The lock orders reads against reopen.
-func (t *tenant) current() bulk.Mirror {
+// mirror is the tenant's mirror. It fails, rather than handing out nothing, when a reopen
+// failed after the caller found the tenant: the target went away meanwhile.
+func (t *tenant) mirror() (bulk.Mirror, error) {
 	t.openMu.Lock()
 	defer t.openMu.Unlock()
-	return t.mirror
+	if t.m == nil {
+		return nil, fmt.Errorf("the mirror of tenant %s is not open: the target did not answer when it was opened anew", t.name)
+	}
+	return t.m, nil
 }
 
 // reopen closes the tenant's mirror and opens it again through the target.
 func (t *tenant) reopen(ctx context.Context, target bulk.Target) error {
 	t.openMu.Lock()
 	defer t.openMu.Unlock()
-	if t.mirror != nil {
-		t.mirror.Close()
-		t.mirror = nil
+	if t.m != nil {
+		t.m.Close()
+		t.m = nil
 	}
 	t.forget()
 	m, err := target.Open(ctx, t.name)
 	if err != nil {
 		return fmt.Errorf("open the mirror of tenant %s anew: %w", t.name, err)
 	}
-	t.mirror = m
+	t.m = m
 	return nil
 }
 
@@ -228,7 +254,11 @@ func (t *tenant) catalog(ctx context.Context, refresh bool) (map[string]bulk.Tab
 	if tables != nil && !refresh {
 		return tables, nil
 	}
-	tables, err := t.current().Tables(ctx)
+	m, err := t.mirror()
+	if err != nil {
+		return nil, err
+	}
+	tables, err = m.Tables(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the catalog of tenant %s: %w", t.name, err)
 	}
@@ -236,6 +266,26 @@ func (t *tenant) catalog(ctx context.Context, refresh bool) (map[string]bulk.Tab
 	t.tables = tables
 	t.mu.Unlock()
 	return tables, nil
+}
+
+// currentCatalog returns the catalog, read again when the mirror's state table says another
+// process changed a table since it was read (states is that state table, read just now).
+func (t *tenant) currentCatalog(ctx context.Context, states map[string]bulk.TableState) (map[string]bulk.TableState, error) {
+	tables, err := t.catalog(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	stale := len(tables) != len(states)
+	for name, st := range states {
+		if cached, ok := tables[name]; !ok || cached.Hash != st.Hash {
+			stale = true
+			break
+		}
+	}
+	if !stale {
+		return tables, nil
+	}
+	return t.catalog(ctx, true)
 }
 
 // forget drops the cached catalog so that the next use reads it again.
@@ -279,20 +329,23 @@ func (t *tenant) setFresh(table string, fresh bool) {
 	}
 }
 
-func (t *tenant) addCounts(table string, c bulk.Counts) {
+// setWiped records that this cycle created, recreated or wiped the table.
+func (t *tenant) setWiped(table string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	sum := t.counts[table]
-	if sum == nil {
-		sum = &bulk.Counts{}
-		t.counts[table] = sum
-	}
-	sum.Add(c)
+	t.wiped[table] = true
 }
 
-// Authenticate opens the tenant's mirror (creating it on first contact) and starts a new cycle:
-// the counts that Complete reports start again from zero. A mirror that no longer answers (its
-// database or file was deleted between cycles) is opened anew, which creates it again.
+func (t *tenant) wasWiped(table string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.wiped[table]
+}
+
+// Authenticate opens the tenant's mirror (creating it on first contact) and begins a new cycle
+// in it: no table is named by the cycle yet, and the counts start again from zero. A mirror
+// that no longer answers (its database or file was deleted between cycles) is opened anew,
+// which creates it again.
 func (e *Engine) Authenticate(ctx context.Context, tenant string) error {
 	t, err := e.tenant(ctx, tenant)
 	if err != nil {
@@ -307,15 +360,29 @@ func (e *Engine) Authenticate(ctx context.Context, tenant string) error {
 			return err
 		}
 	}
+	m, err := t.mirror()
+	if err != nil {
+		return err
+	}
+	if err := m.BeginCycle(ctx); err != nil {
+		return err
+	}
 	t.mu.Lock()
-	t.counts = map[string]*bulk.Counts{}
+	t.wiped = map[string]bool{}
 	t.mu.Unlock()
 	return nil
 }
 
+// maxSchemaTries bounds how often a TableSchema call plans again when another process changed
+// the mirror between its read of the catalog and its migration.
+const maxSchemaTries = 4
+
 // SyncSchema brings the mirror to the tables of a TableSchema call: each table is diffed against
-// the catalog the target reads back and migrated; mirrored tables absent from the call are
-// dropped. It answers each table's LSN (-1 after create or recreate) and change.
+// the catalog the target reads back and migrated, and the call's tables are recorded as named by
+// the cycle. Mirrored tables absent from the call stay until the cycle completes (Complete drops
+// those no call of the cycle named), except one whose name differs from a table of the call in
+// case only: it goes at once, so that the new spelling can be created on databases whose names
+// ignore case. It answers each table's LSN (-1 after create or recreate) and change.
 func (e *Engine) SyncSchema(ctx context.Context, tenant string, tables []schema.Table) ([]TableResult, error) {
 	t, err := e.tenant(ctx, tenant)
 	if err != nil {
@@ -339,10 +406,18 @@ func (e *Engine) SyncSchema(ctx context.Context, tenant string, tables []schema.
 		seen[key] = v.Name
 		desired[i] = v
 	}
-
 	names := make([]string, 0, len(desired))
 	for _, d := range desired {
 		names = append(names, d.Name)
+	}
+	m, err := t.mirror()
+	if err != nil {
+		return nil, err
+	}
+	// Named before any migration: a table whose migration fails is still the cycle's, so
+	// that the cycle's end never drops it.
+	if err := m.NameTables(ctx, names); err != nil {
+		return nil, err
 	}
 	before, err := t.catalog(ctx, true)
 	if err != nil {
@@ -350,7 +425,9 @@ func (e *Engine) SyncSchema(ctx context.Context, tenant string, tables []schema.
 	}
 	locked := slices.Clone(names)
 	for name := range before {
-		locked = append(locked, name)
+		if !slices.Contains(locked, name) {
+			locked = append(locked, name)
+		}
 	}
 	release, err := e.lockLanes(ctx, t, locked)
 	if err != nil {
@@ -358,27 +435,37 @@ func (e *Engine) SyncSchema(ctx context.Context, tenant string, tables []schema.
 	}
 	defer release()
 	defer t.forget()
-	// Read again under the lanes: a wipe or apply that finished while we waited has moved LSNs.
+	for try := 1; ; try++ {
+		results, err := e.syncSchema(ctx, t, m, desired, seen)
+		if !errors.Is(err, bulk.ErrSchemaChanged) {
+			return results, err
+		}
+		if try == maxSchemaTries {
+			return nil, &busyError{fmt.Sprintf("the schema of tenant %s changed under this call %d times (another mirrord process is migrating it); send it again: %v", tenant, try, err)}
+		}
+		e.opts.Logger.Info("schema changed by another process; planning again", "tenant", tenant, "err", err)
+	}
+}
+
+// syncSchema plans each table against the catalog read now (under the lanes, so that no wipe or
+// apply of this process moves it) and migrates it.
+func (e *Engine) syncSchema(ctx context.Context, t *tenant, m bulk.Mirror, desired []schema.Table, named map[string]string) ([]TableResult, error) {
 	current, err := t.catalog(ctx, true)
 	if err != nil {
 		return nil, err
 	}
-	var absent []string
+	var respelled []string
 	for name := range current {
-		// A table another process created meanwhile is not locked: it is left for the next call.
-		if !slices.Contains(names, name) && slices.Contains(locked, name) {
-			absent = append(absent, name)
+		if spelled, ok := named[strings.ToLower(name)]; ok && spelled != name {
+			respelled = append(respelled, name)
 		}
 	}
-	slices.Sort(absent)
-
-	// Drop first: a table renamed only in case must be gone before its new spelling is created
-	// on a database whose names ignore case.
-	if len(absent) > 0 {
-		if err := t.current().Drop(ctx, absent); err != nil {
-			return nil, fmt.Errorf("drop tables %s: %w", strings.Join(absent, ", "), err)
+	if len(respelled) > 0 {
+		slices.Sort(respelled)
+		if err := m.Drop(ctx, respelled); err != nil {
+			return nil, fmt.Errorf("drop tables %s, renamed in case: %w", strings.Join(respelled, ", "), err)
 		}
-		e.opts.Logger.Info("tables dropped", "tenant", tenant, "tables", absent)
+		e.opts.Logger.Info("tables dropped: renamed in case", "tenant", t.name, "tables", respelled)
 	}
 	results := make([]TableResult, len(desired))
 	for i, d := range desired {
@@ -388,9 +475,8 @@ func (e *Engine) SyncSchema(ctx context.Context, tenant string, tables []schema.
 			cur = &st.Table
 		}
 		plan := schema.Diff(cur, d)
-		hash := d.Hash()
-		if plan.Action != schema.None || st.Hash != hash {
-			if err := t.current().Migrate(ctx, plan); err != nil {
+		if plan.Action != schema.None || st.Hash != d.Hash() {
+			if err := m.Migrate(ctx, bulk.Migration{Plan: plan, From: st.Hash}); err != nil {
 				return nil, fmt.Errorf("%s table %s: %w", plan.Action, d.Name, err)
 			}
 		}
@@ -400,11 +486,15 @@ func (e *Engine) SyncSchema(ctx context.Context, tenant string, tables []schema.
 			res.LSN, res.Change = bulk.NoLSN, ChangeCreated
 		case schema.Recreate:
 			res.LSN, res.Change = bulk.NoLSN, ChangeRecreated
-			e.opts.Logger.Info("table recreated", "tenant", tenant, "table", d.Name, "reason", plan.Reason)
+			e.opts.Logger.Info("table recreated", "tenant", t.name, "table", d.Name, "reason", plan.Reason)
 		case schema.Alter:
 			res.Change = ChangeAltered
 		}
-		t.setFresh(d.Name, plan.Action == schema.Create || plan.Action == schema.Recreate)
+		created := plan.Action == schema.Create || plan.Action == schema.Recreate
+		t.setFresh(d.Name, created)
+		if created {
+			t.setWiped(d.Name)
+		}
 		results[i] = res
 	}
 	return results, nil
@@ -428,13 +518,18 @@ func (e *Engine) Wipe(ctx context.Context, tenant string, tables []string) error
 		return err
 	}
 	defer release()
-	if err := t.current().Wipe(ctx, tables); err != nil {
+	m, err := t.mirror()
+	if err != nil {
+		return err
+	}
+	if err := m.Wipe(ctx, tables); err != nil {
 		t.forget()
 		return fmt.Errorf("wipe %s: %w", strings.Join(tables, ", "), err)
 	}
 	for _, name := range tables {
 		t.setLSN(name, bulk.NoLSN)
 		t.setFresh(name, true)
+		t.setWiped(name)
 	}
 	return nil
 }
@@ -470,19 +565,33 @@ func (e *Engine) mirrored(ctx context.Context, t *tenant, names []string) ([]bul
 	}
 }
 
-// Complete ends a cycle: it returns each table's committed inserted, updated and deleted rows
-// since the tenant's last Authenticate, sorted by table name.
-func (e *Engine) Complete(ctx context.Context, tenant string) ([]TableCounts, error) {
+// Complete ends a cycle: it drops the mirrored tables that none of the cycle's TableSchema calls
+// named, and returns each table's counts for the cycle.
+func (e *Engine) Complete(ctx context.Context, tenant string) (Completion, error) {
 	t, err := e.tenant(ctx, tenant)
 	if err != nil {
-		return nil, err
+		return Completion{}, err
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := make([]TableCounts, 0, len(t.counts))
-	for name, c := range t.counts {
-		out = append(out, TableCounts{Name: name, Counts: *c})
+	m, err := t.mirror()
+	if err != nil {
+		return Completion{}, err
 	}
-	slices.SortFunc(out, func(a, b TableCounts) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	var done Completion
+	if done.Dropped, err = m.EndCycle(ctx); err != nil {
+		return Completion{}, err
+	}
+	if len(done.Dropped) > 0 {
+		t.forget()
+		e.opts.Logger.Info("tables dropped: no TableSchema call of the cycle named them", "tenant", tenant, "tables", done.Dropped)
+	}
+	states, err := m.States(ctx)
+	if err != nil {
+		return Completion{}, err
+	}
+	for _, name := range bulk.SortedNames(states) {
+		if c := states[name].Cycle; c.Any() {
+			done.Counts = append(done.Counts, TableCounts{Name: name, Counts: c})
+		}
+	}
+	return done, nil
 }

@@ -275,15 +275,18 @@ func (s *Server) replicationCompleted(ctx context.Context, dec *wire.Decoder, c 
 	if err != nil {
 		return err
 	}
-	counts, err := s.engine.Complete(ctx, c.tenant)
+	done, err := s.engine.Complete(ctx, c.tenant)
 	if err != nil {
 		return fmt.Errorf("ReplicationCompleted: %w", err)
 	}
-	c.tables = len(counts)
-	resp := wire.ReplicationCompletedResponse{ClientState: req.ClientState, Summary: make([]wire.TableSummary, len(counts))}
-	for i, tc := range counts {
+	c.tables = len(done.Counts)
+	resp := wire.ReplicationCompletedResponse{ClientState: req.ClientState, Summary: make([]wire.TableSummary, len(done.Counts))}
+	for i, tc := range done.Counts {
 		resp.Summary[i] = wire.TableSummary{Name: tc.Name, Inserted: tc.Inserted, Updated: tc.Updated, Deleted: tc.Deleted}
 		c.rows += tc.Inserted + tc.Updated + tc.Deleted
+	}
+	if len(done.Dropped) > 0 {
+		s.log.Info("tables dropped at the end of the cycle", "tenant", c.tenant, "tables", done.Dropped)
 	}
 	return wire.WriteReplicationCompletedResponse(out, resp)
 }
@@ -371,6 +374,7 @@ func (s *rowSink) Batch(table string, columns []string) (wire.BatchSink, error) 
 }
 
 type batchSink struct {
+	lsnErr     error
 	b          *engine.Batch
 	tally      *tableTally
 	bytesRead  *atomic.Int64
@@ -384,10 +388,14 @@ func (b *batchSink) Add(op bulk.Op, values []any) error {
 	return b.b.Add(op, values)
 }
 
-func (b *batchSink) SetLSN(lsn int64) { b.b.SetLSN(lsn) }
+// SetLSN keeps the engine's refusal of the LSN for Close, which reports it as the batch's error.
+func (b *batchSink) SetLSN(lsn int64) { b.lsnErr = b.b.SetLSN(lsn) }
 
 func (b *batchSink) Close() error {
 	b.tally.bytes += b.bytesRead.Load() - b.startBytes
+	if b.lsnErr != nil {
+		return b.lsnErr
+	}
 	return b.b.Close()
 }
 

@@ -89,6 +89,11 @@ func Run(t *testing.T, h Harness) {
 	t.Run("EmptyLoad", func(t *testing.T) { s.testEmptyLoad(t, main) })
 	t.Run("NoKey", func(t *testing.T) { s.testNoKey(t, main) })
 	t.Run("Atomicity", func(t *testing.T) { s.testAtomicity(t, main) })
+	t.Run("SchemaAgreement", func(t *testing.T) { s.testSchemaAgreement(t, main) })
+	t.Run("LSNRules", func(t *testing.T) { s.testLSNRules(t, main) })
+	t.Run("Counts", func(t *testing.T) { s.testCounts(t, main) })
+	t.Run("Cycle", s.testCycle)
+	t.Run("ReservedNames", func(t *testing.T) { s.testReservedNames(t, main) })
 	t.Run("WipeDropInvalidate", s.testWipeDropInvalidate)
 	t.Run("Concurrency", s.testConcurrency)
 }

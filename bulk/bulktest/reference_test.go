@@ -42,13 +42,17 @@ type refTarget struct {
 type refDB struct {
 	mu     sync.Mutex
 	tables map[string]*refTable
+	cycle  int64  // the number of the last cycle begun
+	stage  string // "open", "named" or "ended"
 }
 
 type refTable struct {
-	def  schema.Table
-	hash string
-	lsn  int64
-	rows [][]any
+	def    schema.Table
+	hash   string
+	lsn    int64
+	rows   [][]any
+	cycle  int64 // the cycle that last named it
+	counts bulk.Counts
 }
 
 type refMirror struct {
@@ -80,24 +84,48 @@ func (m *refMirror) Tables(context.Context) (map[string]bulk.TableState, error) 
 	defer m.db.mu.Unlock()
 	out := map[string]bulk.TableState{}
 	for name, t := range m.db.tables {
-		out[name] = bulk.TableState{Table: renamed(t.def, t.def.Name), Hash: t.hash, LSN: t.lsn}
+		out[name] = bulk.TableState{Table: renamed(t.def, t.def.Name), Hash: t.hash, LSN: t.lsn, Cycle: t.counts}
 	}
 	return out, nil
 }
 
-func (m *refMirror) Migrate(_ context.Context, plan schema.Plan) error {
+func (m *refMirror) States(ctx context.Context) (map[string]bulk.TableState, error) {
+	out, err := m.Tables(ctx)
+	for name, st := range out {
+		st.Table = schema.Table{Name: name}
+		out[name] = st
+	}
+	return out, err
+}
+
+func (m *refMirror) Migrate(_ context.Context, mig bulk.Migration) error {
 	m.db.mu.Lock()
 	defer m.db.mu.Unlock()
+	plan := mig.Plan
 	name := plan.Desired.Name
 	cur := m.db.tables[name]
+	stored := ""
+	if cur != nil {
+		stored = cur.hash
+	}
+	if stored != mig.From {
+		return fmt.Errorf("table %s: %w", name, bulk.ErrSchemaChanged)
+	}
 	switch plan.Action {
 	case schema.None:
+		if cur != nil {
+			cur.hash = plan.Desired.Hash()
+		}
 		return nil
 	case schema.Create, schema.Recreate:
 		if plan.Action == schema.Create && cur != nil {
 			return fmt.Errorf("table %s exists", name)
 		}
-		m.db.tables[name] = &refTable{def: plan.Desired, hash: plan.Desired.Hash(), lsn: bulk.NoLSN}
+		cycle := int64(0)
+		if m.db.stage != "ended" {
+			cycle = m.db.cycle
+		}
+		m.db.tables[name] = &refTable{def: plan.Desired, hash: plan.Desired.Hash(), lsn: bulk.NoLSN, cycle: cycle}
 	case schema.Alter:
 		if cur == nil {
 			return fmt.Errorf("table %s is not mirrored", name)
@@ -144,6 +172,51 @@ func (m *refMirror) Invalidate(_ context.Context, tables []string) error {
 
 func (m *refMirror) Drop(_ context.Context, tables []string) error {
 	return m.each(tables, func(t *refTable) { delete(m.db.tables, t.def.Name) })
+}
+
+func (m *refMirror) BeginCycle(context.Context) error {
+	m.db.mu.Lock()
+	defer m.db.mu.Unlock()
+	m.db.cycle++
+	m.db.stage = "open"
+	for _, t := range m.db.tables {
+		t.counts = bulk.Counts{}
+	}
+	return nil
+}
+
+func (m *refMirror) NameTables(_ context.Context, tables []string) error {
+	m.db.mu.Lock()
+	defer m.db.mu.Unlock()
+	if m.db.stage != "open" && m.db.stage != "named" {
+		return nil
+	}
+	m.db.stage = "named"
+	for _, name := range tables {
+		if t := m.db.tables[name]; t != nil {
+			t.cycle = m.db.cycle
+		}
+	}
+	return nil
+}
+
+func (m *refMirror) EndCycle(context.Context) ([]string, error) {
+	m.db.mu.Lock()
+	defer m.db.mu.Unlock()
+	var dropped []string
+	if m.db.stage == "named" {
+		for name, t := range m.db.tables {
+			if t.cycle != m.db.cycle {
+				dropped = append(dropped, name)
+				delete(m.db.tables, name)
+			}
+		}
+	}
+	if m.db.stage != "" {
+		m.db.stage = "ended"
+	}
+	slices.Sort(dropped)
+	return dropped, nil
 }
 
 func (m *refMirror) RowCount(_ context.Context, table string) (int64, error) {
@@ -210,7 +283,6 @@ func (m *refMirror) Apply(ctx context.Context, table schema.Table, rows bulk.Row
 			c.vals = append(c.vals, s)
 		}
 		changes = append(changes, c)
-		counts.Count(c.op)
 	}
 	if err := rows.Err(); err != nil {
 		return bulk.Counts{}, fmt.Errorf("table %s: reading rows: %w", table.Name, err)
@@ -226,7 +298,15 @@ func (m *refMirror) Apply(ctx context.Context, table schema.Table, rows bulk.Row
 	defer m.db.mu.Unlock()
 	t := m.db.tables[table.Name]
 	if t == nil {
-		return bulk.Counts{}, fmt.Errorf("table %s is not mirrored", table.Name)
+		return bulk.Counts{}, fmt.Errorf("table %s is not mirrored: %w", table.Name, bulk.ErrSchemaChanged)
+	}
+	if opts.Hash != "" && opts.Hash != t.hash {
+		return bulk.Counts{}, fmt.Errorf("table %s: %w", table.Name, bulk.ErrSchemaChanged)
+	}
+	if hasLSN {
+		if err := bulk.CheckLSN(table.Name, t.lsn, lsn, opts.Rewind); err != nil {
+			return bulk.Counts{}, err
+		}
 	}
 	keyOf := func(row []any) string { return sortKey(table, row) }
 	next := slices.Clone(t.rows)
@@ -240,12 +320,14 @@ func (m *refMirror) Apply(ctx context.Context, table schema.Table, rows bulk.Row
 		}
 		if len(key) == 0 {
 			next = append(next, row)
+			counts.Inserted++
 			continue
 		}
 		at := find(keyOf(row))
 		switch {
 		case c.op == bulk.Delete && at >= 0:
 			next = slices.Delete(next, at, at+1)
+			counts.Deleted++
 		case c.op == bulk.Delete:
 		case at >= 0:
 			updated := slices.Clone(next[at])
@@ -253,14 +335,17 @@ func (m *refMirror) Apply(ctx context.Context, table schema.Table, rows bulk.Row
 				updated[col] = c.vals[i]
 			}
 			next[at] = updated
+			counts.Updated++
 		default:
 			next = append(next, row)
+			counts.Inserted++
 		}
 	}
 	t.rows = next
 	if hasLSN {
 		t.lsn = lsn
 	}
+	t.counts.Add(counts)
 	return counts, nil
 }
 

@@ -131,7 +131,7 @@ func (s *suite) testPartnerTables(t *testing.T) {
 
 	// Creating a mirrored table over the partner's must fail rather than adopt or replace it.
 	other := table("partner_notes", "id int key", "amount bigint null")
-	if err := m.Migrate(ctx, schema.Diff(nil, other)); err == nil {
+	if err := migrate(ctx, m, schema.Diff(nil, other)); err == nil {
 		t.Errorf("Migrate created table partner_notes over the partner's own table")
 	}
 	s.expectRows(t, m, partnerNotes, kept)
@@ -169,7 +169,7 @@ func (s *suite) testMigrate(t *testing.T, m bulk.Mirror) {
 	ctx := t.Context()
 	tbl := renamed(allTypes, "migrated")
 	plan := schema.Diff(nil, tbl)
-	if err := m.Migrate(ctx, plan); err != nil {
+	if err := migrate(ctx, m, plan); err != nil {
 		t.Fatalf("Migrate create: %v", err)
 	}
 	st := tableState(t, m, tbl.Name)
@@ -225,7 +225,7 @@ func (s *suite) testMigrate(t *testing.T, m bulk.Mirror) {
 	if plan.Action != schema.Alter || len(plan.Add) != 1 || len(plan.Widen) != 7 || len(plan.Drop) != 1 {
 		t.Fatalf("bulktest: the alter case plans %v with %d adds, %d widens, %d drops (%s)", plan.Action, len(plan.Add), len(plan.Widen), len(plan.Drop), plan.Reason)
 	}
-	if err := m.Migrate(ctx, plan); err != nil {
+	if err := migrate(ctx, m, plan); err != nil {
 		t.Fatalf("Migrate alter: %v", err)
 	}
 	st = tableState(t, m, tbl.Name)
@@ -249,7 +249,7 @@ func (s *suite) testMigrate(t *testing.T, m bulk.Mirror) {
 	if plan.Action != schema.None {
 		t.Errorf("the catalog read back after alter differs from the desired table: plan %v %+v", plan.Action, plan)
 	}
-	if err := m.Migrate(ctx, schema.Plan{Action: schema.None, Desired: altered}); err != nil {
+	if err := migrate(ctx, m, schema.Plan{Action: schema.None, Desired: altered}); err != nil {
 		t.Errorf("Migrate none: %v", err)
 	}
 	expectLSN(t, m, tbl.Name, 100)
@@ -263,7 +263,7 @@ func (s *suite) testMigrate(t *testing.T, m bulk.Mirror) {
 	if plan.Action != schema.Recreate {
 		t.Fatalf("bulktest: the recreate case plans %v", plan.Action)
 	}
-	if err := m.Migrate(ctx, plan); err != nil {
+	if err := migrate(ctx, m, plan); err != nil {
 		t.Fatalf("Migrate recreate: %v", err)
 	}
 	st = tableState(t, m, tbl.Name)
@@ -482,7 +482,7 @@ func (s *suite) testApply(t *testing.T, m bulk.Mirror) {
 			upd(itemCols, item(9, "i", 9, "v")...),    // update of a missing key inserts it
 			del("id", 42),                             // delete of a missing key does nothing
 		)
-		expectCounts(t, counts, 1, 1, 1)
+		expectCounts(t, counts, 1, 1, 0) // what the rows did, not their tags
 		expectLSN(t, m, tbl.Name, 11)
 		s.expectRows(t, m, tbl, fullRows(t, tbl, itemCols,
 			item(1, "a2", 10, "x2"), item(3, "c2", 30, "z2"), item(4, "d", 4, "w"), item(9, "i", 9, "v")))
@@ -504,7 +504,12 @@ func (s *suite) testApply(t *testing.T, m bulk.Mirror) {
 			upd(itemCols, item(7, "g1", 71, "")...), upd(itemCols, item(7, "g2", 72, "")...), upd(itemCols, item(7, "g3", 73, "new")...),
 			ins(itemCols, item(8, "h", 8, "")...), del("id", 8), ins(itemCols, item(8, "h2", 80, "back")...),
 		)
-		expectCounts(t, counts, 4, 4, 3)
+		// Whether the rows of a key collapse to its last state first is the target's choice, so
+		// only what holds either way is asserted: one row more, keys 6 and 7 changed.
+		expectNetCounts(t, counts, 1, 11)
+		if counts.Updated+counts.Inserted < 2 {
+			t.Errorf("Apply counted %+v: keys 6 and 7 were both written", counts)
+		}
 		s.expectRows(t, m, tbl, fullRows(t, tbl, itemCols, item(6, "f2", 60, "new"), item(7, "g3", 73, "new"), item(8, "h2", 80, "back")))
 		expectLSN(t, m, tbl.Name, 2)
 	})
@@ -549,9 +554,9 @@ func (s *suite) testEmptyLoad(t *testing.T, m bulk.Mirror) {
 		expectCounts(t, counts, 100, 0, 0)
 		s.expectRows(t, m, tbl, fullRows(t, tbl, itemCols, want...))
 		expectLSN(t, m, tbl.Name, 5)
-		// A retried batch hits its own keys and must end the same.
+		// A retried batch hits its own keys and must end the same: each row now updates.
 		counts = s.apply(t, m, tbl, emptyWithLSN(6), rows...)
-		expectCounts(t, counts, 100, 0, 0)
+		expectCounts(t, counts, 0, 100, 0)
 		s.expectRows(t, m, tbl, fullRows(t, tbl, itemCols, want...))
 		expectLSN(t, m, tbl.Name, 6)
 	})
@@ -562,7 +567,7 @@ func (s *suite) testEmptyLoad(t *testing.T, m bulk.Mirror) {
 			ins(itemCols, item(1, "a2", 10, "x2")...), upd(itemCols, item(2, "b2", 20, "y2")...), del("id", 3),
 			ins(itemCols, item(4, "d", 4, "w")...),
 		)
-		expectCounts(t, counts, 5, 1, 1)
+		expectNetCounts(t, counts, 3, 7)
 		s.expectRows(t, m, tbl, fullRows(t, tbl, itemCols, item(1, "a2", 10, "x2"), item(2, "b2", 20, "y2"), item(4, "d", 4, "w")))
 		expectLSN(t, m, tbl.Name, 5)
 	})
@@ -737,7 +742,7 @@ func (s *suite) testConcurrency(t *testing.T) {
 		errs := make([]error, 4)
 		for i := range tbls {
 			tbls[i] = renamed(items, fmt.Sprintf("parallel_%d", i))
-			wg.Go(func() { errs[i] = m.Migrate(t.Context(), schema.Diff(nil, tbls[i])) })
+			wg.Go(func() { errs[i] = migrate(t.Context(), m, schema.Diff(nil, tbls[i])) })
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
@@ -767,7 +772,7 @@ func (s *suite) testConcurrency(t *testing.T) {
 		for i := range tenants {
 			rows := rowsOf(t, items, tenants[i])
 			wg.Go(func() {
-				if err := mirrors[i].Migrate(t.Context(), schema.Diff(nil, items)); err != nil {
+				if err := migrate(t.Context(), mirrors[i], schema.Diff(nil, items)); err != nil {
 					errs[i] = err
 					return
 				}

@@ -30,6 +30,10 @@ func (b *brokenSession) Unwrap() error { return b.err }
 func (m *Mirror) Apply(ctx context.Context, table schema.Table, rows bulk.Rows, opts bulk.ApplyOptions) (bulk.Counts, error) {
 	counts, err := m.apply(ctx, table, rows, opts)
 	if err != nil {
+		var lsnErr *bulk.LSNError
+		if errors.As(err, &lsnErr) {
+			return bulk.Counts{}, err // it names the table already
+		}
 		return bulk.Counts{}, fmt.Errorf("table %s: %w", table.Name, err)
 	}
 	return counts, nil
@@ -41,6 +45,19 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 	}
 	var counts bulk.Counts
 	err := m.inTx(ctx, func(c *sql.Conn) error {
+		// The state row's update lock serializes applies of the table, and its migrations,
+		// across processes; the hash under it says the caller's model is still the table's.
+		var storedHash string
+		var storedLSN int64
+		err := c.QueryRowContext(ctx, stateApplyLockSQL(m.state), table.Name).Scan(&storedHash, &storedLSN)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("the state table %s no longer lists it: %w", m.state, bulk.ErrSchemaChanged)
+		case err != nil:
+			return fmt.Errorf("lock its state row: %w", err)
+		case opts.Hash != "" && storedHash != opts.Hash:
+			return fmt.Errorf("its state holds schema %.12s, not %.12s: %w", storedHash, opts.Hash, bulk.ErrSchemaChanged)
+		}
 		a := &applier{
 			conn:      c,
 			table:     table,
@@ -53,15 +70,19 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		if err := a.run(ctx); err != nil {
 			return err
 		}
+		lsn, hasLSN := int64(0), false
 		if opts.LSN != nil {
-			if lsn, ok := opts.LSN(); ok {
-				res, err := c.ExecContext(ctx, stateSetLSNSQL(m.state), table.Name, lsn)
-				if err != nil {
-					return fmt.Errorf("store LSN %d: %w", lsn, err)
-				}
-				if n, err := res.RowsAffected(); err != nil || n != 1 {
-					return fmt.Errorf("store LSN %d: the state table %s does not list the table", lsn, m.state)
-				}
+			lsn, hasLSN = opts.LSN()
+		}
+		if hasLSN {
+			if err := bulk.CheckLSN(table.Name, storedLSN, lsn, opts.Rewind); err != nil {
+				return err
+			}
+		}
+		if hasLSN || a.counts.Any() {
+			k := a.counts
+			if _, err := c.ExecContext(ctx, stateAppliedSQL(m.state), table.Name, hasLSN, lsn, k.Inserted, k.Updated, k.Deleted); err != nil {
+				return fmt.Errorf("store LSN %d and counts: %w", lsn, err)
 			}
 		}
 		// A #table outlives a commit on its session, and the session goes back to the pool.
@@ -273,6 +294,7 @@ func (a *applier) bulkCopy(ctx context.Context, into string, names []string, tab
 func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
 	row := make([]any, len(seg.cols))
 	diverted := false
+	var sent bulk.Counts
 	err := a.bulkCopy(ctx, a.table.Name, seg.names, false, func() ([]any, bool, error) {
 		if !a.cur.PeekColumns(seg.cols) {
 			return nil, false, nil
@@ -285,10 +307,13 @@ func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
 		if err != nil {
 			return nil, false, err
 		}
-		a.counts.Count(op)
+		sent.Count(op)
 		a.cur.Take()
 		return row, true, nil
 	})
+	if err == nil {
+		a.counts.Add(sent) // a keyless table takes inserts only
+	}
 	if err != nil || !diverted {
 		return err
 	}
@@ -318,7 +343,7 @@ func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 				stop = true
 				return nil, false, nil
 			}
-			op, err := a.convert(seg, seg.direct, row)
+			_, err := a.convert(seg, seg.direct, row)
 			if errors.Is(err, errNotDirect) {
 				stop = true
 				return nil, false, nil
@@ -335,7 +360,7 @@ func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 				keep = append(keep, v)
 			}
 			kept = append(kept, keep)
-			chunkCounts.Count(op)
+			chunkCounts.Inserted++ // copied straight in: a new row, whatever its op tag
 			a.cur.Take()
 			n++
 			return row, true, nil
@@ -352,7 +377,6 @@ func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 				return err
 			}
 			a.direct = false
-			a.counts.Add(chunkCounts)
 			return a.stage(ctx, seg, kept)
 		}
 		a.counts.Add(chunkCounts)
@@ -378,6 +402,7 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay [][]any) error
 	}
 	names := append([]string{"#seq", "#del"}, seg.names...)
 	own := make([]any, len(names))
+	staged := int64(len(replay))
 	err := a.bulkCopy(ctx, seg.stage, names, true, func() ([]any, bool, error) {
 		if len(replay) > 0 {
 			row := replay[0]
@@ -392,21 +417,29 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay [][]any) error
 			return nil, false, err
 		}
 		own[0], own[1] = a.cur.N(), op == bulk.Delete
-		a.counts.Count(op)
 		a.cur.Take()
+		staged++
 		return own, true, nil
 	})
 	if err != nil {
 		return fmt.Errorf("copy into staging: %w", err)
 	}
-	apply := mergeSQL(a.table, seg.stage, seg.cols)
-	if !a.keyed {
-		apply = insertFromStageSQL(a.table, seg.stage, seg.cols)
-	}
 	// The staging table is emptied after each merge, so that rows whose columns alternate do
 	// not merge the same rows twice.
-	if err := execAll(ctx, a.conn, []string{apply, truncateStageSQL(seg.stage)}); err != nil {
+	if !a.keyed {
+		if err := execAll(ctx, a.conn, []string{insertFromStageSQL(a.table, seg.stage, seg.cols), truncateStageSQL(seg.stage)}); err != nil {
+			return fmt.Errorf("append from staging: %w", err)
+		}
+		a.counts.Inserted += staged
+		return nil
+	}
+	var merged bulk.Counts
+	if err := a.conn.QueryRowContext(ctx, countedMergeSQL(a.table, seg.stage, seg.cols)).Scan(&merged.Inserted, &merged.Updated, &merged.Deleted); err != nil {
 		return fmt.Errorf("merge: %w", err)
+	}
+	a.counts.Add(merged)
+	if _, err := a.conn.ExecContext(ctx, truncateStageSQL(seg.stage)); err != nil {
+		return fmt.Errorf("empty staging: %w", err)
 	}
 	return nil
 }

@@ -48,6 +48,7 @@ const (
 	errDuplicateIndex = 2601 // unique index
 	errDatabaseExists = 1801
 	errObjectExists   = 2714
+	errColumnExists   = 2705 // a column named twice: another process added it first
 )
 
 // Target is a SQL Server that holds one mirror database per tenant. It is safe for concurrent
@@ -206,8 +207,12 @@ func (t *Target) waitOnline(ctx context.Context, m *Mirror) error {
 		if err == nil && status.String == "ONLINE" {
 			err = m.withConn(ctx, func(c *sql.Conn) error {
 				_, err := c.ExecContext(ctx, createStateTableSQL(m.state))
-				if isError(err, errObjectExists) {
-					return nil // another process created it between the check and the create
+				if err != nil && !isError(err, errObjectExists) { // another process may create it between the check and the create
+					return err
+				}
+				_, err = c.ExecContext(ctx, upgradeStateTableSQL(m.state))
+				if isError(err, errColumnExists) {
+					return nil // another process added the columns meanwhile
 				}
 				return err
 			})
@@ -401,30 +406,59 @@ func (m *Mirror) requireMirrored(listed map[string]string, tables []string) erro
 	return nil
 }
 
-// Tables reads back every mirrored table from the catalog, with its stored hash and LSN. A table
-// the state table lists but the database lacks (dropped by hand) is left out, so that the next
-// schema call creates it.
+// readStates reads the state table's rows of tables, with the defaults each keeps.
+func (m *Mirror) readStates(ctx context.Context, c *sql.Conn) (map[string]bulk.TableState, map[string]string, error) {
+	rows, err := c.QueryContext(ctx, stateSelectSQL(m.state))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read state table %s: %w", m.state, err)
+	}
+	defer rows.Close()
+	states, defaults := map[string]bulk.TableState{}, map[string]string{}
+	for rows.Next() {
+		var name, hash, def string
+		var lsn int64
+		var changed sql.NullTime
+		var counts bulk.Counts
+		if err := rows.Scan(&name, &hash, &lsn, &changed, &def, &counts.Inserted, &counts.Updated, &counts.Deleted); err != nil {
+			return nil, nil, fmt.Errorf("read state table %s: %w", m.state, err)
+		}
+		st := bulk.TableState{Table: schema.Table{Name: name}, Hash: hash, LSN: lsn, Cycle: counts}
+		if changed.Valid {
+			st.Changed = changed.Time.UTC()
+		}
+		states[name], defaults[name] = st, def
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read state table %s: %w", m.state, err)
+	}
+	return states, defaults, nil
+}
+
+// States reads the state table alone.
+func (m *Mirror) States(ctx context.Context) (map[string]bulk.TableState, error) {
+	var states map[string]bulk.TableState
+	err := m.withConn(ctx, func(c *sql.Conn) error {
+		var err error
+		states, _, err = m.readStates(ctx, c)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", m.tenant, err)
+	}
+	return states, nil
+}
+
+// Tables reads back every mirrored table from the catalog, with its stored hash, LSN and
+// defaults. A table the state table lists but the database lacks (dropped by hand) is left out,
+// so that the next schema call creates it.
 func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error) {
 	out := map[string]bulk.TableState{}
 	err := m.withConn(ctx, func(c *sql.Conn) error {
-		states := map[string]bulk.TableState{}
-		rows, err := c.QueryContext(ctx, stateSelectSQL(m.state))
+		states, defaults, err := m.readStates(ctx, c)
 		if err != nil {
-			return fmt.Errorf("read state table %s: %w", m.state, err)
+			return err
 		}
-		for rows.Next() {
-			var name, hash string
-			var lsn int64
-			if err := rows.Scan(&name, &hash, &lsn); err != nil {
-				rows.Close()
-				return err
-			}
-			states[name] = bulk.TableState{Hash: hash, LSN: lsn}
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read state table %s: %w", m.state, err)
-		}
-		rows, err = c.QueryContext(ctx, catalogSQL(m.state))
+		rows, err := c.QueryContext(ctx, catalogSQL(m.state))
 		if err != nil {
 			return fmt.Errorf("read catalog: %w", err)
 		}
@@ -441,12 +475,21 @@ func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error)
 			st, ok := out[table]
 			if !ok {
 				st = states[table]
-				st.Table.Name = table
+				st.Table.Columns = nil
 			}
 			st.Table.Columns = append(st.Table.Columns, columnFromCatalog(r))
 			out[table] = st
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for name, st := range out {
+			if err := bulk.DecodeDefaults(&st.Table, defaults[name]); err != nil {
+				return err
+			}
+			out[name] = st
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", m.tenant, err)
@@ -454,9 +497,22 @@ func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error)
 	return out, nil
 }
 
-// Migrate carries out a plan in one transaction with its state row. Only a table the state table
-// lists is ever dropped or altered: a create over a table (or view) the partner owns is refused.
-func (m *Mirror) Migrate(ctx context.Context, plan schema.Plan) error {
+// inSchemaTx is inTx holding the mirror's schema lock: creates, alters, drops and the cycle's
+// bookkeeping of one mirror run one at a time across processes.
+func (m *Mirror) inSchemaTx(ctx context.Context, fn func(*sql.Conn) error) error {
+	return m.inTx(ctx, func(c *sql.Conn) error {
+		if _, err := c.ExecContext(ctx, schemaLockSQL); err != nil {
+			return fmt.Errorf("take the mirror's schema lock: %w", err)
+		}
+		return fn(c)
+	})
+}
+
+// Migrate carries out a plan in one transaction with its state row, under the mirror's schema
+// lock. Only a table the state table lists is ever dropped or altered: a create over a table
+// (or view) the partner owns is refused.
+func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
+	plan := mig.Plan
 	desired := plan.Desired
 	if err := checkTableNames(desired); err != nil {
 		return err
@@ -466,13 +522,16 @@ func (m *Mirror) Migrate(ctx context.Context, plan schema.Plan) error {
 	default:
 		return fmt.Errorf("table %s: unknown plan action %v", desired.Name, plan.Action)
 	}
-	hash := desired.Hash()
-	err := m.inTx(ctx, func(c *sql.Conn) error {
+	hash, defaults := desired.Hash(), bulk.EncodeDefaults(desired)
+	err := m.inSchemaTx(ctx, func(c *sql.Conn) error {
 		listed, err := m.mirrored(ctx, c, []string{desired.Name})
 		if err != nil {
 			return err
 		}
-		_, isMirrored := listed[desired.Name]
+		stored, isMirrored := listed[desired.Name]
+		if stored != mig.From {
+			return fmt.Errorf("its state holds schema %.12s where the plan was made from %.12s: %w", stored, mig.From, bulk.ErrSchemaChanged)
+		}
 		var exists int
 		if err := c.QueryRowContext(ctx, objectExistsSQL, quote(desired.Name)).Scan(&exists); err != nil {
 			return err
@@ -489,7 +548,7 @@ func (m *Mirror) Migrate(ctx context.Context, plan schema.Plan) error {
 			if err := execAll(ctx, c, ddl); err != nil {
 				return err
 			}
-			_, err := c.ExecContext(ctx, stateUpsertSQL(m.state), desired.Name, hash)
+			_, err := c.ExecContext(ctx, stateUpsertSQL(m.state), desired.Name, hash, defaults)
 			return err
 		default:
 			if !isMirrored || exists == 0 {
@@ -508,7 +567,7 @@ func (m *Mirror) Migrate(ctx context.Context, plan schema.Plan) error {
 					return err
 				}
 			}
-			_, err := c.ExecContext(ctx, stateSetHashSQL(m.state), desired.Name, hash)
+			_, err := c.ExecContext(ctx, stateSetHashSQL(m.state), desired.Name, hash, defaults)
 			return err
 		}
 	})
@@ -622,27 +681,29 @@ func (m *Mirror) Drop(ctx context.Context, tables []string) error {
 	if err := checkNames(tables); err != nil {
 		return err
 	}
-	err := m.inTx(ctx, func(c *sql.Conn) error {
-		listed, err := m.mirrored(ctx, c, tables)
-		if err != nil {
-			return err
-		}
-		var drop []string
-		for _, t := range tables {
-			if _, ok := listed[t]; ok {
-				drop = append(drop, dropTableSQL(t))
-			}
-		}
-		if err := execAll(ctx, c, drop); err != nil {
-			return err
-		}
-		_, err = c.ExecContext(ctx, stateDeleteSQL(m.state, len(tables)), tableArgs(tables)...)
-		return err
-	})
+	err := m.inSchemaTx(ctx, func(c *sql.Conn) error { return m.drop(ctx, c, tables) })
 	if err != nil {
 		return fmt.Errorf("drop %s: %w", strings.Join(tables, ", "), err)
 	}
 	return nil
+}
+
+func (m *Mirror) drop(ctx context.Context, c *sql.Conn, tables []string) error {
+	listed, err := m.mirrored(ctx, c, tables)
+	if err != nil {
+		return err
+	}
+	var drop []string
+	for _, t := range tables {
+		if _, ok := listed[t]; ok {
+			drop = append(drop, dropTableSQL(t))
+		}
+	}
+	if err := execAll(ctx, c, drop); err != nil {
+		return err
+	}
+	_, err = c.ExecContext(ctx, stateDeleteSQL(m.state, len(tables)), tableArgs(tables)...)
+	return err
 }
 
 // Invalidate sets the tables' LSN to -1 (every table's when tables is empty), leaving their rows.
@@ -697,4 +758,84 @@ func (m *Mirror) RowCount(ctx context.Context, table string) (int64, error) {
 		return 0, fmt.Errorf("count rows of %s: %w", table, err)
 	}
 	return n, nil
+}
+
+// BeginCycle starts the next cycle and sets every table's cycle counts to zero.
+func (m *Mirror) BeginCycle(ctx context.Context) error {
+	err := m.inSchemaTx(ctx, func(c *sql.Conn) error {
+		_, err := c.ExecContext(ctx, beginCycleSQL(m.state))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("tenant %s: begin a cycle: %w", m.tenant, err)
+	}
+	return nil
+}
+
+// NameTables records that the cycle in progress named the tables.
+func (m *Mirror) NameTables(ctx context.Context, tables []string) error {
+	err := m.inSchemaTx(ctx, func(c *sql.Conn) error {
+		var cycle int64
+		err := c.QueryRowContext(ctx, nameCycleSQL(m.state)).Scan(&cycle)
+		if errors.Is(err, sql.ErrNoRows) || len(tables) == 0 {
+			return nil // no cycle in progress, or nothing more to record
+		}
+		if err != nil {
+			return err
+		}
+		_, err = c.ExecContext(ctx, nameTablesSQL(m.state, len(tables)), append([]any{cycle}, tableArgs(tables)...)...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("tenant %s: record the tables the cycle named: %w", m.tenant, err)
+	}
+	return nil
+}
+
+// EndCycle drops the tables that the cycle's TableSchema calls did not name and ends the cycle.
+func (m *Mirror) EndCycle(ctx context.Context) ([]string, error) {
+	var dropped []string
+	err := m.inSchemaTx(ctx, func(c *sql.Conn) error {
+		var cycle int64
+		var stage string
+		err := c.QueryRowContext(ctx, cycleLockSQL(m.state)).Scan(&cycle, &stage)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if stage == "named" {
+			rows, err := c.QueryContext(ctx, unnamedSQL(m.state), cycle)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var name string
+				if err := rows.Scan(&name); err != nil {
+					rows.Close()
+					return err
+				}
+				dropped = append(dropped, name)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if err := checkNames(dropped); err != nil {
+				return fmt.Errorf("state row: %w", err)
+			}
+			if len(dropped) > 0 {
+				if err := m.drop(ctx, c, dropped); err != nil {
+					return err
+				}
+			}
+		}
+		_, err = c.ExecContext(ctx, endCycleSQL(m.state))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: end the cycle: %w", m.tenant, err)
+	}
+	return dropped, nil
 }

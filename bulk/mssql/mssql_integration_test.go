@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/bulk/bulktest"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -28,7 +29,7 @@ func TestDriverTraps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Migrate(ctx, schema.Diff(nil, tbl)); err != nil {
+	if err := bulktest.Migrate(ctx, m, schema.Diff(nil, tbl)); err != nil {
 		t.Fatal(err)
 	}
 	want := [][]any{

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -72,19 +73,52 @@ func createDatabaseSQL(database string) string { return "CREATE DATABASE " + quo
 // before the database is ONLINE, and logins to it fail until then.
 const databaseStatusSQL = "SELECT CAST(DATABASEPROPERTYEX(@p1, 'Status') AS nvarchar(60))"
 
-// createStateTableSQL creates the tenant's state table unless it exists. Table names compare by
-// the database's collation, as the catalog does.
+// createStateTableSQL creates the tenant's state table unless it exists: a row per mirrored
+// table (its schema hash, LSN, the SQL Server defaults it keeps, the cycle that last named it and
+// its counts in the current cycle) and the cycle row (bulk.CycleRow: the cycle's number in lsn
+// and its stage in schemahash). Table names compare by the database's collation, as the
+// catalog does.
 func createStateTableSQL(state string) string {
-	return "IF OBJECT_ID(" + literal(quote(state)) + ", N'U') IS NULL\n" +
+	var b strings.Builder
+	b.WriteString("IF OBJECT_ID(" + literal(quote(state)) + ", N'U') IS NULL\n" +
 		"CREATE TABLE " + quote(state) + " (\n" +
 		"\ttablename nvarchar(128) NOT NULL PRIMARY KEY,\n" +
 		"\tschemahash varchar(64) NOT NULL,\n" +
 		"\tlsn bigint NOT NULL,\n" +
-		"\tchanged_at datetime2(3) NULL\n)"
+		"\tchanged_at datetime2(3) NULL")
+	for _, c := range stateColumns {
+		b.WriteString(",\n\t" + c.name + " " + c.definition)
+	}
+	b.WriteString("\n)")
+	return b.String()
 }
 
+// stateColumns are the state table's columns that later versions added, as state tables made
+// before them lack them.
+var stateColumns = []struct{ name, definition string }{
+	{"defaults", "nvarchar(max) NULL"},
+	{"cycle", "bigint NULL"},
+	{"inserted", "bigint NOT NULL DEFAULT 0"},
+	{"updated", "bigint NOT NULL DEFAULT 0"},
+	{"deleted", "bigint NOT NULL DEFAULT 0"},
+}
+
+// upgradeStateTableSQL adds the columns a state table made by an earlier version lacks. A
+// column added NOT NULL with a default takes the default in every existing row.
+func upgradeStateTableSQL(state string) string {
+	var parts []string
+	for _, c := range stateColumns {
+		parts = append(parts, "IF COL_LENGTH("+literal(quote(state))+", "+literal(c.name)+") IS NULL ALTER TABLE "+quote(state)+" ADD "+c.name+" "+c.definition)
+	}
+	return strings.Join(parts, ";\n")
+}
+
+// notCycle leaves the cycle row out of a statement about tables.
+const notCycle = "tablename <> N'" + bulk.CycleRow + "'"
+
 func stateSelectSQL(state string) string {
-	return "SELECT tablename, schemahash, lsn FROM " + quote(state) + " ORDER BY tablename"
+	return "SELECT tablename, schemahash, lsn, changed_at, COALESCE(defaults, N''), inserted, updated, deleted FROM " + quote(state) +
+		" WHERE " + notCycle + " ORDER BY tablename"
 }
 
 // stateLockSQL reads the state rows of n tables (@p1…@pn) and locks them (and the gaps where
@@ -93,27 +127,43 @@ func stateLockSQL(state string, n int) string {
 	return "SELECT tablename, schemahash FROM " + quote(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename IN (" + params(1, n) + ") ORDER BY tablename"
 }
 
+// stateApplyLockSQL reads one table's (@p1) hash and LSN and locks its row until the apply ends:
+// applies of one table, and migrations of it, wait for each other across processes.
+func stateApplyLockSQL(state string) string {
+	return "SELECT schemahash, lsn FROM " + quote(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename = @p1"
+}
+
 // stateListedSQL counts the state rows of a table (@p1), without locking.
 func stateListedSQL(state string) string {
 	return "SELECT COUNT(*) FROM " + quote(state) + " WHERE tablename = @p1"
 }
 
-// stateUpsertSQL records a created table (@p1 name, @p2 hash) with no data. The caller holds
-// the row's lock (stateLockSQL), so the check and the write cannot race.
+// currentCycleSQL is the number of the cycle in progress, NULL when none is.
+func currentCycleSQL(state string) string {
+	return "(SELECT lsn FROM " + quote(state) + " WHERE tablename = N'" + bulk.CycleRow + "' AND schemahash <> 'ended')"
+}
+
+// stateUpsertSQL records a created table (@p1 name, @p2 hash, @p3 defaults) with no data, named
+// by the cycle in progress. The caller holds the row's lock (stateLockSQL), so the check and the
+// write cannot race.
 func stateUpsertSQL(state string) string {
 	q := quote(state)
-	return "UPDATE " + q + " SET schemahash = @p2, lsn = -1, changed_at = SYSUTCDATETIME() WHERE tablename = @p1;\n" +
-		"IF @@ROWCOUNT = 0 INSERT INTO " + q + " (tablename, schemahash, lsn, changed_at) VALUES (@p1, @p2, -1, SYSUTCDATETIME())"
+	return "UPDATE " + q + " SET schemahash = @p2, lsn = -1, changed_at = SYSUTCDATETIME(), defaults = NULLIF(@p3, N''), cycle = " + currentCycleSQL(state) + " WHERE tablename = @p1;\n" +
+		"IF @@ROWCOUNT = 0 INSERT INTO " + q + " (tablename, schemahash, lsn, changed_at, defaults, cycle) VALUES (@p1, @p2, -1, SYSUTCDATETIME(), NULLIF(@p3, N''), " + currentCycleSQL(state) + ")"
 }
 
-// stateSetHashSQL records a new hash (@p2) of a table (@p1), keeping its LSN.
+// stateSetHashSQL records a new hash (@p2) and defaults (@p3) of a table (@p1), keeping its LSN.
 func stateSetHashSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET schemahash = @p2, changed_at = SYSUTCDATETIME() WHERE tablename = @p1 AND schemahash <> @p2"
+	return "UPDATE " + quote(state) + " SET schemahash = @p2, defaults = NULLIF(@p3, N''), changed_at = SYSUTCDATETIME() WHERE tablename = @p1"
 }
 
-// stateSetLSNSQL records the LSN (@p2) of a table (@p1).
-func stateSetLSNSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET lsn = @p2, changed_at = SYSUTCDATETIME() WHERE tablename = @p1"
+// stateAppliedSQL records what an apply did to a table (@p1): the LSN (@p3) when @p2 is 1, and
+// the rows it inserted (@p4), updated (@p5) and deleted (@p6), added to the cycle's counts.
+func stateAppliedSQL(state string) string {
+	return "UPDATE " + quote(state) + " SET lsn = CASE WHEN @p2 = 1 THEN @p3 ELSE lsn END,\n" +
+		"\tchanged_at = CASE WHEN @p2 = 1 THEN SYSUTCDATETIME() ELSE changed_at END,\n" +
+		"\tinserted = inserted + @p4, updated = updated + @p5, deleted = deleted + @p6\n" +
+		"WHERE tablename = @p1"
 }
 
 // stateInvalidateSQL sets the LSN of n tables (@p1…@pn) to -1.
@@ -123,12 +173,52 @@ func stateInvalidateSQL(state string, n int) string {
 
 // stateInvalidateAllSQL sets the LSN of every table to -1.
 func stateInvalidateAllSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET lsn = -1, changed_at = SYSUTCDATETIME()"
+	return "UPDATE " + quote(state) + " SET lsn = -1, changed_at = SYSUTCDATETIME() WHERE " + notCycle
 }
 
 // stateDeleteSQL forgets n tables (@p1…@pn).
 func stateDeleteSQL(state string, n int) string {
 	return "DELETE FROM " + quote(state) + " WHERE tablename IN (" + params(1, n) + ")"
+}
+
+// schemaLockSQL serializes the schema changes of one mirror database across processes until the
+// transaction ends: an application lock owned by the transaction (sp_getapplock), waiting as
+// long as the caller's context does. A negative result (timeout, deadlock victim) fails loudly.
+const schemaLockSQL = "DECLARE @r int;\n" +
+	"EXEC @r = sp_getapplock @Resource = N'mirrord_schema', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = -1;\n" +
+	"IF @r < 0 THROW 50000, N'mirrord could not take the mirror''s schema lock', 1"
+
+// beginCycleSQL starts the next cycle and sets every table's cycle counts to zero.
+func beginCycleSQL(state string) string {
+	q := quote(state)
+	return "UPDATE " + q + " SET schemahash = 'open', lsn = lsn + 1, changed_at = SYSUTCDATETIME() WHERE tablename = N'" + bulk.CycleRow + "';\n" +
+		"IF @@ROWCOUNT = 0 INSERT INTO " + q + " (tablename, schemahash, lsn, changed_at) VALUES (N'" + bulk.CycleRow + "', 'open', 1, SYSUTCDATETIME());\n" +
+		"UPDATE " + q + " SET inserted = 0, updated = 0, deleted = 0 WHERE " + notCycle + " AND (inserted <> 0 OR updated <> 0 OR deleted <> 0)"
+}
+
+// nameCycleSQL marks the cycle in progress as having made a TableSchema call and returns its number.
+func nameCycleSQL(state string) string {
+	return "UPDATE " + quote(state) + " SET schemahash = 'named' OUTPUT inserted.lsn WHERE tablename = N'" + bulk.CycleRow + "' AND schemahash <> 'ended'"
+}
+
+// nameTablesSQL records that the cycle @p1 named n tables (@p2…).
+func nameTablesSQL(state string, n int) string {
+	return "UPDATE " + quote(state) + " SET cycle = @p1 WHERE tablename IN (" + params(2, n) + ")"
+}
+
+// cycleLockSQL reads the cycle row (its number and stage) and locks it until the transaction ends.
+func cycleLockSQL(state string) string {
+	return "SELECT lsn, schemahash FROM " + quote(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename = N'" + bulk.CycleRow + "'"
+}
+
+// unnamedSQL lists the tables the cycle @p1 did not name.
+func unnamedSQL(state string) string {
+	return "SELECT tablename FROM " + quote(state) + " WHERE " + notCycle + " AND (cycle IS NULL OR cycle <> @p1) ORDER BY tablename"
+}
+
+// endCycleSQL marks the cycle as ended.
+func endCycleSQL(state string) string {
+	return "UPDATE " + quote(state) + " SET schemahash = 'ended', changed_at = SYSUTCDATETIME() WHERE tablename = N'" + bulk.CycleRow + "'"
 }
 
 // objectExistsSQL finds an object of any kind (@p1, bracket-quoted) in the default schema, since
@@ -423,8 +513,22 @@ func mergeSQL(t schema.Table, stage string, cols []int) string {
 		b.WriteString("WHEN MATCHED THEN UPDATE SET " + strings.Join(set, ", ") + "\n")
 	}
 	b.WriteString("WHEN NOT MATCHED BY TARGET AND src." + deleteColumn + " = 0 THEN INSERT (" + columnList(t, cols, "") + ")\n")
-	b.WriteString("\tVALUES (" + columnList(t, cols, "src") + ");")
+	b.WriteString("\tVALUES (" + columnList(t, cols, "src") + ")\n")
+	b.WriteString("OUTPUT $action INTO " + mergeActions + ";")
 	return b.String()
+}
+
+// mergeActions is the table variable a MERGE writes what it did to, row by row.
+const mergeActions = "@mirrord_actions"
+
+// countedMergeSQL is one batch that runs a MERGE and answers one row: the rows it inserted,
+// updated and deleted, from the $action of each row it changed ($action names what each row
+// really did, where @@ROWCOUNT gives only the sum).
+func countedMergeSQL(t schema.Table, stage string, cols []int) string {
+	return "DECLARE " + mergeActions + " TABLE ([action] nvarchar(10) NOT NULL);\n" +
+		mergeSQL(t, stage, cols) + "\n" +
+		"SELECT COUNT_BIG(CASE WHEN [action] = N'INSERT' THEN 1 END), COUNT_BIG(CASE WHEN [action] = N'UPDATE' THEN 1 END),\n" +
+		"\tCOUNT_BIG(CASE WHEN [action] = N'DELETE' THEN 1 END) FROM " + mergeActions
 }
 
 // insertFromStageSQL appends a staging table's rows to a keyless table, in load order.

@@ -3,6 +3,7 @@ package pgsql
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -25,14 +26,20 @@ var (
 )
 
 // Apply writes the rows into the table in one transaction on one connection, with the new LSN
-// when opts.LSN reports one. Rows go in segments of consecutive rows with the same columns. A keyless
-// table takes inserts by COPY straight into it. A fresh table (opts.Fresh: created or wiped this cycle, inserts only since) takes COPY
-// straight into it too, in chunks under savepoints, until a delete arrives or a chunk hits a
-// duplicate key; from then on (the failed chunk included) rows go through staging: COPY into a
-// temp table, then one MERGE of the last state of each key.
+// when opts.LSN reports one. It first locks the table's state row, which serializes applies of
+// the table across processes, and checks that the table still has the schema the caller read.
+// Rows go in segments of consecutive rows with the same columns. A keyless table takes inserts
+// by COPY straight into it. A fresh table (opts.Fresh: created or wiped this cycle, inserts only
+// since) takes COPY straight into it too, in chunks under savepoints, until a delete arrives or a
+// chunk hits a duplicate key; from then on (the failed chunk included) rows go through staging:
+// COPY into a temp table, then one MERGE of the last state of each key.
 func (m *Mirror) Apply(ctx context.Context, table schema.Table, rows bulk.Rows, opts bulk.ApplyOptions) (bulk.Counts, error) {
 	counts, err := m.apply(ctx, table, rows, opts)
 	if err != nil {
+		var lsnErr *bulk.LSNError
+		if errors.As(err, &lsnErr) {
+			return bulk.Counts{}, err // it names the table already
+		}
 		return bulk.Counts{}, fmt.Errorf("table %s: %w", table.Name, err)
 	}
 	return counts, nil
@@ -46,8 +53,25 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 	if err != nil {
 		return bulk.Counts{}, err
 	}
+	var storedHash string
+	var storedLSN int64
+	err = tx.QueryRow(ctx, stateApplyLockSQL(m.state), table.Name).Scan(&storedHash, &storedLSN)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		err = fmt.Errorf("the state table %s no longer lists it: %w", m.state.name, bulk.ErrSchemaChanged)
+	case err != nil:
+		err = fmt.Errorf("lock its state row: %w", err)
+	case opts.Hash != "" && storedHash != opts.Hash:
+		err = fmt.Errorf("its state holds schema %.12s, not %.12s: %w", storedHash, opts.Hash, bulk.ErrSchemaChanged)
+	}
+	if err != nil {
+		rollback(ctx, tx)
+		return bulk.Counts{}, err
+	}
 	a := &applier{
+		m:         m,
 		tx:        tx,
+		rel:       m.rel(table.Name),
 		table:     table,
 		keyed:     len(table.Key()) > 0,
 		direct:    opts.Fresh,
@@ -71,16 +95,21 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		rollback(ctx, tx)
 		return bulk.Counts{}, err
 	}
+	lsn, hasLSN := int64(0), false
 	if opts.LSN != nil {
-		if lsn, ok := opts.LSN(); ok {
-			tag, err := tx.Exec(ctx, stateSetLSNSQL(m.state), table.Name, lsn)
-			if err == nil && tag.RowsAffected() != 1 {
-				err = fmt.Errorf("the state table %s does not list it", m.state)
-			}
-			if err != nil {
-				rollback(ctx, tx)
-				return bulk.Counts{}, fmt.Errorf("store LSN %d: %w", lsn, err)
-			}
+		lsn, hasLSN = opts.LSN()
+	}
+	if hasLSN {
+		if err := bulk.CheckLSN(table.Name, storedLSN, lsn, opts.Rewind); err != nil {
+			rollback(ctx, tx)
+			return bulk.Counts{}, err
+		}
+	}
+	if hasLSN || a.counts.Any() {
+		c := a.counts
+		if _, err := tx.Exec(ctx, stateAppliedSQL(m.state), table.Name, hasLSN, lsn, c.Inserted, c.Updated, c.Deleted); err != nil {
+			rollback(ctx, tx)
+			return bulk.Counts{}, fmt.Errorf("store LSN %d and counts: %w", lsn, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -109,11 +138,13 @@ type segment struct {
 	names   []string     // their names, for COPY
 	fields  []fieldCodec // their codecs
 	checked bool         // the table's column types are known to match the codecs
-	stage   string       // the segment's staging table, once created
+	stage   *rel         // the segment's staging table, once created
 }
 
 type applier struct {
+	m         *Mirror
 	tx        pgx.Tx
+	rel       rel // the table, schema-qualified
 	table     schema.Table
 	keyed     bool
 	direct    bool // rows may still be copied straight into the table
@@ -246,7 +277,7 @@ func (a *applier) appendRow(buf []byte, seg *segment, staged bool) ([]byte, bulk
 
 // copyRows runs one COPY of the stream into table's columns and returns the stream's buffer
 // for reuse. An error a row met comes before the server's report of it.
-func (a *applier) copyRows(ctx context.Context, table string, names []string, stream *copyStream) ([]byte, error) {
+func (a *applier) copyRows(ctx context.Context, table rel, names []string, stream *copyStream) ([]byte, error) {
 	_, err := a.tx.Conn().PgConn().CopyFrom(ctx, stream, copyFromSQL(table, names))
 	if rowErr := stream.close(); rowErr != nil {
 		return stream.buf, rowErr
@@ -261,7 +292,7 @@ func (a *applier) checkTypes(ctx context.Context, seg *segment) error {
 	if seg.checked {
 		return nil
 	}
-	desc, err := a.tx.Conn().PgConn().Prepare(ctx, "", selectColumnsSQL(a.table.Name, seg.names), nil)
+	desc, err := a.tx.Conn().PgConn().Prepare(ctx, "", selectColumnsSQL(a.rel, seg.names), nil)
 	if err != nil {
 		return fmt.Errorf("describe the columns: %w", err)
 	}
@@ -282,7 +313,10 @@ func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
 	}
 	feed := &directFeed{a: a, seg: seg}
 	var err error
-	a.streamBuf, err = a.copyRows(ctx, a.table.Name, seg.names, newCopyStream(feed, a.streamBuf, false))
+	a.streamBuf, err = a.copyRows(ctx, a.rel, seg.names, newCopyStream(feed, a.streamBuf, false))
+	if err == nil {
+		a.counts.Add(feed.counts)
+	}
 	return err
 }
 
@@ -299,7 +333,7 @@ func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 			return err
 		}
 		feed := &directFeed{a: a, seg: seg, limit: a.chunkRows, kept: a.chunk.rows[:0]}
-		a.chunk.buf, err = a.copyRows(ctx, a.table.Name, seg.names, newCopyStream(feed, a.chunk.buf, true))
+		a.chunk.buf, err = a.copyRows(ctx, a.rel, seg.names, newCopyStream(feed, a.chunk.buf, true))
 		a.chunk.rows = feed.kept
 		if err != nil {
 			if !isCode(err, "23505") {
@@ -314,6 +348,8 @@ func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 		if err := savepoint.Commit(ctx); err != nil {
 			return err
 		}
+		// Rows copied straight into the table are real inserts once their chunk holds.
+		a.counts.Add(feed.counts)
 		if feed.sawDelete {
 			a.direct = false
 		}
@@ -331,6 +367,7 @@ type directFeed struct {
 	n         int
 	kept      []keptRow
 	sawDelete bool
+	counts    bulk.Counts
 }
 
 func (f *directFeed) appendTuple(buf []byte) ([]byte, bool, error) {
@@ -354,7 +391,7 @@ func (f *directFeed) appendTuple(buf []byte) ([]byte, bool, error) {
 	if f.limit > 0 {
 		f.kept = append(f.kept, keptRow{start: start, end: len(buf), seq: a.cur.N()})
 	}
-	a.counts.Count(op)
+	f.counts.Inserted++ // copied straight in: a new row, whatever its op tag
 	a.cur.Take()
 	f.n++
 	return buf, true, nil
@@ -373,23 +410,23 @@ func opName(op bulk.Op) string {
 // stage loads the rest of a segment (after the replayed rows) into a new temp table and merges
 // the last state of each key into the table.
 func (a *applier) stage(ctx context.Context, seg *segment, replay keptChunk) error {
-	if seg.stage == "" {
+	if seg.stage == nil {
 		a.stages++
-		name := stageName(a.stages)
-		create, err := createStageSQL(name, a.table, seg.cols)
+		stage := stageRel(a.stages)
+		create, err := createStageSQL(stage, a.table, seg.cols)
 		if err != nil {
 			return err
 		}
 		if _, err := a.tx.Exec(ctx, create); err != nil {
 			return fmt.Errorf("create staging table: %w", err)
 		}
-		seg.stage = name
+		seg.stage = &stage
 	}
-	name := seg.stage
+	stage := *seg.stage
 	cols := append([]string{"#seq", "#del"}, seg.names...)
 	feed := &stageFeed{a: a, seg: seg, replay: replay}
 	var err error
-	if a.streamBuf, err = a.copyRows(ctx, name, cols, newCopyStream(feed, a.streamBuf, false)); err != nil {
+	if a.streamBuf, err = a.copyRows(ctx, stage, cols, newCopyStream(feed, a.streamBuf, false)); err != nil {
 		if feed.rowErr {
 			return err
 		}
@@ -397,19 +434,49 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay keptChunk) err
 	}
 	var stmts []string
 	if analyzeStage {
-		stmts = append(stmts, analyzeSQL(name))
+		stmts = append(stmts, analyzeSQL(stage))
 	}
 	if useMerge {
-		stmts = append(stmts, mergeSQL(a.table, name, seg.cols))
+		stmts = append(stmts, mergeSQL(a.rel, a.table, stage, seg.cols))
 	} else {
-		stmts = append(stmts, threeStatementSQL(a.table, name, seg.cols)...)
+		stmts = append(stmts, threeStatementSQL(a.rel, a.table, stage, seg.cols)...)
 	}
 	// Each column set has one staging table per transaction, emptied after each merge, so that
 	// rows whose columns alternate do not pile up tables (and their locks) until commit.
-	stmts = append(stmts, truncateSQL([]string{name}))
-	if err := execAll(ctx, a.tx, stmts); err != nil {
+	stmts = append(stmts, truncateSQL([]rel{stage}))
+	if err := a.merge(ctx, stmts, feed.counts); err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
+	return nil
+}
+
+// merge runs the merge statements and adds what they did to the apply's counts: the table's
+// per-transaction statistics read before and after, in the same round trip. Where PostgreSQL
+// keeps no statistics (track_counts off), the staged rows' op tags count instead.
+func (a *applier) merge(ctx context.Context, stmts []string, byTag bulk.Counts) error {
+	if !a.m.countsTracked {
+		if err := execAll(ctx, a.tx, stmts); err != nil {
+			return err
+		}
+		a.counts.Add(byTag)
+		return nil
+	}
+	qualified := a.rel.String()
+	batch := &pgx.Batch{}
+	var before, after bulk.Counts
+	batch.Queue(changesSQL, qualified).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&before.Inserted, &before.Updated, &before.Deleted)
+	})
+	for _, s := range stmts {
+		batch.Queue(s)
+	}
+	batch.Queue(changesSQL, qualified).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&after.Inserted, &after.Updated, &after.Deleted)
+	})
+	if err := a.tx.SendBatch(ctx, batch).Close(); err != nil {
+		return err
+	}
+	a.counts.Add(bulk.Counts{Inserted: after.Inserted - before.Inserted, Updated: after.Updated - before.Updated, Deleted: after.Deleted - before.Deleted})
 	return nil
 }
 
@@ -419,7 +486,8 @@ type stageFeed struct {
 	a      *applier
 	seg    *segment
 	replay keptChunk
-	rowErr bool // a row, not the server, failed the COPY
+	rowErr bool        // a row, not the server, failed the COPY
+	counts bulk.Counts // the staged rows by their op tags
 }
 
 func (f *stageFeed) appendTuple(buf []byte) ([]byte, bool, error) {
@@ -429,6 +497,7 @@ func (f *stageFeed) appendTuple(buf []byte) ([]byte, bool, error) {
 		buf = binary.BigEndian.AppendUint16(buf, uint16(len(f.seg.cols)+2))
 		buf = appendInt8Field(buf, r.seq)
 		buf = appendBoolField(buf, false)
+		f.counts.Inserted++
 		return append(buf, f.replay.buf[r.start+2:r.end]...), true, nil // past the field count
 	}
 	a := f.a
@@ -441,7 +510,7 @@ func (f *stageFeed) appendTuple(buf []byte) ([]byte, bool, error) {
 		f.rowErr = true
 		return buf[:start], false, err
 	}
-	a.counts.Count(op)
+	f.counts.Count(op)
 	a.cur.Take()
 	return buf, true, nil
 }

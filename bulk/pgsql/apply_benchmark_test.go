@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/bulk/bulktest"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -113,7 +114,7 @@ func BenchmarkApply(b *testing.B) {
 	m := openTestMirror(b, target, "CustBench")
 	ctx := context.Background()
 	tbl := benchTable()
-	if err := m.Migrate(ctx, schema.Diff(nil, tbl)); err != nil {
+	if err := bulktest.Migrate(ctx, m, schema.Diff(nil, tbl)); err != nil {
 		b.Fatal(err)
 	}
 	fresh := insertRows(0, benchRows)
@@ -218,7 +219,7 @@ func reportRows(b *testing.B, cpu time.Duration) {
 
 func rowCountB(b testing.TB, m *Mirror, table string) int64 {
 	var n int64
-	if err := m.pool.QueryRow(context.Background(), rowCountSQL(table)).Scan(&n); err != nil {
+	if err := m.pool.QueryRow(context.Background(), rowCountSQL(m.rel(table))).Scan(&n); err != nil {
 		b.Fatal(fmt.Errorf("count %s: %w", table, err))
 	}
 	return n

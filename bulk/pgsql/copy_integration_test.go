@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/bulk/bulktest"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -107,7 +108,7 @@ func TestCopyMatchesPgx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Migrate(ctx, schema.Diff(nil, tbl)); err != nil {
+	if err := bulktest.Migrate(ctx, m, schema.Diff(nil, tbl)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.pool.Exec(ctx, `CREATE TABLE "by_pgx" (LIKE "every_type")`); err != nil {
@@ -159,7 +160,7 @@ func TestCopyMatchesPgx(t *testing.T) {
 	}
 	defer conn.Release()
 	stream := newCopyStream(&valueRows{fields: fields, rows: rows}, nil, false)
-	tag, err := conn.Conn().PgConn().CopyFrom(ctx, stream, copyFromSQL(tbl.Name, names))
+	tag, err := conn.Conn().PgConn().CopyFrom(ctx, stream, copyFromSQL(m.rel(tbl.Name), names))
 	if err := stream.close(); err != nil {
 		t.Fatalf("encoding: %v", err)
 	}
@@ -261,7 +262,7 @@ func TestCopyTypeMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Migrate(ctx, schema.Diff(nil, stored)); err != nil {
+	if err := bulktest.Migrate(ctx, m, schema.Diff(nil, stored)); err != nil {
 		t.Fatal(err)
 	}
 	stale := stored

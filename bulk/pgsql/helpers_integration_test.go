@@ -112,7 +112,7 @@ func readRows(ctx context.Context, bm bulk.Mirror, table schema.Table) ([][]any,
 		}
 		sel = append(sel, q)
 	}
-	rows, err := m.pool.Query(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM "+quote(table.Name))
+	rows, err := m.pool.Query(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM "+m.rel(table.Name).String())
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -130,12 +131,52 @@ func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: connect to database %s: %w", tenant, dbName, err)
 	}
-	// A concurrent CREATE TABLE IF NOT EXISTS can still lose on the catalog's unique indexes.
-	if _, err := pool.Exec(ctx, createStateTableSQL(state)); err != nil && !isCode(err, "42P07", "42710", "23505") {
+	m := &Mirror{target: t, tenant: tenant, database: dbName, pool: pool, chunkRows: t.opts.ChunkRows}
+	if err := m.prepare(ctx, state); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("tenant %s: create state table %s in database %s: %w", tenant, state, dbName, err)
+		return nil, fmt.Errorf("tenant %s: database %s: %w", tenant, dbName, err)
 	}
-	return &Mirror{target: t, tenant: tenant, database: dbName, state: state, pool: pool, chunkRows: t.opts.ChunkRows}, nil
+	return m, nil
+}
+
+// prepare finds the schema the mirror's tables live in (the login's current schema), creates or
+// upgrades the state table there, and learns whether PostgreSQL counts row changes.
+func (m *Mirror) prepare(ctx context.Context, state string) error {
+	var schemaName *string
+	if err := m.pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schemaName); err != nil {
+		return fmt.Errorf("read the current schema: %w", err)
+	}
+	if schemaName == nil {
+		return errors.New("no schema is current (the login's search_path names no existing schema), so there is nowhere to create the mirror's tables")
+	}
+	m.schema = *schemaName
+	m.state = m.rel(state)
+	// A concurrent CREATE TABLE IF NOT EXISTS can still lose on the catalog's unique indexes.
+	if _, err := m.pool.Exec(ctx, createStateTableSQL(m.state)); err != nil && !isCode(err, "42P07", "42710", "23505") {
+		return fmt.Errorf("create state table %s: %w", state, err)
+	}
+	rows, err := m.pool.Query(ctx, stateColumnsSQL, m.schema, state)
+	if err != nil {
+		return fmt.Errorf("read state table %s: %w", state, err)
+	}
+	have, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("read state table %s: %w", state, err)
+	}
+	for _, c := range stateColumns {
+		if !slices.Contains(have, c.name) {
+			if _, err := m.pool.Exec(ctx, upgradeStateTableSQL(m.state)); err != nil {
+				return fmt.Errorf("add the new columns of state table %s: %w", state, err)
+			}
+			break
+		}
+	}
+	// With track_counts off PostgreSQL keeps no row statistics, and a MERGE's changes can only
+	// be counted by the rows' op tags.
+	if err := m.pool.QueryRow(ctx, "SELECT current_setting('track_counts')::boolean").Scan(&m.countsTracked); err != nil {
+		return fmt.Errorf("read track_counts: %w", err)
+	}
+	return nil
 }
 
 // forget removes a closed mirror from the cache, so that the next Open connects anew.
@@ -175,15 +216,22 @@ type Mirror struct {
 	target    *Target
 	tenant    string
 	database  string
-	state     string
+	schema    string // where the mirrored tables and the state table live
+	state     rel
 	pool      *pgxpool.Pool
 	chunkRows int
+	// countsTracked says PostgreSQL keeps per-transaction row statistics (track_counts), from
+	// which an apply reads what each MERGE really did.
+	countsTracked bool
 }
 
 var _ bulk.Mirror = (*Mirror)(nil)
 
 // Database is the name of the mirror's database.
 func (m *Mirror) Database() string { return m.database }
+
+// rel names a table of the mirror with its schema.
+func (m *Mirror) rel(table string) rel { return rel{m.schema, table} }
 
 // Close closes the mirror's connections; the next Open of the tenant connects anew.
 func (m *Mirror) Close() error {
@@ -203,6 +251,17 @@ func (m *Mirror) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 		return err
 	}
 	return tx.Commit(ctx)
+}
+
+// inSchemaTx is inTx holding the mirror's schema lock: creates, alters, drops and the cycle's
+// bookkeeping of one mirror run one at a time across processes.
+func (m *Mirror) inSchemaTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return m.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, advisoryLockSQL); err != nil {
+			return fmt.Errorf("take the mirror's schema lock: %w", err)
+		}
+		return fn(tx)
+	})
 }
 
 // rollback ends a failed transaction even when ctx is cancelled: the connection must not go
@@ -237,33 +296,74 @@ func checkNames(tables []string) error {
 	return nil
 }
 
-// Tables reads back every mirrored table from the catalog, with its stored hash and LSN. A table
-// that the state table lists but the database lacks (dropped by hand) is left out, so that the
-// next schema call creates it.
-func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error) {
-	out := map[string]bulk.TableState{}
+func (m *Mirror) rels(tables []string) []rel {
+	out := make([]rel, len(tables))
+	for i, t := range tables {
+		out[i] = m.rel(t)
+	}
+	return out
+}
+
+// States reads the state table alone.
+func (m *Mirror) States(ctx context.Context) (map[string]bulk.TableState, error) {
 	rows, err := m.pool.Query(ctx, stateSelectSQL(m.state))
 	if err != nil {
-		return nil, fmt.Errorf("tenant %s: read state table %s: %w", m.tenant, m.state, err)
+		return nil, fmt.Errorf("tenant %s: read state table %s: %w", m.tenant, m.state.name, err)
 	}
 	states := map[string]bulk.TableState{}
-	var name, hash string
+	var name, hash, defaults string
 	var lsn int64
 	var changed *time.Time
-	if _, err := pgx.ForEachRow(rows, []any{&name, &hash, &lsn, &changed}, func() error {
-		st := bulk.TableState{Hash: hash, LSN: lsn}
+	var counts bulk.Counts
+	if _, err := pgx.ForEachRow(rows, []any{&name, &hash, &lsn, &changed, &defaults, &counts.Inserted, &counts.Updated, &counts.Deleted}, func() error {
+		st := bulk.TableState{Table: schema.Table{Name: name}, Hash: hash, LSN: lsn, Cycle: counts}
 		if changed != nil {
 			st.Changed = changed.UTC()
 		}
 		states[name] = st
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("tenant %s: read state table %s: %w", m.tenant, m.state, err)
+		return nil, fmt.Errorf("tenant %s: read state table %s: %w", m.tenant, m.state.name, err)
 	}
-	rows, err = m.pool.Query(ctx, catalogSQL(m.state))
+	return states, nil
+}
+
+// Tables reads back every mirrored table from the catalog, with its stored hash, LSN and
+// defaults. A table that the state table lists but the database lacks (dropped by hand) is left
+// out, so that the next schema call creates it.
+func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error) {
+	// One read transaction, so that the state and the catalog are of one moment.
+	tx, err := m.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: read catalog: %w", m.tenant, err)
 	}
+	defer rollback(ctx, tx)
+	rows, err := tx.Query(ctx, stateSelectSQL(m.state))
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: read state table %s: %w", m.tenant, m.state.name, err)
+	}
+	states := map[string]bulk.TableState{}
+	defaults := map[string]string{}
+	var name, hash, defaultsText string
+	var lsn int64
+	var changed *time.Time
+	var counts bulk.Counts
+	if _, err := pgx.ForEachRow(rows, []any{&name, &hash, &lsn, &changed, &defaultsText, &counts.Inserted, &counts.Updated, &counts.Deleted}, func() error {
+		st := bulk.TableState{Hash: hash, LSN: lsn, Cycle: counts}
+		if changed != nil {
+			st.Changed = changed.UTC()
+		}
+		states[name] = st
+		defaults[name] = defaultsText
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("tenant %s: read state table %s: %w", m.tenant, m.state.name, err)
+	}
+	rows, err = tx.Query(ctx, catalogSQL(m.state))
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: read catalog: %w", m.tenant, err)
+	}
+	out := map[string]bulk.TableState{}
 	var table, column, physical, comment string
 	var notNull, primaryKey bool
 	if _, err := pgx.ForEachRow(rows, []any{&table, &column, &physical, &notNull, &primaryKey, &comment}, func() error {
@@ -278,21 +378,30 @@ func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error)
 	}); err != nil {
 		return nil, fmt.Errorf("tenant %s: read catalog: %w", m.tenant, err)
 	}
+	for name, st := range out {
+		if err := bulk.DecodeDefaults(&st.Table, defaults[name]); err != nil {
+			return nil, fmt.Errorf("tenant %s: %w", m.tenant, err)
+		}
+		out[name] = st
+	}
 	return out, nil
 }
 
-// Migrate carries out a plan in one transaction with its state row. Only a table the state table
-// lists is ever dropped or altered: a create over a table (or view) the partner owns is refused.
-func (m *Mirror) Migrate(ctx context.Context, plan schema.Plan) error {
+// Migrate carries out a plan in one transaction with its state row, under the mirror's schema
+// lock. Only a table the state table lists is ever dropped or altered: a create over a table
+// (or view) the partner owns is refused.
+func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
+	plan := mig.Plan
 	desired := plan.Desired
 	if err := checkTableNames(desired); err != nil {
 		return err
 	}
+	table := m.rel(desired.Name)
 	var ddl []string
 	var err error
 	switch plan.Action {
 	case schema.Create, schema.Recreate:
-		ddl, err = createTableSQL(desired)
+		ddl, err = createTableSQL(table, desired)
 	case schema.Alter, schema.None:
 	default:
 		return fmt.Errorf("table %s: unknown plan action %v", desired.Name, plan.Action)
@@ -300,47 +409,50 @@ func (m *Mirror) Migrate(ctx context.Context, plan schema.Plan) error {
 	if err != nil {
 		return err
 	}
-	hash := desired.Hash()
-	err = m.inTx(ctx, func(tx pgx.Tx) error {
+	hash, defaults := desired.Hash(), bulk.EncodeDefaults(desired)
+	err = m.inSchemaTx(ctx, func(tx pgx.Tx) error {
 		listed, err := m.mirrored(ctx, tx, []string{desired.Name})
 		if err != nil {
 			return err
 		}
-		_, isMirrored := listed[desired.Name]
+		stored, isMirrored := listed[desired.Name]
+		if stored != mig.From {
+			return fmt.Errorf("its state holds schema %.12s where the plan was made from %.12s: %w", stored, mig.From, bulk.ErrSchemaChanged)
+		}
 		var exists bool
-		if err := tx.QueryRow(ctx, tableExistsSQL, desired.Name).Scan(&exists); err != nil {
+		if err := tx.QueryRow(ctx, tableExistsSQL, m.schema, desired.Name).Scan(&exists); err != nil {
 			return err
 		}
 		switch plan.Action {
 		case schema.Create, schema.Recreate:
 			if exists && !isMirrored {
-				return fmt.Errorf("a table or view named %s exists in database %s but is not mirrored (the state table %s does not list it); it is left alone", desired.Name, m.database, m.state)
+				return fmt.Errorf("a table or view named %s exists in database %s but is not mirrored (the state table %s does not list it); it is left alone", desired.Name, m.database, m.state.name)
 			}
 			if exists {
-				ddl = append([]string{dropTableSQL(desired.Name)}, ddl...)
+				ddl = append([]string{dropTableSQL(table)}, ddl...)
 			}
 			if err := execAll(ctx, tx, ddl); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, stateUpsertSQL(m.state), desired.Name, hash)
+			_, err := tx.Exec(ctx, stateUpsertSQL(m.state), desired.Name, hash, defaults)
 			return err
 		default:
 			if !isMirrored || !exists {
 				return fmt.Errorf("table %s is not a mirrored table of database %s, so it cannot be altered", desired.Name, m.database)
 			}
 			if plan.Action == schema.Alter {
-				physical, err := physicalTypes(ctx, tx, desired.Name)
+				physical, err := physicalTypes(ctx, tx, table)
 				if err != nil {
 					return err
 				}
-				if ddl, err = alterTableSQL(plan, physical); err != nil {
+				if ddl, err = alterTableSQL(table, plan, physical); err != nil {
 					return err
 				}
 			}
 			if err := execAll(ctx, tx, ddl); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, stateSetHashSQL(m.state), desired.Name, hash)
+			_, err := tx.Exec(ctx, stateSetHashSQL(m.state), desired.Name, hash, defaults)
 			return err
 		}
 	})
@@ -351,8 +463,8 @@ func (m *Mirror) Migrate(ctx context.Context, plan schema.Plan) error {
 }
 
 // physicalTypes reads the PostgreSQL type of each column of a table, by column name.
-func physicalTypes(ctx context.Context, tx pgx.Tx, table string) (map[string]string, error) {
-	rows, err := tx.Query(ctx, physicalTypesSQL, table)
+func physicalTypes(ctx context.Context, tx pgx.Tx, table rel) (map[string]string, error) {
+	rows, err := tx.Query(ctx, physicalTypesSQL, table.schema, table.name)
 	if err != nil {
 		return nil, err
 	}
@@ -384,7 +496,7 @@ func (m *Mirror) requireMirrored(listed map[string]string, tables []string) erro
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%s not mirrored in database %s (the state table %s does not list them)", strings.Join(missing, ", "), m.database, m.state)
+		return fmt.Errorf("%s not mirrored in database %s (the state table %s does not list them)", strings.Join(missing, ", "), m.database, m.state.name)
 	}
 	return nil
 }
@@ -405,7 +517,7 @@ func (m *Mirror) Wipe(ctx context.Context, tables []string) error {
 		if err := m.requireMirrored(listed, tables); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, truncateSQL(tables)); err != nil {
+		if _, err := tx.Exec(ctx, truncateSQL(m.rels(tables))); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, stateInvalidateSQL(m.state), tables)
@@ -426,27 +538,29 @@ func (m *Mirror) Drop(ctx context.Context, tables []string) error {
 	if err := checkNames(tables); err != nil {
 		return err
 	}
-	err := m.inTx(ctx, func(tx pgx.Tx) error {
-		listed, err := m.mirrored(ctx, tx, tables)
-		if err != nil {
-			return err
-		}
-		var drop []string
-		for _, t := range tables {
-			if _, ok := listed[t]; ok {
-				drop = append(drop, dropTableSQL(t))
-			}
-		}
-		if err := execAll(ctx, tx, drop); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, stateDeleteSQL(m.state), tables)
-		return err
-	})
+	err := m.inSchemaTx(ctx, func(tx pgx.Tx) error { return m.drop(ctx, tx, tables) })
 	if err != nil {
 		return fmt.Errorf("drop %s: %w", strings.Join(tables, ", "), err)
 	}
 	return nil
+}
+
+func (m *Mirror) drop(ctx context.Context, tx pgx.Tx, tables []string) error {
+	listed, err := m.mirrored(ctx, tx, tables)
+	if err != nil {
+		return err
+	}
+	var drop []string
+	for _, t := range tables {
+		if _, ok := listed[t]; ok {
+			drop = append(drop, dropTableSQL(m.rel(t)))
+		}
+	}
+	if err := execAll(ctx, tx, drop); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, stateDeleteSQL(m.state), tables)
+	return err
 }
 
 // Invalidate sets the tables' LSN to -1 (every table's when tables is empty), leaving their rows.
@@ -489,10 +603,75 @@ func (m *Mirror) RowCount(ctx context.Context, table string) (int64, error) {
 		err = m.requireMirrored(nil, []string{table})
 	}
 	if err == nil {
-		err = m.pool.QueryRow(ctx, rowCountSQL(table)).Scan(&n)
+		err = m.pool.QueryRow(ctx, rowCountSQL(m.rel(table))).Scan(&n)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("count rows of %s: %w", table, err)
 	}
 	return n, nil
+}
+
+// BeginCycle starts the next cycle and sets every table's cycle counts to zero.
+func (m *Mirror) BeginCycle(ctx context.Context) error {
+	err := m.inSchemaTx(ctx, func(tx pgx.Tx) error {
+		return execAll(ctx, tx, []string{beginCycleSQL(m.state), resetCountsSQL(m.state)})
+	})
+	if err != nil {
+		return fmt.Errorf("tenant %s: begin a cycle: %w", m.tenant, err)
+	}
+	return nil
+}
+
+// NameTables records that the cycle in progress named the tables.
+func (m *Mirror) NameTables(ctx context.Context, tables []string) error {
+	err := m.inSchemaTx(ctx, func(tx pgx.Tx) error {
+		var cycle int64
+		err := tx.QueryRow(ctx, nameCycleSQL(m.state)).Scan(&cycle)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // no cycle in progress
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, nameTablesSQL(m.state), tables, cycle)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("tenant %s: record the tables the cycle named: %w", m.tenant, err)
+	}
+	return nil
+}
+
+// EndCycle drops the tables that the cycle's TableSchema calls did not name and ends the cycle.
+func (m *Mirror) EndCycle(ctx context.Context) ([]string, error) {
+	var dropped []string
+	err := m.inSchemaTx(ctx, func(tx pgx.Tx) error {
+		var cycle int64
+		var stage string
+		err := tx.QueryRow(ctx, cycleLockSQL(m.state)).Scan(&cycle, &stage)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if stage == "named" {
+			rows, err := tx.Query(ctx, unnamedSQL(m.state), cycle)
+			if err != nil {
+				return err
+			}
+			if dropped, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+				return err
+			}
+			if err := m.drop(ctx, tx, dropped); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(ctx, endCycleSQL(m.state))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: end the cycle: %w", m.tenant, err)
+	}
+	return dropped, nil
 }

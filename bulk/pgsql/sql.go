@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mirrord/mirrord/bulk"
+
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -46,6 +48,21 @@ func quote(name string) string { return pgx.Identifier{name}.Sanitize() }
 // literal single-quotes a string constant.
 func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
+// rel is a relation named with its schema. Every statement names the mirror's tables this way,
+// so that nothing found earlier on the search path (the staging tables in pg_temp, a catalog
+// relation in pg_catalog such as pg_class) can stand in for a mirrored table of the same name.
+type rel struct{ schema, name string }
+
+func (r rel) String() string { return quote(r.schema) + "." + quote(r.name) }
+
+// stageRel is the n-th staging table of a transaction. Temporary tables live in pg_temp, and
+// staging names are made of characters schema.CheckName refuses, so no mirrored table can be one.
+func stageRel(n int) rel { return rel{"pg_temp", "#stage_" + strconv.Itoa(n)} }
+
+// advisoryLockSQL serializes the schema changes of one mirror database across processes until
+// the transaction ends (advisory locks are per database). The key spells "mirrord".
+const advisoryLockSQL = "SELECT pg_advisory_xact_lock(30787349775495780)"
+
 // The staging table's own columns have names that schema.CheckName rejects, so that they can
 // never collide with a mirrored column.
 const (
@@ -57,70 +74,163 @@ func createDatabaseSQL(database string) string {
 	return "CREATE DATABASE " + quote(database)
 }
 
-func createStateTableSQL(state string) string {
-	return "CREATE TABLE IF NOT EXISTS " + quote(state) + " (\n" +
+// createStateTableSQL creates the state table: a row per mirrored table (its schema hash, LSN,
+// the SQL Server defaults it keeps, the cycle that last named it and its counts in the current
+// cycle) and the cycle row (bulk.CycleRow: the cycle's number in lsn and its stage in schemahash).
+func createStateTableSQL(state rel) string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + state.String() + " (\n" +
 		"\ttablename text PRIMARY KEY,\n" +
 		"\tschemahash text NOT NULL,\n" +
 		"\tlsn bigint NOT NULL,\n" +
-		"\tchanged_at timestamptz\n)"
+		"\tchanged_at timestamptz")
+	for _, c := range stateColumns {
+		b.WriteString(",\n\t" + c.name + " " + c.definition)
+	}
+	b.WriteString("\n)")
+	return b.String()
 }
 
-func stateSelectSQL(state string) string {
-	return "SELECT tablename, schemahash, lsn, changed_at FROM " + quote(state) + " ORDER BY tablename"
+// stateColumns are the state table's columns that later versions added, as state tables made
+// before them lack them.
+var stateColumns = []struct{ name, definition string }{
+	{"defaults", "text"},
+	{"cycle", "bigint"},
+	{"inserted", "bigint NOT NULL DEFAULT 0"},
+	{"updated", "bigint NOT NULL DEFAULT 0"},
+	{"deleted", "bigint NOT NULL DEFAULT 0"},
+}
+
+// stateColumnsSQL lists the state table's columns ($1 schema, $2 table).
+const stateColumnsSQL = `SELECT attname FROM pg_attribute
+WHERE attrelid = (SELECT c.oid FROM pg_class c WHERE c.relname = $2 AND c.relnamespace = $1::regnamespace)
+	AND attnum > 0 AND NOT attisdropped`
+
+// upgradeStateTableSQL adds the columns a state table made by an earlier version lacks.
+func upgradeStateTableSQL(state rel) string {
+	parts := make([]string, len(stateColumns))
+	for i, c := range stateColumns {
+		parts[i] = "ADD COLUMN IF NOT EXISTS " + c.name + " " + c.definition
+	}
+	return "ALTER TABLE " + state.String() + "\n\t" + strings.Join(parts, ",\n\t")
+}
+
+// notCycle leaves the cycle row out of a statement about tables.
+const notCycle = "tablename <> '" + bulk.CycleRow + "'"
+
+func stateSelectSQL(state rel) string {
+	return "SELECT tablename, schemahash, lsn, changed_at, coalesce(defaults, ''), inserted, updated, deleted FROM " + state.String() +
+		" WHERE " + notCycle + " ORDER BY tablename"
 }
 
 // stateLockSQL reads the state rows of some tables ($1 text[]) and locks them for the transaction.
-func stateLockSQL(state string) string {
-	return "SELECT tablename, schemahash FROM " + quote(state) + " WHERE tablename = ANY($1) ORDER BY tablename FOR UPDATE"
+func stateLockSQL(state rel) string {
+	return "SELECT tablename, schemahash FROM " + state.String() + " WHERE tablename = ANY($1) ORDER BY tablename FOR UPDATE"
+}
+
+// stateApplyLockSQL reads one table's ($1) hash and LSN and locks its row until the apply ends:
+// applies of one table, and migrations of it, wait for each other across processes.
+func stateApplyLockSQL(state rel) string {
+	return "SELECT schemahash, lsn FROM " + state.String() + " WHERE tablename = $1 FOR UPDATE"
 }
 
 // stateListedSQL says whether the state table lists a table ($1), without locking its row.
-func stateListedSQL(state string) string {
-	return "SELECT EXISTS (SELECT 1 FROM " + quote(state) + " WHERE tablename = $1)"
+func stateListedSQL(state rel) string {
+	return "SELECT EXISTS (SELECT 1 FROM " + state.String() + " WHERE tablename = $1)"
 }
 
-// stateUpsertSQL records a created table ($1 name, $2 hash) with no data.
-func stateUpsertSQL(state string) string {
-	return "INSERT INTO " + quote(state) + " (tablename, schemahash, lsn, changed_at) VALUES ($1, $2, -1, now())\n" +
-		"ON CONFLICT (tablename) DO UPDATE SET schemahash = excluded.schemahash, lsn = excluded.lsn, changed_at = excluded.changed_at"
+// currentCycleSQL is the number of the cycle in progress, NULL when none is.
+func currentCycleSQL(state rel) string {
+	return "(SELECT lsn FROM " + state.String() + " WHERE tablename = '" + bulk.CycleRow + "' AND schemahash <> 'ended')"
 }
 
-// stateSetHashSQL records a new hash ($2) of a table ($1), keeping its LSN.
-func stateSetHashSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET schemahash = $2, changed_at = now() WHERE tablename = $1 AND schemahash IS DISTINCT FROM $2"
+// stateUpsertSQL records a created table ($1 name, $2 hash, $3 defaults) with no data, named by
+// the cycle in progress.
+func stateUpsertSQL(state rel) string {
+	return "INSERT INTO " + state.String() + " (tablename, schemahash, lsn, changed_at, defaults, cycle)\n" +
+		"\tVALUES ($1, $2, -1, now(), nullif($3, ''), " + currentCycleSQL(state) + ")\n" +
+		"ON CONFLICT (tablename) DO UPDATE SET schemahash = excluded.schemahash, lsn = excluded.lsn, changed_at = excluded.changed_at,\n" +
+		"\tdefaults = excluded.defaults, cycle = excluded.cycle"
 }
 
-// stateSetLSNSQL records the LSN ($2) of a table ($1).
-func stateSetLSNSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET lsn = $2, changed_at = now() WHERE tablename = $1"
+// stateSetHashSQL records a new hash ($2) and defaults ($3) of a table ($1), keeping its LSN.
+func stateSetHashSQL(state rel) string {
+	return "UPDATE " + state.String() + " SET schemahash = $2, defaults = nullif($3, ''), changed_at = now()\n" +
+		"WHERE tablename = $1 AND (schemahash IS DISTINCT FROM $2 OR defaults IS DISTINCT FROM nullif($3, ''))"
+}
+
+// stateAppliedSQL records what an apply did to a table ($1): the LSN ($3) when $2, and the
+// rows it inserted ($4), updated ($5) and deleted ($6), added to the cycle's counts.
+func stateAppliedSQL(state rel) string {
+	return "UPDATE " + state.String() + " SET lsn = CASE WHEN $2 THEN $3 ELSE lsn END,\n" +
+		"\tchanged_at = CASE WHEN $2 THEN now() ELSE changed_at END,\n" +
+		"\tinserted = inserted + $4, updated = updated + $5, deleted = deleted + $6\n" +
+		"WHERE tablename = $1"
 }
 
 // stateInvalidateSQL sets the LSN of some tables ($1 text[]) to -1.
-func stateInvalidateSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET lsn = -1, changed_at = now() WHERE tablename = ANY($1)"
+func stateInvalidateSQL(state rel) string {
+	return "UPDATE " + state.String() + " SET lsn = -1, changed_at = now() WHERE tablename = ANY($1)"
 }
 
 // stateInvalidateAllSQL sets the LSN of every table to -1.
-func stateInvalidateAllSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET lsn = -1, changed_at = now()"
+func stateInvalidateAllSQL(state rel) string {
+	return "UPDATE " + state.String() + " SET lsn = -1, changed_at = now() WHERE " + notCycle
 }
 
 // stateDeleteSQL forgets some tables ($1 text[]).
-func stateDeleteSQL(state string) string {
-	return "DELETE FROM " + quote(state) + " WHERE tablename = ANY($1)"
+func stateDeleteSQL(state rel) string {
+	return "DELETE FROM " + state.String() + " WHERE tablename = ANY($1)"
 }
 
-// tableExistsSQL finds a relation of any kind ($1) in the current schema, since a partner's view
-// or table of that name blocks a create just as well.
-const tableExistsSQL = "SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = $1 AND relnamespace = current_schema()::regnamespace)"
+// beginCycleSQL starts the next cycle: its number goes up by one, and no table is named yet.
+func beginCycleSQL(state rel) string {
+	return "INSERT INTO " + state.String() + " (tablename, schemahash, lsn, changed_at) VALUES ('" + bulk.CycleRow + "', 'open', 1, now())\n" +
+		"ON CONFLICT (tablename) DO UPDATE SET schemahash = 'open', lsn = " + state.String() + ".lsn + 1, changed_at = now()"
+}
+
+// resetCountsSQL sets every table's cycle counts to zero.
+func resetCountsSQL(state rel) string {
+	return "UPDATE " + state.String() + " SET inserted = 0, updated = 0, deleted = 0\n" +
+		"WHERE " + notCycle + " AND (inserted <> 0 OR updated <> 0 OR deleted <> 0)"
+}
+
+// nameCycleSQL marks the cycle in progress as having made a TableSchema call and returns its number.
+func nameCycleSQL(state rel) string {
+	return "UPDATE " + state.String() + " SET schemahash = 'named' WHERE tablename = '" + bulk.CycleRow + "' AND schemahash <> 'ended' RETURNING lsn"
+}
+
+// nameTablesSQL records that the cycle $2 named some tables ($1 text[]).
+func nameTablesSQL(state rel) string {
+	return "UPDATE " + state.String() + " SET cycle = $2 WHERE tablename = ANY($1)"
+}
+
+// cycleLockSQL reads the cycle row (its number and stage) and locks it until the transaction ends.
+func cycleLockSQL(state rel) string {
+	return "SELECT lsn, schemahash FROM " + state.String() + " WHERE tablename = '" + bulk.CycleRow + "' FOR UPDATE"
+}
+
+// unnamedSQL lists the tables the cycle $1 did not name.
+func unnamedSQL(state rel) string {
+	return "SELECT tablename FROM " + state.String() + " WHERE " + notCycle + " AND cycle IS DISTINCT FROM $1 ORDER BY tablename FOR UPDATE"
+}
+
+// endCycleSQL marks the cycle as ended.
+func endCycleSQL(state rel) string {
+	return "UPDATE " + state.String() + " SET schemahash = 'ended', changed_at = now() WHERE tablename = '" + bulk.CycleRow + "'"
+}
+
+// tableExistsSQL finds a relation of any kind ($2) in the mirror's schema ($1), since a
+// partner's view or table of that name blocks a create just as well.
+const tableExistsSQL = "SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = $2 AND relnamespace = $1::regnamespace)"
 
 // catalogSQL reads the columns of every table the state table lists, in attnum order, with their
 // physical type, nullability, primary key membership and comment.
-func catalogSQL(state string) string {
+func catalogSQL(state rel) string {
 	return `SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
 	coalesce(a.attnum = ANY(p.conkey), false), coalesce(col_description(c.oid, a.attnum), '')
-FROM ` + quote(state) + ` s
-JOIN pg_class c ON c.relname = s.tablename AND c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
+FROM ` + state.String() + ` s
+JOIN pg_class c ON c.relname = s.tablename AND c.relnamespace = ` + literal(state.schema) + `::regnamespace AND c.relkind IN ('r', 'p')
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_constraint p ON p.conrelid = c.oid AND p.contype = 'p'
 ORDER BY c.relname, a.attnum`
@@ -140,15 +250,15 @@ func columnDefinition(c schema.Column) (string, error) {
 }
 
 // commentSQL records a column's SQL Server type on the column.
-func commentSQL(table string, c schema.Column) string {
-	return "COMMENT ON COLUMN " + quote(table) + "." + quote(c.Name) + " IS " + literal(typeComment(c))
+func commentSQL(table rel, c schema.Column) string {
+	return "COMMENT ON COLUMN " + table.String() + "." + quote(c.Name) + " IS " + literal(typeComment(c))
 }
 
 // createTableSQL creates a table with its primary key and records each column's SQL Server type.
 // The key constraint is left unnamed so that PostgreSQL picks a name no partner object holds.
-func createTableSQL(t schema.Table) ([]string, error) {
+func createTableSQL(table rel, t schema.Table) ([]string, error) {
 	var b strings.Builder
-	b.WriteString("CREATE TABLE " + quote(t.Name) + " (")
+	b.WriteString("CREATE TABLE " + table.String() + " (")
 	for i, c := range t.Columns {
 		def, err := columnDefinition(c)
 		if err != nil {
@@ -165,16 +275,16 @@ func createTableSQL(t schema.Table) ([]string, error) {
 	b.WriteString("\n)")
 	stmts := []string{b.String()}
 	for _, c := range t.Columns {
-		stmts = append(stmts, commentSQL(t.Name, c))
+		stmts = append(stmts, commentSQL(table, c))
 	}
 	return stmts, nil
 }
 
-func dropTableSQL(table string) string { return "DROP TABLE IF EXISTS " + quote(table) }
+func dropTableSQL(table rel) string { return "DROP TABLE IF EXISTS " + table.String() }
 
-// physicalTypesSQL reads the physical type of each column of a table ($1).
+// physicalTypesSQL reads the physical type of each column of a table ($2) in a schema ($1).
 const physicalTypesSQL = `SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
-WHERE a.attrelid = (SELECT oid FROM pg_class WHERE relname = $1 AND relnamespace = current_schema()::regnamespace)
+WHERE a.attrelid = (SELECT oid FROM pg_class WHERE relname = $2 AND relnamespace = $1::regnamespace)
 	AND a.attnum > 0 AND NOT a.attisdropped`
 
 // alterTableSQL renders an Alter plan as one ALTER TABLE (so the table is rewritten at most once)
@@ -182,20 +292,19 @@ WHERE a.attrelid = (SELECT oid FROM pg_class WHERE relname = $1 AND relnamespace
 // physical, by name) does not change gets no ALTER COLUMN TYPE (varchar to nvarchar, tinyint to
 // smallint), since that would still fail on a partner's view of it. ALTER COLUMN TYPE keeps the
 // table's indexes (PostgreSQL rebuilds those on the column).
-func alterTableSQL(plan schema.Plan, physical map[string]string) ([]string, error) {
-	table := plan.Desired.Name
+func alterTableSQL(table rel, plan schema.Plan, physical map[string]string) ([]string, error) {
 	var actions []string
 	for _, c := range plan.Add {
 		def, err := columnDefinition(c)
 		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", table, err)
+			return nil, fmt.Errorf("table %s: %w", table.name, err)
 		}
 		actions = append(actions, "ADD COLUMN "+def)
 	}
 	for _, c := range plan.Widen {
 		t, err := pgType(c)
 		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", table, err)
+			return nil, fmt.Errorf("table %s: %w", table.name, err)
 		}
 		if physical[c.Name] != t {
 			actions = append(actions, "ALTER COLUMN "+quote(c.Name)+" TYPE "+t)
@@ -209,7 +318,7 @@ func alterTableSQL(plan schema.Plan, physical map[string]string) ([]string, erro
 	}
 	var stmts []string
 	if len(actions) > 0 {
-		stmts = append(stmts, "ALTER TABLE "+quote(table)+"\n\t"+strings.Join(actions, ",\n\t"))
+		stmts = append(stmts, "ALTER TABLE "+table.String()+"\n\t"+strings.Join(actions, ",\n\t"))
 	}
 	for _, c := range plan.Add {
 		stmts = append(stmts, commentSQL(table, c))
@@ -221,15 +330,15 @@ func alterTableSQL(plan schema.Plan, physical map[string]string) ([]string, erro
 }
 
 // truncateSQL empties tables; their indexes stay.
-func truncateSQL(tables []string) string {
+func truncateSQL(tables []rel) string {
 	quoted := make([]string, len(tables))
 	for i, t := range tables {
-		quoted[i] = quote(t)
+		quoted[i] = t.String()
 	}
 	return "TRUNCATE TABLE " + strings.Join(quoted, ", ")
 }
 
-func rowCountSQL(table string) string { return "SELECT count(*) FROM " + quote(table) }
+func rowCountSQL(table rel) string { return "SELECT count(*) FROM " + table.String() }
 
 // columnList is the quoted names of some columns, each prefixed with alias and a dot when given.
 func columnList(t schema.Table, cols []int, alias string) string {
@@ -246,14 +355,11 @@ func columnList(t schema.Table, cols []int, alias string) string {
 	return b.String()
 }
 
-// stageName is the name of the n-th staging table of a transaction.
-func stageName(n int) string { return "mirrord_stage_" + strconv.Itoa(n) }
-
 // createStageSQL creates a staging table for one segment: a sequence number, a delete flag and
 // the segment's columns with their mirror types, without constraints or indexes, dropped at commit.
-func createStageSQL(stage string, t schema.Table, cols []int) (string, error) {
+func createStageSQL(stage rel, t schema.Table, cols []int) (string, error) {
 	var b strings.Builder
-	b.WriteString("CREATE TEMP TABLE " + quote(stage) + " (" + seqColumn + " bigint, " + deleteColumn + " boolean")
+	b.WriteString("CREATE TEMP TABLE " + quote(stage.name) + " (" + seqColumn + " bigint, " + deleteColumn + " boolean")
 	for _, ci := range cols {
 		ty, err := pgType(t.Columns[ci])
 		if err != nil {
@@ -298,19 +404,19 @@ func updateSet(t schema.Table, cols []int) string {
 
 // lastStateSQL selects the last row of each key from a staging table: the row with the highest
 // sequence number, via DISTINCT ON (a sort of the staging table).
-func lastStateSQL(t schema.Table, stage string) string {
+func lastStateSQL(t schema.Table, stage rel) string {
 	keys := columnList(t, t.Key(), "")
 	if lastStateByWindow {
-		return "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY " + keys + " ORDER BY " + seqColumn + " DESC) AS \"#rn\" FROM " + quote(stage) + ") AS last WHERE \"#rn\" = 1"
+		return "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY " + keys + " ORDER BY " + seqColumn + " DESC) AS \"#rn\" FROM " + stage.String() + ") AS last WHERE \"#rn\" = 1"
 	}
-	return "SELECT DISTINCT ON (" + keys + ") * FROM " + quote(stage) + " ORDER BY " + keys + ", " + seqColumn + " DESC"
+	return "SELECT DISTINCT ON (" + keys + ") * FROM " + stage.String() + " ORDER BY " + keys + ", " + seqColumn + " DESC"
 }
 
 // mergeSQL writes the last state of every key of a staging table into the table in one MERGE:
 // deletes, updates of the segment's columns only, and inserts (columns the segment lacks stay NULL).
-func mergeSQL(t schema.Table, stage string, cols []int) string {
+func mergeSQL(table rel, t schema.Table, stage rel, cols []int) string {
 	var b strings.Builder
-	b.WriteString("MERGE INTO " + quote(t.Name) + " AS dst\n")
+	b.WriteString("MERGE INTO " + table.String() + " AS dst\n")
 	b.WriteString("USING (" + lastStateSQL(t, stage) + ") AS src\n")
 	b.WriteString("ON " + keyMatch(t, "dst", "src") + "\n")
 	b.WriteString("WHEN MATCHED AND src." + deleteColumn + " THEN DELETE\n")
@@ -324,8 +430,8 @@ func mergeSQL(t schema.Table, stage string, cols []int) string {
 
 // threeStatementSQL is the alternative to mergeSQL: drop all but the last row of each key from
 // the staging table, then DELETE, UPDATE and INSERT. Kept for the benchmark that compares them.
-func threeStatementSQL(t schema.Table, stage string, cols []int) []string {
-	dst, st := quote(t.Name), quote(stage)
+func threeStatementSQL(table rel, t schema.Table, stage rel, cols []int) []string {
+	dst, st := table.String(), stage.String()
 	stmts := []string{
 		"DELETE FROM " + st + " AS src USING " + st + " AS later WHERE " + keyMatch(t, "later", "src") + " AND later." + seqColumn + " > src." + seqColumn,
 		"DELETE FROM " + dst + " AS dst USING " + st + " AS src WHERE " + keyMatch(t, "dst", "src") + " AND src." + deleteColumn,
@@ -337,17 +443,22 @@ func threeStatementSQL(t schema.Table, stage string, cols []int) []string {
 	return stmts
 }
 
-func analyzeSQL(stage string) string { return "ANALYZE " + quote(stage) }
+func analyzeSQL(stage rel) string { return "ANALYZE " + stage.String() }
 
 // copyFromSQL starts a binary COPY of the columns into a table.
-func copyFromSQL(table string, cols []string) string {
-	return "COPY " + quote(table) + " (" + quotedList(cols) + ") FROM STDIN (FORMAT binary)"
+func copyFromSQL(table rel, cols []string) string {
+	return "COPY " + table.String() + " (" + quotedList(cols) + ") FROM STDIN (FORMAT binary)"
 }
 
 // selectColumnsSQL selects the columns of a table; it is only described, for their types.
-func selectColumnsSQL(table string, cols []string) string {
-	return "SELECT " + quotedList(cols) + " FROM " + quote(table)
+func selectColumnsSQL(table rel, cols []string) string {
+	return "SELECT " + quotedList(cols) + " FROM " + table.String()
 }
+
+// changesSQL reads the rows this transaction has inserted, updated and deleted in a table ($1,
+// its qualified name) so far, from PostgreSQL's own per-transaction statistics: read before
+// and after a MERGE, they tell what it really did to each row, which its command tag does not.
+const changesSQL = "SELECT pg_stat_get_xact_tuples_inserted($1::regclass), pg_stat_get_xact_tuples_updated($1::regclass), pg_stat_get_xact_tuples_deleted($1::regclass)"
 
 func quotedList(names []string) string {
 	var b strings.Builder

@@ -68,26 +68,32 @@ func TestSQLGolden(t *testing.T) {
 		Widen:   []schema.Column{tbl.Columns[17], tbl.Columns[2]},
 		Drop:    []string{"old_name", "legacy"},
 	}
-	stage, err := createStageSQL(stageName(1), tbl, some)
+	stage, err := createStageSQL(stageRel(1), tbl, some)
 	if err != nil {
 		t.Fatal(err)
 	}
+	state := rel{"public", "Cust12020_mirroring"}
+	contact := rel{"public", "contact"}
 	cases := map[string]string{
-		"create_database":     createDatabaseSQL("Mirror_Cust12020"),
-		"create_state_table":  createStateTableSQL("Cust12020_mirroring"),
-		"state":               strings.Join([]string{stateSelectSQL("Cust12020_mirroring"), stateLockSQL("Cust12020_mirroring"), stateListedSQL("Cust12020_mirroring"), stateUpsertSQL("Cust12020_mirroring"), stateSetHashSQL("Cust12020_mirroring"), stateSetLSNSQL("Cust12020_mirroring"), stateInvalidateSQL("Cust12020_mirroring"), stateInvalidateAllSQL("Cust12020_mirroring"), stateDeleteSQL("Cust12020_mirroring"), tableExistsSQL}, ";\n"),
-		"catalog":             catalogSQL("Cust12020_mirroring"),
-		"copy_from":           copyFromSQL("contact", []string{"contact_id", "name"}) + ";\n" + selectColumnsSQL("contact", []string{"contact_id", "name"}),
-		"create_table":        must(createTableSQL(tbl)),
-		"create_keyless":      must(createTableSQL(schema.Table{Name: "log", Columns: []schema.Column{{Name: "line", Type: schema.NVarChar, Length: 100, Nullable: true}}})),
-		"alter_table":         must(alterTableSQL(alter, map[string]string{"name": "character varying(100)", "active": "boolean"})),
-		"alter_nullable_only": must(alterTableSQL(schema.Plan{Action: schema.Alter, Desired: tbl, Widen: []schema.Column{tbl.Columns[17]}}, map[string]string{"name": "character varying(220)"})),
-		"drop_truncate":       dropTableSQL("contact") + ";\n" + truncateSQL([]string{"contact", "person"}) + ";\n" + rowCountSQL("contact"),
+		"create_database":    createDatabaseSQL("Mirror_Cust12020"),
+		"create_state_table": createStateTableSQL(state) + ";\n" + upgradeStateTableSQL(state) + ";\n" + stateColumnsSQL,
+		"state": strings.Join([]string{stateSelectSQL(state), stateLockSQL(state), stateApplyLockSQL(state), stateListedSQL(state),
+			stateUpsertSQL(state), stateSetHashSQL(state), stateAppliedSQL(state), stateInvalidateSQL(state), stateInvalidateAllSQL(state),
+			stateDeleteSQL(state), tableExistsSQL, advisoryLockSQL, changesSQL}, ";\n"),
+		"cycle": strings.Join([]string{beginCycleSQL(state), resetCountsSQL(state), nameCycleSQL(state), nameTablesSQL(state),
+			cycleLockSQL(state), unnamedSQL(state), endCycleSQL(state)}, ";\n"),
+		"catalog":             catalogSQL(state),
+		"copy_from":           copyFromSQL(contact, []string{"contact_id", "name"}) + ";\n" + selectColumnsSQL(contact, []string{"contact_id", "name"}),
+		"create_table":        must(createTableSQL(contact, tbl)),
+		"create_keyless":      must(createTableSQL(rel{"public", "log"}, schema.Table{Name: "log", Columns: []schema.Column{{Name: "line", Type: schema.NVarChar, Length: 100, Nullable: true}}})),
+		"alter_table":         must(alterTableSQL(contact, alter, map[string]string{"name": "character varying(100)", "active": "boolean"})),
+		"alter_nullable_only": must(alterTableSQL(contact, schema.Plan{Action: schema.Alter, Desired: tbl, Widen: []schema.Column{tbl.Columns[17]}}, map[string]string{"name": "character varying(220)"})),
+		"drop_truncate":       dropTableSQL(contact) + ";\n" + truncateSQL([]rel{contact, {"public", "person"}}) + ";\n" + rowCountSQL(contact),
 		"create_stage":        stage,
-		"merge":               mergeSQL(tbl, stageName(1), all),
-		"merge_some_columns":  mergeSQL(tbl, stageName(2), some),
-		"merge_key_only":      mergeSQL(tbl, stageName(3), keyOnly),
-		"three_statements":    strings.Join(threeStatementSQL(tbl, stageName(1), some), ";\n"),
+		"merge":               mergeSQL(contact, tbl, stageRel(1), all),
+		"merge_some_columns":  mergeSQL(contact, tbl, stageRel(2), some),
+		"merge_key_only":      mergeSQL(contact, tbl, stageRel(3), keyOnly),
+		"three_statements":    strings.Join(threeStatementSQL(contact, tbl, stageRel(1), some), ";\n"),
 	}
 	for name, got := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -3,10 +3,15 @@ package sqlite
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/schema"
@@ -97,6 +102,12 @@ type applier struct {
 	delArgs  []driver.NamedValue
 	stmts    []driverStmt // to close at the end
 	rowNum   int64
+	counts   bulk.Counts
+	// fresh says the table may take plain inserts: created or wiped this cycle. A key that
+	// is there already turns it off for the rest of the apply.
+	fresh   bool
+	keyBuf  []byte
+	keySeen map[string]struct{}
 }
 
 // segment is the write path of one column set: its encoders, its statements and its argument
@@ -114,8 +125,16 @@ type segment struct {
 	updatePos  []int      // position in cols of each update argument, in order
 	multi      driverStmt // Mirror.rowsPerWrite rows at once
 	args       []driver.NamedValue
-	pending    int   // rows encoded into args, not yet written
-	firstRow   int64 // the apply's number of the first pending row
+	// The counting of upserts: how many of a group's keys exist before it is written, and
+	// plain inserts for a fresh table, which need no such count.
+	hasRest      bool       // the batch carries columns besides the key: an upsert of an existing key updates it
+	existMulti   driverStmt // existing keys among Mirror.rowsPerWrite rows
+	existSingle  driverStmt
+	existArgs    []driver.NamedValue
+	insertMulti  driverStmt
+	insertSingle driverStmt
+	pending      int   // rows encoded into args, not yet written
+	firstRow     int64 // the apply's number of the first pending row
 }
 
 func (a *applier) errorf(format string, args ...any) error {
@@ -146,10 +165,13 @@ func (a *applier) run(rows bulk.Rows, opts bulk.ApplyOptions) (counts bulk.Count
 		}
 	}()
 
-	// The table must be mirrored: rows never go into a partner's table.
-	if err := a.checkListed(); err != nil {
+	// The table must be mirrored (rows never go into a partner's table) with the schema the
+	// caller read. The write transaction holds the file's lock, so the check holds until commit.
+	storedLSN, err := a.checkState(opts.Hash)
+	if err != nil {
 		return counts, err
 	}
+	a.fresh = opts.Fresh
 	for rows.Next() {
 		a.rowNum++
 		if a.rowNum%ctxCheckEvery == 0 {
@@ -211,7 +233,6 @@ func (a *applier) run(rows bulk.Rows, opts bulk.ApplyOptions) (counts bulk.Count
 				return counts, err
 			}
 		}
-		counts.Count(op)
 	}
 	if err := rows.Err(); err != nil {
 		return counts, a.errorf("read rows after row %d: %w", a.rowNum, err)
@@ -219,13 +240,22 @@ func (a *applier) run(rows bulk.Rows, opts bulk.ApplyOptions) (counts bulk.Count
 	if err := a.flush(); err != nil {
 		return counts, err
 	}
+	counts = a.counts
+	lsn, hasLSN := int64(0), false
 	if opts.LSN != nil {
-		if lsn, ok := opts.LSN(); ok {
-			if _, err := a.conn.ExecContext(bg, stateSetLSNSQL(a.m.state), []driver.NamedValue{
-				{Ordinal: 1, Value: lsn}, {Ordinal: 2, Value: a.table.Name},
-			}); err != nil {
-				return counts, a.errorf("write LSN %d: %w", lsn, err)
-			}
+		lsn, hasLSN = opts.LSN()
+	}
+	if hasLSN {
+		if err := bulk.CheckLSN(a.table.Name, storedLSN, lsn, opts.Rewind); err != nil {
+			return counts, err
+		}
+	}
+	if hasLSN || counts.Any() {
+		if _, err := a.conn.ExecContext(bg, stateAppliedSQL(a.m.state), []driver.NamedValue{
+			{Ordinal: 1, Value: hasLSN}, {Ordinal: 2, Value: lsn}, {Ordinal: 3, Value: counts.Inserted},
+			{Ordinal: 4, Value: counts.Updated}, {Ordinal: 5, Value: counts.Deleted}, {Ordinal: 6, Value: a.table.Name},
+		}); err != nil {
+			return counts, a.errorf("write LSN %d and counts: %w", lsn, err)
 		}
 	}
 	if err := a.ctx.Err(); err != nil {
@@ -238,20 +268,30 @@ func (a *applier) run(rows bulk.Rows, opts bulk.ApplyOptions) (counts bulk.Count
 	return counts, nil
 }
 
-func (a *applier) checkListed() error {
-	r, err := a.conn.QueryContext(context.Background(), stateLookupSQL(a.m.state), []driver.NamedValue{{Ordinal: 1, Value: a.table.Name}})
+// checkState reads the table's state row and returns its LSN: the table must be listed, with the
+// schema hash the caller read when it gave one.
+func (a *applier) checkState(hash string) (int64, error) {
+	r, err := a.conn.QueryContext(context.Background(), stateApplySQL(a.m.state), []driver.NamedValue{{Ordinal: 1, Value: a.table.Name}})
 	if err != nil {
-		return a.errorf("read %s: %w", a.m.state, err)
+		return 0, a.errorf("read %s: %w", a.m.state, err)
 	}
 	defer r.Close()
-	dest := make([]driver.Value, 1)
+	dest := make([]driver.Value, 2)
 	switch err := r.Next(dest); {
 	case err == io.EOF:
-		return a.errorf("not listed in %s as mirrored; refusing to write rows into it", a.m.state)
+		return 0, a.errorf("not listed in %s as mirrored; refusing to write rows into it: %w", a.m.state, bulk.ErrSchemaChanged)
 	case err != nil:
-		return a.errorf("read %s: %w", a.m.state, err)
+		return 0, a.errorf("read %s: %w", a.m.state, err)
 	}
-	return nil
+	stored, _ := dest[0].(string)
+	lsn, ok := dest[1].(int64)
+	if !ok {
+		return 0, a.errorf("%s holds LSN %v, not an integer", a.m.state, dest[1])
+	}
+	if hash != "" && stored != hash {
+		return 0, a.errorf("its state holds schema %.12s, not %.12s: %w", stored, hash, bulk.ErrSchemaChanged)
+	}
+	return lsn, nil
 }
 
 // segment returns the write path of a column set, preparing it on first use.
@@ -299,6 +339,25 @@ func (a *applier) segment(cols []int) (*segment, error) {
 	for i := range seg.args {
 		seg.args[i].Ordinal = i + 1
 	}
+	if len(a.key) > 0 {
+		seg.hasRest = len(batchCols) > len(a.key)
+		if seg.existMulti, err = a.prepare(existingKeysSQL(a.table.Name, a.key, a.m.rowsPerWrite)); err != nil {
+			return nil, err
+		}
+		if seg.existSingle, err = a.prepare(existingKeysSQL(a.table.Name, a.key, 1)); err != nil {
+			return nil, err
+		}
+		seg.existArgs = make([]driver.NamedValue, a.m.rowsPerWrite*len(a.key))
+		for i := range seg.existArgs {
+			seg.existArgs[i].Ordinal = i + 1
+		}
+		if seg.insertMulti, err = a.prepare(writeSQL(a.table.Name, batchCols, nil, a.m.rowsPerWrite)); err != nil {
+			return nil, err
+		}
+		if seg.insertSingle, err = a.prepare(writeSQL(a.table.Name, batchCols, nil, 1)); err != nil {
+			return nil, err
+		}
+	}
 	if a.segments == nil {
 		a.segments = make(map[string]*segment)
 	}
@@ -320,7 +379,8 @@ func (a *applier) prepare(query string) (driverStmt, error) {
 	return ds, nil
 }
 
-// flush writes the rows encoded into the current segment's arguments.
+// flush writes the rows encoded into the current segment's arguments: a full group in one
+// statement, fewer one by one.
 func (a *applier) flush() error {
 	seg := a.current
 	if seg == nil || seg.pending == 0 {
@@ -328,34 +388,153 @@ func (a *applier) flush() error {
 	}
 	n := seg.pending
 	seg.pending = 0
-	bg := context.Background()
 	width := len(seg.cols)
-	if n == a.m.rowsPerWrite {
-		_, err := seg.multi.ExecContext(bg, seg.args)
+	defer func() {
 		for i := range seg.args {
-			seg.args[i].Value = nil // let the row's values go
+			seg.args[i].Value = nil // let the rows' values go
 		}
-		if err != nil {
+	}()
+	if n == a.m.rowsPerWrite {
+		if err := a.write(seg, seg.args, n, seg.multi, seg.insertMulti, seg.existMulti); err != nil {
 			return a.errorf("write rows %d to %d: %w", seg.firstRow, seg.firstRow+int64(n)-1, err)
 		}
 		return nil
 	}
 	for r := 0; r < n; r++ {
 		args := seg.args[r*width : (r+1)*width]
-		// Ordinals must count from 1 for the one-row statement.
+		// Ordinals must count from 1 for the one-row statements.
 		for i := range args {
 			args[i].Ordinal = i + 1
 		}
-		_, err := seg.single.ExecContext(bg, args)
+		err := a.write(seg, args, 1, seg.single, seg.insertSingle, seg.existSingle)
 		for i := range args {
 			args[i].Ordinal = r*width + i + 1
-			args[i].Value = nil
 		}
 		if err != nil {
 			return a.errorf("write row %d: %w", seg.firstRow+int64(r), err)
 		}
 	}
 	return nil
+}
+
+// write writes n rows whose values are in args and counts what they did. A keyless table takes
+// plain inserts. A fresh table takes plain inserts too, until one meets a key that is there
+// (the statement then changes nothing, as SQLite backs out a failed statement whole). Otherwise
+// it counts the group's keys that exist, then upserts: the rest are inserts.
+func (a *applier) write(seg *segment, args []driver.NamedValue, n int, upsert, insert, exist driverStmt) error {
+	bg := context.Background()
+	if len(a.key) == 0 {
+		if _, err := upsert.ExecContext(bg, args); err != nil {
+			return err
+		}
+		a.counts.Inserted += int64(n)
+		return nil
+	}
+	if a.fresh {
+		_, err := insert.ExecContext(bg, args)
+		if err == nil {
+			a.counts.Inserted += int64(n)
+			return nil
+		}
+		if !isKeyConflict(err) {
+			return err
+		}
+		a.fresh = false
+	}
+	existing, err := a.existingKeys(seg, args, n, exist)
+	if err != nil {
+		return err
+	}
+	if _, err := upsert.ExecContext(bg, args); err != nil {
+		return err
+	}
+	inserted := a.distinctKeys(seg, args, n) - existing
+	a.counts.Inserted += inserted
+	if seg.hasRest {
+		a.counts.Updated += int64(n) - inserted
+	}
+	return nil
+}
+
+// existingKeys counts the table's rows that have one of the keys of the n rows in args.
+func (a *applier) existingKeys(seg *segment, args []driver.NamedValue, n int, exist driverStmt) (int64, error) {
+	width, keys := len(seg.cols), len(seg.keyPos)
+	for r := 0; r < n; r++ {
+		for i, pos := range seg.keyPos {
+			seg.existArgs[r*keys+i].Value = args[r*width+pos].Value
+		}
+	}
+	defer func() {
+		for i := range seg.existArgs[:n*keys] {
+			seg.existArgs[i].Value = nil
+		}
+	}()
+	rows, err := exist.(driver.StmtQueryContext).QueryContext(context.Background(), seg.existArgs[:n*keys])
+	if err != nil {
+		return 0, fmt.Errorf("count existing keys: %w", err)
+	}
+	defer rows.Close()
+	dest := make([]driver.Value, 1)
+	if err := rows.Next(dest); err != nil {
+		return 0, fmt.Errorf("count existing keys: %w", err)
+	}
+	count, _ := dest[0].(int64)
+	return count, nil
+}
+
+// distinctKeys counts the different keys among the n rows in args.
+func (a *applier) distinctKeys(seg *segment, args []driver.NamedValue, n int) int64 {
+	if n == 1 {
+		return 1
+	}
+	if a.keySeen == nil {
+		a.keySeen = make(map[string]struct{}, n)
+	}
+	clear(a.keySeen)
+	width := len(seg.cols)
+	for r := 0; r < n; r++ {
+		buf := a.keyBuf[:0]
+		for _, pos := range seg.keyPos {
+			buf = appendKeyValue(buf, args[r*width+pos].Value)
+		}
+		a.keyBuf = buf
+		a.keySeen[string(buf)] = struct{}{}
+	}
+	return int64(len(a.keySeen))
+}
+
+// appendKeyValue appends a stored key value with its storage class, so that values equal in
+// SQLite (same class, same bytes) and only those append the same bytes.
+func appendKeyValue(buf []byte, v any) []byte {
+	switch x := v.(type) {
+	case int64:
+		buf = append(buf, 'i')
+		buf = binary.BigEndian.AppendUint64(buf, uint64(x))
+	case float64:
+		buf = append(buf, 'f')
+		buf = binary.BigEndian.AppendUint64(buf, math.Float64bits(x))
+	case string:
+		buf = append(buf, 's')
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(x)))
+		buf = append(buf, x...)
+	case []byte:
+		buf = append(buf, 'b')
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(x)))
+		buf = append(buf, x...)
+	default:
+		buf = fmt.Appendf(buf, "?%T:%v;", v, v)
+	}
+	return buf
+}
+
+// isKeyConflict reports whether err is SQLite refusing a row whose key is there already.
+func isKeyConflict(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	code := se.Code()
+	return code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || code == sqlite3.SQLITE_CONSTRAINT_UNIQUE
 }
 
 // checkBatchColumns checks a batch's column indexes against the table: in range, each once, the
@@ -420,6 +599,9 @@ func (a *applier) updateOrInsert(ctx context.Context, seg *segment, vals []any, 
 		return a.rowErrorf(op, "update: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		if err == nil && seg.hasRest {
+			a.counts.Updated++
+		}
 		return err
 	}
 	args := seg.args[:len(seg.cols)]
@@ -437,6 +619,7 @@ func (a *applier) updateOrInsert(ctx context.Context, seg *segment, vals []any, 
 	if err != nil {
 		return a.rowErrorf(op, "insert of a row that leaves out a NOT NULL column: %w", err)
 	}
+	a.counts.Inserted++
 	return nil
 }
 
@@ -461,12 +644,17 @@ func (a *applier) deleteRow(ctx context.Context, seg *segment, vals []any, op bu
 		}
 		a.delArgs[i].Value = v
 	}
-	_, err := a.del.ExecContext(ctx, a.delArgs)
+	res, err := a.del.ExecContext(ctx, a.delArgs)
 	for i := range a.delArgs {
 		a.delArgs[i].Value = nil
 	}
 	if err != nil {
 		return a.rowErrorf(op, "delete: %w", err)
 	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return a.rowErrorf(op, "delete: %w", err)
+	}
+	a.counts.Deleted += n
 	return nil
 }

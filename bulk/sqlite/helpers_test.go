@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/bulk/bulktest"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -72,7 +73,7 @@ func openTestMirror(t testing.TB, opts Options, tenant string) *Mirror {
 // create makes a mirrored table through Migrate, as the engine does.
 func create(t testing.TB, m *Mirror, table schema.Table) {
 	t.Helper()
-	if err := m.Migrate(context.Background(), schema.Diff(nil, table)); err != nil {
+	if err := bulktest.Migrate(context.Background(), m, schema.Diff(nil, table)); err != nil {
 		t.Fatal(err)
 	}
 }

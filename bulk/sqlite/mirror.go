@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/mirrord/mirrord/bulk"
@@ -54,6 +55,15 @@ func (m *Mirror) errorf(format string, args ...any) error {
 // Tables reads the state table and each listed table's catalog in one read transaction. A state
 // row whose table is missing (an operator dropped it) is left out, so the next cycle creates it.
 func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error) {
+	return m.read(ctx, true)
+}
+
+// States reads the state table alone.
+func (m *Mirror) States(ctx context.Context) (map[string]bulk.TableState, error) {
+	return m.read(ctx, false)
+}
+
+func (m *Mirror) read(ctx context.Context, catalog bool) (map[string]bulk.TableState, error) {
 	// An open file that was deleted still reads: say it is gone, so the caller can reopen it.
 	if _, err := os.Stat(m.path); err != nil {
 		return nil, m.errorf("the mirror file is gone: %w", err)
@@ -69,15 +79,22 @@ func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error)
 	}
 	out := make(map[string]bulk.TableState, len(states))
 	for _, st := range states {
-		table, found, err := readCatalog(ctx, tx, st.Table.Name)
+		if !catalog {
+			out[st.state.Table.Name] = st.state
+			continue
+		}
+		table, found, err := readCatalog(ctx, tx, st.state.Table.Name)
 		if err != nil {
 			return nil, m.errorf("%w", err)
 		}
 		if !found {
 			continue
 		}
-		st.Table = table
-		out[table.Name] = st
+		if err := bulk.DecodeDefaults(&table, st.defaults); err != nil {
+			return nil, m.errorf("%w", err)
+		}
+		st.state.Table = table
+		out[table.Name] = st.state
 	}
 	return out, nil
 }
@@ -88,17 +105,24 @@ type queryer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-func readStates(ctx context.Context, q queryer, state string) ([]bulk.TableState, error) {
+// stateRow is a table's row of the state table.
+type stateRow struct {
+	state    bulk.TableState
+	defaults string
+}
+
+func readStates(ctx context.Context, q queryer, state string) ([]stateRow, error) {
 	rows, err := q.QueryContext(ctx, stateListSQL(state))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var states []bulk.TableState
+	var states []stateRow
 	for rows.Next() {
-		var st bulk.TableState
+		var r stateRow
+		st := &r.state
 		var changed sql.NullString
-		if err := rows.Scan(&st.Table.Name, &st.Hash, &st.LSN, &changed); err != nil {
+		if err := rows.Scan(&st.Table.Name, &st.Hash, &st.LSN, &changed, &r.defaults, &st.Cycle.Inserted, &st.Cycle.Updated, &st.Cycle.Deleted); err != nil {
 			return nil, err
 		}
 		if changed.Valid {
@@ -108,7 +132,7 @@ func readStates(ctx context.Context, q queryer, state string) ([]bulk.TableState
 		if err := schema.CheckName("table", st.Table.Name); err != nil {
 			return nil, fmt.Errorf("state row: %w", err)
 		}
-		states = append(states, st)
+		states = append(states, r)
 	}
 	return states, rows.Err()
 }
@@ -195,23 +219,34 @@ func execAll(ctx context.Context, q queryer, stmts ...string) error {
 	return nil
 }
 
-// Migrate carries out a plan in one transaction and records the desired table's hash.
-func (m *Mirror) Migrate(ctx context.Context, plan schema.Plan) error {
+// Migrate carries out a plan in one transaction and records the desired table's hash. The
+// write transaction holds the file's write lock from its start, so migrations of one mirror are
+// serialized across processes, and the state the plan was made from is checked under it.
+func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
+	plan := mig.Plan
 	desired, err := plan.Desired.Validate()
 	if err != nil {
 		return m.errorf("migrate: %w", err)
 	}
 	name := desired.Name
-	hash := desired.Hash()
+	hash, defaults := desired.Hash(), bulk.EncodeDefaults(desired)
 	return m.writeTx(ctx, func(tx *sql.Tx) error {
+		var stored string
+		err := tx.QueryRowContext(ctx, stateHashSQL(m.state), name).Scan(&stored)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return m.errorf("table %s: read %s: %w", name, m.state, err)
+		}
+		if stored != mig.From {
+			return m.errorf("table %s: its state holds schema %.12s where the plan was made from %.12s: %w", name, stored, mig.From, bulk.ErrSchemaChanged)
+		}
 		switch plan.Action {
 		case schema.None:
 			if err := m.mustBeListed(ctx, tx, name, "record the schema of"); err != nil {
 				return err
 			}
-			return m.setHash(ctx, tx, name, hash)
+			return m.setHash(ctx, tx, name, hash, defaults)
 		case schema.Create:
-			return m.create(ctx, tx, desired, hash)
+			return m.create(ctx, tx, desired, hash, defaults)
 		case schema.Recreate:
 			if err := m.mustBeListed(ctx, tx, name, "recreate"); err != nil {
 				return err
@@ -219,7 +254,7 @@ func (m *Mirror) Migrate(ctx context.Context, plan schema.Plan) error {
 			if err := execAll(ctx, tx, dropTableSQL(name), createTableSQL(name, desired, m.withoutRowID)); err != nil {
 				return m.errorf("recreate table %s: %w", name, err)
 			}
-			return m.setState(ctx, tx, name, hash, bulk.NoLSN)
+			return m.setState(ctx, tx, name, hash, defaults, bulk.NoLSN)
 		case schema.Alter:
 			if err := m.mustBeListed(ctx, tx, name, "alter"); err != nil {
 				return err
@@ -227,13 +262,13 @@ func (m *Mirror) Migrate(ctx context.Context, plan schema.Plan) error {
 			if err := m.alter(ctx, tx, plan, desired); err != nil {
 				return err
 			}
-			return m.setHash(ctx, tx, name, hash)
+			return m.setHash(ctx, tx, name, hash, defaults)
 		}
 		return m.errorf("table %s: unknown plan action %v", name, plan.Action)
 	})
 }
 
-func (m *Mirror) create(ctx context.Context, tx *sql.Tx, desired schema.Table, hash string) error {
+func (m *Mirror) create(ctx context.Context, tx *sql.Tx, desired schema.Table, hash, defaults string) error {
 	name := desired.Name
 	var kind string
 	err := tx.QueryRowContext(ctx, schemaObjectSQL, name).Scan(&kind)
@@ -250,10 +285,13 @@ func (m *Mirror) create(ctx context.Context, tx *sql.Tx, desired schema.Table, h
 	case !errors.Is(err, sql.ErrNoRows):
 		return m.errorf("table %s: look up existing objects: %w", name, err)
 	}
+	if strings.HasPrefix(strings.ToLower(name), "sqlite_") {
+		return m.errorf("table %s cannot be mirrored into SQLite, which keeps names starting with sqlite_ for itself", name)
+	}
 	if err := execAll(ctx, tx, createTableSQL(name, desired, m.withoutRowID)); err != nil {
 		return m.errorf("create table %s: %w", name, err)
 	}
-	return m.setState(ctx, tx, name, hash, bulk.NoLSN)
+	return m.setState(ctx, tx, name, hash, defaults, bulk.NoLSN)
 }
 
 // alter adds and drops columns in place; a widened column changes its declared type, which
@@ -352,15 +390,15 @@ func readDependents(ctx context.Context, q queryer, table string) ([]dependent, 
 	return deps, rows.Err()
 }
 
-func (m *Mirror) setState(ctx context.Context, q queryer, table, hash string, lsn int64) error {
-	if _, err := q.ExecContext(ctx, stateSetSQL(m.state), table, hash, lsn); err != nil {
+func (m *Mirror) setState(ctx context.Context, q queryer, table, hash, defaults string, lsn int64) error {
+	if _, err := q.ExecContext(ctx, stateSetSQL(m.state), table, hash, lsn, defaults); err != nil {
 		return m.errorf("table %s: write %s: %w", table, m.state, err)
 	}
 	return nil
 }
 
-func (m *Mirror) setHash(ctx context.Context, q queryer, table, hash string) error {
-	if _, err := q.ExecContext(ctx, stateSetHashSQL(m.state), hash, table); err != nil {
+func (m *Mirror) setHash(ctx context.Context, q queryer, table, hash, defaults string) error {
+	if _, err := q.ExecContext(ctx, stateSetHashSQL(m.state), hash, defaults, table); err != nil {
 		return m.errorf("table %s: write %s: %w", table, m.state, err)
 	}
 	return nil
@@ -433,4 +471,87 @@ func (m *Mirror) RowCount(ctx context.Context, table string) (int64, error) {
 		return 0, m.errorf("count rows of table %s: %w", table, err)
 	}
 	return n, nil
+}
+
+// BeginCycle starts the next cycle and sets every table's cycle counts to zero.
+func (m *Mirror) BeginCycle(ctx context.Context) error {
+	return m.writeTx(ctx, func(tx *sql.Tx) error {
+		if err := execAll(ctx, tx, beginCycleSQL(m.state), resetCountsSQL(m.state)); err != nil {
+			return m.errorf("begin a cycle: %w", err)
+		}
+		return nil
+	})
+}
+
+// NameTables records that the cycle in progress named the tables.
+func (m *Mirror) NameTables(ctx context.Context, tables []string) error {
+	return m.writeTx(ctx, func(tx *sql.Tx) error {
+		var cycle int64
+		err := tx.QueryRowContext(ctx, nameCycleSQL(m.state)).Scan(&cycle)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // no cycle in progress
+		}
+		if err != nil {
+			return m.errorf("record the tables the cycle named: %w", err)
+		}
+		for _, name := range tables {
+			if _, err := tx.ExecContext(ctx, nameTableSQL(m.state), cycle, name); err != nil {
+				return m.errorf("record that the cycle named %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// EndCycle drops the tables that the cycle's TableSchema calls did not name and ends the cycle.
+func (m *Mirror) EndCycle(ctx context.Context) ([]string, error) {
+	var dropped []string
+	err := m.writeTx(ctx, func(tx *sql.Tx) error {
+		var cycle int64
+		var stage string
+		err := tx.QueryRowContext(ctx, cycleSQL(m.state)).Scan(&cycle, &stage)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return m.errorf("read the cycle: %w", err)
+		}
+		if stage == "named" {
+			rows, err := tx.QueryContext(ctx, unnamedSQL(m.state), cycle)
+			if err != nil {
+				return m.errorf("read the tables the cycle did not name: %w", err)
+			}
+			for rows.Next() {
+				var name string
+				if err := rows.Scan(&name); err != nil {
+					rows.Close()
+					return err
+				}
+				dropped = append(dropped, name)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, name := range dropped {
+				if err := schema.CheckName("table", name); err != nil {
+					return m.errorf("state row: %w", err)
+				}
+				if err := execAll(ctx, tx, dropTableSQL(name)); err != nil {
+					return m.errorf("drop table %s: %w", name, err)
+				}
+				if _, err := tx.ExecContext(ctx, stateDeleteSQL(m.state), name); err != nil {
+					return m.errorf("drop table %s: write %s: %w", name, m.state, err)
+				}
+			}
+		}
+		if _, err := tx.ExecContext(ctx, endCycleSQL(m.state)); err != nil {
+			return m.errorf("end the cycle: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return dropped, nil
 }

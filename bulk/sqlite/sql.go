@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -41,40 +42,134 @@ func keyColumns(t schema.Table) []schema.Column {
 // nowText is the UTC time of a state change, as SQLite itself writes it.
 const nowText = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
 
+// createStateTableSQL creates the state table: a row per mirrored table (its schema hash, LSN,
+// the SQL Server defaults it keeps, the cycle that last named it and its counts in the current
+// cycle) and the cycle row (bulk.CycleRow: the cycle's number in lsn and its stage in schemahash).
 func createStateTableSQL(state string) string {
-	return "CREATE TABLE IF NOT EXISTS " + quote(state) +
-		" (tablename TEXT PRIMARY KEY, schemahash TEXT NOT NULL, lsn INTEGER NOT NULL, changed_at TEXT)"
+	var b strings.Builder
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + quote(state) + " (tablename TEXT PRIMARY KEY, schemahash TEXT NOT NULL, lsn INTEGER NOT NULL, changed_at TEXT")
+	for _, c := range stateColumns {
+		b.WriteString(", " + c.name + " " + c.definition)
+	}
+	b.WriteString(")")
+	return b.String()
 }
 
+// stateColumns are the state table's columns that later versions added, as state tables made
+// before them lack them.
+var stateColumns = []struct{ name, definition string }{
+	{"defaults", "TEXT"},
+	{"cycle", "INTEGER"},
+	{"inserted", "INTEGER NOT NULL DEFAULT 0"},
+	{"updated", "INTEGER NOT NULL DEFAULT 0"},
+	{"deleted", "INTEGER NOT NULL DEFAULT 0"},
+}
+
+func stateColumnsSQL(state string) string {
+	return "SELECT name FROM pragma_table_info(" + literal(state) + ")"
+}
+
+func addStateColumnSQL(state, name, definition string) string {
+	return "ALTER TABLE " + quote(state) + " ADD COLUMN " + name + " " + definition
+}
+
+// notCycle leaves the cycle row out of a statement about tables.
+const notCycle = "tablename <> '" + bulk.CycleRow + "'"
+
 func stateListSQL(state string) string {
-	return "SELECT tablename, schemahash, lsn, changed_at FROM " + quote(state) + " ORDER BY tablename"
+	return "SELECT tablename, schemahash, lsn, changed_at, coalesce(defaults, ''), inserted, updated, deleted FROM " + quote(state) +
+		" WHERE " + notCycle + " ORDER BY tablename"
 }
 
 func stateLookupSQL(state string) string {
 	return "SELECT lsn FROM " + quote(state) + " WHERE tablename = ?"
 }
 
-// stateSetSQL records a table's hash and LSN, whether or not it has a state row yet.
+// stateApplySQL reads one table's hash and LSN for an apply, in its write transaction.
+func stateApplySQL(state string) string {
+	return "SELECT schemahash, lsn FROM " + quote(state) + " WHERE tablename = ?"
+}
+
+// stateHashSQL reads one table's hash, for a migration made from it.
+func stateHashSQL(state string) string {
+	return "SELECT schemahash FROM " + quote(state) + " WHERE tablename = ?"
+}
+
+// currentCycleSQL is the number of the cycle in progress, NULL when none is.
+func currentCycleSQL(state string) string {
+	return "(SELECT lsn FROM " + quote(state) + " WHERE tablename = '" + bulk.CycleRow + "' AND schemahash <> 'ended')"
+}
+
+// stateSetSQL records a created table's hash, LSN and defaults, named by the cycle in progress,
+// whether or not it has a state row yet.
 func stateSetSQL(state string) string {
-	return "INSERT INTO " + quote(state) + " (tablename, schemahash, lsn, changed_at) VALUES (?, ?, ?, " + nowText + ")" +
-		" ON CONFLICT (tablename) DO UPDATE SET schemahash = excluded.schemahash, lsn = excluded.lsn, changed_at = excluded.changed_at"
+	return "INSERT INTO " + quote(state) + " (tablename, schemahash, lsn, changed_at, defaults, cycle) VALUES (?, ?, ?, " + nowText + ", nullif(?, ''), " + currentCycleSQL(state) + ")" +
+		" ON CONFLICT (tablename) DO UPDATE SET schemahash = excluded.schemahash, lsn = excluded.lsn, changed_at = excluded.changed_at," +
+		" defaults = excluded.defaults, cycle = excluded.cycle"
 }
 
 func stateSetHashSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET schemahash = ?, changed_at = " + nowText + " WHERE tablename = ?"
+	return "UPDATE " + quote(state) + " SET schemahash = ?, defaults = nullif(?, ''), changed_at = " + nowText + " WHERE tablename = ?"
 }
 
 func stateSetLSNSQL(state string) string {
 	return "UPDATE " + quote(state) + " SET lsn = ?, changed_at = " + nowText + " WHERE tablename = ?"
 }
 
+// stateAppliedSQL records what an apply did: the LSN when the first argument is true, and the
+// rows it inserted, updated and deleted, added to the cycle's counts.
+func stateAppliedSQL(state string) string {
+	return "UPDATE " + quote(state) + " SET lsn = CASE WHEN ?1 THEN ?2 ELSE lsn END," +
+		" changed_at = CASE WHEN ?1 THEN " + nowText + " ELSE changed_at END," +
+		" inserted = inserted + ?3, updated = updated + ?4, deleted = deleted + ?5 WHERE tablename = ?6"
+}
+
 func stateInvalidateAllSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET lsn = -1, changed_at = " + nowText
+	return "UPDATE " + quote(state) + " SET lsn = -1, changed_at = " + nowText + " WHERE " + notCycle
 }
 
 func stateDeleteSQL(state string) string {
 	return "DELETE FROM " + quote(state) + " WHERE tablename = ?"
 }
+
+// beginCycleSQL starts the next cycle: its number goes up by one, and no table is named yet.
+func beginCycleSQL(state string) string {
+	return "INSERT INTO " + quote(state) + " (tablename, schemahash, lsn, changed_at) VALUES ('" + bulk.CycleRow + "', 'open', 1, " + nowText + ")" +
+		" ON CONFLICT (tablename) DO UPDATE SET schemahash = 'open', lsn = lsn + 1, changed_at = excluded.changed_at"
+}
+
+// resetCountsSQL sets every table's cycle counts to zero.
+func resetCountsSQL(state string) string {
+	return "UPDATE " + quote(state) + " SET inserted = 0, updated = 0, deleted = 0 WHERE " + notCycle +
+		" AND (inserted <> 0 OR updated <> 0 OR deleted <> 0)"
+}
+
+// nameCycleSQL marks the cycle in progress as having made a TableSchema call and returns its number.
+func nameCycleSQL(state string) string {
+	return "UPDATE " + quote(state) + " SET schemahash = 'named' WHERE tablename = '" + bulk.CycleRow + "' AND schemahash <> 'ended' RETURNING lsn"
+}
+
+// nameTableSQL records that the cycle named a table.
+func nameTableSQL(state string) string {
+	return "UPDATE " + quote(state) + " SET cycle = ? WHERE tablename = ?"
+}
+
+// cycleSQL reads the cycle row: its number and stage.
+func cycleSQL(state string) string {
+	return "SELECT lsn, schemahash FROM " + quote(state) + " WHERE tablename = '" + bulk.CycleRow + "'"
+}
+
+// unnamedSQL lists the tables the cycle did not name.
+func unnamedSQL(state string) string {
+	return "SELECT tablename FROM " + quote(state) + " WHERE " + notCycle + " AND cycle IS NOT ? ORDER BY tablename"
+}
+
+// endCycleSQL marks the cycle as ended.
+func endCycleSQL(state string) string {
+	return "UPDATE " + quote(state) + " SET schemahash = 'ended', changed_at = " + nowText + " WHERE tablename = '" + bulk.CycleRow + "'"
+}
+
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // schemaObjectSQL finds any table, view, index or trigger that already has a name; SQLite
 // compares names without case.
@@ -140,8 +235,9 @@ func deleteAllSQL(table string) string { return "DELETE FROM " + quote(table) }
 
 func countSQL(table string) string { return "SELECT count(*) FROM " + quote(table) }
 
-// rebuildName is the name a table is rebuilt under before it takes the old one's place.
-func rebuildName(table string) string { return "mirrord_rebuild_" + table }
+// rebuildName is the name a table is rebuilt under before it takes the old one's place. It holds
+// a character schema.CheckName refuses, so that no mirrored table can have it.
+func rebuildName(table string) string { return "#rebuild_" + table }
 
 // copyRowsSQL copies the rows of src into dst for the columns both have. A decimal whose scale
 // grows gets zeros appended, because stored decimals are text at exactly the column's scale.
@@ -323,5 +419,32 @@ func selectSpoolSQL(width int) string {
 		b.WriteString(", v" + strconv.Itoa(i))
 	}
 	b.WriteString(" FROM spool ORDER BY rowid")
+	return b.String()
+}
+
+// existingKeysSQL counts the rows of table whose key is one of rowCount keys: how many of a
+// group of upserts will update rather than insert.
+func existingKeysSQL(table string, key []schema.Column, rowCount int) string {
+	var b strings.Builder
+	b.WriteString("SELECT count(*) FROM ")
+	b.WriteString(quote(table))
+	b.WriteString(" WHERE ")
+	one := "?"
+	if len(key) == 1 {
+		b.WriteString(quote(key[0].Name))
+		b.WriteString(" IN (")
+	} else {
+		b.WriteString("(")
+		quoteList(&b, columnNames(key))
+		b.WriteString(") IN (VALUES ")
+		one = "(" + strings.TrimSuffix(strings.Repeat("?, ", len(key)), ", ") + ")"
+	}
+	for r := 0; r < rowCount; r++ {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(one)
+	}
+	b.WriteString(")")
 	return b.String()
 }

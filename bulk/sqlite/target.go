@@ -175,7 +175,7 @@ func openMirror(ctx context.Context, tenant, path string, opts Options) (*Mirror
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	state := bulk.StateTable(tenant)
-	if _, err := w.ExecContext(ctx, createStateTableSQL(state)); err != nil {
+	if err := prepareStateTable(ctx, w, state); err != nil {
 		w.Close()
 		return fail(err)
 	}
@@ -188,4 +188,39 @@ func openMirror(ctx context.Context, tenant, path string, opts Options) (*Mirror
 	r.SetMaxIdleConns(opts.ReadConns)
 	return &Mirror{tenant: tenant, path: path, state: state, w: w, r: r,
 		withoutRowID: !opts.RowIDTables, rowsPerWrite: defaultRowsPerWrite, streaming: make(chan struct{}, 1)}, nil
+}
+
+// prepareStateTable creates the state table, or adds the columns that a state table made by an
+// earlier version lacks.
+func prepareStateTable(ctx context.Context, w *sql.DB, state string) error {
+	if _, err := w.ExecContext(ctx, createStateTableSQL(state)); err != nil {
+		return err
+	}
+	rows, err := w.QueryContext(ctx, stateColumnsSQL(state))
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		have[name] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, c := range stateColumns {
+		if have[c.name] {
+			continue
+		}
+		// Another process may add it first: a duplicate column then is no error.
+		if _, err := w.ExecContext(ctx, addStateColumnSQL(state, c.name, c.definition)); err != nil && !strings.Contains(err.Error(), "duplicate column") {
+			return fmt.Errorf("add column %s to %s: %w", c.name, state, err)
+		}
+	}
+	return nil
 }

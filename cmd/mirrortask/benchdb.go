@@ -62,7 +62,7 @@ func (b *bench) openScratch(ctx context.Context, n int) (*scratch, error) {
 		m, err := target.Open(ctx, name)
 		if err == nil {
 			for _, t := range benchTables(b.s.tables) {
-				if err = m.Migrate(ctx, schema.Diff(nil, t)); err != nil {
+				if err = m.Migrate(ctx, bulk.Migration{Plan: schema.Diff(nil, t)}); err != nil {
 					break
 				}
 			}

@@ -377,7 +377,7 @@ func (m *sqliteMirror) close() { m.db.Close() }
 func (m *sqliteMirror) normalize(_ schema.Column, v any) any { return v }
 
 func (m *sqliteMirror) lsns(ctx context.Context, tenant string) (map[string]int64, error) {
-	rows, err := m.db.QueryContext(ctx, "SELECT tablename, lsn FROM "+quoteIdent(bulk.StateTable(tenant)))
+	rows, err := m.db.QueryContext(ctx, "SELECT tablename, lsn FROM "+quoteIdent(bulk.StateTable(tenant))+" WHERE tablename <> '"+bulk.CycleRow+"'")
 	if err != nil {
 		return nil, err
 	}
@@ -463,7 +463,7 @@ func (m *pgMirror) close() {
 func (m *pgMirror) lsns(ctx context.Context, tenant string) (map[string]int64, error) {
 	conn := <-m.conns
 	defer func() { m.conns <- conn }()
-	rows, err := conn.Query(ctx, "SELECT tablename, lsn FROM "+quoteIdent(bulk.StateTable(tenant)))
+	rows, err := conn.Query(ctx, "SELECT tablename, lsn FROM "+quoteIdent(bulk.StateTable(tenant))+" WHERE tablename <> '"+bulk.CycleRow+"'")
 	if err != nil {
 		return nil, err
 	}

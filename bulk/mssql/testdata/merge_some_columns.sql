@@ -6,4 +6,5 @@ ON dst.[contact_id] = src.[contact_id] AND dst.[code] = src.[code]
 WHEN MATCHED AND src.[#del] = 1 THEN DELETE
 WHEN MATCHED THEN UPDATE SET [price] = src.[price], [name] = src.[name]
 WHEN NOT MATCHED BY TARGET AND src.[#del] = 0 THEN INSERT ([contact_id], [code], [price], [name])
-	VALUES (src.[contact_id], src.[code], src.[price], src.[name]);
+	VALUES (src.[contact_id], src.[code], src.[price], src.[name])
+OUTPUT $action INTO @mirrord_actions;

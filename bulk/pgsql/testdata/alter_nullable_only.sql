@@ -1,3 +1,3 @@
-ALTER TABLE "contact"
+ALTER TABLE "public"."contact"
 	ALTER COLUMN "name" DROP NOT NULL;
-COMMENT ON COLUMN "contact"."name" IS 'mirrord:nvarchar(220)'
+COMMENT ON COLUMN "public"."contact"."name" IS 'mirrord:nvarchar(220)'

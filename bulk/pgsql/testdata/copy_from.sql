@@ -1,2 +1,2 @@
-COPY "contact" ("contact_id", "name") FROM STDIN (FORMAT binary);
-SELECT "contact_id", "name" FROM "contact"
+COPY "public"."contact" ("contact_id", "name") FROM STDIN (FORMAT binary);
+SELECT "contact_id", "name" FROM "public"."contact"

@@ -1,4 +1,4 @@
-CREATE TABLE "log" (
+CREATE TABLE "public"."log" (
 	"line" character varying(100)
 );
-COMMENT ON COLUMN "log"."line" IS 'mirrord:nvarchar(100)'
+COMMENT ON COLUMN "public"."log"."line" IS 'mirrord:nvarchar(100)'

@@ -1,3 +1,3 @@
-DROP TABLE IF EXISTS "contact";
-TRUNCATE TABLE "contact", "person";
-SELECT count(*) FROM "contact"
+DROP TABLE IF EXISTS "public"."contact";
+TRUNCATE TABLE "public"."contact", "public"."person";
+SELECT count(*) FROM "public"."contact"

@@ -1,5 +1,5 @@
-MERGE INTO "contact" AS dst
-USING (SELECT DISTINCT ON ("contact_id", "associate_id") * FROM "mirrord_stage_1" ORDER BY "contact_id", "associate_id", "#seq" DESC) AS src
+MERGE INTO "public"."contact" AS dst
+USING (SELECT DISTINCT ON ("contact_id", "associate_id") * FROM "pg_temp"."#stage_1" ORDER BY "contact_id", "associate_id", "#seq" DESC) AS src
 ON dst."contact_id" = src."contact_id" AND dst."associate_id" = src."associate_id"
 WHEN MATCHED AND src."#del" THEN DELETE
 WHEN MATCHED THEN UPDATE SET "active" = src."active", "rank" = src."rank", "visits" = src."visits", "amount" = src."amount", "price" = src."price", "fee" = src."fee", "ratio" = src."ratio", "weight" = src."weight", "born" = src."born", "opens" = src."opens", "registered" = src."registered", "updated" = src."updated", "seen" = src."seen", "stamp" = src."stamp", "code" = src."code", "name" = src."name", "notes" = src."notes", "memo" = src."memo", "doc" = src."doc", "hash" = src."hash", "photo" = src."photo", "guid" = src."guid"

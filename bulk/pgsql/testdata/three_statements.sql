@@ -1,6 +1,6 @@
-DELETE FROM "mirrord_stage_1" AS src USING "mirrord_stage_1" AS later WHERE later."contact_id" = src."contact_id" AND later."associate_id" = src."associate_id" AND later."#seq" > src."#seq";
-DELETE FROM "contact" AS dst USING "mirrord_stage_1" AS src WHERE dst."contact_id" = src."contact_id" AND dst."associate_id" = src."associate_id" AND src."#del";
-UPDATE "contact" AS dst SET "name" = src."name" FROM "mirrord_stage_1" AS src WHERE dst."contact_id" = src."contact_id" AND dst."associate_id" = src."associate_id" AND NOT src."#del";
-INSERT INTO "contact" ("contact_id", "associate_id", "name")
-	SELECT src."contact_id", src."associate_id", src."name" FROM "mirrord_stage_1" AS src
-	WHERE NOT src."#del" AND NOT EXISTS (SELECT 1 FROM "contact" AS dst WHERE dst."contact_id" = src."contact_id" AND dst."associate_id" = src."associate_id")
+DELETE FROM "pg_temp"."#stage_1" AS src USING "pg_temp"."#stage_1" AS later WHERE later."contact_id" = src."contact_id" AND later."associate_id" = src."associate_id" AND later."#seq" > src."#seq";
+DELETE FROM "public"."contact" AS dst USING "pg_temp"."#stage_1" AS src WHERE dst."contact_id" = src."contact_id" AND dst."associate_id" = src."associate_id" AND src."#del";
+UPDATE "public"."contact" AS dst SET "name" = src."name" FROM "pg_temp"."#stage_1" AS src WHERE dst."contact_id" = src."contact_id" AND dst."associate_id" = src."associate_id" AND NOT src."#del";
+INSERT INTO "public"."contact" ("contact_id", "associate_id", "name")
+	SELECT src."contact_id", src."associate_id", src."name" FROM "pg_temp"."#stage_1" AS src
+	WHERE NOT src."#del" AND NOT EXISTS (SELECT 1 FROM "public"."contact" AS dst WHERE dst."contact_id" = src."contact_id" AND dst."associate_id" = src."associate_id")

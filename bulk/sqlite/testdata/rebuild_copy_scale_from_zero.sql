@@ -1,1 +1,1 @@
-INSERT INTO "mirrord_rebuild_n" ("d") SELECT "d" || '.00' FROM "n"
+INSERT INTO "#rebuild_n" ("d") SELECT "d" || '.00' FROM "n"

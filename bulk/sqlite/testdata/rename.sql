@@ -1,1 +1,1 @@
-ALTER TABLE "mirrord_rebuild_contact" RENAME TO "contact"
+ALTER TABLE "#rebuild_contact" RENAME TO "contact"

@@ -1,0 +1,334 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/engine"
+	"github.com/mirrord/mirrord/schema"
+)
+
+// twoProcesses runs f with two engines over two targets on the same folder or server, each with
+// its own connections and catalog cache: two mirrord processes behind one load balancer.
+func twoProcesses(t *testing.T, f func(t *testing.T, b backend, a, z *engine.Engine)) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			if b.target == nil {
+				t.Skip("MIRRORD_TEST_PG_DSN is not set; skipping the PostgreSQL run")
+			}
+			opts := engine.Options{ChunkRows: 7, Wait: 5 * time.Second}
+			f(t, b, engine.New(b.target, opts), engine.New(b.another(t), opts))
+		})
+	}
+}
+
+func keyedBy(name string, cols ...schema.Column) schema.Table {
+	return schema.Table{Name: name, Columns: cols}
+}
+
+var (
+	idKey   = schema.Column{Name: "id", Type: schema.Int, PrimaryKey: true}
+	kKey    = schema.Column{Name: "k", Type: schema.Int, PrimaryKey: true}
+	kPlain  = schema.Column{Name: "k", Type: schema.Int, Nullable: true}
+	aText   = schema.Column{Name: "a", Type: schema.NVarChar, Length: 5, Nullable: true}
+	aWide   = schema.Column{Name: "a", Type: schema.NVarChar, Length: 50, Nullable: true}
+	bAdded  = schema.Column{Name: "b", Type: schema.NVarChar, Length: 20, Nullable: true}
+	aRetype = schema.Column{Name: "a", Type: schema.BigInt, Nullable: true}
+)
+
+// TestTwoProcessesAgreeOnSchema: process Z read the catalog, then process A changed the table;
+// Z's next RowData must see the change, for every kind of DDL, and never write with the model
+// it read before.
+func TestTwoProcessesAgreeOnSchema(t *testing.T) {
+	twoProcesses(t, func(t *testing.T, b backend, a, z *engine.Engine) {
+		const tenant = "CustTwo"
+		if err := a.Authenticate(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+		sync_(t, a, tenant, keyedBy("t", idKey, kPlain, aText))
+		if err := z.Authenticate(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+
+		// The key changes from (id) to (id, k): with the old key the two rows would be one.
+		sync_(t, a, tenant, keyedBy("t", idKey, kKey, aText))
+		res := apply(t, z, tenant, batch{table: "t", cols: []string{"id", "k", "a"}, rows: []row{
+			{bulk.Insert, []any{int64(1), int64(1), "a"}}, {bulk.Insert, []any{int64(1), int64(2), "b"}}}, lsn: lsn(7)})
+		if res[0].Err != nil || res[0].Counts != (bulk.Counts{Inserted: 2}) || res[0].LSN != 7 {
+			t.Fatalf("after a key change by the other process: %+v", res[0])
+		}
+		if c := contents(t, b, tenant, `SELECT id, k, a FROM t ORDER BY k`); c != "1|1|a\n1|2|b" {
+			t.Fatalf("rows after a key change: %q", c)
+		}
+
+		// A column added by the other process can be written at once.
+		sync_(t, a, tenant, keyedBy("t", idKey, kKey, aText, bAdded))
+		res = apply(t, z, tenant, batch{table: "t", cols: []string{"id", "k", "a", "b"}, rows: []row{
+			{bulk.Update, []any{int64(1), int64(1), "a", "added"}}}, lsn: lsn(8)})
+		if res[0].Err != nil || res[0].Counts != (bulk.Counts{Updated: 1}) {
+			t.Fatalf("after a column was added by the other process: %+v", res[0])
+		}
+
+		// A widened column takes values that fit its new length.
+		sync_(t, a, tenant, keyedBy("t", idKey, kKey, aWide, bAdded))
+		res = apply(t, z, tenant, batch{table: "t", cols: []string{"id", "k", "a"}, rows: []row{
+			{bulk.Update, []any{int64(1), int64(2), "longer than five"}}}, lsn: lsn(9)})
+		if res[0].Err != nil {
+			t.Fatalf("after a widen by the other process: %+v", res[0])
+		}
+		if c := contents(t, b, tenant, `SELECT a, b FROM t ORDER BY k`); c != "a|added\nlonger than five|NULL" {
+			t.Fatalf("rows after widen: %q", c)
+		}
+
+		// A retype recreates the table: Z parses the new type, and the old rows are gone.
+		sync_(t, a, tenant, keyedBy("t", idKey, kKey, aRetype, bAdded))
+		res = apply(t, z, tenant, batch{table: "t", cols: []string{"id", "k", "a"}, rows: []row{
+			{bulk.Insert, []any{int64(5), int64(5), int64(42)}}}, lsn: lsn(1)})
+		if res[0].Err != nil || res[0].Counts != (bulk.Counts{Inserted: 1}) {
+			t.Fatalf("after a recreate by the other process: %+v", res[0])
+		}
+		if c := contents(t, b, tenant, `SELECT id, a FROM t`); c != "5|42" {
+			t.Fatalf("rows after recreate: %q", c)
+		}
+
+		// A wipe by the other process: Z's next rows land in the empty table.
+		if err := a.Wipe(ctx, tenant, []string{"t"}); err != nil {
+			t.Fatal(err)
+		}
+		res = apply(t, z, tenant, batch{table: "t", cols: []string{"id", "k", "a"}, rows: []row{
+			{bulk.Insert, []any{int64(6), int64(6), int64(7)}}}, lsn: lsn(2)})
+		if res[0].Err != nil || res[0].LSN != 2 {
+			t.Fatalf("after a wipe by the other process: %+v", res[0])
+		}
+		if c := contents(t, b, tenant, `SELECT id FROM t`); c != "6" {
+			t.Fatalf("rows after wipe: %q", c)
+		}
+
+		// A cycle through A that no longer names t drops it at its end; Z then refuses rows
+		// for it as the caller's mistake rather than writing anywhere.
+		if err := a.Authenticate(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+		sync_(t, z, tenant, keyedBy("other", idKey))
+		done, err := a.Complete(ctx, tenant)
+		if err != nil || !slices.Equal(done.Dropped, []string{"t"}) {
+			t.Fatalf("Complete through the other process: %+v, %v", done, err)
+		}
+		ap, err := z.BeginApply(ctx, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = ap.Batch("t", []string{"id", "k", "a"})
+		ap.Abort(err)
+		if !errors.Is(err, engine.ErrBadRequest) || !strings.Contains(err.Error(), "not mirrored") {
+			t.Fatalf("rows for a table the other process dropped: %v", err)
+		}
+	})
+}
+
+// TestSchemaChangeDuringApply: another process recreates the table after this call read the
+// catalog but before its table's transaction: the table's rows are refused whole with an error
+// that says to send them again, and nothing is written. (Once a table's transaction has begun,
+// its state row's lock makes the other process's migration wait for it instead.)
+func TestSchemaChangeDuringApply(t *testing.T) {
+	twoProcesses(t, func(t *testing.T, b backend, a, z *engine.Engine) {
+		const tenant = "CustRace"
+		sync_(t, a, tenant, keyedBy("t", idKey, aText))
+		res := apply(t, z, tenant, batch{table: "t", cols: []string{"id", "a"}, rows: []row{{bulk.Insert, []any{int64(1), "x"}}}, lsn: lsn(3)})
+		if res[0].Err != nil {
+			t.Fatal(res[0].Err)
+		}
+		ap, err := z.BeginApply(ctx, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sync_(t, a, tenant, keyedBy("t", idKey, kKey, aText)) // recreated under the call
+		w, err := ap.Batch("t", []string{"id", "a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Add(bulk.Insert, []any{int64(2), "y"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.SetLSN(4); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		out, err := ap.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !errors.Is(out[0].Err, engine.ErrBusy) || !strings.Contains(out[0].Err.Error(), "send the rows again") {
+			t.Fatalf("a call whose table was recreated under it: %+v", out[0])
+		}
+		if c := contents(t, b, tenant, `SELECT count(*) FROM t`); c != "0" {
+			t.Fatalf("rows written with the old model: %s", c)
+		}
+		if l := stateLSN(t, b, tenant, "t"); l != "-1" {
+			t.Fatalf("LSN %s after the refused apply", l)
+		}
+	})
+}
+
+// TestConcurrentFirstContact: two processes run the same tenant's first TableSchema at once.
+// Each succeeds or fails with a retryable error, never a catalog error, and the mirror ends
+// with the tables.
+func TestConcurrentFirstContact(t *testing.T) {
+	twoProcesses(t, func(t *testing.T, b backend, a, z *engine.Engine) {
+		const tenant = "CustFirst"
+		tables := []schema.Table{contact(), person(), keyedBy("third", idKey, aText)}
+		for round := range 3 {
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i, e := range []*engine.Engine{a, z} {
+				wg.Go(func() {
+					if err := e.Authenticate(ctx, tenant); err != nil {
+						errs[i] = err
+						return
+					}
+					_, errs[i] = e.SyncSchema(ctx, tenant, tables)
+				})
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil && !errors.Is(err, engine.ErrBusy) {
+					t.Fatalf("round %d, process %d: %v", round, i, err)
+				}
+			}
+		}
+		got := contents(t, b, tenant, `SELECT tablename FROM "CustFirst_mirroring" WHERE tablename <> '#cycle' ORDER BY tablename`)
+		if got != "contact\nperson\nthird" {
+			t.Fatalf("state rows: %q", got)
+		}
+	})
+}
+
+// TestLSNRules: an LSN below -1, or below the mirror's, is the caller's mistake and writes
+// nothing; after a wipe in the cycle it may go back.
+func TestLSNRules(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend, e *engine.Engine) {
+		const tenant = "CustLSN"
+		if err := e.Authenticate(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+		sync_(t, e, tenant, contact())
+		apply(t, e, tenant, batch{table: "contact", cols: []string{"contact_id"}, rows: []row{{bulk.Insert, []any{int64(1)}}}, lsn: lsn(100)})
+		// The next cycle did not create or wipe the table: its LSN only goes forward.
+		if err := e.Authenticate(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []int64{99, -2} {
+			ap, err := e.BeginApply(ctx, tenant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := ap.Batch("contact", []string{"contact_id"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Add(bulk.Insert, []any{int64(2)}); err != nil {
+				t.Fatal(err)
+			}
+			err = w.SetLSN(bad)
+			ap.Abort(err)
+			if !errors.Is(err, engine.ErrBadRequest) || !strings.Contains(err.Error(), "contact") {
+				t.Fatalf("LSN %d over 100: %v", bad, err)
+			}
+			if bad == 99 && !strings.Contains(err.Error(), "100") {
+				t.Fatalf("the error does not name the mirror's LSN: %v", err)
+			}
+		}
+		if c := contents(t, b, tenant, `SELECT count(*) FROM contact`); c != "1" {
+			t.Fatalf("rows after refused LSNs: %s", c)
+		}
+		if err := e.Wipe(ctx, tenant, []string{"contact"}); err != nil {
+			t.Fatal(err)
+		}
+		res := apply(t, e, tenant, batch{table: "contact", cols: []string{"contact_id"}, rows: []row{{bulk.Insert, []any{int64(3)}}}, lsn: lsn(50)})
+		if res[0].Err != nil || res[0].LSN != 50 {
+			t.Fatalf("an LSN going back after a wipe: %+v", res[0])
+		}
+	})
+}
+
+// downTarget is a real target that can be made to fail every Open and every catalog read: the
+// database server stopped.
+type downTarget struct {
+	bulk.Target
+	down *atomic.Bool
+}
+
+func (d downTarget) Open(ctx context.Context, tenant string) (bulk.Mirror, error) {
+	if d.down.Load() {
+		return nil, errors.New("injected fault: the target is down")
+	}
+	m, err := d.Target.Open(ctx, tenant)
+	return downMirror{Mirror: m, down: d.down}, err
+}
+
+type downMirror struct {
+	bulk.Mirror
+	down *atomic.Bool
+}
+
+func (d downMirror) Tables(ctx context.Context) (map[string]bulk.TableState, error) {
+	if d.down.Load() {
+		return nil, errors.New("injected fault: the target is down")
+	}
+	return d.Mirror.Tables(ctx)
+}
+
+// TestAuthenticateWhileTargetDown: an Authenticate that finds the target down reopens the mirror
+// and fails; a call already in flight for the tenant then fails cleanly instead of panicking,
+// and the tenant works again once the target is back.
+func TestAuthenticateWhileTargetDown(t *testing.T) {
+	b := sqliteBackend(t)
+	var down atomic.Bool
+	e := engine.New(downTarget{Target: b.target, down: &down}, engine.Options{Wait: 5 * time.Second})
+	const tenant = "CustDown"
+	sync_(t, e, tenant, contact())
+	ap, err := e.BeginApply(ctx, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down.Store(true)
+	if err := e.Authenticate(ctx, tenant); err == nil {
+		t.Fatal("Authenticate with the target down: no error")
+	}
+	w, err := ap.Batch("contact", []string{"contact_id"})
+	if err == nil {
+		err = w.Add(bulk.Insert, []any{int64(1)})
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err == nil {
+		var res []engine.TableApplyResult
+		res, err = ap.Finish()
+		if err == nil {
+			err = res[0].Err
+		}
+	} else {
+		ap.Abort(err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "not open") {
+		t.Fatalf("a call in flight while the mirror could not be reopened: %v", err)
+	}
+	down.Store(false)
+	if err := e.Authenticate(ctx, tenant); err != nil {
+		t.Fatal(err)
+	}
+	res := apply(t, e, tenant, batch{table: "contact", cols: []string{"contact_id"}, rows: []row{{bulk.Insert, []any{int64(1)}}}, lsn: lsn(1)})
+	if res[0].Err != nil {
+		t.Fatalf("after the target came back: %+v", res[0])
+	}
+}
