@@ -1,4 +1,3 @@
-// Package schema is the table model of a mirrored table: its type rules, name checks, hash and the diff that plans a migration.
 package schema
 
 import (
@@ -65,6 +64,7 @@ type Column struct {
 	PrimaryKey bool `json:"primaryKey,omitempty"`
 	// Default is the column's default as SQL Server's catalog writes it
 	// (sys.default_constraints.definition: "((0))", "(N'')", "(getdate())"); empty for none.
+	// It is kept and compared verbatim; ParseDefault reads it for targets other than SQL Server.
 	Default string `json:"default,omitempty"`
 }
 
@@ -203,7 +203,7 @@ func (c Column) Check(table string) error {
 // MaxDefaultLength is the longest default accepted, in characters: as many as SQL Server's
 // INFORMATION_SCHEMA.COLUMNS.COLUMN_DEFAULT (nvarchar(4000)) can show. The catalog itself
 // allows more (sys.default_constraints.definition is nvarchar(max)); a longer default is no
-// value but a program, and the mirror refuses it rather than carry it into every target's DDL.
+// plain value, and the mirror refuses it rather than carry it into every target's DDL.
 const MaxDefaultLength = 4000
 
 // checkDefault reports a default that is too long, is not UTF-8, or holds a control character
