@@ -14,7 +14,7 @@ const (
 	None Action = iota
 	// Create: the table does not exist yet.
 	Create
-	// Alter: columns are added, widened or dropped in place; the data stays.
+	// Alter: columns are added, widened or dropped, or defaults changed, in place; the data stays.
 	Alter
 	// Recreate: the change cannot keep the data; the table is dropped, created anew and its LSN set to -1.
 	Recreate
@@ -39,13 +39,21 @@ type Plan struct {
 	Action Action
 	// Desired is the normalized table the plan ends with.
 	Desired Table
-	// Add are columns to add, in desired order (Alter only).
+	// Add are columns to add, in desired order (Alter only). Each carries its default, which
+	// applies to rows inserted later: the rows already in the table get NULL in the new column,
+	// as they do in SQL Server when a nullable column is added with a default.
 	Add []Column
 	// Widen are columns changed in place to their desired definition: a larger type, a longer
 	// length, more precision or fractional digits, or NOT NULL relaxed to NULL (Alter only).
+	// Widening changes the type and nullability alone; a column whose default changes as well is
+	// also in Defaults.
 	Widen []Column
 	// Drop are names of columns to drop (Alter only).
 	Drop []string
+	// Defaults are existing columns, none of them in Add, whose default changes, in desired
+	// order (Alter only). Each is the desired column: its Default is the new one, "" meaning
+	// drop the default. A change of default changes no row.
+	Defaults []Column
 	// Reason says why a Recreate cannot keep the data.
 	Reason string
 }
@@ -57,10 +65,20 @@ type Plan struct {
 // In place: adding a nullable column, dropping a column, widening (tinyint < smallint < int <
 // bigint, real to float, a longer varchar, nvarchar or varbinary up to max, varchar to nvarchar
 // of no fewer characters, decimal with no fewer integer or fraction digits, more fractional second
-// digits) and relaxing NOT NULL. Everything else recreates: another type, a shorter length, a
-// fixed-length char or binary column of another length, NULL tightened to NOT NULL, a new NOT
-// NULL column (the source's existing rows hold values the mirror cannot know), a column renamed
-// by a change of case, or any change of the set of primary key columns.
+// digits), relaxing NOT NULL, and adding, changing or dropping a default. Everything else
+// recreates: another type, a shorter length, a fixed-length char or binary column of another
+// length, NULL tightened to NOT NULL, a new NOT NULL column (the source's existing rows hold
+// values the mirror cannot know; a default does not change that, since the source's rows need
+// not hold the default), a column renamed by a change of case, or any change of the set of
+// primary key columns. A default never decides between Alter and Recreate: two tables that
+// differ only in defaults make an Alter with Defaults alone, and under Recreate the desired
+// table carries its defaults.
+//
+// Defaults compare as text, exactly, case and all: SQL Server writes the catalog text itself
+// (sys.default_constraints.definition), so one server writes one default the same way each
+// time, and two texts that differ mean the default was defined anew. Telling "(GETDATE())" from
+// "(getdate())" costs at most one needless in-place change; reading two different texts as
+// equal could miss a real one.
 func Diff(current *Table, desired Table) Plan {
 	desired = desired.Normalize()
 	if current == nil {
@@ -89,6 +107,11 @@ func Diff(current *Table, desired Table) Plan {
 			continue
 		}
 		c := cur.Columns[i]
+		if c.Default != d.Default {
+			plan.Defaults = append(plan.Defaults, d)
+		}
+		// What remains to compare is the type and nullability: a default changes in place alone.
+		c.Default = d.Default
 		if c == d {
 			continue
 		}
@@ -106,7 +129,7 @@ func Diff(current *Table, desired Table) Plan {
 			plan.Drop = append(plan.Drop, c.Name)
 		}
 	}
-	if len(plan.Add)+len(plan.Widen)+len(plan.Drop) == 0 {
+	if len(plan.Add)+len(plan.Widen)+len(plan.Drop)+len(plan.Defaults) == 0 {
 		return Plan{Action: None, Desired: desired}
 	}
 	plan.Action, plan.Desired = Alter, desired

@@ -29,6 +29,9 @@ type expectedPlan struct {
 	Add    []string `json:"add,omitempty"`
 	Widen  []string `json:"widen,omitempty"`
 	Drop   []string `json:"drop,omitempty"`
+	// Defaults are the specs of the columns whose default changes, each with its new default
+	// (a spec without one drops it).
+	Defaults []string `json:"defaults,omitempty"`
 	// Reason lists texts a Recreate's Reason must contain: the column and both types, or the keys.
 	Reason []string `json:"reason,omitempty"`
 }
@@ -57,11 +60,12 @@ func TestDiffCases(t *testing.T) {
 			}
 			plan := Diff(current, desired)
 			got := expectedPlan{
-				Action: plan.Action.String(),
-				Add:    formatColumns(plan.Add),
-				Widen:  formatColumns(plan.Widen),
-				Drop:   plan.Drop,
-				Reason: tc.Plan.Reason,
+				Action:   plan.Action.String(),
+				Add:      formatColumns(plan.Add),
+				Widen:    formatColumns(plan.Widen),
+				Drop:     plan.Drop,
+				Defaults: formatColumns(plan.Defaults),
+				Reason:   tc.Plan.Reason,
 			}
 			if *update {
 				tc.Plan = got
@@ -99,7 +103,8 @@ func checkReason(t *testing.T, plan Plan, want []string) {
 }
 
 func equalPlans(a, b expectedPlan) bool {
-	return a.Action == b.Action && slices.Equal(a.Add, b.Add) && slices.Equal(a.Widen, b.Widen) && slices.Equal(a.Drop, b.Drop)
+	return a.Action == b.Action && slices.Equal(a.Add, b.Add) && slices.Equal(a.Widen, b.Widen) &&
+		slices.Equal(a.Drop, b.Drop) && slices.Equal(a.Defaults, b.Defaults)
 }
 
 func equalTables(a, b Table) bool {

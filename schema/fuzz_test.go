@@ -15,8 +15,13 @@ var fuzzTypes = append(slices.Sorted(maps.Keys(typeRules)), "rowversion", "times
 
 var fuzzLengths = []int{1, 2, 10, 50, 450, 4000, 8000, Max}
 
-// fuzzTable reads a table from data, four bytes a column: name, type, size, flags. The sizes
-// are chosen from each type's range, so most inputs make valid tables.
+// fuzzDefaults are few, so that two fuzzed columns often share a default. The first is none, so
+// that a name byte below len(fuzzNames) makes a column without a default, as before defaults were
+// fuzzed; the others differ in value, in case only, or in surrounding whitespace only.
+var fuzzDefaults = []string{"", "((0))", "((1))", " ((0))\t", "(getdate())", "(GETDATE())", "(N'')", "(NULL)"}
+
+// fuzzTable reads a table from data, four bytes a column: name (and default), type, size, flags.
+// The sizes are chosen from each type's range, so most inputs make valid tables.
 func fuzzTable(data []byte) Table {
 	table := Table{Name: "t"}
 	for len(data) >= 4 && len(table.Columns) < 12 {
@@ -27,6 +32,7 @@ func fuzzTable(data []byte) Table {
 			Type:       Type(fuzzTypes[int(typ)%len(fuzzTypes)]),
 			Nullable:   flags&1 != 0,
 			PrimaryKey: flags&2 != 0,
+			Default:    fuzzDefaults[int(name)/len(fuzzNames)%len(fuzzDefaults)],
 		}
 		rule := typeRules[c.Normalize().Type]
 		switch {
@@ -64,6 +70,12 @@ func FuzzDiff(f *testing.F) {
 	f.Add([]byte{0, 11, 0, 2, 3, 11, 0, 0}, []byte{0, 11, 0, 0, 3, 11, 0, 2})                          // key moves
 	f.Add([]byte{0, 11, 0, 2, 4, 25, 2, 1, 5, 23, 0, 1}, []byte{0, 11, 0, 2, 4, 25, 7, 1, 5, 0, 0, 1}) // varbinary max, tinyint to bigint
 	f.Add([]byte{0, 11, 0, 2, 1, 22, 7, 1}, []byte{0, 11, 0, 2, 1, 22, 3, 1})                          // time(7) to time(3)
+	// A name byte of 8k+i is name i with default k: 9 is "a" with ((0)), 17 "a" with ((1)).
+	f.Add([]byte{0, 11, 0, 2, 1, 11, 0, 0}, []byte{0, 11, 0, 2, 9, 11, 0, 0})                 // default added
+	f.Add([]byte{0, 11, 0, 2, 9, 11, 0, 0}, []byte{0, 11, 0, 2, 17, 11, 0, 0})                // default changed
+	f.Add([]byte{0, 11, 0, 2, 9, 11, 0, 1}, []byte{0, 11, 0, 2, 25, 11, 0, 1})                // whitespace only
+	f.Add([]byte{0, 11, 0, 2, 33, 26, 2, 1}, []byte{0, 11, 0, 2, 41, 26, 3, 1, 50, 11, 0, 1}) // case only, widen, add with default
+	f.Add([]byte{0, 11, 0, 2, 9, 11, 0, 0, 10, 11, 0, 1}, []byte{8, 11, 0, 0, 17, 11, 0, 2})  // key change with defaults
 	f.Fuzz(func(t *testing.T, currentData, desiredData []byte) {
 		current, err := fuzzTable(currentData).Validate()
 		if err != nil {
@@ -81,8 +93,42 @@ func FuzzDiff(f *testing.F) {
 		}
 		plan := Diff(&current, desired)
 		checkPlan(t, current, desired, plan)
+		checkDefaultsDecideNothing(t, current, desired, plan)
 	})
 }
+
+// checkDefaultsDecideNothing checks that defaults never change how a table is migrated: the plan
+// without them has the same action (or none instead of an alter of defaults alone) and adds,
+// widens and drops the same columns for the same reason.
+func checkDefaultsDecideNothing(t *testing.T, current, desired Table, plan Plan) {
+	t.Helper()
+	bare := Diff(ptr(withoutDefaults(current)), withoutDefaults(desired))
+	names := func(cols []Column) []string {
+		var n []string
+		for _, c := range cols {
+			n = append(n, c.Name)
+		}
+		return n
+	}
+	action := plan.Action
+	if action == Alter && len(plan.Add)+len(plan.Widen)+len(plan.Drop) == 0 {
+		action = None
+	}
+	if action != bare.Action || plan.Reason != bare.Reason || !slices.Equal(names(plan.Add), names(bare.Add)) ||
+		!slices.Equal(names(plan.Widen), names(bare.Widen)) || !slices.Equal(plan.Drop, bare.Drop) {
+		t.Fatalf("defaults change the plan from %v to %v: without them %+v, with them %+v", current, desired, bare, plan)
+	}
+}
+
+func withoutDefaults(t Table) Table {
+	cols := slices.Clone(t.Columns)
+	for i := range cols {
+		cols[i].Default = ""
+	}
+	return Table{Name: t.Name, Columns: cols}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // checkPlan checks what every plan from current to desired must satisfy.
 func checkPlan(t *testing.T, current, desired Table, plan Plan) {
@@ -91,8 +137,8 @@ func checkPlan(t *testing.T, current, desired Table, plan Plan) {
 		t.Fatalf("plan.Desired = %v, want %v", plan.Desired, desired)
 	}
 	if plan.Action == Recreate {
-		if plan.Reason == "" || plan.Add != nil || plan.Widen != nil || plan.Drop != nil {
-			t.Fatalf("recreate plan %+v: want a reason and nothing to add, widen or drop", plan)
+		if plan.Reason == "" || plan.Add != nil || plan.Widen != nil || plan.Drop != nil || plan.Defaults != nil {
+			t.Fatalf("recreate plan %+v: want a reason and nothing to add, widen, drop or change the default of", plan)
 		}
 		return
 	}
@@ -102,10 +148,11 @@ func checkPlan(t *testing.T, current, desired Table, plan Plan) {
 	if plan.Reason != "" {
 		t.Fatalf("%s plan has reason %q", plan.Action, plan.Reason)
 	}
-	if plan.Action == None && len(plan.Add)+len(plan.Widen)+len(plan.Drop) > 0 {
+	changes := len(plan.Add) + len(plan.Widen) + len(plan.Drop) + len(plan.Defaults)
+	if plan.Action == None && changes > 0 {
 		t.Fatalf("none plan %+v has changes", plan)
 	}
-	if plan.Action == Alter && len(plan.Add)+len(plan.Widen)+len(plan.Drop) == 0 {
+	if plan.Action == Alter && changes == 0 {
 		t.Fatalf("alter plan %+v has no changes", plan)
 	}
 	if !sameKey(keyNames(current), keyNames(desired)) {
@@ -126,6 +173,15 @@ func checkPlan(t *testing.T, current, desired Table, plan Plan) {
 			t.Fatalf("plan widens column %s, which does not exist", d.Name)
 		}
 		checkWidening(t, c, d)
+	}
+	for _, d := range plan.Defaults {
+		c, ok := before[d.Name]
+		if !ok {
+			t.Fatalf("plan changes the default of column %s, which does not exist", d.Name)
+		}
+		if c.Default == d.Default {
+			t.Fatalf("plan changes the default of column %s to %q, which it already has", d.Name, d.Default)
+		}
 	}
 
 	after := applyPlan(current, plan)
@@ -178,14 +234,22 @@ func columnsByName(cols []Column) map[string]Column {
 	return m
 }
 
-// applyPlan does to current's columns what an Alter plan asks, by name.
+// applyPlan does to current's columns what an Alter plan asks, by name, as the targets do it:
+// widening changes a column's type and nullability and keeps its default; only Defaults change
+// defaults.
 func applyPlan(current Table, plan Plan) map[string]Column {
 	cols := columnsByName(current.Columns)
 	for _, c := range plan.Add {
 		cols[c.Name] = c
 	}
 	for _, c := range plan.Widen {
+		c.Default = cols[c.Name].Default
 		cols[c.Name] = c
+	}
+	for _, c := range plan.Defaults {
+		col := cols[c.Name]
+		col.Default = c.Default
+		cols[c.Name] = col
 	}
 	for _, name := range plan.Drop {
 		delete(cols, name)
@@ -208,7 +272,9 @@ func TestDiffCasesKeepInvariants(t *testing.T) {
 			t.Fatalf("%s: %v", tc.Name, err)
 		}
 		t.Run(tc.Name, func(t *testing.T) {
-			checkPlan(t, current.Normalize(), desired, Diff(&current, desired))
+			plan := Diff(&current, desired)
+			checkPlan(t, current.Normalize(), desired, plan)
+			checkDefaultsDecideNothing(t, current.Normalize(), desired, plan)
 		})
 	}
 }

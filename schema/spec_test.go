@@ -9,14 +9,16 @@ import (
 
 // A column spec is the short text form that test cases use for a column:
 //
-//	name type[(n|max|p,s)] [null] [key]
+//	name type[(n|max|p,s)] [null] [key] [default text]
 //
-// A column is NOT NULL unless marked null. The number in parentheses goes where the type keeps
+// A column is NOT NULL unless marked null. Everything after " default " is the column's
+// default, kept exactly as written (spaces, tabs and newlines too: trimming is Normalize's job). The number in parentheses goes where the type keeps
 // it: precision and scale for decimal and numeric, fractional digits for time, datetime2 and
 // datetimeoffset, the length for every other type (so "int(4)" sets an irrelevant Length that
 // Normalize must drop). The type text is kept as written: case and aliases are Normalize's job.
 func parseColumn(spec string) (Column, error) {
-	fields := strings.Fields(spec)
+	head, def, hasDefault := strings.Cut(spec, " default ")
+	fields := strings.Fields(head)
 	if len(fields) < 2 {
 		return Column{}, fmt.Errorf("column spec %q: want name and type", spec)
 	}
@@ -41,6 +43,9 @@ func parseColumn(spec string) (Column, error) {
 		default:
 			return Column{}, fmt.Errorf("column spec %q: unknown flag %q", spec, flag)
 		}
+	}
+	if hasDefault {
+		c.Default = def
 	}
 	return c, nil
 }
@@ -90,6 +95,9 @@ func formatColumn(c Column) string {
 	if c.PrimaryKey {
 		s += " key"
 	}
+	if c.Default != "" {
+		s += " default " + c.Default
+	}
 	return s
 }
 
@@ -130,6 +138,10 @@ func TestColumnSpec(t *testing.T) {
 		{"d numeric(9)", Column{Name: "d", Type: Numeric, Precision: 9}},
 		{"t datetime2(3) null", Column{Name: "t", Type: DateTime2, Scale: 3, Nullable: true}},
 		{"v rowversion", Column{Name: "v", Type: "rowversion"}},
+		{"n int default ((0))", Column{Name: "n", Type: Int, Default: "((0))"}},
+		{"s nvarchar(50) null key default (N'a  b')", Column{Name: "s", Type: NVarChar, Length: 50, Nullable: true, PrimaryKey: true, Default: "(N'a  b')"}},
+		{"t datetime default  (getdate())\t", Column{Name: "t", Type: DateTime, Default: " (getdate())\t"}},
+		{"default int default (N' default ')", Column{Name: "default", Type: Int, Default: "(N' default ')"}},
 	}
 	for _, tc := range cases {
 		got, err := parseColumn(tc.spec)
@@ -145,7 +157,7 @@ func TestColumnSpec(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range []string{"id", "id int(4", "id int(x)", "id int secret", "id int(1,2)"} {
+	for _, bad := range []string{"id", "id int(4", "id int(x)", "id int secret", "id int(1,2)", "id int default", "id default ((0))"} {
 		if _, err := parseColumn(bad); err == nil {
 			t.Errorf("parseColumn(%q) accepted a malformed spec", bad)
 		}

@@ -1,4 +1,3 @@
-// Package schema is the table model of a mirrored table: its type rules, name checks, hash and the diff that plans a migration.
 package schema
 
 import (
@@ -7,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -64,6 +64,7 @@ type Column struct {
 	PrimaryKey bool `json:"primaryKey,omitempty"`
 	// Default is the column's default as SQL Server's catalog writes it
 	// (sys.default_constraints.definition: "((0))", "(N'')", "(getdate())"); empty for none.
+	// It is kept and compared verbatim; ParseDefault reads it for targets other than SQL Server.
 	Default string `json:"default,omitempty"`
 }
 
@@ -124,9 +125,12 @@ var typeRules = map[Type]typeRule{
 func Known(t Type) bool { _, ok := typeRules[t]; return ok }
 
 // Normalize returns c in canonical form: the type in lower case (rowversion and timestamp as
-// binary(8)), and the attributes the type does not use set to zero. It does not validate.
+// binary(8)), the attributes the type does not use set to zero, and the default without
+// surrounding whitespace. The default's text is otherwise kept as written: SQL Server keeps it
+// verbatim and compares it so. It does not validate.
 func (c Column) Normalize() Column {
 	c.Type = Type(strings.ToLower(strings.TrimSpace(string(c.Type))))
+	c.Default = strings.TrimSpace(c.Default)
 	if c.Type == "rowversion" || c.Type == "timestamp" {
 		c.Type, c.Length = Binary, 8
 	}
@@ -149,7 +153,9 @@ func (c Column) Normalize() Column {
 	return c
 }
 
-// Check reports the first thing wrong with a normalized column, naming the table and column.
+// Check reports the first thing wrong with a normalized column, naming the table and column. A
+// default is checked only as text (see MaxDefaultLength): any expression SQL Server accepts is
+// valid here, since the targets keep what they cannot express apart rather than refuse it.
 func (c Column) Check(table string) error {
 	if err := CheckName("column", c.Name); err != nil {
 		return fmt.Errorf("table %s: %w", table, err)
@@ -188,6 +194,32 @@ func (c Column) Check(table string) error {
 			return where("a %s column cannot be part of a primary key", c.TypeString())
 		}
 	}
+	if err := checkDefault(c.Default); err != nil {
+		return where("%v", err)
+	}
+	return nil
+}
+
+// MaxDefaultLength is the longest default accepted, in characters: as many as SQL Server's
+// INFORMATION_SCHEMA.COLUMNS.COLUMN_DEFAULT (nvarchar(4000)) can show. The catalog itself
+// allows more (sys.default_constraints.definition is nvarchar(max)); a longer default is no
+// plain value, and the mirror refuses it rather than carry it into every target's DDL.
+const MaxDefaultLength = 4000
+
+// checkDefault reports a default that is too long, is not UTF-8, or holds a control character
+// other than tab, CR and LF: such text has no place in the DDL the targets write from it.
+func checkDefault(d string) error {
+	if n := utf8.RuneCountInString(d); n > MaxDefaultLength {
+		return fmt.Errorf("default %.40q… is %d characters long; at most %d are allowed", d, n, MaxDefaultLength)
+	}
+	if !utf8.ValidString(d) {
+		return fmt.Errorf("default %.40q is not valid UTF-8", d)
+	}
+	for i, r := range d {
+		if unicode.IsControl(r) && r != '\t' && r != '\r' && r != '\n' {
+			return fmt.Errorf("default %.40q has control character %q at byte %d", d, r, i+1)
+		}
+	}
 	return nil
 }
 
@@ -220,7 +252,8 @@ func (t Table) Normalize() Table {
 
 // Validate normalizes t and reports the first thing wrong with it: a bad table or column name,
 // no columns, a column named twice (names compare without case, as in SQL Server), an unknown
-// type, an attribute out of range, or a primary key column that is nullable or cannot be a key.
+// type, an attribute out of range, a primary key column that is nullable or cannot be a key, or
+// a default longer than MaxDefaultLength or holding a control character other than tab, CR, LF.
 func (t Table) Validate() (Table, error) {
 	if err := CheckName("table", t.Name); err != nil {
 		return Table{}, err
@@ -265,12 +298,21 @@ func (t Table) Key() []int {
 }
 
 // Hash is a hex SHA-256 over the canonical form of the normalized table: its name and each
-// column's name, type, length, precision, scale, nullability and key membership, in order.
+// column's name, type, length, precision, scale, nullability and key membership, in order, and
+// its default when it has one.
+//
+// Every mirror stores the hash of each table, and a changed hash reads as a changed schema. So
+// the canonical form of a column without a default is exactly what it was before defaults were
+// part of the model, and a default is appended only when there is one, as " <bytes>:<text>":
+// the length tells where the text ends, whatever characters it holds.
 func (t Table) Hash() string {
 	var b strings.Builder
 	b.WriteString(t.Name)
 	for _, c := range t.Normalize().Columns {
 		fmt.Fprintf(&b, "\n%s %s %d %d %d %t %t", c.Name, c.Type, c.Length, c.Precision, c.Scale, c.Nullable, c.PrimaryKey)
+		if c.Default != "" {
+			fmt.Fprintf(&b, " %d:%s", len(c.Default), c.Default)
+		}
 	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:])

@@ -101,6 +101,25 @@ func TestValidate(t *testing.T) {
 		{"key on ntext", "contact", []string{"s ntext key"}, []string{"a ntext column cannot be part of a primary key"}},
 		{"key on xml", "contact", []string{"s xml key"}, []string{"a xml column cannot be part of a primary key"}},
 		{"key on image", "contact", []string{"s image key"}, []string{"a image column cannot be part of a primary key"}},
+		{"defaults as the catalog writes them", "contact", []string{
+			"id int key default ((0))", "s nvarchar(10) null default (N'it''s')", "t datetime default (getdate())",
+			"g uniqueidentifier default (newid())", "b bit default (CONVERT([bit],(0)))", "v varbinary(4) null default (0x00FF)",
+		}, nil},
+		{"default with tab, CR and LF", "contact", []string{"id int key", "s nvarchar(10) null default (N'a\tb\r\nc')"}, nil},
+		{"default of the longest length", "contact", []string{"id int key", "s nvarchar(max) null default (N'" + strings.Repeat("x", MaxDefaultLength-5) + "')"}, nil},
+		{"default of the longest length in non-ASCII characters", "contact", []string{"id int key", "s nvarchar(max) null default (N'" + strings.Repeat("å", MaxDefaultLength-5) + "')"}, nil},
+		{"default too long", "contact", []string{"id int key", "s nvarchar(max) null default (N'" + strings.Repeat("x", MaxDefaultLength-4) + "')"},
+			[]string{"table contact, column s (nvarchar)", "is 4001 characters long; at most 4000"}},
+		{"default with NUL", "contact", []string{"id int key", "s nvarchar(10) null default (N'a\x00')"},
+			[]string{"table contact, column s (nvarchar)", `control character '\x00' at byte 5`}},
+		{"default with escape", "contact", []string{"id int key", "n int null default ((1))\x1b"},
+			[]string{"table contact, column n (int)", `control character '\x1b' at byte 6`}},
+		{"default with DEL", "contact", []string{"id int key", "n int null default ((1\x7f))"},
+			[]string{"column n (int)", `control character '\x7f'`}},
+		{"default with C1 control", "contact", []string{"id int key", "s nvarchar(10) null default (N'\u0085')"},
+			[]string{"column s (nvarchar)", `control character '\u0085'`}},
+		{"default not UTF-8", "contact", []string{"id int key", "s varchar(10) null default ('\xff')"},
+			[]string{"table contact, column s (varchar)", "is not valid UTF-8"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,6 +189,14 @@ func TestNormalize(t *testing.T) {
 			Column{Name: "g", Type: "geography", Length: 5, Precision: 2, Scale: 1}},
 		{"name is kept as written", Column{Name: "Contact_ID", Type: Int},
 			Column{Name: "Contact_ID", Type: Int}},
+		{"default is trimmed", Column{Name: "n", Type: Int, Default: " \t((0))\r\n"},
+			Column{Name: "n", Type: Int, Default: "((0))"}},
+		{"default of whitespace only is no default", Column{Name: "n", Type: Int, Default: " \n "},
+			Column{Name: "n", Type: Int}},
+		{"default text is kept as written inside", Column{Name: "t", Type: DateTime, Default: "( GETDATE( ) )"},
+			Column{Name: "t", Type: DateTime, Default: "( GETDATE( ) )"}},
+		{"default string keeps its spaces", Column{Name: "s", Type: NVarChar, Length: 9, Default: "(N' a ')"},
+			Column{Name: "s", Type: NVarChar, Length: 9, Default: "(N' a ')"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -296,6 +323,9 @@ func TestHash(t *testing.T) {
 		{"column order", func(t *Table) { t.Columns[1], t.Columns[2] = t.Columns[2], t.Columns[1] }},
 		{"extra column", func(t *Table) { t.Columns = append(t.Columns, Column{Name: "x", Type: Int, Nullable: true}) }},
 		{"column removed", func(t *Table) { t.Columns = t.Columns[:4] }},
+		{"default added", func(t *Table) { t.Columns[4].Default = "((0))" }},
+		{"default of NULL added", func(t *Table) { t.Columns[1].Default = "(NULL)" }},
+		{"default on another column", func(t *Table) { t.Columns[3].Default = "((0))" }},
 	}
 	for _, tc := range changed {
 		table := hashTable(t)
@@ -315,6 +345,7 @@ func TestHash(t *testing.T) {
 		{"datetime2 precision and length", func(t *Table) { t.Columns[3].Precision, t.Columns[3].Length = 23, 8 }},
 		{"bit length", func(t *Table) { t.Columns[4].Length, t.Columns[4].Precision = 1, 1 }},
 		{"string precision", func(t *Table) { t.Columns[1].Precision, t.Columns[1].Scale = 5, 2 }},
+		{"default of whitespace only", func(t *Table) { t.Columns[4].Default = " \t\r\n" }},
 	}
 	for _, tc := range irrelevant {
 		table := hashTable(t)
@@ -328,6 +359,76 @@ func TestHash(t *testing.T) {
 	bin := Table{Name: "t", Columns: []Column{{Name: "v", Type: Binary, Length: 8}}}
 	if rv.Hash() != bin.Hash() {
 		t.Errorf("rowversion and binary(8) hash differently")
+	}
+}
+
+// TestHashWithoutDefaults pins the hash of a table of every type as it was before defaults were
+// part of the model: a table without defaults must keep the hash the mirrors in the field hold.
+// The value was computed before the change, and apart from this package as the SHA-256 of the
+// text "udcontactSmall\nid int 0 0 0 false true\nb bit 0 0 0 true false\n…".
+func TestHashWithoutDefaults(t *testing.T) {
+	const golden = "f0d3364dd88f3969a02a2217aec16ea9033d7406382c41b703a940bd37f4de18"
+	table := parseTable(t, "udcontactSmall", []string{
+		"id int key", "b bit null", "ti tinyint", "si smallint", "bi bigint", "d decimal(38,38)",
+		"n numeric(1,0)", "m money", "sm smallmoney", "f float", "r real", "dt date", "tm time(0)",
+		"dtm datetime", "dt2 datetime2(7)", "sdt smalldatetime", "dto datetimeoffset(7)", "c char(8000)",
+		"vc varchar(max)", "nc nchar(4000)", "nvc nvarchar(max)", "tx text", "ntx ntext", "bn binary(1)",
+		"vb varbinary(max)", "img image", "u uniqueidentifier null", "x xml", "rv rowversion", "ts timestamp",
+	})
+	if h := table.Hash(); h != golden {
+		t.Fatalf("Hash() = %s, want the pinned %s", h, golden)
+	}
+	// Empty and blank defaults are no default: the hash stays.
+	table.Columns[1].Default = "  "
+	if h := table.Hash(); h != golden {
+		t.Errorf("a blank default changes the hash to %s", h)
+	}
+}
+
+// TestHashDefaults checks that the default counts in the hash as SQL Server's text, exactly.
+func TestHashDefaults(t *testing.T) {
+	with := func(def string) string {
+		table := hashTable(t)
+		table.Columns[4].Default = def
+		return table.Hash()
+	}
+	plain := hashTable(t).Hash()
+	// Pinned like the hash without defaults: the canonical text of the last column is
+	// "deleted bit 0 0 0 false false 5:((0))", worked out apart from this package.
+	const golden = "c3d5eb15d4a420b2037ba20da05bface47d4d7f1e2d5bfb33f8e44cf690ee58c"
+	if h := with("((0))"); h != golden {
+		t.Errorf("Hash() with default ((0)) = %s, want the pinned %s", h, golden)
+	}
+	same := [][2]string{
+		{"((0))", " ((0))\n"},
+		{"(getdate())", "\t(getdate()) "},
+	}
+	for _, p := range same {
+		if with(p[0]) != with(p[1]) {
+			t.Errorf("defaults %q and %q, equal but for surrounding whitespace, hash differently", p[0], p[1])
+		}
+	}
+	differ := [][2]string{
+		{"", "((0))"},
+		{"((0))", "((1))"},
+		{"((0))", "(0)"},
+		{"(getdate())", "(GETDATE())"},
+		{"(N'a')", "('a')"},
+		{"(N'a b')", "(N'a  b')"},
+	}
+	for _, p := range differ {
+		if with(p[0]) == with(p[1]) {
+			t.Errorf("defaults %q and %q hash alike", p[0], p[1])
+		}
+	}
+	if with("") != plain {
+		t.Errorf("an empty default changes the hash")
+	}
+	// The length prefix keeps a default from reading as the start of the next column.
+	a := Table{Name: "t", Columns: []Column{{Name: "a", Type: Int, Default: "1"}, {Name: "b", Type: Int}}}
+	b := Table{Name: "t", Columns: []Column{{Name: "a", Type: Int, Default: "1\nb int 0 0 0 false false"}}}
+	if a.Hash() == b.Hash() {
+		t.Errorf("a default holding a line break hashes like a further column")
 	}
 }
 
