@@ -222,6 +222,11 @@ var ErrNoKey = errors.New("the table has no primary key, so its rows can be inse
 // written; the caller reads the catalog again.
 var ErrSchemaChanged = errors.New("the table's schema changed since mirrord read it (another mirrord process changed it)")
 
+// ErrNotFresh is returned (wrapped) by Apply when rows loaded straight into a fresh table met a
+// key that is there already and the target could not fall back to staging inside the same
+// transaction. Nothing was written; the caller applies the table as not fresh from then on.
+var ErrNotFresh = errors.New("a key was there already in a table loaded as fresh; nothing was written, and the next apply goes through staging")
+
 // LSNError is returned by Apply when the LSN to store is below the table's stored one and the
 // apply may not rewind it.
 type LSNError struct {
@@ -264,4 +269,21 @@ func MirrorName(template, tenant string, check func(kind, name string) error) (s
 		return "", fmt.Errorf("tenant %s: template %q: %w", tenant, template, err)
 	}
 	return name, nil
+}
+
+// Checker is implemented by targets that can check, before SuperOffice's first call, that the
+// server answers and the login has what mirrord needs (creating databases, creating and
+// altering tables, bulk loading). Check returns every check it made, failed or not, and ends
+// within ctx's deadline.
+type Checker interface {
+	Check(ctx context.Context) []Check
+}
+
+// Check is one thing a Checker checked.
+type Check struct {
+	Name string // what was checked: "server", "create database", "bulk load", …
+	OK   bool
+	// Detail says what was found (a version, an edition) or, when not OK, what is wrong and
+	// how to fix it (the grant to give).
+	Detail string
 }

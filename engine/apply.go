@@ -329,6 +329,9 @@ func (a *Apply) loadTable(ta *tableApply) {
 		}
 		var lsnErr *bulk.LSNError
 		switch {
+		case errors.Is(err, bulk.ErrNotFresh):
+			a.t.setFresh(ta.name, false)
+			err = &busyError{fmt.Sprintf("table %s: %v; send the rows again", ta.name, err)}
 		case errors.Is(err, bulk.ErrSchemaChanged):
 			// The rows were parsed with the old model: they are refused whole, and the next
 			// call reads the catalog again.
