@@ -125,6 +125,9 @@ type TableState struct {
 	// Cycle are the rows the table took since the tenant's cycle began (BeginCycle), as the
 	// mirror counted them: every process that served the cycle adds to them.
 	Cycle Counts
+	// KeptDefaults names the columns whose default the database cannot express (Tables only):
+	// the state table keeps the SQL Server text, and the database applies no default there.
+	KeptDefaults []string
 }
 
 // ApplyOptions say how to apply one table's rows.

@@ -63,6 +63,9 @@ type Limits struct {
 	// NoFloatSpecials says float cannot hold INF, -INF or NaN (SQL Server): the round trip
 	// leaves them out, and one apply of such a value must fail and write nothing.
 	NoFloatSpecials bool
+	// AllDefaults says the database evaluates every SQL Server default itself (SQL Server):
+	// none is kept in the state table alone.
+	AllDefaults bool
 }
 
 // Run runs the conformance suite against the targets that h opens.
@@ -94,6 +97,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Counts", func(t *testing.T) { s.testCounts(t, main) })
 	t.Run("Cycle", s.testCycle)
 	t.Run("ReservedNames", func(t *testing.T) { s.testReservedNames(t, main) })
+	t.Run("Defaults", func(t *testing.T) { s.testDefaults(t, main) })
 	t.Run("WipeDropInvalidate", s.testWipeDropInvalidate)
 	t.Run("Concurrency", s.testConcurrency)
 }

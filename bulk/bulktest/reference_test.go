@@ -381,7 +381,7 @@ func refHarness(limits refLimits) Harness {
 			return &refTarget{store: old.(*refTarget).store, limits: limits}
 		},
 		ReadRows: refReadRows,
-		Limits:   Limits{TimePrecision: limits.precision, KeepsOffset: !limits.dropOffset, NulInText: !limits.rejectNul, SignedZero: !limits.unsignZero},
+		Limits:   Limits{TimePrecision: limits.precision, KeepsOffset: !limits.dropOffset, NulInText: !limits.rejectNul, SignedZero: !limits.unsignZero, AllDefaults: true},
 	}
 	return h
 }

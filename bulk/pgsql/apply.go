@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -135,6 +136,7 @@ const maxPooledBuffer = 16 << 20
 // segment is the column set of consecutive rows.
 type segment struct {
 	cols    []int        // table column indexes
+	pad     []int        // columns the segment lacks that have a default: inserted as NULL
 	names   []string     // their names, for COPY
 	fields  []fieldCodec // their codecs
 	checked bool         // the table's column types are known to match the codecs
@@ -182,7 +184,7 @@ func (a *applier) run(ctx context.Context) error {
 		switch {
 		case !a.keyed:
 			err = a.copyKeyless(ctx, seg)
-		case a.direct:
+		case a.direct && len(seg.pad) == 0: // a direct chunk replays into staging as it was copied
 			err = a.copyDirect(ctx, seg)
 		default:
 			err = a.stage(ctx, seg, keptChunk{})
@@ -230,6 +232,7 @@ func (a *applier) segment(cols []int) (*segment, error) {
 			return nil, fmt.Errorf("row %d lacks key column %s", a.cur.N(), a.table.Columns[ki].Name)
 		}
 	}
+	s.pad = defaulted(a.table, cols)
 	a.segments[key] = s
 	return s, nil
 }
@@ -253,7 +256,7 @@ func (a *applier) appendRow(buf []byte, seg *segment, staged bool) ([]byte, bulk
 		buf = appendInt8Field(buf, a.cur.N())
 		buf = appendBoolField(buf, op == bulk.Delete)
 	} else {
-		buf = binary.BigEndian.AppendUint16(buf, uint16(len(vals)))
+		buf = binary.BigEndian.AppendUint16(buf, uint16(len(vals)+len(seg.pad)))
 	}
 	for i, v := range vals {
 		f := &seg.fields[i]
@@ -270,6 +273,11 @@ func (a *applier) appendRow(buf []byte, seg *segment, staged bool) ([]byte, bulk
 			if buf, err = f.appendField(buf, v); err != nil {
 				return buf, op, fmt.Errorf("column %s, row %d: %w", f.col.Name, a.cur.N(), err)
 			}
+		}
+	}
+	if !staged {
+		for range seg.pad {
+			buf = append(buf, nullField...)
 		}
 	}
 	return buf, op, nil
@@ -312,8 +320,12 @@ func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
 		return err
 	}
 	feed := &directFeed{a: a, seg: seg}
+	names := seg.names
+	for _, ci := range seg.pad {
+		names = append(slices.Clone(names), a.table.Columns[ci].Name)
+	}
 	var err error
-	a.streamBuf, err = a.copyRows(ctx, a.rel, seg.names, newCopyStream(feed, a.streamBuf, false))
+	a.streamBuf, err = a.copyRows(ctx, a.rel, names, newCopyStream(feed, a.streamBuf, false))
 	if err == nil {
 		a.counts.Add(feed.counts)
 	}
@@ -437,9 +449,9 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay keptChunk) err
 		stmts = append(stmts, analyzeSQL(stage))
 	}
 	if useMerge {
-		stmts = append(stmts, mergeSQL(a.rel, a.table, stage, seg.cols))
+		stmts = append(stmts, mergeSQL(a.rel, a.table, stage, seg.cols, seg.pad))
 	} else {
-		stmts = append(stmts, threeStatementSQL(a.rel, a.table, stage, seg.cols)...)
+		stmts = append(stmts, threeStatementSQL(a.rel, a.table, stage, seg.cols, seg.pad)...)
 	}
 	// Each column set has one staging table per transaction, emptied after each merge, so that
 	// rows whose columns alternate do not pile up tables (and their locks) until commit.

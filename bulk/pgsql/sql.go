@@ -2,6 +2,7 @@ package pgsql
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -236,13 +237,17 @@ LEFT JOIN pg_constraint p ON p.conrelid = c.oid AND p.contype = 'p'
 ORDER BY c.relname, a.attnum`
 }
 
-// columnDefinition is a column's name, PostgreSQL type and nullability.
-func columnDefinition(c schema.Column) (string, error) {
+// columnDefinition is a column's name, PostgreSQL type and nullability, and with withDefault its
+// default where PostgreSQL can express it.
+func columnDefinition(c schema.Column, withDefault bool) (string, error) {
 	t, err := pgType(c)
 	if err != nil {
 		return "", err
 	}
 	def := quote(c.Name) + " " + t
+	if expr, _ := columnDefault(c); withDefault && expr != "" {
+		def += " DEFAULT " + expr
+	}
 	if !c.Nullable {
 		def += " NOT NULL"
 	}
@@ -260,7 +265,7 @@ func createTableSQL(table rel, t schema.Table) ([]string, error) {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE " + table.String() + " (")
 	for i, c := range t.Columns {
-		def, err := columnDefinition(c)
+		def, err := columnDefinition(c, true)
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", t.Name, err)
 		}
@@ -288,18 +293,31 @@ WHERE a.attrelid = (SELECT oid FROM pg_class WHERE relname = $2 AND relnamespace
 	AND a.attnum > 0 AND NOT a.attisdropped`
 
 // alterTableSQL renders an Alter plan as one ALTER TABLE (so the table is rewritten at most once)
-// and the comments of the added and changed columns. A column whose PostgreSQL type (in
+// and the comments of the added and changed columns. An added column is added without its
+// default and takes it by SET DEFAULT after: the rows already there stay NULL in it, as in SQL
+// Server, where ADD COLUMN … DEFAULT would fill them. A changed default is set or dropped; one
+// PostgreSQL cannot express is dropped, and the state table keeps its text. A column whose PostgreSQL type (in
 // physical, by name) does not change gets no ALTER COLUMN TYPE (varchar to nvarchar, tinyint to
 // smallint), since that would still fail on a partner's view of it. ALTER COLUMN TYPE keeps the
 // table's indexes (PostgreSQL rebuilds those on the column).
 func alterTableSQL(table rel, plan schema.Plan, physical map[string]string) ([]string, error) {
 	var actions []string
 	for _, c := range plan.Add {
-		def, err := columnDefinition(c)
+		def, err := columnDefinition(c, false)
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", table.name, err)
 		}
 		actions = append(actions, "ADD COLUMN "+def)
+		if expr, _ := columnDefault(c); expr != "" {
+			actions = append(actions, "ALTER COLUMN "+quote(c.Name)+" SET DEFAULT "+expr)
+		}
+	}
+	for _, c := range plan.Defaults {
+		if expr, _ := columnDefault(c); expr != "" {
+			actions = append(actions, "ALTER COLUMN "+quote(c.Name)+" SET DEFAULT "+expr)
+		} else {
+			actions = append(actions, "ALTER COLUMN "+quote(c.Name)+" DROP DEFAULT")
+		}
 	}
 	for _, c := range plan.Widen {
 		t, err := pgType(c)
@@ -413,8 +431,9 @@ func lastStateSQL(t schema.Table, stage rel) string {
 }
 
 // mergeSQL writes the last state of every key of a staging table into the table in one MERGE:
-// deletes, updates of the segment's columns only, and inserts (columns the segment lacks stay NULL).
-func mergeSQL(table rel, t schema.Table, stage rel, cols []int) string {
+// deletes, updates of the segment's columns only, and inserts (columns the segment lacks stay NULL:
+// pad names those with a default, which an insert would take otherwise).
+func mergeSQL(table rel, t schema.Table, stage rel, cols, pad []int) string {
 	var b strings.Builder
 	b.WriteString("MERGE INTO " + table.String() + " AS dst\n")
 	b.WriteString("USING (" + lastStateSQL(t, stage) + ") AS src\n")
@@ -423,14 +442,14 @@ func mergeSQL(table rel, t schema.Table, stage rel, cols []int) string {
 	if rest := nonKey(t, cols); len(rest) > 0 {
 		b.WriteString("WHEN MATCHED THEN UPDATE SET " + updateSet(t, rest) + "\n")
 	}
-	b.WriteString("WHEN NOT MATCHED AND NOT src." + deleteColumn + " THEN INSERT (" + columnList(t, cols, "") + ")\n")
-	b.WriteString("\tVALUES (" + columnList(t, cols, "src") + ")")
+	b.WriteString("WHEN NOT MATCHED AND NOT src." + deleteColumn + " THEN INSERT (" + columnList(t, append(slices.Clone(cols), pad...), "") + ")\n")
+	b.WriteString("\tVALUES (" + columnList(t, cols, "src") + strings.Repeat(", NULL", len(pad)) + ")")
 	return b.String()
 }
 
 // threeStatementSQL is the alternative to mergeSQL: drop all but the last row of each key from
 // the staging table, then DELETE, UPDATE and INSERT. Kept for the benchmark that compares them.
-func threeStatementSQL(table rel, t schema.Table, stage rel, cols []int) []string {
+func threeStatementSQL(table rel, t schema.Table, stage rel, cols, pad []int) []string {
 	dst, st := table.String(), stage.String()
 	stmts := []string{
 		"DELETE FROM " + st + " AS src USING " + st + " AS later WHERE " + keyMatch(t, "later", "src") + " AND later." + seqColumn + " > src." + seqColumn,
@@ -439,7 +458,7 @@ func threeStatementSQL(table rel, t schema.Table, stage rel, cols []int) []strin
 	if rest := nonKey(t, cols); len(rest) > 0 {
 		stmts = append(stmts, "UPDATE "+dst+" AS dst SET "+updateSet(t, rest)+" FROM "+st+" AS src WHERE "+keyMatch(t, "dst", "src")+" AND NOT src."+deleteColumn)
 	}
-	stmts = append(stmts, "INSERT INTO "+dst+" ("+columnList(t, cols, "")+")\n\tSELECT "+columnList(t, cols, "src")+" FROM "+st+" AS src\n\tWHERE NOT src."+deleteColumn+" AND NOT EXISTS (SELECT 1 FROM "+dst+" AS dst WHERE "+keyMatch(t, "dst", "src")+")")
+	stmts = append(stmts, "INSERT INTO "+dst+" ("+columnList(t, append(slices.Clone(cols), pad...), "")+")\n\tSELECT "+columnList(t, cols, "src")+strings.Repeat(", NULL", len(pad))+" FROM "+st+" AS src\n\tWHERE NOT src."+deleteColumn+" AND NOT EXISTS (SELECT 1 FROM "+dst+" AS dst WHERE "+keyMatch(t, "dst", "src")+")")
 	return stmts
 }
 

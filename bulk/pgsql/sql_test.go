@@ -3,6 +3,7 @@ package pgsql
 import (
 	"flag"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -90,10 +91,10 @@ func TestSQLGolden(t *testing.T) {
 		"alter_nullable_only": must(alterTableSQL(contact, schema.Plan{Action: schema.Alter, Desired: tbl, Widen: []schema.Column{tbl.Columns[17]}}, map[string]string{"name": "character varying(220)"})),
 		"drop_truncate":       dropTableSQL(contact) + ";\n" + truncateSQL([]rel{contact, {"public", "person"}}) + ";\n" + rowCountSQL(contact),
 		"create_stage":        stage,
-		"merge":               mergeSQL(contact, tbl, stageRel(1), all),
-		"merge_some_columns":  mergeSQL(contact, tbl, stageRel(2), some),
-		"merge_key_only":      mergeSQL(contact, tbl, stageRel(3), keyOnly),
-		"three_statements":    strings.Join(threeStatementSQL(contact, tbl, stageRel(1), some), ";\n"),
+		"merge":               mergeSQL(contact, tbl, stageRel(1), all, nil),
+		"merge_some_columns":  mergeSQL(contact, tbl, stageRel(2), some, nil),
+		"merge_key_only":      mergeSQL(contact, tbl, stageRel(3), keyOnly, nil),
+		"three_statements":    strings.Join(threeStatementSQL(contact, tbl, stageRel(1), some, nil), ";\n"),
 	}
 	for name, got := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -129,4 +130,69 @@ func TestQuoteAndLiteral(t *testing.T) {
 	if got := literal("it's"); got != `'it''s'` {
 		t.Errorf("literal = %s", got)
 	}
+}
+
+// defaultsTable has a default of every kind the source may send, on columns of fitting types.
+func defaultsTable(t *testing.T) schema.Table {
+	t.Helper()
+	tbl, err := schema.Table{Name: "defaults", Columns: []schema.Column{
+		{Name: "id", Type: schema.Int, PrimaryKey: true},
+		{Name: "deleted", Type: schema.Bit, Default: "((0))"},
+		{Name: "amount", Type: schema.Money, Nullable: true, Default: "((1.5))"},
+		{Name: "name", Type: schema.NVarChar, Length: 50, Nullable: true, Default: "(N'it''s')"},
+		{Name: "registered", Type: schema.DateTime, Nullable: true, Default: "(getdate())"},
+		{Name: "registered_utc", Type: schema.DateTime2, Scale: 7, Nullable: true, Default: "(getutcdate())"},
+		{Name: "stamp", Type: schema.DateTimeOffset, Scale: 7, Nullable: true, Default: "(sysdatetimeoffset())"},
+		{Name: "guid", Type: schema.UniqueIdentifier, Nullable: true, Default: "(newid())"},
+		{Name: "hash", Type: schema.VarBinary, Length: 8, Nullable: true, Default: "(0x00FF)"},
+		{Name: "computed", Type: schema.Int, Nullable: true, Default: "([dbo].[next_number]())"},
+		{Name: "wrong_type", Type: schema.Int, Nullable: true, Default: "('abc')"},
+		{Name: "nothing", Type: schema.Int, Nullable: true, Default: "(NULL)"},
+	}}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl
+}
+
+func TestColumnDefault(t *testing.T) {
+	tbl := defaultsTable(t)
+	want := map[string]string{
+		"id": "", "deleted": "'0'::boolean", "amount": "'1.5000'::numeric(19,4)", "name": "'it''s'::character varying(50)",
+		"registered": "LOCALTIMESTAMP", "registered_utc": "(now() AT TIME ZONE 'UTC')", "stamp": "CURRENT_TIMESTAMP",
+		"guid": "gen_random_uuid()", "hash": `'\x00FF'::bytea`, "nothing": "",
+	}
+	for _, c := range tbl.Columns {
+		expr, ok := columnDefault(c)
+		w, expressible := want[c.Name]
+		if ok != expressible || expr != w {
+			t.Errorf("column %s, default %s: %q, %v; want %q, %v", c.Name, c.Default, expr, ok, w, expressible)
+		}
+	}
+	if got := keptDefaults(tbl); !slices.Equal(got, []string{"computed", "wrong_type"}) {
+		t.Errorf("kept defaults %v", got)
+	}
+}
+
+func TestDefaultsSQLGolden(t *testing.T) {
+	tbl := defaultsTable(t)
+	r := rel{"public", "defaults"}
+	create, err := createTableSQL(r, tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := schema.Column{Name: "added", Type: schema.Int, Nullable: true, Default: "((7))"}
+	changed := tbl.Columns[3]
+	changed.Default = "(N'other')"
+	dropped := tbl.Columns[1]
+	dropped.Default = ""
+	alter, err := alterTableSQL(r, schema.Plan{Action: schema.Alter, Desired: tbl, Add: []schema.Column{added},
+		Defaults: []schema.Column{changed, dropped, tbl.Columns[9]}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := []int{0, 3}
+	pad := defaulted(tbl, all)
+	got := strings.Join(create, ";\n") + ";\n" + strings.Join(alter, ";\n") + ";\n" + mergeSQL(r, tbl, stageRel(1), all, pad)
+	bulktest.Golden(t, filepath.Join("testdata", "defaults.sql"), got, *update)
 }

@@ -305,6 +305,7 @@ func (a *applier) segment(cols []int) (*segment, error) {
 		return nil, err
 	}
 	seg := &segment{cols: slices.Clone(cols), keyPos: keyPos}
+	pad := defaulted(a.table, cols)
 	for _, c := range batchCols {
 		if a.encoded {
 			seg.encoders = append(seg.encoders, storedValue)
@@ -312,7 +313,7 @@ func (a *applier) segment(cols []int) (*segment, error) {
 			seg.encoders = append(seg.encoders, newEncoder(c))
 		}
 	}
-	if seg.single, err = a.prepare(writeSQL(a.table.Name, batchCols, a.key, 1)); err != nil {
+	if seg.single, err = a.prepare(writeSQL(a.table.Name, batchCols, pad, a.key, 1)); err != nil {
 		return nil, err
 	}
 	if len(a.key) > 0 && leavesOutNotNull(a.table, cols) {
@@ -332,7 +333,7 @@ func (a *applier) segment(cols []int) (*segment, error) {
 			seg.updateArgs[i].Ordinal = i + 1
 		}
 	}
-	if seg.multi, err = a.prepare(writeSQL(a.table.Name, batchCols, a.key, a.m.rowsPerWrite)); err != nil {
+	if seg.multi, err = a.prepare(writeSQL(a.table.Name, batchCols, pad, a.key, a.m.rowsPerWrite)); err != nil {
 		return nil, err
 	}
 	seg.args = make([]driver.NamedValue, a.m.rowsPerWrite*len(cols))
@@ -351,10 +352,10 @@ func (a *applier) segment(cols []int) (*segment, error) {
 		for i := range seg.existArgs {
 			seg.existArgs[i].Ordinal = i + 1
 		}
-		if seg.insertMulti, err = a.prepare(writeSQL(a.table.Name, batchCols, nil, a.m.rowsPerWrite)); err != nil {
+		if seg.insertMulti, err = a.prepare(writeSQL(a.table.Name, batchCols, pad, nil, a.m.rowsPerWrite)); err != nil {
 			return nil, err
 		}
-		if seg.insertSingle, err = a.prepare(writeSQL(a.table.Name, batchCols, nil, 1)); err != nil {
+		if seg.insertSingle, err = a.prepare(writeSQL(a.table.Name, batchCols, pad, nil, 1)); err != nil {
 			return nil, err
 		}
 	}

@@ -94,6 +94,7 @@ func (m *Mirror) read(ctx context.Context, catalog bool) (map[string]bulk.TableS
 			return nil, m.errorf("%w", err)
 		}
 		st.state.Table = table
+		st.state.KeptDefaults = keptDefaults(table)
 		out[table.Name] = st.state
 	}
 	return out, nil
@@ -298,7 +299,13 @@ func (m *Mirror) create(ctx context.Context, tx *sql.Tx, desired schema.Table, h
 // SQLite can only do by rebuilding the table.
 func (m *Mirror) alter(ctx context.Context, tx *sql.Tx, plan schema.Plan, desired schema.Table) error {
 	name := desired.Name
-	if len(plan.Widen) > 0 {
+	// SQLite changes a declared type or a default only by rebuilding the table, and gives the
+	// rows already there a new column's default (SQL Server leaves them NULL).
+	rebuild := len(plan.Widen) > 0 || len(plan.Defaults) > 0
+	for _, c := range plan.Add {
+		rebuild = rebuild || hasDefault(c)
+	}
+	if rebuild {
 		return m.rebuild(ctx, tx, desired)
 	}
 	for _, c := range plan.Add {

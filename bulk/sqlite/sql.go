@@ -5,6 +5,7 @@ package sqlite
 // double quotes around them are a complete quoting.
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -209,14 +210,21 @@ func createTableSQL(name string, t schema.Table, withoutRowID bool) string {
 	return b.String()
 }
 
+// columnDefinition is a column's name, declared type, default (where SQLite can express it) and
+// nullability.
 func columnDefinition(c schema.Column) string {
 	def := quote(c.Name) + " " + declaredType(c)
+	if expr, _ := columnDefault(c); expr != "" {
+		def += " DEFAULT " + expr
+	}
 	if !c.Nullable {
 		def += " NOT NULL"
 	}
 	return def
 }
 
+// addColumnSQL adds a column that has no default: SQLite gives the rows already there a new
+// column's default, where SQL Server leaves them NULL, so a column with one is added by a rebuild.
 func addColumnSQL(table string, c schema.Column) string {
 	return "ALTER TABLE " + quote(table) + " ADD COLUMN " + columnDefinition(c)
 }
@@ -239,13 +247,17 @@ func countSQL(table string) string { return "SELECT count(*) FROM " + quote(tabl
 // a character schema.CheckName refuses, so that no mirrored table can have it.
 func rebuildName(table string) string { return "#rebuild_" + table }
 
-// copyRowsSQL copies the rows of src into dst for the columns both have. A decimal whose scale
-// grows gets zeros appended, because stored decimals are text at exactly the column's scale.
+// copyRowsSQL copies the rows of src into dst for the columns both have; a column only dst has
+// is NULL in them, not its default. A decimal whose scale grows gets zeros appended, because
+// stored decimals are text at exactly the column's scale.
 func copyRowsSQL(dst, src string, current, desired schema.Table) string {
 	var names, exprs []string
 	for _, d := range desired.Columns {
 		i := current.Column(d.Name)
 		if i < 0 {
+			if hasDefault(d) {
+				names, exprs = append(names, d.Name), append(exprs, "NULL")
+			}
 			continue
 		}
 		names = append(names, d.Name)
@@ -280,12 +292,15 @@ func copyExpression(from, to schema.Column) string {
 // with a key, an upsert that updates only the batch's non-key columns, so that a column the
 // batch leaves out keeps its value; without a key, a plain insert. Several rows in one
 // statement are applied in order, so a key seen twice keeps its last state.
-func writeSQL(table string, cols []schema.Column, key []schema.Column, rowCount int) string {
+//
+// pad names columns the batch leaves out that have a default: an insert writes NULL into them,
+// as into the other columns it leaves out.
+func writeSQL(table string, cols, pad, key []schema.Column, rowCount int) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO ")
 	b.WriteString(quote(table))
 	b.WriteString(" (")
-	quoteList(&b, columnNames(cols))
+	quoteList(&b, columnNames(append(slices.Clone(cols), pad...)))
 	b.WriteString(") VALUES ")
 	for r := 0; r < rowCount; r++ {
 		if r > 0 {
@@ -298,6 +313,7 @@ func writeSQL(table string, cols []schema.Column, key []schema.Column, rowCount 
 			}
 			b.WriteString("?")
 		}
+		b.WriteString(strings.Repeat(", NULL", len(pad)))
 		b.WriteString(")")
 	}
 	if len(key) == 0 {

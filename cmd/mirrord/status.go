@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -27,7 +28,8 @@ func status(ctx context.Context, args []string) error {
 	}
 	defer target.Close()
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "TENANT\tTABLE\tLSN\tROWS\tLAST CHANGE (UTC)\tSCHEMA HASH")
+	fmt.Fprintln(w, "TENANT\tTABLE\tLSN\tROWS\tLAST CHANGE (UTC)\tSCHEMA HASH\tCYCLE (I/U/D)")
+	var kept []string
 	for _, tenant := range tenants {
 		m, err := target.Open(ctx, tenant)
 		if err != nil {
@@ -52,11 +54,23 @@ func status(ctx context.Context, args []string) error {
 			if !st.Changed.IsZero() {
 				changed = st.Changed.Format("2006-01-02 15:04:05")
 			}
-			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%.12s\n", tenant, n, st.LSN, rows, changed, st.Hash)
+			c := st.Cycle
+			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%.12s\t%d/%d/%d\n", tenant, n, st.LSN, rows, changed, st.Hash, c.Inserted, c.Updated, c.Deleted)
+			for _, col := range st.KeptDefaults {
+				def := st.Table.Columns[st.Table.Column(col)].Default
+				kept = append(kept, fmt.Sprintf("  %s.%s.%s: %s", tenant, n, col, def))
+			}
 		}
 		m.Close()
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(kept) > 0 {
+		fmt.Println("\nDefaults the target cannot express, kept in the state table only (rows the partner inserts get none):")
+		fmt.Println(strings.Join(kept, "\n"))
+	}
+	return nil
 }
 
 func invalidate(ctx context.Context, args []string) error {

@@ -1,0 +1,105 @@
+package pgsql
+
+import (
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/schema"
+)
+
+// columnDefault is the PostgreSQL expression of a column's SQL Server default, or "" when the
+// column has none (or NULL); ok is false when PostgreSQL has no equivalent. Such a default is
+// kept in the state table alone (every default is: bulk.EncodeDefaults), which the diff and
+// `mirrord status` read, so it is never lost and never fails a migration.
+//
+// A literal is checked against the column's type the way a row's value is, then written in its
+// canonical text with a cast, so that PostgreSQL reads it exactly as that value; a literal that
+// does not parse as the column's type is not expressed. The time functions map to the
+// PostgreSQL function of the same meaning for the column's type, evaluated in the server's
+// TimeZone as SQL Server's are in its own.
+func columnDefault(c schema.Column) (expr string, ok bool) {
+	d := schema.ParseDefault(c.Default)
+	isTimestamp := c.Type == schema.DateTime || c.Type == schema.DateTime2 || c.Type == schema.SmallDateTime
+	switch d.Kind {
+	case schema.DefaultNone, schema.DefaultNull:
+		return "", true
+	case schema.DefaultNumber, schema.DefaultString:
+		v, err := bulk.ParseValue(c, d.Value)
+		if err != nil {
+			return "", false
+		}
+		text, err := bulk.FormatValue(c, v)
+		if err != nil {
+			return "", false
+		}
+		if c.Type == schema.Binary || c.Type == schema.VarBinary || c.Type == schema.Image {
+			return "", false // a string or number into a binary column converts by bytes in SQL Server
+		}
+		t, err := pgType(c)
+		if err != nil {
+			return "", false
+		}
+		return literal(text) + "::" + t, true
+	case schema.DefaultBinary:
+		if c.Type == schema.Binary || c.Type == schema.VarBinary || c.Type == schema.Image {
+			return `'\x` + d.Value + `'::bytea`, true
+		}
+	case schema.DefaultNow, schema.DefaultNowOffset:
+		switch {
+		case isTimestamp:
+			return "LOCALTIMESTAMP", true
+		case c.Type == schema.DateTimeOffset:
+			return "CURRENT_TIMESTAMP", true
+		case c.Type == schema.Date:
+			return "CURRENT_DATE", true
+		case c.Type == schema.Time:
+			return "LOCALTIME", true
+		}
+	case schema.DefaultUTCNow:
+		switch {
+		case isTimestamp:
+			return "(now() AT TIME ZONE 'UTC')", true
+		case c.Type == schema.DateTimeOffset:
+			return "CURRENT_TIMESTAMP", true
+		case c.Type == schema.Date:
+			return "((now() AT TIME ZONE 'UTC')::date)", true
+		}
+	case schema.DefaultNewID:
+		if c.Type == schema.UniqueIdentifier {
+			return "gen_random_uuid()", true
+		}
+	}
+	return "", false
+}
+
+// keptDefaults names the columns of t whose default PostgreSQL cannot express.
+func keptDefaults(t schema.Table) []string {
+	var kept []string
+	for _, c := range t.Columns {
+		if _, ok := columnDefault(c); !ok {
+			kept = append(kept, c.Name)
+		}
+	}
+	return kept
+}
+
+// defaulted returns the nullable columns of t that are not in cols and have a default in the
+// database: an insert of a batch that leaves them out names them with NULL, since a column a batch
+// leaves out is NULL on insert, not its default (PROTOCOL.md). A NOT NULL column left out takes
+// its default, as at the source, where NULL would fail.
+func defaulted(t schema.Table, cols []int) []int {
+	var out []int
+	for i, c := range t.Columns {
+		if expr, ok := columnDefault(c); ok && expr != "" && c.Nullable && !containsInt(cols, i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,128 @@
+package sqlite
+
+import (
+	"encoding/hex"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/schema"
+)
+
+// columnDefault is the SQLite expression of a column's SQL Server default, or "" when the column
+// has none (or NULL); ok is false when SQLite has no equivalent. Such a default is kept in the
+// state table alone (every default is: bulk.EncodeDefaults), which the diff and `mirrord status`
+// read, so it is never lost and never fails a migration.
+//
+// A literal is checked against the column's type the way a row's value is and written in the
+// form the column stores (TYPES.md), so that SQLite holds it exactly as that value. The time
+// functions write the stored text forms to the second; newid() writes a random GUID in SQL
+// Server's upper-case form.
+func columnDefault(c schema.Column) (expr string, ok bool) {
+	d := schema.ParseDefault(c.Default)
+	stamp := func(utc bool, format string) string {
+		modifier := ", 'localtime'"
+		if utc {
+			modifier = ""
+		}
+		return "(strftime('" + format + "', 'now'" + modifier + "))"
+	}
+	switch d.Kind {
+	case schema.DefaultNone, schema.DefaultNull:
+		return "", true
+	case schema.DefaultNumber, schema.DefaultString:
+		if c.Type == schema.Binary || c.Type == schema.VarBinary || c.Type == schema.Image {
+			return "", false // a string or number into a binary column converts by bytes in SQL Server
+		}
+		v, err := bulk.ParseValue(c, d.Value)
+		if err != nil {
+			return "", false
+		}
+		stored, err := newEncoder(c)(v)
+		if err != nil {
+			return "", false
+		}
+		return storedLiteral(stored)
+	case schema.DefaultBinary:
+		if c.Type == schema.Binary || c.Type == schema.VarBinary || c.Type == schema.Image {
+			return "X'" + d.Value + "'", true
+		}
+	case schema.DefaultNow, schema.DefaultUTCNow, schema.DefaultNowOffset:
+		utc := d.Kind == schema.DefaultUTCNow
+		switch c.Type {
+		case schema.DateTime, schema.DateTime2, schema.SmallDateTime:
+			return stamp(utc, "%Y-%m-%dT%H:%M:%S"), true
+		case schema.Date:
+			return stamp(utc, "%Y-%m-%d"), true
+		case schema.Time:
+			return stamp(utc, "%H:%M:%S"), true
+		case schema.DateTimeOffset:
+			// The instant, written in UTC with its offset.
+			return "(strftime('%Y-%m-%dT%H:%M:%S', 'now') || '+00:00')", true
+		}
+	case schema.DefaultNewID:
+		if c.Type == schema.UniqueIdentifier {
+			return "(upper(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(6))))", true
+		}
+	}
+	return "", false
+}
+
+// storedLiteral writes a stored value as an SQLite literal.
+func storedLiteral(v any) (string, bool) {
+	switch x := v.(type) {
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return "", false
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64), true
+	case string:
+		return "'" + strings.ReplaceAll(x, "'", "''") + "'", true
+	case []byte:
+		return "X'" + hex.EncodeToString(x) + "'", true
+	}
+	return "", false
+}
+
+// keptDefaults names the columns of t whose default SQLite cannot express.
+func keptDefaults(t schema.Table) []string {
+	var kept []string
+	for _, c := range t.Columns {
+		if _, ok := columnDefault(c); !ok {
+			kept = append(kept, c.Name)
+		}
+	}
+	return kept
+}
+
+// hasDefault reports whether the column has a default SQLite applies.
+func hasDefault(c schema.Column) bool {
+	expr, _ := columnDefault(c)
+	return expr != ""
+}
+
+// defaulted returns the nullable columns of t that are not in cols and have a default in the
+// database: an insert of a batch that leaves them out names them with NULL, since a column a
+// batch leaves out is NULL on insert, not its default (PROTOCOL.md). A NOT NULL column left out
+// takes its default, as at the source, where NULL would fail.
+func defaulted(t schema.Table, cols []int) []schema.Column {
+	var out []schema.Column
+	for i, c := range t.Columns {
+		if c.Nullable && hasDefault(c) && !containsInt(cols, i) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
