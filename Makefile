@@ -2,6 +2,9 @@
 # throwaway PostgreSQL that it starts (and installs, where missing) itself.
 GO ?= go
 BIN := bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 10s
 
 .PHONY: all build test test-inner test-mssql fuzz bench demo clean
@@ -9,7 +12,7 @@ FUZZTIME ?= 10s
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
 test:
 	scripts/with-postgres.sh $(MAKE) --no-print-directory test-inner

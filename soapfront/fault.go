@@ -3,6 +3,7 @@ package soapfront
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"regexp"
 
@@ -26,20 +27,28 @@ func classify(err error) fault {
 	var (
 		tooLarge  *errBodyTooLarge
 		transport *errTransport
+		stalled   *errBodyStalled
 	)
 	switch {
 	case errors.As(err, &tooLarge):
 		return fault{wire.FaultClient, http.StatusRequestEntityTooLarge, err.Error(), outcomeTooLarge}
 	case errors.As(err, &transport):
 		return fault{wire.FaultClient, transport.status, transport.msg, outcomeTransport}
+	case errors.As(err, &stalled):
+		return fault{wire.FaultClient, http.StatusRequestTimeout, stalled.msg, outcomeTransport}
+	case errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errDraining):
+		// net/http's body ends early when the client closed it before its Content-Length.
+		return fault{wire.FaultClient, http.StatusBadRequest, "the request body ended before its Content-Length: " + redact(err.Error()), outcomeTransport}
 	case errors.Is(err, errDraining):
 		return fault{wire.FaultServer, http.StatusServiceUnavailable, errDraining.Error(), outcomeUnavailable}
 	case errors.Is(err, auth.ErrInvalidToken), errors.Is(err, engine.ErrBadRequest), wire.IsClientError(err), errors.Is(err, errClient):
 		return fault{wire.FaultClient, http.StatusInternalServerError, redact(err.Error()), outcomeClientFault}
 	case errors.Is(err, context.Canceled):
-		return fault{wire.FaultServer, http.StatusInternalServerError, "the call was cancelled before it finished: " + redact(err.Error()), outcomeServerFault}
+		return fault{wire.FaultServer, http.StatusInternalServerError, "the call was cancelled before it finished: " + public(err.Error()), outcomeServerFault}
+	case errors.Is(err, engine.ErrBusy):
+		return fault{wire.FaultServer, http.StatusServiceUnavailable, public(err.Error()), outcomeUnavailable}
 	}
-	return fault{wire.FaultServer, http.StatusInternalServerError, redact(err.Error()), outcomeServerFault}
+	return fault{wire.FaultServer, http.StatusInternalServerError, public(err.Error()), outcomeServerFault}
 }
 
 // errClient marks the front end's own refusals of a request (an action that disagrees with the
@@ -64,5 +73,26 @@ func redact(s string) string {
 	s = urlPassword.ReplaceAllString(s, "$1:***@")
 	s = kvPassword.ReplaceAllString(s, "$1=***")
 	s = bearer.ReplaceAllString(s, "[token]")
+	return s
+}
+
+// How a database or the file system names where it is, in the errors drivers write.
+var (
+	pgConnect   = regexp.MustCompile("failed to connect to `[^`]*`")
+	mssqlHost   = regexp.MustCompile(`\bhost '[^']*'`)
+	address     = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b|\[[0-9A-Fa-f:]+\](?::\d{1,5})?|\b[A-Za-z][A-Za-z0-9.-]*:\d{2,5}\b`)
+	absPath     = regexp.MustCompile(`(^|[\s"'(=:])(/[^\s"'()]+|[A-Za-z]:\\[^\s"'()]+)`)
+	dbSettingKV = regexp.MustCompile(`(?i)\b(user|database|host|port|dbname|server)=\S+`)
+)
+
+// public is what a caller may read of a server-side error: redacted, and without the database's
+// address, login, database name or local paths, which the log line keeps for the operator.
+func public(s string) string {
+	s = redact(s)
+	s = pgConnect.ReplaceAllString(s, "could not connect to the mirror database")
+	s = mssqlHost.ReplaceAllString(s, "the database host")
+	s = dbSettingKV.ReplaceAllString(s, "$1=[hidden]")
+	s = absPath.ReplaceAllString(s, "$1[path]")
+	s = address.ReplaceAllString(s, "[address]")
 	return s
 }

@@ -3,6 +3,8 @@ package soapfront
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +30,7 @@ const (
 
 // call is one SOAP call in progress: what its log line and metrics report.
 type call struct {
+	id        string // names the call in its log line and in a server fault's text
 	start     time.Time
 	op        string
 	tenant    string
@@ -40,6 +43,12 @@ type call struct {
 	errMsg    string
 	wrote     bool
 	body      *body
+	// The capture of a refused request (Config.CaptureDir): the decoded body so far, the token
+	// to redact from it, whether the token was what the call was refused for, and the file.
+	captured     *captureBuffer
+	token        string
+	tokenRefused bool
+	captureFile  string
 }
 
 // serveCall runs one POSTed SOAP call from the transport checks to the response.
@@ -49,7 +58,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.leave()
-	c := &call{start: time.Now(), op: opUnknown}
+	c := &call{id: newCallID(), start: time.Now(), op: opUnknown}
 	s.metrics.inflightCalls.Add(1)
 	defer func() {
 		s.metrics.inflightCalls.Add(-1)
@@ -80,14 +89,19 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request) {
 		wakeMu.Unlock()
 	}()
 
-	payload, status, err := s.dispatch(ctx, r, c)
+	payload, status, err := s.dispatch(ctx, w, r, c)
 	if err != nil {
 		f := classify(err)
 		if ctxErr := context.Cause(ctx); errors.Is(ctxErr, errDraining) {
 			f = classify(ctxErr)
 		}
-		c.outcome, c.status, c.errMsg = f.outcome, f.status, f.msg
+		if f.code == wire.FaultServer {
+			// The caller reads no addresses, logins or paths; the log line has them.
+			f.msg += " (mirrord's log has the details under call " + c.id + ")"
+		}
+		c.outcome, c.status, c.errMsg = f.outcome, f.status, redact(err.Error())
 		payload, status = faultBody(f.code, f.msg), f.status
+		s.capture(c, err)
 	}
 	if c.outcome == "" {
 		c.outcome = outcomeOK
@@ -106,12 +120,15 @@ func (s *Server) finishCall(r *http.Request, c *call) {
 	}
 	s.metrics.call(c.op, c.outcome, d, wireBytes)
 	attrs := []any{
-		"operation", c.op, "tenant", c.tenant, "tables", c.tables, "rows", c.rows,
+		"call", c.id, "operation", c.op, "tenant", c.tenant, "tables", c.tables, "rows", c.rows,
 		"bytes", wireBytes, "decoded_bytes", c.bytesRead.Load(),
 		"duration", d, "outcome", c.outcome, "status", c.status, "remote", r.RemoteAddr,
 	}
 	if c.failed > 0 {
 		attrs = append(attrs, "failed_tables", c.failed)
+	}
+	if c.captureFile != "" {
+		attrs = append(attrs, "capture", c.captureFile)
 	}
 	switch c.outcome {
 	case outcomeOK:
@@ -125,7 +142,7 @@ func (s *Server) finishCall(r *http.Request, c *call) {
 
 // dispatch reads the call's header, checks its token and runs its operation. It returns the
 // response body and status, or the error a fault answers.
-func (s *Server) dispatch(ctx context.Context, r *http.Request, c *call) ([]byte, int, error) {
+func (s *Server) dispatch(ctx context.Context, w http.ResponseWriter, r *http.Request, c *call) ([]byte, int, error) {
 	_, params, err := checkContentType(r.Header.Get("Content-Type"))
 	if err != nil {
 		return nil, 0, err
@@ -137,7 +154,7 @@ func (s *Server) dispatch(ctx context.Context, r *http.Request, c *call) ([]byte
 	if actionOp != "" {
 		c.op = actionOp
 	}
-	b, err := openBody(r, s.cfg.MaxBody, func(n int64) {
+	b, err := openBody(r, newDeadlineBody(ctx, w, r.Body, s.cfg.BodyProgress, s.cfg.ReadTimeout), s.cfg.MaxBody, func(n int64) {
 		c.bytesRead.Add(n)
 		s.metrics.inflightBytes.Add(n)
 	})
@@ -147,7 +164,7 @@ func (s *Server) dispatch(ctx context.Context, r *http.Request, c *call) ([]byte
 	defer b.Close()
 	c.body = b
 
-	gate := &tokenGate{r: b, left: unverifiedLimit}
+	gate := &tokenGate{r: s.capturing(c, b), left: unverifiedLimit}
 	dec := wire.NewDecoder(gate)
 	hdr, err := dec.Start()
 	if err != nil {
@@ -158,7 +175,9 @@ func (s *Server) dispatch(ctx context.Context, r *http.Request, c *call) ([]byte
 	}
 	c.op = hdr.Operation
 
+	c.token = hdr.Token
 	claims, tokenErr := s.cfg.Verifier.Verify(hdr.Token)
+	c.tokenRefused = tokenErr != nil
 	if tokenErr != nil && !errors.Is(tokenErr, auth.ErrInvalidToken) {
 		// The verifier is not configured: mirrord's fault, whatever the operation.
 		return nil, 0, fmt.Errorf("token check: %w", tokenErr)
@@ -332,9 +351,12 @@ func (s *Server) rowData(ctx context.Context, dec *wire.Decoder, c *call, out *b
 		}
 		if res.Err != nil {
 			st.ErrorMessage = redact(res.Err.Error())
+			if !errors.Is(res.Err, engine.ErrBadRequest) {
+				st.ErrorMessage = public(st.ErrorMessage) + " (mirrord's log has the details under call " + c.id + ")"
+			}
 			c.failed++
-			s.log.Warn("table rolled back", "operation", wire.OpRowData, "tenant", c.tenant, "table", res.Name,
-				"rows", tally.rows, "err", st.ErrorMessage)
+			s.log.Warn("table rolled back", "call", c.id, "operation", wire.OpRowData, "tenant", c.tenant, "table", res.Name,
+				"rows", tally.rows, "err", redact(res.Err.Error()))
 		} else {
 			st.Inserted, st.Updated, st.Deleted = res.Counts.Inserted, res.Counts.Updated, res.Counts.Deleted
 			c.rows += tally.rows
@@ -433,4 +455,11 @@ func (g *tokenGate) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
 	g.left -= int64(n)
 	return n, err
+}
+
+// newCallID is a short random name for a call, unique enough to find its log line.
+func newCallID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -54,6 +54,16 @@ type Config struct {
 	Metrics *metrics.Set
 	// Now is the clock of the application token's timestamp; time.Now when nil.
 	Now func() time.Time
+	// BodyProgress is how long a request body may send nothing before the call ends and rolls
+	// back; DefaultBodyProgress when zero, none when negative.
+	BodyProgress time.Duration
+	// ReadTimeout bounds the reading of a whole request body; DefaultReadTimeout when zero,
+	// none when negative.
+	ReadTimeout time.Duration
+	// CaptureDir, when set, receives every request the wire refuses (see capture.go).
+	CaptureDir string
+	// CaptureMax bounds how much of a request a capture keeps; DefaultCaptureMax when zero.
+	CaptureMax int64
 }
 
 // Server serves the mirroring operations over HTTP. It implements http.Handler for the service
@@ -68,6 +78,8 @@ type Server struct {
 	// so that calls still running roll back instead of outliving the process.
 	base       context.Context
 	cancelBase context.CancelCauseFunc
+
+	captureMu sync.Mutex // one prune of the capture folder at a time
 
 	mu       sync.Mutex
 	draining bool
@@ -115,6 +127,15 @@ func New(e *engine.Engine, cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.BodyProgress == 0 {
+		cfg.BodyProgress = DefaultBodyProgress
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.CaptureMax <= 0 {
+		cfg.CaptureMax = DefaultCaptureMax
 	}
 	base, cancel := context.WithCancelCause(context.Background())
 	return &Server{

@@ -91,6 +91,8 @@ type backend struct {
 	query func(t *testing.T, tenant, q string) [][]string
 	// mirrors lists the tenants that have a mirror database.
 	mirrors func(t *testing.T) []string
+	// dir is the SQLite target's folder; empty for PostgreSQL.
+	dir string
 }
 
 func sqliteBackend(t *testing.T) backend {
@@ -100,6 +102,7 @@ func sqliteBackend(t *testing.T) backend {
 		t.Fatal(err)
 	}
 	return backend{
+		dir:    dir,
 		name:   "sqlite",
 		target: target,
 		query: func(t *testing.T, tenant, q string) [][]string {

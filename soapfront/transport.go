@@ -111,13 +111,13 @@ func (b *body) Close() error {
 // WireBytes is how many bytes of the request body were read as sent.
 func (b *body) WireBytes() int64 { return b.wire.n }
 
-// openBody wraps the request body in the size limits and the decompressor its Content-Encoding
-// names. onRead, when set, is told of the decoded bytes as they are read.
-func openBody(r *http.Request, limit int64, onRead func(n int64)) (*body, error) {
+// openBody wraps the request body (raw: r.Body, perhaps behind its deadlines) in the size limits
+// and the decompressor its Content-Encoding names. onRead, when set, is told of the decoded bytes as they are read.
+func openBody(r *http.Request, raw io.Reader, limit int64, onRead func(n int64)) (*body, error) {
 	if r.ContentLength > limit {
 		return nil, &errBodyTooLarge{limit: limit}
 	}
-	wire := &limitReader{r: r.Body, limit: limit}
+	wire := &limitReader{r: raw, limit: limit}
 	b := &body{wire: wire}
 	var decoded io.Reader
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {

@@ -154,7 +154,7 @@ func TestOpenBody(t *testing.T) {
 				r.Header.Set("Content-Encoding", c.encoding)
 			}
 			var counted atomic.Int64
-			b, err := openBody(r, c.limit, func(n int64) { counted.Add(n) })
+			b, err := openBody(r, r.Body, c.limit, func(n int64) { counted.Add(n) })
 			var got []byte
 			if err == nil {
 				got, err = io.ReadAll(b)
@@ -188,7 +188,7 @@ func TestOpenBody(t *testing.T) {
 func TestOpenBodyRefusesDeclaredLength(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/mirroring", strings.NewReader("x"))
 	r.ContentLength = 1 << 40
-	if _, err := openBody(r, 1<<20, nil); classify(err).status != http.StatusRequestEntityTooLarge {
+	if _, err := openBody(r, r.Body, 1<<20, nil); classify(err).status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("openBody with Content-Length 1 TiB = %v, want 413", err)
 	}
 }

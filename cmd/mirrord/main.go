@@ -17,6 +17,7 @@ Usage:
   mirrord keygen     [flags]   write a partner key pair and a test SuperOffice certificate
   mirrord status     [flags]   per tenant and table: LSN, schema hash, rows, last change
   mirrord invalidate [flags]   set LSNs to -1 so that the next cycle repopulates
+  mirrord version              print the version, the commit and the Go version
 
 Every flag has an environment equivalent: --max-body is MIRRORD_MAX_BODY.
 Run "mirrord <command> -h" for a command's flags.
@@ -38,6 +39,9 @@ func main() {
 		err = status(ctx, args)
 	case "invalidate":
 		err = invalidate(ctx, args)
+	case "version", "--version":
+		printVersion()
+		return
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

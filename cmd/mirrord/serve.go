@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,6 +29,7 @@ type serveFlags struct {
 	path            string
 	appID           string
 	partnerKey      string
+	environment     string
 	certs           listFlag
 	tlsCert, tlsKey string
 	maxBody         sizeFlag
@@ -43,6 +45,10 @@ type serveFlags struct {
 	debugListen     string
 	metricsListen   string
 	shutdownTimeout time.Duration
+	readTimeout     time.Duration
+	bodyIdle        time.Duration
+	captureDir      string
+	captureMax      sizeFlag
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -53,7 +59,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.path, "path", soapfront.DefaultPath, "service path of the mirroring endpoint (the WSDL is at <path>?wsdl)")
 	fs.StringVar(&f.appID, "app-id", "", "the partner application's id; tokens must carry aud spn:<app-id> (required)")
 	fs.StringVar(&f.partnerKey, "partner-key", "", "the partner's private key: SuperOffice's RSA XML or PEM (required)")
-	fs.Var(&f.certs, "superoffice-cert", "a SuperOffice certificate (.crt, PEM or DER) that signs tokens; repeat for rotation (at least one required)")
+	fs.StringVar(&f.environment, "environment", "", "SuperOffice environment whose built-in token-signing certificate to trust: sod, stage or production")
+	fs.Var(&f.certs, "superoffice-cert", "a further SuperOffice certificate (.crt, PEM or DER) that signs tokens; repeat for rotation")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "the private key of --tls-cert (PEM)")
 	fs.Var(&f.maxBody, "max-body", "largest request body accepted, before and after decompression (bytes, or with KiB, MiB, GiB)")
@@ -69,6 +76,11 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve /metrics on this address instead of --listen (its labels name tenants and tables)")
 	fs.StringVar(&f.debugListen, "debug-listen", "", "address of an opt-in pprof listener (off when empty; keep it on localhost)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", time.Minute, "how long SIGINT/SIGTERM waits for calls in flight before rolling them back")
+	fs.DurationVar(&f.readTimeout, "read-timeout", soapfront.DefaultReadTimeout, "longest time a whole request body may take to arrive")
+	fs.DurationVar(&f.bodyIdle, "body-idle-timeout", soapfront.DefaultBodyProgress, "longest time a request body may send nothing; the call then ends and rolls back")
+	fs.StringVar(&f.captureDir, "capture-dir", "", "keep every request the wire refuses here (token redacted), with its fault; the newest 100")
+	f.captureMax = soapfront.DefaultCaptureMax
+	fs.Var(&f.captureMax, "capture-max", "how much of a refused request a capture keeps")
 }
 
 // check reports every missing required setting at once, so an operator fixes them in one go.
@@ -80,8 +92,8 @@ func (f *serveFlags) check() error {
 	if f.partnerKey == "" {
 		missing = append(missing, "--partner-key (MIRRORD_PARTNER_KEY)")
 	}
-	if len(f.certs) == 0 {
-		missing = append(missing, "--superoffice-cert (MIRRORD_SUPEROFFICE_CERT)")
+	if len(f.certs) == 0 && f.environment == "" {
+		missing = append(missing, "--environment (MIRRORD_ENVIRONMENT) or --superoffice-cert (MIRRORD_SUPEROFFICE_CERT)")
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("cannot serve without %s", strings.Join(missing, ", "))
@@ -90,6 +102,26 @@ func (f *serveFlags) check() error {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
 	return nil
+}
+
+// certificates are the built-in certificate of --environment and those of --superoffice-cert.
+func (f *serveFlags) certificates() ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	if f.environment != "" {
+		env, err := auth.EnvironmentCertificates(f.environment)
+		if err != nil {
+			return nil, fmt.Errorf("--environment: %w", err)
+		}
+		certs = append(certs, env...)
+	}
+	for _, path := range f.certs {
+		more, err := auth.ReadCertificates(path)
+		if err != nil {
+			return nil, err
+		}
+		certs = append(certs, more...)
+	}
+	return certs, nil
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -110,6 +142,11 @@ func serve(ctx context.Context, args []string) error {
 	if err := f.check(); err != nil {
 		return err
 	}
+	if f.captureDir != "" {
+		if err := os.MkdirAll(f.captureDir, 0o750); err != nil {
+			return fmt.Errorf("--capture-dir: %w", err)
+		}
+	}
 	level, err := parseLevel(f.logLevel)
 	if err != nil {
 		return err
@@ -117,7 +154,11 @@ func serve(ctx context.Context, args []string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	verifier := &auth.Verifier{AppID: f.appID, Skew: f.skew}
-	if err := verifier.LoadCertificates(f.certs...); err != nil {
+	certs, err := f.certificates()
+	if err != nil {
+		return err
+	}
+	if err := verifier.SetCertificates(certs...); err != nil {
 		return err
 	}
 	key, err := auth.LoadPartnerKey(f.partnerKey)
@@ -147,7 +188,9 @@ func serve(ctx context.Context, args []string) error {
 	soap, err := soapfront.New(eng, soapfront.Config{
 		Path: f.path, AppID: f.appID, Verifier: verifier, PartnerKey: key,
 		Paused:  func(tenant string) bool { return paused[tenant] },
-		MaxBody: int64(f.maxBody), Logger: log, Build: "mirrord", Metrics: set,
+		MaxBody: int64(f.maxBody), Logger: log, Build: buildName(), Metrics: set,
+		ReadTimeout: f.readTimeout, BodyProgress: f.bodyIdle,
+		CaptureDir: f.captureDir, CaptureMax: int64(f.captureMax),
 	})
 	if err != nil {
 		return err
@@ -199,7 +242,7 @@ func serve(ctx context.Context, args []string) error {
 			errc <- srv.Serve(ln)
 		}
 	}()
-	log.Info("serving", "listen", ln.Addr().String(), "path", soap.Path(), "target", where,
+	log.Info("serving", "version", buildVersion(), "commit", buildCommit(), "environment", f.environment, "listen", ln.Addr().String(), "path", soap.Path(), "target", where,
 		"tls", f.tlsCert != "", "max_applies", f.maxApplies, "max_body", formatSize(int64(f.maxBody)))
 
 	select {

@@ -81,7 +81,7 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	}
 	conns := s.tenants*s.parallel + 2
 	tk := &task{
-		url: *url, appID: *appID, soKey: key, soCert: cert, partnerPub: pub,
+		urls: splitURLs(*url), appID: *appID, soKey: key, soCert: cert, partnerPub: pub,
 		batchBytes: s.batchBytes, parallel: s.parallel,
 		client: &http.Client{Timeout: *timeout, Transport: &http.Transport{
 			MaxIdleConns: conns, MaxIdleConnsPerHost: conns, DisableCompression: true,
@@ -505,7 +505,7 @@ func (b *bench) send(ctx context.Context, bt *benchTenant, sp *spool, c spooledC
 	}
 	head := io.NewSectionReader(sp.f, c.off, sp.tokenAt)
 	tail := io.NewSectionReader(sp.f, c.off+sp.tokenAt+int64(len(tokenPlaceholder)), c.size-sp.tokenAt-int64(len(tokenPlaceholder)))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.tk.url, io.MultiReader(head, strings.NewReader(token), tail))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.tk.url(), io.MultiReader(head, strings.NewReader(token), tail))
 	if err != nil {
 		return err
 	}

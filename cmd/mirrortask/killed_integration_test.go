@@ -38,7 +38,7 @@ func TestServerKilledMidCycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		listening := regexp.MustCompile(`msg=serving listen=(\S+)`)
+		listening := regexp.MustCompile(`msg=serving .*\blisten=(\S+)`)
 		lines := bufio.NewScanner(stderr)
 		for lines.Scan() {
 			if m := listening.FindStringSubmatch(lines.Text()); m != nil {

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mirrord/mirrord/bench/tenant"
@@ -23,12 +24,31 @@ import (
 	"github.com/mirrord/mirrord/soapfront/wire"
 )
 
+// splitURLs reads --url: one endpoint, or several separated by commas.
+func splitURLs(list string) []string {
+	var urls []string
+	for _, u := range strings.Split(list, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			urls = append(urls, u)
+		}
+	}
+	return urls
+}
+
+// url is the endpoint of the next call.
+func (tk *task) url() string {
+	return tk.urls[int(tk.next.Add(1)-1)%len(tk.urls)]
+}
+
 // DefaultBatchBytes is SuperOffice's default BatchSize preference, in bytes.
 const DefaultBatchBytes = 1000000
 
 // task is one Mirroring Task cycle's settings.
 type task struct {
-	url        string
+	// urls are the mirrord endpoints; calls take them in turn, as a load balancer would hand
+	// them to several mirrord processes.
+	urls       []string
+	next       atomic.Uint64
 	appID      string
 	tenantName string
 	// soKey and soCert sign the tokens, standing in for SuperOffice's certificate.
@@ -44,7 +64,7 @@ type task struct {
 func cmdSync(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("sync")
 	source := fs.String("source", "", "the tenant file")
-	url := fs.String("url", "", "the mirrord endpoint, e.g. http://localhost:8080/mirroring")
+	url := fs.String("url", "", "the mirrord endpoint, e.g. http://localhost:8080/mirroring; several, comma-separated, take the calls in turn")
 	appID := fs.String("app-id", "", "the partner application's id (tokens carry aud spn:<app-id>)")
 	certPath := fs.String("superoffice-cert", "", "the certificate that signs tokens (superoffice.crt from mirrord keygen)")
 	keyPath := fs.String("superoffice-key", "", "its private key (superoffice.key from mirrord keygen)")
@@ -73,13 +93,13 @@ func cmdSync(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer t.Close()
 	tk := &task{
-		url: *url, appID: *appID, tenantName: *name, soKey: key, soCert: cert, partnerPub: pub,
+		urls: splitURLs(*url), appID: *appID, tenantName: *name, soKey: key, soCert: cert, partnerPub: pub,
 		batchBytes: *batchBytes, parallel: *parallel,
 		client: &http.Client{Timeout: *timeout, Transport: &http.Transport{MaxIdleConnsPerHost: *parallel + 1}},
 	}
 	res, err := tk.sync(ctx, t)
 	if res != nil {
-		res.print(out)
+		res.print(out, err)
 	}
 	return err
 }
@@ -110,7 +130,9 @@ type syncResult struct {
 	took    time.Duration
 }
 
-func (r *syncResult) print(out io.Writer) {
+// print writes the report; err is the cycle's own error, which fails the total line even when
+// no table failed (a call that failed as a whole, a ReplicationCompleted refused).
+func (r *syncResult) print(out io.Writer, err error) {
 	if r.paused {
 		fmt.Fprintf(out, "tenant %s: the partner asks not to replicate now (doNotReplicate); nothing sent\n", r.tenant)
 		return
@@ -130,8 +152,11 @@ func (r *syncResult) print(out io.Writer) {
 			t.took.Round(time.Millisecond), rate(t.rows, t.took), note)
 	}
 	status := "ok"
-	if failed > 0 {
+	switch {
+	case failed > 0:
 		status = fmt.Sprintf("%d tables FAILED", failed)
+	case err != nil:
+		status = "FAILED: " + err.Error()
 	}
 	fmt.Fprintf(out, "total: tenant %s, %d tables, %d rows, %d bytes, %s, %.0f rows/s, LSN %d, %s\n",
 		r.tenant, len(r.tables), rows, bytes, r.took.Round(time.Millisecond), rate(rows, r.took), r.lsn, status)
@@ -455,7 +480,7 @@ func (c *client) token(nonce string) (string, error) {
 // post sends one SOAP request and returns the response body for the caller to decode (a fault
 // decodes as a *wire.Fault error).
 func (c *client) post(ctx context.Context, operation string, body []byte) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.task.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.task.url(), bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,200 @@
+package soapfront
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/soapfront/wire"
+)
+
+func withProgress(d time.Duration) fixtureOption {
+	return func(c *Config) { c.BodyProgress = d }
+}
+
+// rawPost opens a connection, sends a request's headers and the first part of its body, and
+// returns the connection without sending the rest.
+func rawPost(t *testing.T, fx *fixture, op string, body []byte, sent int) net.Conn {
+	t.Helper()
+	addr := strings.TrimPrefix(fx.http.URL, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/xml; charset=utf-8\r\nSOAPAction: %q\r\nContent-Length: %d\r\n\r\n",
+		fx.srv.Path(), addr, wire.Action(op), len(body))
+	if _, err := conn.Write(body[:sent]); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// TestStalledBodiesEnd: bodies that stop arriving, unauthenticated or in the middle of a table's
+// rows, end within the progress deadline, release what they held, and write nothing.
+func TestStalledBodiesEnd(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, fx *fixture) {
+		fx.seed(t)
+		before := fx.contactRows(t)
+
+		// Many unauthenticated bodies that stall before their token: all answered and closed.
+		junk := authenticateBody(t, fx.token(), "stalled")
+		var conns []net.Conn
+		for range 40 {
+			conns = append(conns, rawPost(t, fx, wire.OpAuthenticate, junk, 40))
+		}
+		start := time.Now()
+		var wg sync.WaitGroup
+		for _, c := range conns {
+			wg.Go(func() {
+				c.SetReadDeadline(time.Now().Add(20 * time.Second))
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			})
+		}
+		wg.Wait()
+		if waited := time.Since(start); waited > 10*time.Second {
+			t.Errorf("stalled unauthenticated bodies held for %v", waited)
+		}
+		fx.waitInflight(t, 0)
+
+		// An authenticated RowData that stalls in the middle of its rows: the table's lane,
+		// slot and transaction are released, and the next call for the table goes through.
+		body := rowDataBody(t, fx.token(), "stall", rowBatch{table: contactTable(), rows: contactRows(bulk.Insert, 60, 90), lsn: 1090, lastLSN: true})
+		conn := rawPost(t, fx, wire.OpRowData, body, len(body)/2)
+		conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("the stalled call got no answer: %v", err)
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(answer), "sent nothing for") {
+			t.Errorf("stalled RowData answered %d %s", resp.StatusCode, answer)
+		}
+		fx.unchanged(t, before)
+		status, out := fx.post(wire.OpRowData, rowDataBody(t, fx.token(), "next", rowBatch{table: contactTable(), rows: contactRows(bulk.Insert, 60, 61), lsn: 1061, lastLSN: true}))
+		mustOK(t, status, out)
+	}, withProgress(time.Second))
+}
+
+// TestTruncatedBodyIsTheClients: a body shorter than its Content-Length is the caller's fault.
+func TestTruncatedBodyIsTheClients(t *testing.T) {
+	b := sqliteBackend(t)
+	fx := newFixture(t, b)
+	body := tableSchemaBody(t, fx.token(), "short", contactTable())
+	conn := rawPost(t, fx, wire.OpTableSchema, append(body, make([]byte, 100)...), len(body))
+	conn.(*net.TCPConn).CloseWrite()
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a body shorter than its Content-Length answered %d %s", resp.StatusCode, answer)
+	}
+	if f := readFault(t, answer); f.Code != wire.FaultClient || !strings.Contains(f.Message, "Content-Length") {
+		t.Errorf("fault %+v", f)
+	}
+}
+
+// TestServerFaultsHideWhereThingsAre: a server-side failure answers without the local paths it
+// met, and names the call whose log line has them.
+func TestServerFaultsHideWhereThingsAre(t *testing.T) {
+	b := sqliteBackend(t)
+	fx := newFixture(t, b)
+	// The tenant's mirror file cannot be created: a folder stands where the file would be.
+	if err := os.Mkdir(filepath.Join(b.dir, "Mirror_"+fx.tenant+".db"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	status, out := fx.post(wire.OpTableSchema, tableSchemaBody(t, fx.token(), "s", contactTable()))
+	f := readFault(t, out)
+	if status != http.StatusInternalServerError || f.Code != wire.FaultServer {
+		t.Fatalf("answered %d %+v", status, f)
+	}
+	if strings.Contains(f.Message, b.dir) || strings.Contains(f.Message, "/tmp") || !strings.Contains(f.Message, "[path]") {
+		t.Errorf("the fault shows a local path: %s", f.Message)
+	}
+	if !strings.Contains(f.Message, "under call ") || !strings.Contains(fx.logs.String(), b.dir) {
+		t.Errorf("the fault names no call, or the log lacks the path: %s", f.Message)
+	}
+}
+
+func TestPublicMessages(t *testing.T) {
+	cases := []struct{ in, leak string }{
+		{"failed to connect to `user=mirrord database=Mirror_Cust1`: 10.1.2.3:5432 (db.internal): dial error: dial tcp 10.1.2.3:5432: connect: connection refused", "10.1.2.3"},
+		{"failed to connect to `user=mirrord database=Mirror_Cust1`: 10.1.2.3:5432", "user=mirrord"},
+		{"unable to open tcp connection with host 'sqlhost:1433': dial tcp: lookup sqlhost: no such host", "sqlhost:1433"},
+		{"dial tcp [fd00::1]:1433: i/o timeout", "fd00::1"},
+		{"tenant Cust1: open /var/lib/mirrord/Mirror_Cust1.db: permission denied", "/var/lib"},
+		{"spool rows: open /tmp/mirrord-spool-123: no space left on device", "/tmp/"},
+		{"server=db.example.com;user id=sa;password=secret", "secret"},
+		{"connect to db.example.com:5432 refused", "db.example.com"},
+	}
+	for _, c := range cases {
+		if got := public(c.in); strings.Contains(got, c.leak) {
+			t.Errorf("public(%q) = %q still shows %q", c.in, got, c.leak)
+		}
+	}
+	// What is not an address stays.
+	for _, keep := range []string{"table contact: column registered, row 2: 2024-03-01T10:22:05 is out of range", "LSN 99 is lower than the mirror's LSN 100"} {
+		if got := public(keep); got != keep {
+			t.Errorf("public(%q) = %q", keep, got)
+		}
+	}
+}
+
+// TestCaptures: a request the wire refuses is kept with its token redacted and its fault beside
+// it; one refused for its token is not; the newest captures are kept.
+func TestCaptures(t *testing.T) {
+	dir := t.TempDir()
+	fx := newFixture(t, sqliteBackend(t), func(c *Config) { c.CaptureDir = dir })
+	token := fx.token()
+	bad := bytes.Replace(tableSchemaBody(t, token, "state", contactTable()), []byte("<Name>contact</Name>"), []byte("<Name>contact</Nme>"), 1)
+	status, out := fx.post(wire.OpTableSchema, bad)
+	if status != http.StatusInternalServerError || readFault(t, out).Code != wire.FaultClient {
+		t.Fatalf("a malformed TableSchema answered %d %s", status, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
+	if len(files) != 1 {
+		t.Fatalf("captures %v, want one", files)
+	}
+	got, _ := os.ReadFile(files[0])
+	if bytes.Contains(got, []byte(token)) || !bytes.Contains(got, []byte("[redacted]")) || !bytes.Contains(got, []byte("</Nme>")) {
+		t.Errorf("the capture holds the token, or not the request:\n%s", got)
+	}
+	note, _ := os.ReadFile(strings.TrimSuffix(files[0], ".xml") + ".txt")
+	if !bytes.Contains(note, []byte("fault:")) || !bytes.Contains(note, []byte("TableSchema")) {
+		t.Errorf("the fault beside the capture: %s", note)
+	}
+	if !strings.Contains(fx.logs.String(), filepath.Base(files[0])) {
+		t.Errorf("the call's log line does not name the capture")
+	}
+
+	// A refused token is not captured.
+	fx.post(wire.OpTableSchema, tableSchemaBody(t, "not.a.token", "s", contactTable()))
+	if files, _ := filepath.Glob(filepath.Join(dir, "*.xml")); len(files) != 1 {
+		t.Errorf("a refused token was captured: %v", files)
+	}
+	for range maxCaptures + 5 {
+		fx.post(wire.OpTableSchema, bad)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*.xml")); len(files) != maxCaptures {
+		t.Errorf("%d captures kept, want the newest %d", len(files), maxCaptures)
+	}
+}
