@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"testing"
 	"time"
 )
@@ -16,42 +14,10 @@ import (
 // into its SQLite mirrors, so that transactions and the write-ahead log are cut off, then
 // starts it again on the same folder: the rerun cycle must leave the mirror equal to the source.
 func TestServerKilledMidCycle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds mirrord and kills it; skipped in -short")
-	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "mirrord")
-	build := exec.Command("go", "build", "-o", bin, "github.com/mirrord/mirrord/cmd/mirrord")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build mirrord: %v\n%s", err, out)
-	}
 	k := testKeys(t)
 	mirrors := filepath.Join(dir, "mirrors")
-	serve := func() (*exec.Cmd, string) {
-		cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--target", mirrors,
-			"--app-id", testAppID, "--partner-key", k.PartnerXML, "--superoffice-cert", k.SuperOfficeCert)
-		stderr, err := cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		listening := regexp.MustCompile(`msg=serving .*\blisten=(\S+)`)
-		lines := bufio.NewScanner(stderr)
-		for lines.Scan() {
-			if m := listening.FindStringSubmatch(lines.Text()); m != nil {
-				go func() { // keep draining the log so that the server never blocks on it
-					for lines.Scan() {
-					}
-				}()
-				return cmd, "http://" + m[1] + "/mirroring"
-			}
-		}
-		t.Fatalf("mirrord serve did not start: %v", lines.Err())
-		return nil, ""
-	}
+	serve := func() (*exec.Cmd, string) { return startMirrord(t, mirrors) }
 
 	src := filepath.Join(dir, "source.db")
 	var out bytes.Buffer
