@@ -242,10 +242,7 @@ func opName(op bulk.Op) string {
 	return "insert"
 }
 
-// bulkCopy streams rows from next into a table by go-mssqldb's bulk copy on the pinned session
-// and checks the row count the server reports against the rows sent, since a short count has
-// been seen to pass silently. An error of next ends the copy cleanly (Done) before it is
-// returned, so that the session stays usable for the rollback.
+// bulkCopy streams rows from next into a table by go-mssqldb's bulk copy on the pinned session.
 func (a *applier) bulkCopy(ctx context.Context, into string, names []string, tablock bool, next func() ([]any, bool, error)) error {
 	return a.conn.Raw(func(driverConn any) error {
 		conn, ok := driverConn.(*mssqldb.Conn)
@@ -255,38 +252,64 @@ func (a *applier) bulkCopy(ctx context.Context, into string, names []string, tab
 		b := conn.CreateBulkContext(ctx, into, names)
 		b.Options.Tablock = tablock
 		b.Options.KeepNulls = true
-		var sent int64
-		for {
-			row, ok, err := next()
-			if err != nil {
-				if _, derr := b.Done(); derr != nil {
-					return &brokenSession{fmt.Errorf("%w; then ending the bulk copy: %v", err, derr)}
-				}
-				return err
-			}
-			if !ok {
-				break
-			}
-			if err := b.AddRow(row); err != nil {
-				if sent == 0 {
-					return fmt.Errorf("bulk copy into %s: %w (bulk copy matches column names with case: the table's catalog names must be used)", into, err)
-				}
-				if _, derr := b.Done(); derr != nil {
-					return &brokenSession{fmt.Errorf("bulk copy into %s, row %d: %w", into, a.cur.N(), err)}
-				}
-				return fmt.Errorf("bulk copy into %s, row %d: %w", into, a.cur.N(), err)
-			}
-			sent++
-		}
-		n, err := b.Done()
+		return copyRows(b, into, a.cur.N, next)
+	})
+}
+
+// bulkWriter is the part of go-mssqldb's *Bulk that copyRows uses.
+type bulkWriter interface {
+	AddRow(row []any) error
+	Done() (int64, error)
+}
+
+// copyRows adds the rows of next to a bulk copy and ends it, and checks the row count the
+// server reports against the rows sent, since a short count has been seen to pass silently.
+// rowNo numbers the current row for errors.
+//
+// However the copy stops, Done ends it. go-mssqldb sends INSERT BULK on the first AddRow
+// (bulkcopy.go:181-187, sendBulkCommand 68-177), and from then on the server waits for the
+// bulk data: a session that sends anything else first gets its batch refused (error 4022,
+// "Bulk load data was expected but not sent") and its rollback with it, which left the
+// session's transaction and the load's table lock open. Done sends what the load still lacks
+// (the rows it holds, then DONE) and reads the reply (bulkcopy.go:238-265); it does nothing when
+// INSERT BULK was never sent (239-242). A failed AddRow leaves no part of its row on the wire:
+// the row is encoded into a buffer of its own first (makeRowData, 208-236), so a failed
+// conversion of row 1 or of row n ends a valid load of the rows before it, which the caller's
+// rollback then undoes. Only a Done that fails leaves the session in doubt: brokenSession.
+func copyRows(b bulkWriter, into string, rowNo func() int64, next func() ([]any, bool, error)) error {
+	var sent int64
+	for {
+		row, ok, err := next()
 		if err != nil {
+			if _, derr := b.Done(); derr != nil {
+				return &brokenSession{fmt.Errorf("%w; then ending the bulk copy: %v", err, derr)}
+			}
 			return err
 		}
-		if n != sent {
-			return fmt.Errorf("bulk copy into %s: the server reports %d rows, %d were sent", into, n, sent)
+		if !ok {
+			break
 		}
-		return nil
-	})
+		if err := b.AddRow(row); err != nil {
+			err = fmt.Errorf("bulk copy into %s, row %d: %w", into, rowNo(), err)
+			if sent == 0 {
+				// The first AddRow also reads the table's metadata and matches the names.
+				err = fmt.Errorf("%w (bulk copy matches column names with case: the table's catalog names must be used)", err)
+			}
+			if _, derr := b.Done(); derr != nil {
+				return &brokenSession{fmt.Errorf("%w; then ending the bulk copy: %v", err, derr)}
+			}
+			return err
+		}
+		sent++
+	}
+	n, err := b.Done()
+	if err != nil {
+		return err
+	}
+	if n != sent {
+		return fmt.Errorf("bulk copy into %s: the server reports %d rows, %d were sent", into, n, sent)
+	}
+	return nil
 }
 
 // copyKeyless copies a segment of inserts straight into a keyless table, until a row needs

@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/jackc/puddle/v2"
 	mssqldb "github.com/microsoft/go-mssqldb"
 
 	"github.com/mirrord/mirrord/bulk"
@@ -90,6 +88,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Target, error) {
 		return nil, err
 	}
 	admin.SetMaxOpenConns(2)
+	// database/sql retries a statement of this pool on a connection it finds bad (sql.go:
+	// 1572-1585), but it finds out only by trying; closing idle connections before a gateway
+	// drops them keeps that first try from failing.
+	admin.SetConnMaxIdleTime(maxIdle)
+	admin.SetConnMaxLifetime(30 * time.Minute)
 	if err := admin.PingContext(ctx); err != nil {
 		admin.Close()
 		return nil, fmt.Errorf("mssql: connect to %s: %w", base.Host, err)
@@ -177,19 +180,17 @@ func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error)
 		return nil, err
 	}
 	db.SetMaxOpenConns(int(t.opts.MaxConnsPerTenant) + 1)
-	m := &Mirror{target: t, tenant: tenant, database: dbName, state: state, db: db, chunkRows: t.opts.ChunkRows}
-	m.pool, err = puddle.NewPool(&puddle.Config[*sql.Conn]{
-		Constructor: m.connect,
-		Destructor:  func(c *sql.Conn) { _ = c.Close() },
-		MaxSize:     t.opts.MaxConnsPerTenant,
-	})
+	// Sessions leave database/sql's free list only by a failed setup or by Ping; a minute's
+	// idle limit there closes such a stray connection soon rather than never.
+	db.SetConnMaxIdleTime(time.Minute)
+	sess, err := newSessions(db, t.opts.MaxConnsPerTenant, sessionSetupSQL)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	m := &Mirror{target: t, tenant: tenant, database: dbName, state: state, sessions: sess, chunkRows: t.opts.ChunkRows}
 	if err := t.waitOnline(ctx, m); err != nil {
-		m.pool.Close()
-		db.Close()
+		sess.close()
 		return nil, fmt.Errorf("tenant %s: database %s: %w", tenant, dbName, err)
 	}
 	return m, nil
@@ -279,10 +280,8 @@ type Mirror struct {
 	tenant    string
 	database  string
 	state     string
-	db        *sql.DB
-	pool      *puddle.Pool[*sql.Conn] // pinned sessions: #staging and T-SQL transactions live on one
+	sessions  *sessions // pinned sessions: #staging and T-SQL transactions live on one
 	chunkRows int
-	closeOnce sync.Once
 }
 
 var _ bulk.Mirror = (*Mirror)(nil)
@@ -297,63 +296,65 @@ func (m *Mirror) Close() error {
 	return nil
 }
 
-func (m *Mirror) shut() {
-	m.closeOnce.Do(func() {
-		m.pool.Close()
-		m.db.Close()
-	})
-}
+func (m *Mirror) shut() { m.sessions.close() }
 
-// connect pins a new session and sets it up.
-func (m *Mirror) connect(ctx context.Context) (*sql.Conn, error) {
-	c, err := m.db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := c.ExecContext(ctx, sessionSetupSQL); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
-}
-
-// withConn runs fn on a pinned session. A session that fn leaves in doubt (an error that the
-// rollback could not clear) is destroyed rather than reused.
+// withConn runs fn on a pinned session. A session whose connection fn found lost, or that fn
+// leaves in doubt (a bulk copy that could not be ended, an error that the rollback could not
+// clear), is closed rather than reused.
 func (m *Mirror) withConn(ctx context.Context, fn func(*sql.Conn) error) error {
-	res, err := m.pool.Acquire(ctx)
+	res, err := m.sessions.acquire(ctx)
 	if err != nil {
 		return err
 	}
 	c := res.Value()
-	if err := fn(c); err != nil {
-		var broken *brokenSession
-		if errors.As(err, &broken) {
-			res.Destroy()
-			return err
-		}
-		if _, rerr := c.ExecContext(context.WithoutCancel(ctx), rollbackSQL); rerr != nil {
-			res.Destroy()
-		} else {
-			res.Release()
-		}
+	err = fn(c)
+	if err == nil {
+		res.Release()
+		return nil
+	}
+	var broken *brokenSession
+	if errors.As(err, &broken) || connectionFault(err) != faultNone {
+		// A rollback on a lost connection could only fail, or wait; closing the connection
+		// makes the server roll back.
+		res.Destroy()
 		return err
 	}
-	res.Release()
-	return nil
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	if _, rerr := c.ExecContext(rctx, rollbackSQL); rerr != nil {
+		res.Destroy()
+	} else {
+		res.Release()
+	}
+	return err
 }
 
 // inTx runs fn in a T-SQL transaction on a pinned session and commits it.
+//
+// When BEGIN TRANSACTION itself fails because the session's connection is gone (a socket the
+// server or a gateway closed while the session sat in the pool), it is tried once more on
+// another session: nothing was read from the caller yet, and whatever the dead session held
+// died with it. Nowhere else is anything retried: by then fn may have consumed rows that
+// cannot be read twice.
 func (m *Mirror) inTx(ctx context.Context, fn func(*sql.Conn) error) error {
-	return m.withConn(ctx, func(c *sql.Conn) error {
-		if _, err := c.ExecContext(ctx, beginSQL); err != nil {
+	for attempt := 1; ; attempt++ {
+		began := false
+		err := m.withConn(ctx, func(c *sql.Conn) error {
+			if _, err := c.ExecContext(ctx, beginSQL); err != nil {
+				return err
+			}
+			began = true
+			if err := fn(c); err != nil {
+				return err
+			}
+			_, err := c.ExecContext(ctx, commitSQL)
 			return err
+		})
+		if err != nil && !began && attempt == 1 && ctx.Err() == nil && connectionFault(err) != faultNone {
+			continue
 		}
-		if err := fn(c); err != nil {
-			return err
-		}
-		_, err := c.ExecContext(ctx, commitSQL)
 		return err
-	})
+	}
 }
 
 // tableArgs passes table names as query arguments.
