@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -29,6 +30,19 @@ type Options struct {
 	ChunkRows int
 	// CreateTimeout bounds the wait for a new database to come online. Default 5 minutes.
 	CreateTimeout time.Duration
+	// CreateOptions follow the database name in each CREATE DATABASE mirrord sends:
+	// "[COLLATE name] [(option, …)] [WITH CATALOG_COLLATION = DATABASE_DEFAULT]", where an
+	// option is EDITION = '…', SERVICE_OBJECTIVE = '…', SERVICE_OBJECTIVE = ELASTIC_POOL(name =
+	// pool), MAXSIZE = n MB|GB|TB or BACKUP_STORAGE_REDUNDANCY = '…'. On Azure SQL Database
+	// they choose what each tenant's database costs: without them Azure creates each one at its
+	// default service objective, a provisioned database per tenant, e.g.
+	// "(SERVICE_OBJECTIVE = ELASTIC_POOL(name = mirrors))" puts every mirror in one pool. On SQL
+	// Server only COLLATE means anything. Open refuses anything else (a grammar, not a list of
+	// characters: the text goes into SQL). Empty: none.
+	CreateOptions string
+	// Logger receives the target's rare events: a database created, and how long it took to
+	// come online. Nil logs nothing.
+	Logger *slog.Logger
 }
 
 const (
@@ -79,11 +93,14 @@ func Open(ctx context.Context, dsn string, opts Options) (*Target, error) {
 	if opts.CreateTimeout <= 0 {
 		opts.CreateTimeout = defaultCreateTimeout
 	}
+	if err := checkCreateOptions(opts.CreateOptions); err != nil {
+		return nil, err
+	}
 	base, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
-	admin, err := openDB(base, base.Query().Get("database"))
+	admin, err := openDB(base, queryValue(base.Query(), "database"))
 	if err != nil {
 		return nil, err
 	}
@@ -121,10 +138,10 @@ func tenantDSN(base *url.URL, database string) string {
 	u := *base
 	q := u.Query()
 	if database != "" {
-		q.Set("database", database)
+		setQuery(q, "database", database)
 	}
-	q.Set("packet size", packetSize)
-	q.Set("guid conversion", "false")
+	setQuery(q, "packet size", packetSize)
+	setQuery(q, "guid conversion", "false")
 	u.RawQuery = q.Encode()
 	return u.String()
 }
@@ -156,7 +173,7 @@ func (t *Target) open(ctx context.Context, tenant string) (*Mirror, error) {
 }
 
 // openMirror creates the tenant's database when it is missing, waits until it accepts work,
-// and creates the state table. Two processes may race to create either: losing is fine.
+// and creates the state table.
 func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error) {
 	dbName, err := t.DatabaseName(tenant)
 	if err != nil {
@@ -165,15 +182,6 @@ func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error)
 	state := bulk.StateTable(tenant)
 	if err := checkIdentifier("state table", state); err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", tenant, err)
-	}
-	var id sql.NullInt64
-	if err := t.admin.QueryRowContext(ctx, databaseIDSQL, dbName).Scan(&id); err != nil {
-		return nil, fmt.Errorf("tenant %s: look for database %s: %w", tenant, dbName, err)
-	}
-	if !id.Valid {
-		if _, err := t.admin.ExecContext(ctx, createDatabaseSQL(dbName)); err != nil && !isError(err, errDatabaseExists) {
-			return nil, fmt.Errorf("tenant %s: create database %s: %w", tenant, dbName, err)
-		}
 	}
 	db, err := openDB(t.base, dbName)
 	if err != nil {
@@ -189,49 +197,11 @@ func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error)
 		return nil, err
 	}
 	m := &Mirror{target: t, tenant: tenant, database: dbName, state: state, sessions: sess, chunkRows: t.opts.ChunkRows}
-	if err := t.waitOnline(ctx, m); err != nil {
+	if err := t.ensureDatabase(ctx, m); err != nil {
 		sess.close()
 		return nil, fmt.Errorf("tenant %s: database %s: %w", tenant, dbName, err)
 	}
 	return m, nil
-}
-
-// waitOnline polls a database until it is ONLINE and its state table exists: a database just
-// created can refuse logins (error 4060) for a while, on Azure SQL for minutes.
-func (t *Target) waitOnline(ctx context.Context, m *Mirror) error {
-	ctx, cancel := context.WithTimeout(ctx, t.opts.CreateTimeout)
-	defer cancel()
-	delay := 100 * time.Millisecond
-	for {
-		var status sql.NullString
-		err := t.admin.QueryRowContext(ctx, databaseStatusSQL, m.database).Scan(&status)
-		if err == nil && status.String == "ONLINE" {
-			err = m.withConn(ctx, func(c *sql.Conn) error {
-				_, err := c.ExecContext(ctx, createStateTableSQL(m.state))
-				if err != nil && !isError(err, errObjectExists) { // another process may create it between the check and the create
-					return err
-				}
-				_, err = c.ExecContext(ctx, upgradeStateTableSQL(m.state))
-				if isError(err, errColumnExists) {
-					return nil // another process added the columns meanwhile
-				}
-				return err
-			})
-			if err == nil {
-				return nil
-			}
-		} else if err == nil {
-			err = fmt.Errorf("status %q, not ONLINE", status.String)
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("not usable within %v: %w", t.opts.CreateTimeout, err)
-		}
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-		}
-		delay = min(2*delay, 5*time.Second)
-	}
 }
 
 // forget removes a closed mirror from the cache, so that the next Open connects anew.

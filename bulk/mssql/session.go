@@ -76,11 +76,28 @@ func newSessions(db *sql.DB, size int32, setup string) (*sessions, error) {
 	return s, nil
 }
 
-// connect pins a new session and sets it up.
+// connect pins a new session and sets it up. A login refused by a transient error (a paused
+// serverless database resuming, a failover: transientLogin) is tried again for up to
+// loginRetry, within the caller's context.
 func (s *sessions) connect(ctx context.Context) (*sql.Conn, error) {
-	c, err := s.db.Conn(ctx)
-	if err != nil {
-		return nil, err
+	deadline := time.Now().Add(loginRetry)
+	delay := 500 * time.Millisecond
+	var c *sql.Conn
+	for {
+		var err error
+		c, err = s.db.Conn(ctx)
+		if err == nil {
+			break
+		}
+		if !isError(err, transientLogin...) || time.Now().Add(delay).After(deadline) {
+			return nil, err
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (after %v)", ctx.Err(), err)
+		}
+		delay = min(2*delay, 10*time.Second)
 	}
 	if _, err := c.ExecContext(ctx, s.setup); err != nil {
 		closeSession(c)

@@ -64,14 +64,21 @@ const sessionSetupSQL = "SET ANSI_NULLS ON; SET ANSI_PADDING ON; SET ANSI_WARNIN
 	"SET CONCAT_NULL_YIELDS_NULL ON; SET QUOTED_IDENTIFIER ON; SET NUMERIC_ROUNDABORT OFF; " +
 	"SET XACT_ABORT OFF; SET NOCOUNT OFF"
 
-// databaseIDSQL is NULL when the database (@p1) does not exist.
-const databaseIDSQL = "SELECT DB_ID(@p1)"
+// databaseStateSQL reads a database's (@p1) row of sys.databases on the admin connection: its
+// state (ONLINE when it takes work; CREATE DATABASE may return, notably on Azure SQL, before it
+// does) and its collation. Unlike DB_ID and DATABASEPROPERTYEX, it works for another database
+// on Azure SQL Database too, for a login that may see the row (decideDatabase).
+const databaseStateSQL = "SELECT state_desc, collation_name FROM sys.databases WHERE name = @p1"
 
-func createDatabaseSQL(database string) string { return "CREATE DATABASE " + quote(database) }
-
-// databaseStatusSQL polls a new database (@p1): CREATE DATABASE may return (notably on Azure SQL)
-// before the database is ONLINE, and logins to it fail until then.
-const databaseStatusSQL = "SELECT CAST(DATABASEPROPERTYEX(@p1, 'Status') AS nvarchar(60))"
+// createDatabaseSQL creates a database, with the options Open checked (checkCreateOptions). It
+// is sent alone: Azure SQL Database requires CREATE DATABASE to be the only statement of its
+// batch.
+func createDatabaseSQL(database, options string) string {
+	if options = strings.TrimSpace(options); options != "" {
+		return "CREATE DATABASE " + quote(database) + " " + options
+	}
+	return "CREATE DATABASE " + quote(database)
+}
 
 // createStateTableSQL creates the tenant's state table unless it exists: a row per mirrored
 // table (its schema hash, LSN, the SQL Server defaults it keeps, the cycle that last named it and

@@ -93,8 +93,12 @@ func TestSQLGolden(t *testing.T) {
 	relax := schema.Plan{Action: schema.Alter, Desired: widenNullable, Widen: []schema.Column{widenNullable.Columns[2]}}
 	keyless := schema.Table{Name: "log", Columns: []schema.Column{{Name: "line", Type: schema.VarChar, Length: 100, Nullable: true}, {Name: "at", Type: schema.DateTime2, Scale: 7, Nullable: true}}}
 	cases := map[string]string{
-		"session":            sessionSetupSQL,
-		"create_database":    databaseIDSQL + ";\n" + createDatabaseSQL("Mirror_Cust12020") + ";\n" + databaseStatusSQL,
+		"session": sessionSetupSQL,
+		"create_database": strings.Join([]string{databaseStateSQL, createDatabaseSQL("Mirror_Cust12020", ""),
+			createDatabaseSQL("Mirror_Cust12020", "(EDITION = 'GeneralPurpose', SERVICE_OBJECTIVE = 'GP_S_Gen5_2')"),
+			createDatabaseSQL("Mirror_Cust12020", "COLLATE Latin1_General_100_CI_AS_SC_UTF8 ( SERVICE_OBJECTIVE = ELASTIC_POOL ( name = [mirror-pool-1] ) )")}, ";\n"),
+		"drop_database": strings.Join(append(append([]string{engineEditionSQL, testDatabasesSQL}, dropStatements("mt0a1b2c3d_CustMain", 3)...),
+			dropStatements("mt0a1b2c3d_CustMain", 5)...), ";\n"),
 		"create_state_table": createStateTableSQL(state) + ";\n" + upgradeStateTableSQL(state),
 		"state": strings.Join([]string{stateSelectSQL(state), stateLockSQL(state, 1), stateLockSQL(state, 3), stateApplyLockSQL(state), stateListedSQL(state),
 			stateUpsertSQL(state), stateSetHashSQL(state), stateAppliedSQL(state), stateInvalidateSQL(state, 2),
