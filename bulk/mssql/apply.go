@@ -58,8 +58,13 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		case opts.Hash != "" && storedHash != opts.Hash:
 			return fmt.Errorf("its state holds schema %.12s, not %.12s: %w", storedHash, opts.Hash, bulk.ErrSchemaChanged)
 		}
+		coll, err := m.stagingCollations(ctx, c, table)
+		if err != nil {
+			return err
+		}
 		a := &applier{
 			conn:      c,
+			coll:      coll,
 			table:     table,
 			keyed:     len(table.Key()) > 0,
 			direct:    opts.Fresh,
@@ -99,6 +104,39 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 	return counts, err
 }
 
+// stagingCollations names the collations that staging and merge need for a table's columns:
+// its character key columns' and, where the database cannot hold text or ntext, those columns',
+// as the catalog shows them (a table made by an earlier version, or before the database's
+// collation changed, keeps its own). A table that needs none costs no query.
+func (m *Mirror) stagingCollations(ctx context.Context, c *sql.Conn, table schema.Table) (map[string]string, error) {
+	need := false
+	for _, col := range table.Columns {
+		if col.PrimaryKey && isCharacter(col.Type) || m.coll.legacy != "" && (col.Type == schema.Text || col.Type == schema.NText) {
+			need = true
+		}
+	}
+	if !need {
+		return nil, nil
+	}
+	rows, err := c.QueryContext(ctx, columnCollationsSQL, quote(table.Name))
+	if err != nil {
+		return nil, fmt.Errorf("read its columns' collations: %w", err)
+	}
+	defer rows.Close()
+	actual := map[string]string{}
+	for rows.Next() {
+		var name, collation string
+		if err := rows.Scan(&name, &collation); err != nil {
+			return nil, err
+		}
+		actual[name] = collation
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return m.coll.columnCollations(table, actual)
+}
+
 // segment is the column set of consecutive rows.
 type segment struct {
 	cols       []int
@@ -111,6 +149,7 @@ type segment struct {
 
 type applier struct {
 	conn      *sql.Conn
+	coll      map[string]string // the collations staging and merge name, by column (columnCollations)
 	table     schema.Table
 	keyed     bool
 	direct    bool // a keyed table is still empty of anything but this apply's direct rows
@@ -418,7 +457,7 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay [][]any) error
 	if seg.stage == "" {
 		a.stages++
 		name := stageName(a.stages)
-		if _, err := a.conn.ExecContext(ctx, dropStaleStageSQL(name)+";\n"+createStageSQL(name, a.table, seg.cols)); err != nil {
+		if _, err := a.conn.ExecContext(ctx, dropStaleStageSQL(name)+";\n"+createStageSQL(name, a.table, seg.cols, a.coll)); err != nil {
 			return fmt.Errorf("create staging table: %w", err)
 		}
 		seg.stage = name
@@ -450,14 +489,14 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay [][]any) error
 	// The staging table is emptied after each merge, so that rows whose columns alternate do
 	// not merge the same rows twice.
 	if !a.keyed {
-		if err := execAll(ctx, a.conn, []string{insertFromStageSQL(a.table, seg.stage, seg.cols), truncateStageSQL(seg.stage)}); err != nil {
+		if err := execAll(ctx, a.conn, []string{insertFromStageSQL(a.table, seg.stage, seg.cols, a.coll), truncateStageSQL(seg.stage)}); err != nil {
 			return fmt.Errorf("append from staging: %w", err)
 		}
 		a.counts.Inserted += staged
 		return nil
 	}
 	var merged bulk.Counts
-	if err := a.conn.QueryRowContext(ctx, countedMergeSQL(a.table, seg.stage, seg.cols)).Scan(&merged.Inserted, &merged.Updated, &merged.Deleted); err != nil {
+	if err := a.conn.QueryRowContext(ctx, countedMergeSQL(a.table, seg.stage, seg.cols, a.coll)).Scan(&merged.Inserted, &merged.Updated, &merged.Deleted); err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
 	a.counts.Add(merged)

@@ -201,6 +201,10 @@ func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error)
 		sess.close()
 		return nil, fmt.Errorf("tenant %s: database %s: %w", tenant, dbName, err)
 	}
+	if m.coll, err = m.readCollations(ctx); err != nil {
+		sess.close()
+		return nil, fmt.Errorf("tenant %s: database %s: %w", tenant, dbName, err)
+	}
 	return m, nil
 }
 
@@ -252,6 +256,7 @@ type Mirror struct {
 	state     string
 	sessions  *sessions // pinned sessions: #staging and T-SQL transactions live on one
 	chunkRows int
+	coll      collations // chosen from the database's collation at open
 }
 
 var _ bulk.Mirror = (*Mirror)(nil)
@@ -439,7 +444,7 @@ func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error)
 			var r catalogColumn
 			var maxLength int16
 			var precision, scale uint8
-			if err := rows.Scan(&table, &r.Name, &r.TypeName, &maxLength, &precision, &scale, &r.Nullable, &r.PrimaryKey); err != nil {
+			if err := rows.Scan(&table, &r.Name, &r.TypeName, &maxLength, &precision, &scale, &r.Nullable, &r.PrimaryKey, &r.Collation); err != nil {
 				return fmt.Errorf("read catalog: %w", err)
 			}
 			r.MaxLength, r.Precision, r.Scale = int(maxLength), int(precision), int(scale)
@@ -512,25 +517,33 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 			if exists == 1 && !isMirrored {
 				return fmt.Errorf("an object named %s exists in database %s but is not mirrored (the state table %s does not list it); it is left alone", desired.Name, m.database, m.state)
 			}
-			ddl := []string{createTableSQL(desired)}
+			coll, err := m.coll.columnCollations(desired, nil)
+			if err != nil {
+				return err
+			}
+			ddl := []string{createTableSQL(desired, coll)}
 			if exists == 1 {
 				ddl = append([]string{dropTableSQL(desired.Name)}, ddl...)
 			}
 			if err := execAll(ctx, c, ddl); err != nil {
 				return err
 			}
-			_, err := c.ExecContext(ctx, stateUpsertSQL(m.state), desired.Name, hash, defaults)
+			_, err = c.ExecContext(ctx, stateUpsertSQL(m.state), desired.Name, hash, defaults)
 			return err
 		default:
 			if !isMirrored || exists == 0 {
 				return fmt.Errorf("table %s is not a mirrored table of database %s, so it cannot be altered", desired.Name, m.database)
 			}
 			if plan.Action == schema.Alter {
-				current, indexes, err := m.currentTable(ctx, c, desired.Name)
+				current, indexes, actual, err := m.currentTable(ctx, c, desired.Name)
 				if err != nil {
 					return err
 				}
-				ddl, err := alterTableSQL(plan, current, indexes)
+				coll, err := m.coll.columnCollations(desired, actual)
+				if err != nil {
+					return err
+				}
+				ddl, err := alterTableSQL(plan, current, indexes, coll)
 				if err != nil {
 					return err
 				}
@@ -548,33 +561,38 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 	return nil
 }
 
-// currentTable reads a table's columns (from the catalog query, filtered to it) and its indexes.
-func (m *Mirror) currentTable(ctx context.Context, c *sql.Conn, table string) (schema.Table, []tableIndex, error) {
+// currentTable reads a table's columns (from the catalog query, filtered to it), their
+// collations by name, and its indexes.
+func (m *Mirror) currentTable(ctx context.Context, c *sql.Conn, table string) (schema.Table, []tableIndex, map[string]string, error) {
 	cur := schema.Table{Name: table}
+	actual := map[string]string{}
 	rows, err := c.QueryContext(ctx, catalogSQL(m.state))
 	if err != nil {
-		return cur, nil, err
+		return cur, nil, nil, err
 	}
 	for rows.Next() {
 		var name string
 		var r catalogColumn
 		var maxLength int16
 		var precision, scale uint8
-		if err := rows.Scan(&name, &r.Name, &r.TypeName, &maxLength, &precision, &scale, &r.Nullable, &r.PrimaryKey); err != nil {
+		if err := rows.Scan(&name, &r.Name, &r.TypeName, &maxLength, &precision, &scale, &r.Nullable, &r.PrimaryKey, &r.Collation); err != nil {
 			rows.Close()
-			return cur, nil, err
+			return cur, nil, nil, err
 		}
 		if name == table {
 			r.MaxLength, r.Precision, r.Scale = int(maxLength), int(precision), int(scale)
 			cur.Columns = append(cur.Columns, columnFromCatalog(r))
+			if r.Collation != "" {
+				actual[r.Name] = r.Collation
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return cur, nil, err
+		return cur, nil, nil, err
 	}
 	rows, err = c.QueryContext(ctx, indexColumnsSQL, quote(table))
 	if err != nil {
-		return cur, nil, err
+		return cur, nil, nil, err
 	}
 	defer rows.Close()
 	var indexes []tableIndex
@@ -582,7 +600,7 @@ func (m *Mirror) currentTable(ctx context.Context, c *sql.Conn, table string) (s
 		var name, column string
 		var pk bool
 		if err := rows.Scan(&name, &pk, &column); err != nil {
-			return cur, nil, err
+			return cur, nil, nil, err
 		}
 		if n := len(indexes); n > 0 && indexes[n-1].name == name {
 			indexes[n-1].columns = append(indexes[n-1].columns, column)
@@ -590,7 +608,7 @@ func (m *Mirror) currentTable(ctx context.Context, c *sql.Conn, table string) (s
 			indexes = append(indexes, tableIndex{name: name, primaryKey: pk, columns: []string{column}})
 		}
 	}
-	return cur, indexes, rows.Err()
+	return cur, indexes, actual, rows.Err()
 }
 
 // execAll runs statements one by one, so that an error names its statement.

@@ -228,16 +228,32 @@ func endCycleSQL(state string) string {
 	return "UPDATE " + quote(state) + " SET schemahash = 'ended', changed_at = SYSUTCDATETIME() WHERE tablename = N'" + bulk.CycleRow + "'"
 }
 
+// databaseCollationSQL reads the current database's collation and its code page
+// (DATABASEPROPERTYEX of the current database works on Azure SQL Database too).
+const databaseCollationSQL = "SELECT CONVERT(nvarchar(128), DATABASEPROPERTYEX(DB_NAME(), N'Collation')),\n" +
+	"\tCONVERT(int, COLLATIONPROPERTY(CONVERT(nvarchar(128), DATABASEPROPERTYEX(DB_NAME(), N'Collation')), N'CodePage'))"
+
+// binaryCollationsSQL lists the BIN2 collations of a code page (@p1), for chooseKeyCollation.
+const binaryCollationsSQL = "SELECT name FROM sys.fn_helpcollations()\n" +
+	"WHERE CONVERT(int, COLLATIONPROPERTY(name, N'CodePage')) = @p1 AND (name LIKE N'%[_]BIN2' OR name LIKE N'%[_]BIN2[_]UTF8')\n" +
+	"ORDER BY name"
+
+// collationExistsSQL is 1 when the server knows a collation (@p1).
+const collationExistsSQL = "SELECT CAST(CASE WHEN COLLATIONPROPERTY(@p1, N'CodePage') IS NULL THEN 0 ELSE 1 END AS bit)"
+
+// columnCollationsSQL reads the collation of every column of a table (@p1, quoted) that has one.
+const columnCollationsSQL = "SELECT c.name, c.collation_name FROM sys.columns AS c WHERE c.object_id = OBJECT_ID(@p1, N'U') AND c.collation_name IS NOT NULL"
+
 // objectExistsSQL finds an object of any kind (@p1, bracket-quoted) in the default schema, since
 // a partner's view or synonym of that name blocks a create just as well as a table.
 const objectExistsSQL = "SELECT CASE WHEN OBJECT_ID(@p1) IS NULL THEN 0 ELSE 1 END"
 
 // catalogSQL reads the columns of every table the state table lists, in column order: the base
 // system type (so that an alias type reads as what it stores), max_length in bytes (-1 for max),
-// precision, scale, nullability and primary key membership.
+// precision, scale, nullability, primary key membership and collation (empty for a type without).
 func catalogSQL(state string) string {
 	return `SELECT t.name, c.name, ty.name, c.max_length, c.precision, c.scale, c.is_nullable,
-	CAST(CASE WHEN ic.column_id IS NULL THEN 0 ELSE 1 END AS bit)
+	CAST(CASE WHEN ic.column_id IS NULL THEN 0 ELSE 1 END AS bit), COALESCE(c.collation_name, N'')
 FROM ` + quote(state) + ` AS s
 JOIN sys.tables AS t ON t.name = s.tablename AND t.schema_id = SCHEMA_ID()
 JOIN sys.columns AS c ON c.object_id = t.object_id
@@ -257,9 +273,10 @@ JOIN sys.columns AS c ON c.object_id = ic.object_id AND c.column_id = ic.column_
 WHERE i.object_id = OBJECT_ID(@p1)
 ORDER BY i.index_id, ic.key_ordinal, ic.index_column_id`
 
-// columnDefinition is a column's name, type and nullability.
-func columnDefinition(c schema.Column) string {
-	def := quote(c.Name) + " " + columnType(c)
+// columnDefinition is a column's name, type (with its collation, from coll by name:
+// columnCollations) and nullability.
+func columnDefinition(c schema.Column, coll map[string]string) string {
+	def := quote(c.Name) + " " + columnType(c, coll[c.Name])
 	if c.Nullable {
 		return def + " NULL"
 	}
@@ -268,14 +285,14 @@ func columnDefinition(c schema.Column) string {
 
 // createTableSQL creates a table with a clustered primary key (a heap when the table has none).
 // The constraint is left unnamed, so that SQL Server picks a name no partner object holds.
-func createTableSQL(t schema.Table) string {
+func createTableSQL(t schema.Table, coll map[string]string) string {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE " + quote(t.Name) + " (")
 	for i, c := range t.Columns {
 		if i > 0 {
 			b.WriteString(",")
 		}
-		b.WriteString("\n\t" + columnDefinition(c))
+		b.WriteString("\n\t" + columnDefinition(c, coll))
 	}
 	if key := t.Key(); len(key) > 0 {
 		b.WriteString(",\n\tPRIMARY KEY CLUSTERED (" + columnList(t, key, "") + ")")
@@ -308,14 +325,17 @@ type tableIndex struct {
 // column, so that the partner drops it and re-creates it after the cycle. The one case SQL
 // Server allows with an index in place, a longer varchar, nvarchar or varbinary of the same type
 // (not to max) and the same nullability, needs nothing.
-func alterTableSQL(plan schema.Plan, current schema.Table, indexes []tableIndex) ([]string, error) {
+//
+// coll names the columns' collations (columnCollations, with the catalog's for the columns that
+// exist: a widened column keeps its own).
+func alterTableSQL(plan schema.Plan, current schema.Table, indexes []tableIndex, coll map[string]string) ([]string, error) {
 	t := plan.Desired
 	table := quote(t.Name)
 	var stmts []string
 	if len(plan.Add) > 0 {
 		defs := make([]string, len(plan.Add))
 		for i, c := range plan.Add {
-			defs[i] = columnDefinition(c)
+			defs[i] = columnDefinition(c, coll)
 		}
 		stmts = append(stmts, "ALTER TABLE "+table+" ADD "+strings.Join(defs, ", "))
 	}
@@ -354,7 +374,7 @@ func alterTableSQL(plan schema.Plan, current schema.Table, indexes []tableIndex)
 		stmts = append(stmts, "ALTER TABLE "+table+" DROP CONSTRAINT "+quote(pk.name))
 	}
 	for _, c := range plan.Widen {
-		stmts = append(stmts, "ALTER TABLE "+table+" ALTER COLUMN "+columnDefinition(c))
+		stmts = append(stmts, "ALTER TABLE "+table+" ALTER COLUMN "+columnDefinition(c, coll))
 	}
 	if widenKey {
 		stmts = append(stmts, "ALTER TABLE "+table+" ADD CONSTRAINT "+quote(pk.name)+" PRIMARY KEY CLUSTERED ("+columnList(t, t.Key(), "")+")")
@@ -437,12 +457,15 @@ func columnList(t schema.Table, cols []int, alias string) string {
 // flag and the segment's columns in their staging types. It is a heap with no index or
 // constraint: bulk copy into it is the cheapest load SQL Server has, and since a #table belongs
 // to its session, every connection loads its own at the same time as the others.
-func createStageSQL(stage string, t schema.Table, cols []int) string {
+//
+// coll names the collations of the table's columns (columnCollations): a key column's staging
+// column takes the key column's.
+func createStageSQL(stage string, t schema.Table, cols []int, coll map[string]string) string {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE " + quote(stage) + " (" + seqColumn + " bigint NOT NULL, " + deleteColumn + " bit NOT NULL")
 	for _, ci := range cols {
 		c := t.Columns[ci]
-		b.WriteString(", " + quote(c.Name) + " " + stageType(c) + " NULL")
+		b.WriteString(", " + quote(c.Name) + " " + stageType(c, coll[c.Name]) + " NULL")
 	}
 	b.WriteString(")")
 	return b.String()
@@ -451,16 +474,29 @@ func createStageSQL(stage string, t schema.Table, cols []int) string {
 // stageProjection selects a segment's columns from alias, converted from their staging types to
 // the table's types, so that the key comparison is between like types (a varchar key compared
 // with an nvarchar value would convert the table's column and scan instead of seek).
-func stageProjection(t schema.Table, cols []int, alias string) string {
+//
+// A text or ntext column that coll gives a collation of its own (where the database's cannot
+// hold them: legacyCollation) is not cast to text or ntext, which would take the database's
+// collation and fail (error 4189): the staged value takes the column's collation and becomes
+// varchar(max) or nvarchar(max) in it, and the write into the column converts it implicitly
+// ("You can insert or update values in a text column whose collation is different from the code
+// page of the default collation of the database. SQL Server implicitly converts the values to the
+// collation of the column", Set or change the column collation).
+func stageProjection(t schema.Table, cols []int, alias string, coll map[string]string) string {
 	var b strings.Builder
 	for i, ci := range cols {
 		c := t.Columns[ci]
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		if stageBaseType(c) == c.TypeString() {
+		switch legacy := coll[c.Name]; {
+		case legacy != "" && c.Type == schema.Text:
+			b.WriteString("CAST(" + columnRef(alias, c) + " COLLATE " + legacy + " AS varchar(max)) AS " + quote(c.Name))
+		case legacy != "" && c.Type == schema.NText:
+			b.WriteString("CAST(" + columnRef(alias, c) + " COLLATE " + legacy + " AS nvarchar(max)) AS " + quote(c.Name))
+		case stageBaseType(c) == c.TypeString():
 			b.WriteString(columnRef(alias, c))
-		} else {
+		default:
 			b.WriteString("CAST(" + columnRef(alias, c) + " AS " + c.TypeString() + ") AS " + quote(c.Name))
 		}
 	}
@@ -469,8 +505,8 @@ func stageProjection(t schema.Table, cols []int, alias string) string {
 
 // lastStateSQL selects the last row of each key from a staging table, its delete flag and its
 // columns in the table's types: ROW_NUMBER over the key, newest sequence number first.
-func lastStateSQL(t schema.Table, stage string, cols []int) string {
-	return "SELECT " + "s." + deleteColumn + ", " + stageProjection(t, cols, "s") + "\n\tFROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY " +
+func lastStateSQL(t schema.Table, stage string, cols []int, coll map[string]string) string {
+	return "SELECT " + "s." + deleteColumn + ", " + stageProjection(t, cols, "s", coll) + "\n\tFROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY " +
 		columnList(t, t.Key(), "") + " ORDER BY " + seqColumn + " DESC) AS " + rowNumber + " FROM " + quote(stage) + ") AS s\n\tWHERE s." + rowNumber + " = 1"
 }
 
@@ -505,10 +541,10 @@ func nonKey(t schema.Table, cols []int) []int {
 // faults on SQL Server concern triggers, filtered indexes with the target as source, and
 // races without a serializable hint: mirrors have no triggers of ours, and HOLDLOCK takes the
 // key-range locks that make a concurrent writer wait instead of breaking the key.
-func mergeSQL(t schema.Table, stage string, cols []int) string {
+func mergeSQL(t schema.Table, stage string, cols []int, coll map[string]string) string {
 	var b strings.Builder
 	b.WriteString("MERGE INTO " + quote(t.Name) + " WITH (HOLDLOCK) AS dst\n")
-	b.WriteString("USING (" + lastStateSQL(t, stage, cols) + ") AS src\n")
+	b.WriteString("USING (" + lastStateSQL(t, stage, cols, coll) + ") AS src\n")
 	b.WriteString("ON " + keyMatch(t, "dst", "src") + "\n")
 	b.WriteString("WHEN MATCHED AND src." + deleteColumn + " = 1 THEN DELETE\n")
 	if rest := nonKey(t, cols); len(rest) > 0 {
@@ -531,15 +567,15 @@ const mergeActions = "@mirrord_actions"
 // countedMergeSQL is one batch that runs a MERGE and answers one row: the rows it inserted,
 // updated and deleted, from the $action of each row it changed ($action names what each row
 // really did, where @@ROWCOUNT gives only the sum).
-func countedMergeSQL(t schema.Table, stage string, cols []int) string {
+func countedMergeSQL(t schema.Table, stage string, cols []int, coll map[string]string) string {
 	return "DECLARE " + mergeActions + " TABLE ([action] nvarchar(10) NOT NULL);\n" +
-		mergeSQL(t, stage, cols) + "\n" +
+		mergeSQL(t, stage, cols, coll) + "\n" +
 		"SELECT COUNT_BIG(CASE WHEN [action] = N'INSERT' THEN 1 END), COUNT_BIG(CASE WHEN [action] = N'UPDATE' THEN 1 END),\n" +
 		"\tCOUNT_BIG(CASE WHEN [action] = N'DELETE' THEN 1 END) FROM " + mergeActions
 }
 
 // insertFromStageSQL appends a staging table's rows to a keyless table, in load order.
-func insertFromStageSQL(t schema.Table, stage string, cols []int) string {
+func insertFromStageSQL(t schema.Table, stage string, cols []int, coll map[string]string) string {
 	return "INSERT INTO " + quote(t.Name) + " WITH (TABLOCK) (" + columnList(t, cols, "") + ")\n\tSELECT " +
-		stageProjection(t, cols, "s") + " FROM " + quote(stage) + " AS s ORDER BY s." + seqColumn
+		stageProjection(t, cols, "s", coll) + " FROM " + quote(stage) + " AS s ORDER BY s." + seqColumn
 }

@@ -91,6 +91,21 @@ func TestSQLGolden(t *testing.T) {
 	widenNullable.Columns = append([]schema.Column(nil), tbl.Columns...)
 	widenNullable.Columns[2].Nullable = true
 	relax := schema.Plan{Action: schema.Alter, Desired: widenNullable, Widen: []schema.Column{widenNullable.Columns[2]}}
+	coll, err := defaultCollations.columnCollations(tbl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A UTF-8 database: varchar keys in a UTF-8 BIN2 collation, text and ntext in the collation
+	// without the flags. Its existing table's code key kept the collation it was created with.
+	utf8 := collations{database: "Latin1_General_100_CI_AS_SC_UTF8", key: "Latin1_General_100_BIN2_UTF8", legacy: "Latin1_General_100_CI_AS"}
+	utf8Coll, err := utf8.columnCollations(tbl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	utf8Existing, err := utf8.columnCollations(tbl, map[string]string{"code": "Latin1_General_100_BIN2", "legacy": "Latin1_General_100_CI_AS", "memo": "Latin1_General_100_CI_AS"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	keyless := schema.Table{Name: "log", Columns: []schema.Column{{Name: "line", Type: schema.VarChar, Length: 100, Nullable: true}, {Name: "at", Type: schema.DateTime2, Scale: 7, Nullable: true}}}
 	cases := map[string]string{
 		"session": sessionSetupSQL,
@@ -105,23 +120,28 @@ func TestSQLGolden(t *testing.T) {
 			stateInvalidateAllSQL(state), stateDeleteSQL(state, 2), objectExistsSQL, schemaLockSQL}, ";\n"),
 		"cycle": strings.Join([]string{beginCycleSQL(state), nameCycleSQL(state), nameTablesSQL(state, 2), cycleLockSQL(state),
 			unnamedSQL(state), endCycleSQL(state)}, ";\n"),
-		"merge_counted":       countedMergeSQL(tbl, stageName(1), some),
-		"catalog":             catalogSQL(state) + ";\n" + indexColumnsSQL,
-		"create_table":        createTableSQL(tbl),
-		"create_keyless":      createTableSQL(keyless),
-		"recreate":            dropTableSQL("contact") + ";\n" + createTableSQL(tbl),
-		"alter_widen_key":     must(alterTableSQL(widenKey, current, indexes)),
-		"alter_nullable_only": must(alterTableSQL(relax, current, indexes)),
-		"alter_none":          must(alterTableSQL(schema.Plan{Action: schema.None, Desired: tbl}, tbl, indexes)),
-		"wipe_drop_count":     strings.Join([]string{truncateSQL("contact"), deleteAllSQL("contact"), dropTableSQL("contact"), rowCountSQL("contact")}, ";\n"),
-		"transaction":         strings.Join([]string{beginSQL, saveSQL("mirrord_direct_1"), rollbackToSQL("mirrord_direct_1"), xactStateSQL, commitSQL, rollbackSQL}, ";\n"),
-		"create_stage":        dropStaleStageSQL(stageName(1)) + ";\n" + createStageSQL(stageName(1), tbl, all),
-		"create_stage_some":   createStageSQL(stageName(2), tbl, some),
-		"merge":               mergeSQL(tbl, stageName(1), all),
-		"merge_some_columns":  mergeSQL(tbl, stageName(2), some),
-		"merge_key_only":      mergeSQL(tbl, stageName(3), keyOnly),
-		"insert_keyless":      insertFromStageSQL(keyless, stageName(1), []int{0, 1}),
-		"drop_stage":          truncateStageSQL(stageName(1)) + ";\n" + dropStageSQL(stageName(1)),
+		"merge_counted":        countedMergeSQL(tbl, stageName(1), some, coll),
+		"catalog":              catalogSQL(state) + ";\n" + indexColumnsSQL,
+		"create_table":         createTableSQL(tbl, coll),
+		"create_keyless":       createTableSQL(keyless, nil),
+		"recreate":             dropTableSQL("contact") + ";\n" + createTableSQL(tbl, coll),
+		"alter_widen_key":      must(alterTableSQL(widenKey, current, indexes, coll)),
+		"alter_nullable_only":  must(alterTableSQL(relax, current, indexes, coll)),
+		"alter_none":           must(alterTableSQL(schema.Plan{Action: schema.None, Desired: tbl}, tbl, indexes, coll)),
+		"wipe_drop_count":      strings.Join([]string{truncateSQL("contact"), deleteAllSQL("contact"), dropTableSQL("contact"), rowCountSQL("contact")}, ";\n"),
+		"transaction":          strings.Join([]string{beginSQL, saveSQL("mirrord_direct_1"), rollbackToSQL("mirrord_direct_1"), xactStateSQL, commitSQL, rollbackSQL}, ";\n"),
+		"create_stage":         dropStaleStageSQL(stageName(1)) + ";\n" + createStageSQL(stageName(1), tbl, all, coll),
+		"create_stage_some":    createStageSQL(stageName(2), tbl, some, coll),
+		"merge":                mergeSQL(tbl, stageName(1), all, coll),
+		"merge_some_columns":   mergeSQL(tbl, stageName(2), some, coll),
+		"merge_key_only":       mergeSQL(tbl, stageName(3), keyOnly, coll),
+		"insert_keyless":       insertFromStageSQL(keyless, stageName(1), []int{0, 1}, nil),
+		"create_table_utf8":    createTableSQL(tbl, utf8Coll),
+		"create_stage_utf8":    createStageSQL(stageName(1), tbl, all, utf8Existing),
+		"merge_utf8":           mergeSQL(tbl, stageName(1), all, utf8Existing),
+		"alter_widen_key_utf8": must(alterTableSQL(widenKey, current, indexes, utf8Existing)),
+		"catalog_collations":   strings.Join([]string{databaseCollationSQL, binaryCollationsSQL, collationExistsSQL, columnCollationsSQL}, ";\n"),
+		"drop_stage":           truncateStageSQL(stageName(1)) + ";\n" + dropStageSQL(stageName(1)),
 	}
 	for name, got := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -146,7 +166,7 @@ func TestAlterRefusesPartnerIndex(t *testing.T) {
 	indexes := []tableIndex{{name: "ix_partner_name", columns: []string{"name"}}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := alterTableSQL(c.plan, current, indexes)
+			_, err := alterTableSQL(c.plan, current, indexes, nil)
 			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "table contact") {
 				t.Errorf("error %v, want one naming the table and %q", err, c.want)
 			}
@@ -154,7 +174,7 @@ func TestAlterRefusesPartnerIndex(t *testing.T) {
 	}
 	// A widened key column with no primary key constraint found cannot be altered safely.
 	plan := schema.Plan{Action: schema.Alter, Desired: tbl, Widen: []schema.Column{tbl.Columns[1]}}
-	if _, err := alterTableSQL(plan, current, nil); err == nil {
+	if _, err := alterTableSQL(plan, current, nil, nil); err == nil {
 		t.Error("widening a key column without its constraint: no error")
 	}
 }

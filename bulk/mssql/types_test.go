@@ -104,15 +104,38 @@ func TestStageTypes(t *testing.T) {
 		{schema.Column{Name: "u", Type: schema.UniqueIdentifier}, "uniqueidentifier", true},
 	}
 	for _, c := range cases {
-		if got := stageType(c.col); got != c.stage {
+		coll, err := defaultCollations.columnCollations(schema.Table{Name: "t", Columns: []schema.Column{c.col}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := stageType(c.col, coll[c.col.Name]); got != c.stage {
 			t.Errorf("stageType(%s) = %s, want %s", c.col.TypeString(), got, c.stage)
 		}
 		if got := directSafe(c.col); got != c.directSafe {
 			t.Errorf("directSafe(%s) = %t, want %t", c.col.TypeString(), got, c.directSafe)
 		}
 	}
-	if got := columnType(schema.Column{Name: "k", Type: schema.NChar, Length: 3, PrimaryKey: true}); got != "nchar(3) COLLATE Latin1_General_100_BIN2" {
-		t.Errorf("columnType of a character key = %s", got)
+	// In a UTF-8 database a varchar key's staging column takes the key's UTF-8 BIN2 collation;
+	// an nvarchar key keeps the Unicode one.
+	utf8 := collations{database: "Latin1_General_100_CI_AS_SC_UTF8", key: "Latin1_General_100_BIN2_UTF8", legacy: "Latin1_General_100_CI_AS"}
+	keys := schema.Table{Name: "t", Columns: []schema.Column{
+		{Name: "v", Type: schema.VarChar, Length: 40, PrimaryKey: true},
+		{Name: "n", Type: schema.NChar, Length: 3, PrimaryKey: true},
+		{Name: "t", Type: schema.Text, Length: schema.Max, Nullable: true},
+	}}
+	coll, err := utf8.columnCollations(keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"nvarchar(40) COLLATE Latin1_General_100_BIN2_UTF8", "nchar(3) COLLATE Latin1_General_100_BIN2", "nvarchar(max) COLLATE DATABASE_DEFAULT"} {
+		if got := stageType(keys.Columns[i], coll[keys.Columns[i].Name]); got != want {
+			t.Errorf("UTF-8 database: stageType(%s) = %s, want %s", keys.Columns[i].TypeString(), got, want)
+		}
+	}
+	for i, want := range []string{"varchar(40) COLLATE Latin1_General_100_BIN2_UTF8", "nchar(3) COLLATE Latin1_General_100_BIN2", "text COLLATE Latin1_General_100_CI_AS"} {
+		if got := columnType(keys.Columns[i], coll[keys.Columns[i].Name]); got != want {
+			t.Errorf("UTF-8 database: columnType(%s) = %s, want %s", keys.Columns[i].TypeString(), got, want)
+		}
 	}
 }
 

@@ -1,5 +1,5 @@
 SELECT t.name, c.name, ty.name, c.max_length, c.precision, c.scale, c.is_nullable,
-	CAST(CASE WHEN ic.column_id IS NULL THEN 0 ELSE 1 END AS bit)
+	CAST(CASE WHEN ic.column_id IS NULL THEN 0 ELSE 1 END AS bit), COALESCE(c.collation_name, N'')
 FROM [Cust12020_mirroring] AS s
 JOIN sys.tables AS t ON t.name = s.tablename AND t.schema_id = SCHEMA_ID()
 JOIN sys.columns AS c ON c.object_id = t.object_id
