@@ -99,9 +99,16 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 			}
 		}
 		counts = a.counts
+		m.lastApply.Store(&applyPaths{direct: a.directRows, staged: a.stagedRows, replays: a.replays})
 		return nil
 	})
 	return counts, err
+}
+
+// applyPaths is what the last committed apply of a mirror did, by path (applier's counters).
+type applyPaths struct {
+	direct, staged int64
+	replays        int
 }
 
 // stagingCollations names the collations that staging and merge need for a table's columns:
@@ -159,6 +166,11 @@ type applier struct {
 	stages    int
 	chunks    int
 	segments  map[string]*segment
+	// What the apply did, for the live tests that must know which path ran: rows committed to
+	// their chunk on the direct path, rows copied into staging, chunks replayed through staging
+	// after a duplicate key.
+	directRows, stagedRows int64
+	replays                int
 }
 
 func (a *applier) run(ctx context.Context) error {
@@ -375,6 +387,7 @@ func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
 	})
 	if err == nil {
 		a.counts.Add(sent) // a keyless table takes inserts only
+		a.directRows += sent.Inserted
 	}
 	if err != nil || !diverted {
 		return err
@@ -431,22 +444,59 @@ func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 			if !isError(err, errDuplicateKey, errDuplicateIndex) {
 				return err
 			}
-			var state int
-			if serr := a.conn.QueryRowContext(ctx, xactStateSQL).Scan(&state); serr != nil || state != 1 {
-				return fmt.Errorf("%w (and the transaction cannot continue, so the rows cannot be replayed through staging)", err)
+			state := 0
+			serr := a.conn.QueryRowContext(ctx, xactStateSQL).Scan(&state)
+			if directFallback(state, serr) == giveUpFresh {
+				// withConn's rollback undoes the whole transaction; the engine applies the
+				// table through staging from now on (bulk.ErrNotFresh), and the sender's
+				// retry of this batch goes that way.
+				if serr != nil {
+					return fmt.Errorf("%w: %w (reading XACT_STATE: %w)", bulk.ErrNotFresh, err, serr)
+				}
+				return fmt.Errorf("%w: %w (XACT_STATE %d: the transaction cannot go on, so the rows cannot be replayed through staging within it)", bulk.ErrNotFresh, err, state)
 			}
 			if _, err := a.conn.ExecContext(ctx, rollbackToSQL(savepoint)); err != nil {
 				return err
 			}
 			a.direct = false
+			a.replays++
 			return a.stage(ctx, seg, kept)
 		}
+		a.directRows += int64(n)
 		a.counts.Add(chunkCounts)
 		if stop {
 			a.direct = false
 		}
 	}
 	return nil
+}
+
+// fallback is what a direct chunk that met an existing key (2627 or 2601) does next.
+type fallback int
+
+const (
+	// replayChunk: roll back to the chunk's savepoint and replay its rows through staging, in
+	// the same transaction.
+	replayChunk fallback = iota
+	// giveUpFresh: roll back the whole apply and fail it with bulk.ErrNotFresh.
+	giveUpFresh
+)
+
+// directFallback decides from XACT_STATE() read after the duplicate key (and the error of
+// reading it). The replay needs a transaction that can go on (1). That a duplicate key inside
+// INSERT BULK leaves it so is not documented: with XACT_ABORT OFF (sessionSetupSQL) a duplicate
+// key ends only its statement in a plain INSERT, but "depending upon the severity of the error,
+// the entire transaction may be rolled back even when SET XACT_ABORT is OFF" (SET XACT_ABORT),
+// and old documentation (KB 69131, "Implicit rollbacks of transactions") lists errors in bulk
+// copy among those that abort the transaction. A doomed (-1) or ended (0) transaction, or a state
+// that could not be read, gives up: nothing of the apply is written, and the engine stops
+// loading the table as fresh, so that the sender's retry of the batch, which would meet the same
+// key the same way, goes through staging.
+func directFallback(xactState int, readErr error) fallback {
+	if readErr == nil && xactState == 1 {
+		return replayChunk
+	}
+	return giveUpFresh
 }
 
 // stage loads the rest of a segment (after the replayed rows, which are in staging layout:
@@ -486,6 +536,7 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay [][]any) error
 	if err != nil {
 		return fmt.Errorf("copy into staging: %w", err)
 	}
+	a.stagedRows += staged
 	// The staging table is emptied after each merge, so that rows whose columns alternate do
 	// not merge the same rows twice.
 	if !a.keyed {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	mssqldb "github.com/microsoft/go-mssqldb"
@@ -257,6 +258,8 @@ type Mirror struct {
 	sessions  *sessions // pinned sessions: #staging and T-SQL transactions live on one
 	chunkRows int
 	coll      collations // chosen from the database's collation at open
+	// lastApply is what the last committed apply did, by path: for the live tests only.
+	lastApply atomic.Pointer[applyPaths]
 }
 
 var _ bulk.Mirror = (*Mirror)(nil)

@@ -1,8 +1,11 @@
 package mssql
 
 import (
+	"errors"
 	"reflect"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/bulk/bulktest"
@@ -21,16 +24,7 @@ func TestDriverTraps(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	tbl, err := schema.Table{Name: "traps", Columns: []schema.Column{
-		{Name: "ID", Type: schema.Int, PrimaryKey: true},
-		{Name: "Price", Type: schema.Money, Nullable: true},
-		{Name: "Fee", Type: schema.SmallMoney, Nullable: true},
-		{Name: "Photo", Type: schema.Image, Nullable: true},
-		{Name: "Name", Type: schema.VarChar, Length: 40, Nullable: true},
-	}}.Validate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tbl := trapsTable(t)
 	if err := bulktest.Migrate(ctx, m, schema.Diff(nil, tbl)); err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +62,100 @@ func TestDriverTraps(t *testing.T) {
 				if !reflect.DeepEqual(got[i][j], want[i][j]) {
 					t.Errorf("empty %t, row %d column %s: %v, want %v", empty, i, tbl.Columns[j].Name, got[i][j], want[i][j])
 				}
+			}
+		}
+	}
+}
+
+// TestDriverTrapsDirect takes the direct path (a Fresh apply into a table whose every column may
+// be copied straight in), in chunks of 2: a chunk that commits, a chunk that a non-ASCII varchar
+// value ends midway (the rest goes through staging), and, in a second Fresh apply, a chunk that
+// meets a key already there (2627 inside INSERT BULK with TABLOCK). That last one settles what
+// directFallback rests on: with the transaction still alive the chunk is replayed through
+// staging in the same apply; with it doomed the apply fails with bulk.ErrNotFresh and the retry
+// goes through staging.
+func TestDriverTrapsDirect(t *testing.T) {
+	target := openTestTarget(t, Options{ChunkRows: 2})
+	ctx := t.Context()
+	opened, err := target.Open(ctx, "CustTrapsDirect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer opened.Close()
+	m := opened.(*Mirror)
+	tbl := trapsDirectTable(t)
+	if err := bulktest.Migrate(ctx, m, schema.Diff(nil, tbl)); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 3, 1, 10, 22, 5, 123456700, time.UTC)
+	stamp := time.Date(2024, 3, 1, 10, 22, 5, 100, time.FixedZone("", 5*3600+30*60))
+	row := func(id int64, name string) []any {
+		return []any{id, name, "note " + name, "memo ñ😀 " + name, "<a>" + strconv.FormatInt(id, 10) + "</a>", bulk.Decimal("-12345.6789"),
+			at, stamp, bulk.TimeOfDay(23*time.Hour + 59*time.Minute + 59*time.Second + 999999900), bulk.UUID{0x6f, 0x96, 0x19, 0xff, 0x8b, 0x86, 0xd0, 0x11, 0xb4, 0x2d, 0, 0xc0, 0x4f, 0xc9, 0x64, byte(id)},
+			[]byte{0, byte(id), 0xff}}
+	}
+	cols := make([]int, len(tbl.Columns))
+	for i := range cols {
+		cols[i] = i
+	}
+	rowsOf := func(vals ...[]any) bulk.Rows {
+		var rows []bulk.Row
+		for _, v := range vals {
+			rows = append(rows, bulk.Row{Op: bulk.Insert, Columns: cols, Values: v})
+		}
+		return bulk.NewSliceRows(rows)
+	}
+	want := map[int64][]any{}
+	first := [][]any{row(1, "one"), row(2, "two"), row(3, "three"), row(4, "Blåbærsyltetøy"), row(5, "five")}
+	counts, err := m.Apply(ctx, tbl, rowsOf(first...), bulk.ApplyOptions{Fresh: true})
+	if err != nil {
+		t.Fatalf("Apply 1: %v", err)
+	}
+	if counts != (bulk.Counts{Inserted: 5}) {
+		t.Errorf("Apply 1: counts %+v, want 5 inserted", counts)
+	}
+	if p := m.lastApply.Load(); p.direct != 3 || p.staged != 2 || p.replays != 0 {
+		t.Errorf("Apply 1: %d rows direct, %d staged, %d replays; want 3, 2, 0", p.direct, p.staged, p.replays)
+	}
+	for _, r := range first {
+		want[r[0].(int64)] = r
+	}
+
+	second := [][]any{row(6, "six"), row(7, "seven"), row(1, "one again")}
+	counts, err = m.Apply(ctx, tbl, rowsOf(second...), bulk.ApplyOptions{Fresh: true})
+	switch {
+	case errors.Is(err, bulk.ErrNotFresh):
+		t.Logf("a duplicate key inside INSERT BULK dooms the transaction: %v", err)
+		counts, err = m.Apply(ctx, tbl, rowsOf(second...), bulk.ApplyOptions{})
+		if err != nil {
+			t.Fatalf("Apply 2 through staging: %v", err)
+		}
+	case err != nil:
+		t.Fatalf("Apply 2: %v", err)
+	default:
+		t.Logf("a duplicate key inside INSERT BULK leaves the transaction alive: the chunk was replayed")
+		if p := m.lastApply.Load(); p.direct != 2 || p.replays != 1 {
+			t.Errorf("Apply 2: %d rows direct, %d replays; want 2 and 1", p.direct, p.replays)
+		}
+	}
+	if counts != (bulk.Counts{Inserted: 2, Updated: 1}) {
+		t.Errorf("Apply 2: counts %+v, want 2 inserted and 1 updated", counts)
+	}
+	for _, r := range second {
+		want[r[0].(int64)] = r
+	}
+	got, err := readRows(ctx, m, tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d rows, want %d", len(got), len(want))
+	}
+	for _, g := range got {
+		w := want[g[0].(int64)]
+		for j := range g {
+			if !bulk.EqualValues(w[j], g[j]) {
+				t.Errorf("row %v, column %s: %v, want %v", g[0], tbl.Columns[j].Name, g[j], w[j])
 			}
 		}
 	}

@@ -1,9 +1,11 @@
 package mssql
 
 import (
+	"io"
 	"strings"
 	"testing"
 
+	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -155,4 +157,86 @@ func TestTenantDSN(t *testing.T) {
 			t.Errorf("parseDSN(%q) accepted it", bad)
 		}
 	}
+}
+
+func TestDirectFallback(t *testing.T) {
+	cases := []struct {
+		state   int
+		readErr error
+		want    fallback
+	}{
+		{1, nil, replayChunk},
+		{-1, nil, giveUpFresh},
+		{0, nil, giveUpFresh},
+		{1, io.EOF, giveUpFresh},
+	}
+	for _, c := range cases {
+		if got := directFallback(c.state, c.readErr); got != c.want {
+			t.Errorf("directFallback(%d, %v) = %d, want %d", c.state, c.readErr, got, c.want)
+		}
+	}
+}
+
+// TestSegmentDirectSafe: a segment may go straight into its table only if every column of it
+// may; the traps table of TestDriverTraps never does (money, smallmoney, image), the table of
+// TestDriverTrapsDirect always does, and a segment of the traps table without those columns does.
+func TestSegmentDirectSafe(t *testing.T) {
+	cases := []struct {
+		table schema.Table
+		cols  []int
+		want  bool
+	}{
+		{trapsTable(t), []int{0, 1, 2, 3, 4}, false},
+		{trapsTable(t), []int{0, 3}, false},
+		{trapsTable(t), []int{0, 4}, true},
+		{trapsDirectTable(t), []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, true},
+	}
+	for _, c := range cases {
+		a := &applier{table: c.table, keyed: true, segments: map[string]*segment{}, cur: bulk.Cursor{Rows: bulk.NewSliceRows(nil)}}
+		seg, err := a.segment(c.cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seg.directSafe != c.want {
+			t.Errorf("table %s, columns %v: directSafe %t, want %t", c.table.Name, c.cols, seg.directSafe, c.want)
+		}
+	}
+}
+
+// trapsTable is the table of TestDriverTraps: the types go-mssqldb's bulk copy gets wrong.
+func trapsTable(t testing.TB) schema.Table {
+	t.Helper()
+	tbl, err := schema.Table{Name: "traps", Columns: []schema.Column{
+		{Name: "ID", Type: schema.Int, PrimaryKey: true},
+		{Name: "Price", Type: schema.Money, Nullable: true},
+		{Name: "Fee", Type: schema.SmallMoney, Nullable: true},
+		{Name: "Photo", Type: schema.Image, Nullable: true},
+		{Name: "Name", Type: schema.VarChar, Length: 40, Nullable: true},
+	}}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl
+}
+
+// trapsDirectTable is the table of TestDriverTrapsDirect: every column may be copied straight in.
+func trapsDirectTable(t testing.TB) schema.Table {
+	t.Helper()
+	tbl, err := schema.Table{Name: "traps_direct", Columns: []schema.Column{
+		{Name: "ID", Type: schema.Int, PrimaryKey: true},
+		{Name: "Name", Type: schema.VarChar, Length: 40, Nullable: true},
+		{Name: "Note", Type: schema.Text, Nullable: true},
+		{Name: "Memo", Type: schema.NText, Nullable: true},
+		{Name: "Doc", Type: schema.XML, Nullable: true},
+		{Name: "Amount", Type: schema.Decimal, Precision: 19, Scale: 4, Nullable: true},
+		{Name: "At", Type: schema.DateTime2, Scale: 7, Nullable: true},
+		{Name: "Stamp", Type: schema.DateTimeOffset, Scale: 7, Nullable: true},
+		{Name: "T", Type: schema.Time, Scale: 7, Nullable: true},
+		{Name: "G", Type: schema.UniqueIdentifier, Nullable: true},
+		{Name: "B", Type: schema.VarBinary, Length: schema.Max, Nullable: true},
+	}}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl
 }
