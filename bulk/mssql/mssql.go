@@ -13,6 +13,7 @@ import (
 	"time"
 
 	mssqldb "github.com/microsoft/go-mssqldb"
+	"github.com/microsoft/go-mssqldb/azuread"
 
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/schema"
@@ -143,12 +144,23 @@ func tenantDSN(base *url.URL, database string) string {
 	}
 	setQuery(q, "packet size", packetSize)
 	setQuery(q, "guid conversion", "false")
+	if method := queryValue(q, "fedauth"); method != "" {
+		setQuery(q, "fedauth", canonicalFedAuth(method))
+	}
 	u.RawQuery = q.Encode()
 	return u.String()
 }
 
+// openDB opens a database of the server; a DSN with fedauth logs in with Entra ID (auth.go).
 func openDB(base *url.URL, database string) (*sql.DB, error) {
-	connector, err := mssqldb.NewConnector(tenantDSN(base, database))
+	dsn := tenantDSN(base, database)
+	var connector *mssqldb.Connector
+	var err error
+	if hasFedAuth(base.Query()) {
+		connector, err = azuread.NewConnector(dsn)
+	} else {
+		connector, err = mssqldb.NewConnector(dsn)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("mssql: DSN: %w", err)
 	}
