@@ -125,7 +125,7 @@ func (m *Mirror) stagingCollations(ctx context.Context, c *sql.Conn, table schem
 	if !need {
 		return nil, nil
 	}
-	rows, err := c.QueryContext(ctx, columnCollationsSQL, quote(table.Name))
+	rows, err := c.QueryContext(ctx, columnCollationsSQL, qualified(table.Name))
 	if err != nil {
 		return nil, fmt.Errorf("read its columns' collations: %w", err)
 	}
@@ -369,7 +369,7 @@ func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
 	row := make([]any, len(seg.cols))
 	diverted := false
 	var sent bulk.Counts
-	err := a.bulkCopy(ctx, a.table.Name, seg.names, false, func() ([]any, bool, error) {
+	err := a.bulkCopy(ctx, bulkTarget(a.table.Name), seg.names, false, func() ([]any, bool, error) {
 		if !a.cur.PeekColumns(seg.cols) {
 			return nil, false, nil
 		}
@@ -410,7 +410,7 @@ func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 		var chunkCounts bulk.Counts
 		stop := false
 		n := 0
-		err := a.bulkCopy(ctx, a.table.Name, seg.names, true, func() ([]any, bool, error) {
+		err := a.bulkCopy(ctx, bulkTarget(a.table.Name), seg.names, true, func() ([]any, bool, error) {
 			if n >= a.chunkRows || !a.cur.PeekColumns(seg.cols) {
 				return nil, false, nil
 			}

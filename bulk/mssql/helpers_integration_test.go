@@ -142,7 +142,7 @@ func readRows(ctx context.Context, m bulk.Mirror, tbl schema.Table) ([][]any, er
 		names[i] = quote(c.Name)
 	}
 	err := m.(*Mirror).withConn(ctx, func(c *sql.Conn) error {
-		rows, err := c.QueryContext(ctx, "SELECT "+strings.Join(names, ", ")+" FROM "+quote(tbl.Name))
+		rows, err := c.QueryContext(ctx, "SELECT "+strings.Join(names, ", ")+" FROM "+qualified(tbl.Name))
 		if err != nil {
 			return err
 		}

@@ -524,7 +524,7 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 			return fmt.Errorf("its state holds schema %.12s where the plan was made from %.12s: %w", stored, mig.From, bulk.ErrSchemaChanged)
 		}
 		var exists int
-		if err := c.QueryRowContext(ctx, objectExistsSQL, quote(desired.Name)).Scan(&exists); err != nil {
+		if err := c.QueryRowContext(ctx, objectExistsSQL, qualified(desired.Name)).Scan(&exists); err != nil {
 			return err
 		}
 		switch plan.Action {
@@ -605,7 +605,7 @@ func (m *Mirror) currentTable(ctx context.Context, c *sql.Conn, table string) (s
 	if err := rows.Err(); err != nil {
 		return cur, nil, nil, err
 	}
-	rows, err = c.QueryContext(ctx, indexColumnsSQL, quote(table))
+	rows, err = c.QueryContext(ctx, indexColumnsSQL, qualified(table))
 	if err != nil {
 		return cur, nil, nil, err
 	}

@@ -160,3 +160,43 @@ func TestDriverTrapsDirect(t *testing.T) {
 		}
 	}
 }
+
+// TestCatalogNamedTables mirrors tables named like catalog views, which a one-part name in a
+// statement other than DDL would resolve to ("sys first"): every statement names them
+// [dbo].[name], so they go through Migrate, Apply, RowCount, Wipe and Drop as any other.
+func TestCatalogNamedTables(t *testing.T) {
+	target := openTestTarget(t, Options{})
+	ctx := t.Context()
+	m, err := target.Open(ctx, "CustCatalogNames")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, name := range []string{"sysobjects", "objects", "columns", "tables", "types"} {
+		tbl, err := schema.Table{Name: name, Columns: []schema.Column{
+			{Name: "id", Type: schema.Int, PrimaryKey: true},
+			{Name: "name", Type: schema.NVarChar, Length: 20, Nullable: true},
+		}}.Validate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := bulktest.Migrate(ctx, m, schema.Diff(nil, tbl)); err != nil {
+			t.Fatalf("%s: Migrate: %v", name, err)
+		}
+		rows := []bulk.Row{{Op: bulk.Insert, Columns: []int{0, 1}, Values: []any{int64(1), "a"}}, {Op: bulk.Insert, Columns: []int{0, 1}, Values: []any{int64(2), "b"}}}
+		for _, fresh := range []bool{true, false} {
+			if _, err := m.Apply(ctx, tbl, bulk.NewSliceRows(rows), bulk.ApplyOptions{Fresh: fresh}); err != nil {
+				t.Fatalf("%s: Apply (fresh %t): %v", name, fresh, err)
+			}
+		}
+		if n, err := m.RowCount(ctx, name); err != nil || n != 2 {
+			t.Errorf("%s: RowCount %d, %v; want 2", name, n, err)
+		}
+		if err := m.Wipe(ctx, []string{name}); err != nil {
+			t.Errorf("%s: Wipe: %v", name, err)
+		}
+		if err := m.Drop(ctx, []string{name}); err != nil {
+			t.Errorf("%s: Drop: %v", name, err)
+		}
+	}
+}

@@ -32,6 +32,24 @@ func checkTableNames(t schema.Table) error {
 // checkIdentifier, so the doubling is a second line of defence, not the first.
 func quote(name string) string { return "[" + strings.ReplaceAll(name, "]", "]]") + "]" }
 
+// qualified names a mirror table or the state table in the dbo schema: [dbo].[name].
+//
+// A one-part name resolves differently in DDL and in other statements ("Name resolution, default
+// schema, implicit schema", SQL Server team blog): CREATE makes it in the user's default schema,
+// while a reference looks in sys, then the default schema, then dbo. A login whose user has a
+// default schema other than dbo (a partner's database, a Windows or Entra group principal)
+// would create tables in one schema and find, or drop, another schema's; and a mirrored table
+// named like a catalog view (sysobjects) would resolve to the view. Two parts remove both. The
+// session's #staging tables are never qualified: # names always mean the session's temporary
+// tables in tempdb.
+func qualified(name string) string { return "[dbo]." + quote(name) }
+
+// bulkTarget names a mirror table for go-mssqldb's bulk copy, which splits the name on dots and
+// quotes each part itself (quoteObjectName, quoter.go:156-175) and writes the name as given into
+// the COLMETADATA of text, ntext and image columns (bulkcopy.go createColMetadata): dbo.name,
+// where the name has passed checkIdentifier (letters, digits, underscores).
+func bulkTarget(name string) string { return "dbo." + name }
+
 // literal is an N” string constant.
 func literal(s string) string { return "N'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
@@ -87,8 +105,8 @@ func createDatabaseSQL(database, options string) string {
 // catalog does.
 func createStateTableSQL(state string) string {
 	var b strings.Builder
-	b.WriteString("IF OBJECT_ID(" + literal(quote(state)) + ", N'U') IS NULL\n" +
-		"CREATE TABLE " + quote(state) + " (\n" +
+	b.WriteString("IF OBJECT_ID(" + literal(qualified(state)) + ", N'U') IS NULL\n" +
+		"CREATE TABLE " + qualified(state) + " (\n" +
 		"\ttablename nvarchar(128) NOT NULL PRIMARY KEY,\n" +
 		"\tschemahash varchar(64) NOT NULL,\n" +
 		"\tlsn bigint NOT NULL,\n" +
@@ -115,7 +133,7 @@ var stateColumns = []struct{ name, definition string }{
 func upgradeStateTableSQL(state string) string {
 	var parts []string
 	for _, c := range stateColumns {
-		parts = append(parts, "IF COL_LENGTH("+literal(quote(state))+", "+literal(c.name)+") IS NULL ALTER TABLE "+quote(state)+" ADD "+c.name+" "+c.definition)
+		parts = append(parts, "IF COL_LENGTH("+literal(qualified(state))+", "+literal(c.name)+") IS NULL ALTER TABLE "+qualified(state)+" ADD "+c.name+" "+c.definition)
 	}
 	return strings.Join(parts, ";\n")
 }
@@ -124,50 +142,50 @@ func upgradeStateTableSQL(state string) string {
 const notCycle = "tablename <> N'" + bulk.CycleRow + "'"
 
 func stateSelectSQL(state string) string {
-	return "SELECT tablename, schemahash, lsn, changed_at, COALESCE(defaults, N''), inserted, updated, deleted FROM " + quote(state) +
+	return "SELECT tablename, schemahash, lsn, changed_at, COALESCE(defaults, N''), inserted, updated, deleted FROM " + qualified(state) +
 		" WHERE " + notCycle + " ORDER BY tablename"
 }
 
 // stateLockSQL reads the state rows of n tables (@p1…@pn) and locks them (and the gaps where
 // missing ones would go) until the transaction ends.
 func stateLockSQL(state string, n int) string {
-	return "SELECT tablename, schemahash FROM " + quote(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename IN (" + params(1, n) + ") ORDER BY tablename"
+	return "SELECT tablename, schemahash FROM " + qualified(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename IN (" + params(1, n) + ") ORDER BY tablename"
 }
 
 // stateApplyLockSQL reads one table's (@p1) hash and LSN and locks its row until the apply ends:
 // applies of one table, and migrations of it, wait for each other across processes.
 func stateApplyLockSQL(state string) string {
-	return "SELECT schemahash, lsn FROM " + quote(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename = @p1"
+	return "SELECT schemahash, lsn FROM " + qualified(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename = @p1"
 }
 
 // stateListedSQL counts the state rows of a table (@p1), without locking.
 func stateListedSQL(state string) string {
-	return "SELECT COUNT(*) FROM " + quote(state) + " WHERE tablename = @p1"
+	return "SELECT COUNT(*) FROM " + qualified(state) + " WHERE tablename = @p1"
 }
 
 // currentCycleSQL is the number of the cycle in progress, NULL when none is.
 func currentCycleSQL(state string) string {
-	return "(SELECT lsn FROM " + quote(state) + " WHERE tablename = N'" + bulk.CycleRow + "' AND schemahash <> 'ended')"
+	return "(SELECT lsn FROM " + qualified(state) + " WHERE tablename = N'" + bulk.CycleRow + "' AND schemahash <> 'ended')"
 }
 
 // stateUpsertSQL records a created table (@p1 name, @p2 hash, @p3 defaults) with no data, named
 // by the cycle in progress. The caller holds the row's lock (stateLockSQL), so the check and the
 // write cannot race.
 func stateUpsertSQL(state string) string {
-	q := quote(state)
+	q := qualified(state)
 	return "UPDATE " + q + " SET schemahash = @p2, lsn = -1, changed_at = SYSUTCDATETIME(), defaults = NULLIF(@p3, N''), cycle = " + currentCycleSQL(state) + " WHERE tablename = @p1;\n" +
 		"IF @@ROWCOUNT = 0 INSERT INTO " + q + " (tablename, schemahash, lsn, changed_at, defaults, cycle) VALUES (@p1, @p2, -1, SYSUTCDATETIME(), NULLIF(@p3, N''), " + currentCycleSQL(state) + ")"
 }
 
 // stateSetHashSQL records a new hash (@p2) and defaults (@p3) of a table (@p1), keeping its LSN.
 func stateSetHashSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET schemahash = @p2, defaults = NULLIF(@p3, N''), changed_at = SYSUTCDATETIME() WHERE tablename = @p1"
+	return "UPDATE " + qualified(state) + " SET schemahash = @p2, defaults = NULLIF(@p3, N''), changed_at = SYSUTCDATETIME() WHERE tablename = @p1"
 }
 
 // stateAppliedSQL records what an apply did to a table (@p1): the LSN (@p3) when @p2 is 1, and
 // the rows it inserted (@p4), updated (@p5) and deleted (@p6), added to the cycle's counts.
 func stateAppliedSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET lsn = CASE WHEN @p2 = 1 THEN @p3 ELSE lsn END,\n" +
+	return "UPDATE " + qualified(state) + " SET lsn = CASE WHEN @p2 = 1 THEN @p3 ELSE lsn END,\n" +
 		"\tchanged_at = CASE WHEN @p2 = 1 THEN SYSUTCDATETIME() ELSE changed_at END,\n" +
 		"\tinserted = inserted + @p4, updated = updated + @p5, deleted = deleted + @p6\n" +
 		"WHERE tablename = @p1"
@@ -175,17 +193,17 @@ func stateAppliedSQL(state string) string {
 
 // stateInvalidateSQL sets the LSN of n tables (@p1…@pn) to -1.
 func stateInvalidateSQL(state string, n int) string {
-	return "UPDATE " + quote(state) + " SET lsn = -1, changed_at = SYSUTCDATETIME() WHERE tablename IN (" + params(1, n) + ")"
+	return "UPDATE " + qualified(state) + " SET lsn = -1, changed_at = SYSUTCDATETIME() WHERE tablename IN (" + params(1, n) + ")"
 }
 
 // stateInvalidateAllSQL sets the LSN of every table to -1.
 func stateInvalidateAllSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET lsn = -1, changed_at = SYSUTCDATETIME() WHERE " + notCycle
+	return "UPDATE " + qualified(state) + " SET lsn = -1, changed_at = SYSUTCDATETIME() WHERE " + notCycle
 }
 
 // stateDeleteSQL forgets n tables (@p1…@pn).
 func stateDeleteSQL(state string, n int) string {
-	return "DELETE FROM " + quote(state) + " WHERE tablename IN (" + params(1, n) + ")"
+	return "DELETE FROM " + qualified(state) + " WHERE tablename IN (" + params(1, n) + ")"
 }
 
 // schemaLockSQL serializes the schema changes of one mirror database across processes until the
@@ -197,7 +215,7 @@ const schemaLockSQL = "DECLARE @r int;\n" +
 
 // beginCycleSQL starts the next cycle and sets every table's cycle counts to zero.
 func beginCycleSQL(state string) string {
-	q := quote(state)
+	q := qualified(state)
 	return "UPDATE " + q + " SET schemahash = 'open', lsn = lsn + 1, changed_at = SYSUTCDATETIME() WHERE tablename = N'" + bulk.CycleRow + "';\n" +
 		"IF @@ROWCOUNT = 0 INSERT INTO " + q + " (tablename, schemahash, lsn, changed_at) VALUES (N'" + bulk.CycleRow + "', 'open', 1, SYSUTCDATETIME());\n" +
 		"UPDATE " + q + " SET inserted = 0, updated = 0, deleted = 0 WHERE " + notCycle + " AND (inserted <> 0 OR updated <> 0 OR deleted <> 0)"
@@ -205,27 +223,27 @@ func beginCycleSQL(state string) string {
 
 // nameCycleSQL marks the cycle in progress as having made a TableSchema call and returns its number.
 func nameCycleSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET schemahash = 'named' OUTPUT inserted.lsn WHERE tablename = N'" + bulk.CycleRow + "' AND schemahash <> 'ended'"
+	return "UPDATE " + qualified(state) + " SET schemahash = 'named' OUTPUT inserted.lsn WHERE tablename = N'" + bulk.CycleRow + "' AND schemahash <> 'ended'"
 }
 
 // nameTablesSQL records that the cycle @p1 named n tables (@p2…).
 func nameTablesSQL(state string, n int) string {
-	return "UPDATE " + quote(state) + " SET cycle = @p1 WHERE tablename IN (" + params(2, n) + ")"
+	return "UPDATE " + qualified(state) + " SET cycle = @p1 WHERE tablename IN (" + params(2, n) + ")"
 }
 
 // cycleLockSQL reads the cycle row (its number and stage) and locks it until the transaction ends.
 func cycleLockSQL(state string) string {
-	return "SELECT lsn, schemahash FROM " + quote(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename = N'" + bulk.CycleRow + "'"
+	return "SELECT lsn, schemahash FROM " + qualified(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename = N'" + bulk.CycleRow + "'"
 }
 
 // unnamedSQL lists the tables the cycle @p1 did not name.
 func unnamedSQL(state string) string {
-	return "SELECT tablename FROM " + quote(state) + " WHERE " + notCycle + " AND (cycle IS NULL OR cycle <> @p1) ORDER BY tablename"
+	return "SELECT tablename FROM " + qualified(state) + " WHERE " + notCycle + " AND (cycle IS NULL OR cycle <> @p1) ORDER BY tablename"
 }
 
 // endCycleSQL marks the cycle as ended.
 func endCycleSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET schemahash = 'ended', changed_at = SYSUTCDATETIME() WHERE tablename = N'" + bulk.CycleRow + "'"
+	return "UPDATE " + qualified(state) + " SET schemahash = 'ended', changed_at = SYSUTCDATETIME() WHERE tablename = N'" + bulk.CycleRow + "'"
 }
 
 // databaseCollationSQL reads the current database's collation and its code page
@@ -241,21 +259,27 @@ const binaryCollationsSQL = "SELECT name FROM sys.fn_helpcollations()\n" +
 // collationExistsSQL is 1 when the server knows a collation (@p1).
 const collationExistsSQL = "SELECT CAST(CASE WHEN COLLATIONPROPERTY(@p1, N'CodePage') IS NULL THEN 0 ELSE 1 END AS bit)"
 
-// columnCollationsSQL reads the collation of every column of a table (@p1, quoted) that has one.
+// columnCollationsSQL reads the collation of every column of a table (@p1, qualified) that has one.
 const columnCollationsSQL = "SELECT c.name, c.collation_name FROM sys.columns AS c WHERE c.object_id = OBJECT_ID(@p1, N'U') AND c.collation_name IS NOT NULL"
 
-// objectExistsSQL finds an object of any kind (@p1, bracket-quoted) in the default schema, since
+// objectExistsSQL finds an object of any kind (@p1, qualified) in the dbo schema, since
 // a partner's view or synonym of that name blocks a create just as well as a table.
 const objectExistsSQL = "SELECT CASE WHEN OBJECT_ID(@p1) IS NULL THEN 0 ELSE 1 END"
 
 // catalogSQL reads the columns of every table the state table lists, in column order: the base
 // system type (so that an alias type reads as what it stores), max_length in bytes (-1 for max),
 // precision, scale, nullability, primary key membership and collation (empty for a type without).
+//
+// sys.tables.name is in the catalog collation, which on Azure SQL Database is
+// SQL_Latin1_General_CP1_CI_AS whatever the database's is (CATALOG_COLLATION, CREATE DATABASE
+// (Azure SQL Database)); compared with the state table's column, in the database's collation,
+// it fails with error 468 (collation conflict) in a database of another collation. The explicit
+// COLLATE decides the comparison.
 func catalogSQL(state string) string {
 	return `SELECT t.name, c.name, ty.name, c.max_length, c.precision, c.scale, c.is_nullable,
 	CAST(CASE WHEN ic.column_id IS NULL THEN 0 ELSE 1 END AS bit), COALESCE(c.collation_name, N'')
-FROM ` + quote(state) + ` AS s
-JOIN sys.tables AS t ON t.name = s.tablename AND t.schema_id = SCHEMA_ID()
+FROM ` + qualified(state) + ` AS s
+JOIN sys.tables AS t ON t.name = s.tablename COLLATE DATABASE_DEFAULT AND t.schema_id = SCHEMA_ID(N'dbo')
 JOIN sys.columns AS c ON c.object_id = t.object_id
 JOIN sys.types AS ty ON ty.user_type_id = c.system_type_id
 LEFT JOIN sys.indexes AS i ON i.object_id = t.object_id AND i.is_primary_key = 1
@@ -263,7 +287,7 @@ LEFT JOIN sys.index_columns AS ic ON ic.object_id = t.object_id AND ic.index_id 
 ORDER BY t.name, c.column_id`
 }
 
-// indexColumnsSQL lists, for a table (@p1, bracket-quoted), every index with the columns it uses
+// indexColumnsSQL lists, for a table (@p1, qualified), every index with the columns it uses
 // (keys and included columns): the primary key to drop and re-add around a widened key column,
 // and the partner's indexes that block ALTER COLUMN or DROP COLUMN.
 const indexColumnsSQL = `SELECT i.name, i.is_primary_key, c.name
@@ -287,7 +311,7 @@ func columnDefinition(c schema.Column, coll map[string]string) string {
 // The constraint is left unnamed, so that SQL Server picks a name no partner object holds.
 func createTableSQL(t schema.Table, coll map[string]string) string {
 	var b strings.Builder
-	b.WriteString("CREATE TABLE " + quote(t.Name) + " (")
+	b.WriteString("CREATE TABLE " + qualified(t.Name) + " (")
 	for i, c := range t.Columns {
 		if i > 0 {
 			b.WriteString(",")
@@ -304,7 +328,7 @@ func createTableSQL(t schema.Table, coll map[string]string) string {
 // dropTableSQL drops a table if it exists. OBJECT_ID rather than DROP TABLE IF EXISTS keeps
 // SQL Server 2014 and databases at an older compatibility level working.
 func dropTableSQL(table string) string {
-	return "IF OBJECT_ID(" + literal(quote(table)) + ", N'U') IS NOT NULL DROP TABLE " + quote(table)
+	return "IF OBJECT_ID(" + literal(qualified(table)) + ", N'U') IS NOT NULL DROP TABLE " + qualified(table)
 }
 
 // tableIndex is one index of a table as indexColumnsSQL reads it.
@@ -330,7 +354,7 @@ type tableIndex struct {
 // exist: a widened column keeps its own).
 func alterTableSQL(plan schema.Plan, current schema.Table, indexes []tableIndex, coll map[string]string) ([]string, error) {
 	t := plan.Desired
-	table := quote(t.Name)
+	table := qualified(t.Name)
 	var stmts []string
 	if len(plan.Add) > 0 {
 		defs := make([]string, len(plan.Add))
@@ -412,11 +436,11 @@ func growsInPlace(a, b schema.Column) bool {
 // truncateSQL empties a table and keeps its indexes. SQL Server refuses it on a table that a
 // foreign key references or that an indexed view uses (and without ALTER permission): then
 // deleteAllSQL does it row by row.
-func truncateSQL(table string) string { return "TRUNCATE TABLE " + quote(table) }
+func truncateSQL(table string) string { return "TRUNCATE TABLE " + qualified(table) }
 
-func deleteAllSQL(table string) string { return "DELETE FROM " + quote(table) }
+func deleteAllSQL(table string) string { return "DELETE FROM " + qualified(table) }
 
-func rowCountSQL(table string) string { return "SELECT COUNT_BIG(*) FROM " + quote(table) }
+func rowCountSQL(table string) string { return "SELECT COUNT_BIG(*) FROM " + qualified(table) }
 
 // Transaction control is plain T-SQL on one pinned session, so that bulk copy (a driver-level
 // call on the same connection) runs inside the same transaction.
@@ -543,7 +567,7 @@ func nonKey(t schema.Table, cols []int) []int {
 // key-range locks that make a concurrent writer wait instead of breaking the key.
 func mergeSQL(t schema.Table, stage string, cols []int, coll map[string]string) string {
 	var b strings.Builder
-	b.WriteString("MERGE INTO " + quote(t.Name) + " WITH (HOLDLOCK) AS dst\n")
+	b.WriteString("MERGE INTO " + qualified(t.Name) + " WITH (HOLDLOCK) AS dst\n")
 	b.WriteString("USING (" + lastStateSQL(t, stage, cols, coll) + ") AS src\n")
 	b.WriteString("ON " + keyMatch(t, "dst", "src") + "\n")
 	b.WriteString("WHEN MATCHED AND src." + deleteColumn + " = 1 THEN DELETE\n")
@@ -576,6 +600,6 @@ func countedMergeSQL(t schema.Table, stage string, cols []int, coll map[string]s
 
 // insertFromStageSQL appends a staging table's rows to a keyless table, in load order.
 func insertFromStageSQL(t schema.Table, stage string, cols []int, coll map[string]string) string {
-	return "INSERT INTO " + quote(t.Name) + " WITH (TABLOCK) (" + columnList(t, cols, "") + ")\n\tSELECT " +
+	return "INSERT INTO " + qualified(t.Name) + " WITH (TABLOCK) (" + columnList(t, cols, "") + ")\n\tSELECT " +
 		stageProjection(t, cols, "s", coll) + " FROM " + quote(stage) + " AS s ORDER BY s." + seqColumn
 }

@@ -193,6 +193,12 @@ func TestQuoting(t *testing.T) {
 			t.Errorf("literal(%q) = %s, want %s", c.in, got, c.literal)
 		}
 	}
+	if got := qualified("sysobjects"); got != "[dbo].[sysobjects]" {
+		t.Errorf("qualified = %s", got)
+	}
+	if got := bulkTarget("contact"); got != "dbo.contact" {
+		t.Errorf("bulkTarget = %s", got)
+	}
 	if got := params(1, 3); got != "@p1, @p2, @p3" {
 		t.Errorf("params(1, 3) = %s", got)
 	}

@@ -1,1 +1,1 @@
-ALTER TABLE [contact] ALTER COLUMN [active] bit NULL
+ALTER TABLE [dbo].[contact] ALTER COLUMN [active] bit NULL

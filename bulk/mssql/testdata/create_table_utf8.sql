@@ -1,4 +1,4 @@
-CREATE TABLE [contact] (
+CREATE TABLE [dbo].[contact] (
 	[contact_id] int NOT NULL,
 	[code] varchar(20) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL,
 	[active] bit NOT NULL,

@@ -1,5 +1,5 @@
 DECLARE @mirrord_actions TABLE ([action] nvarchar(10) NOT NULL);
-MERGE INTO [contact] WITH (HOLDLOCK) AS dst
+MERGE INTO [dbo].[contact] WITH (HOLDLOCK) AS dst
 USING (SELECT s.[#del], s.[contact_id], CAST(s.[code] AS varchar(20)) AS [code], CAST(s.[price] AS money) AS [price], s.[name]
 	FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY [contact_id], [code] ORDER BY [#seq] DESC) AS [#rn] FROM [#mirrord_stage_1]) AS s
 	WHERE s.[#rn] = 1) AS src

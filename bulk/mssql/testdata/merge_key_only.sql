@@ -1,4 +1,4 @@
-MERGE INTO [contact] WITH (HOLDLOCK) AS dst
+MERGE INTO [dbo].[contact] WITH (HOLDLOCK) AS dst
 USING (SELECT s.[#del], CAST(s.[code] AS varchar(20)) AS [code], s.[contact_id]
 	FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY [contact_id], [code] ORDER BY [#seq] DESC) AS [#rn] FROM [#mirrord_stage_3]) AS s
 	WHERE s.[#rn] = 1) AS src

@@ -1,4 +1,4 @@
-MERGE INTO [contact] WITH (HOLDLOCK) AS dst
+MERGE INTO [dbo].[contact] WITH (HOLDLOCK) AS dst
 USING (SELECT s.[#del], s.[contact_id], CAST(s.[code] AS varchar(20)) AS [code], s.[active], s.[rank], s.[visits], s.[total], s.[amount], s.[share], CAST(s.[price] AS money) AS [price], CAST(s.[fee] AS smallmoney) AS [fee], s.[ratio], s.[weight], s.[born], s.[opens], s.[registered], s.[updated], s.[seen], s.[stamp], CAST(s.[initials] AS char(4)) AS [initials], CAST(s.[title] AS varchar(max)) AS [title], s.[flag], s.[name], s.[notes], CAST(s.[legacy] COLLATE Latin1_General_100_CI_AS AS varchar(max)) AS [legacy], CAST(s.[memo] COLLATE Latin1_General_100_CI_AS AS nvarchar(max)) AS [memo], s.[hash], s.[blob], CAST(s.[photo] AS image) AS [photo], s.[guid], CAST(s.[doc] AS xml) AS [doc], s.[version]
 	FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY [contact_id], [code] ORDER BY [#seq] DESC) AS [#rn] FROM [#mirrord_stage_1]) AS s
 	WHERE s.[#rn] = 1) AS src

@@ -1,5 +1,5 @@
-IF OBJECT_ID(N'[contact]', N'U') IS NOT NULL DROP TABLE [contact];
-CREATE TABLE [contact] (
+IF OBJECT_ID(N'[dbo].[contact]', N'U') IS NOT NULL DROP TABLE [dbo].[contact];
+CREATE TABLE [dbo].[contact] (
 	[contact_id] int NOT NULL,
 	[code] varchar(20) COLLATE Latin1_General_100_BIN2 NOT NULL,
 	[active] bit NOT NULL,
