@@ -551,7 +551,7 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay [][]any) error
 		return fmt.Errorf("merge: %w", err)
 	}
 	a.counts.Add(merged)
-	if _, err := a.conn.ExecContext(ctx, truncateStageSQL(seg.stage)); err != nil {
+	if _, err := a.conn.ExecContext(ctx, emptyAfterMergeSQL(seg.stage)); err != nil {
 		return fmt.Errorf("empty staging: %w", err)
 	}
 	return nil

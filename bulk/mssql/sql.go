@@ -581,21 +581,35 @@ func mergeSQL(t schema.Table, stage string, cols []int, coll map[string]string) 
 	}
 	b.WriteString("WHEN NOT MATCHED BY TARGET AND src." + deleteColumn + " = 0 THEN INSERT (" + columnList(t, cols, "") + ")\n")
 	b.WriteString("\tVALUES (" + columnList(t, cols, "src") + ")\n")
-	b.WriteString("OUTPUT $action INTO " + mergeActions + ";")
+	b.WriteString("OUTPUT LEFT($action, 1) INTO " + mergeActions + " (a);")
 	return b.String()
 }
 
-// mergeActions is the table variable a MERGE writes what it did to, row by row.
-const mergeActions = "@mirrord_actions"
+// mergeActions is the session's table that a MERGE writes what it did to, a row per row changed:
+// 'I', 'U' or 'D'. A #table and not a table variable: "An OUTPUT clause that returns results to
+// the client, or table variable, always uses a serial plan" (OUTPUT clause (Transact-SQL),
+// Parallelism), which would make every MERGE of a large staging table serial; into a temporary
+// table the MERGE keeps a parallel plan where the optimizer chooses one. Whether it does for
+// this MERGE has not been measured on a live server.
+const mergeActions = "#mirrord_actions"
 
 // countedMergeSQL is one batch that runs a MERGE and answers one row: the rows it inserted,
 // updated and deleted, from the $action of each row it changed ($action names what each row
-// really did, where @@ROWCOUNT gives only the sum).
+// really did, where @@ROWCOUNT gives only the sum). The session's actions table is created on
+// its first merge and emptied before each (truncateStageSQL's caller empties it after, too).
 func countedMergeSQL(t schema.Table, stage string, cols []int, coll map[string]string) string {
-	return "DECLARE " + mergeActions + " TABLE ([action] nvarchar(10) NOT NULL);\n" +
+	return "IF OBJECT_ID(N'tempdb.." + mergeActions + "') IS NULL CREATE TABLE " + mergeActions + " (a char(1) NOT NULL)\n" +
+		"ELSE TRUNCATE TABLE " + mergeActions + ";\n" +
 		mergeSQL(t, stage, cols, coll) + "\n" +
-		"SELECT COUNT_BIG(CASE WHEN [action] = N'INSERT' THEN 1 END), COUNT_BIG(CASE WHEN [action] = N'UPDATE' THEN 1 END),\n" +
-		"\tCOUNT_BIG(CASE WHEN [action] = N'DELETE' THEN 1 END) FROM " + mergeActions
+		"SELECT COUNT_BIG(CASE WHEN a = 'I' THEN 1 END), COUNT_BIG(CASE WHEN a = 'U' THEN 1 END), COUNT_BIG(CASE WHEN a = 'D' THEN 1 END)\n" +
+		"\tFROM " + mergeActions
+}
+
+// emptyAfterMergeSQL empties a staging table and the actions table after a merge read its counts,
+// in one round trip: rows whose columns alternate must not merge the same rows twice, and the
+// actions of a large merge need not stay in tempdb until the session's next one.
+func emptyAfterMergeSQL(stage string) string {
+	return truncateStageSQL(stage) + ";\nTRUNCATE TABLE " + mergeActions
 }
 
 // insertFromStageSQL appends a staging table's rows to a keyless table, in load order.

@@ -141,7 +141,7 @@ func TestSQLGolden(t *testing.T) {
 		"merge_utf8":           mergeSQL(tbl, stageName(1), all, utf8Existing),
 		"alter_widen_key_utf8": must(alterTableSQL(widenKey, current, indexes, utf8Existing)),
 		"catalog_collations":   strings.Join([]string{databaseCollationSQL, binaryCollationsSQL, collationExistsSQL, columnCollationsSQL}, ";\n"),
-		"drop_stage":           truncateStageSQL(stageName(1)) + ";\n" + dropStageSQL(stageName(1)),
+		"drop_stage":           truncateStageSQL(stageName(1)) + ";\n" + dropStageSQL(stageName(1)) + ";\n" + emptyAfterMergeSQL(stageName(1)),
 	}
 	for name, got := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -6,4 +6,4 @@ ON dst.[contact_id] = src.[contact_id] AND dst.[code] = src.[code]
 WHEN MATCHED AND src.[#del] = 1 THEN DELETE
 WHEN NOT MATCHED BY TARGET AND src.[#del] = 0 THEN INSERT ([code], [contact_id])
 	VALUES (src.[code], src.[contact_id])
-OUTPUT $action INTO @mirrord_actions;
+OUTPUT LEFT($action, 1) INTO #mirrord_actions (a);

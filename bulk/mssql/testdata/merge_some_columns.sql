@@ -7,4 +7,4 @@ WHEN MATCHED AND src.[#del] = 1 THEN DELETE
 WHEN MATCHED THEN UPDATE SET [price] = src.[price], [name] = src.[name]
 WHEN NOT MATCHED BY TARGET AND src.[#del] = 0 THEN INSERT ([contact_id], [code], [price], [name])
 	VALUES (src.[contact_id], src.[code], src.[price], src.[name])
-OUTPUT $action INTO @mirrord_actions;
+OUTPUT LEFT($action, 1) INTO #mirrord_actions (a);
