@@ -550,15 +550,15 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 				return fmt.Errorf("table %s is not a mirrored table of database %s, so it cannot be altered", desired.Name, m.database)
 			}
 			if plan.Action == schema.Alter {
-				current, indexes, actual, err := m.currentTable(ctx, c, desired.Name)
+				cur, err := m.currentTable(ctx, c, desired.Name)
 				if err != nil {
 					return err
 				}
-				coll, err := m.coll.columnCollations(desired, actual)
+				coll, err := m.coll.columnCollations(desired, cur.collations)
 				if err != nil {
 					return err
 				}
-				ddl, err := alterTableSQL(plan, current, indexes, coll)
+				ddl, err := alterTableSQL(plan, cur.table, cur.indexes, coll, cur.defaults)
 				if err != nil {
 					return err
 				}
@@ -576,14 +576,21 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 	return nil
 }
 
+// tableCatalog is what the catalog holds of a table that an Alter needs.
+type tableCatalog struct {
+	table      schema.Table
+	indexes    []tableIndex
+	collations map[string]string // by column, for the columns that have one
+	defaults   map[string]string // the name of each column's default constraint, by column
+}
+
 // currentTable reads a table's columns (from the catalog query, filtered to it), their
-// collations by name, and its indexes.
-func (m *Mirror) currentTable(ctx context.Context, c *sql.Conn, table string) (schema.Table, []tableIndex, map[string]string, error) {
-	cur := schema.Table{Name: table}
-	actual := map[string]string{}
+// collations, its indexes and its default constraints.
+func (m *Mirror) currentTable(ctx context.Context, c *sql.Conn, table string) (tableCatalog, error) {
+	cur := tableCatalog{table: schema.Table{Name: table}, collations: map[string]string{}, defaults: map[string]string{}}
 	rows, err := c.QueryContext(ctx, catalogSQL(m.state))
 	if err != nil {
-		return cur, nil, nil, err
+		return cur, err
 	}
 	for rows.Next() {
 		var name string
@@ -592,38 +599,52 @@ func (m *Mirror) currentTable(ctx context.Context, c *sql.Conn, table string) (s
 		var precision, scale uint8
 		if err := rows.Scan(&name, &r.Name, &r.TypeName, &maxLength, &precision, &scale, &r.Nullable, &r.PrimaryKey, &r.Collation); err != nil {
 			rows.Close()
-			return cur, nil, nil, err
+			return cur, err
 		}
 		if name == table {
 			r.MaxLength, r.Precision, r.Scale = int(maxLength), int(precision), int(scale)
-			cur.Columns = append(cur.Columns, columnFromCatalog(r))
+			cur.table.Columns = append(cur.table.Columns, columnFromCatalog(r))
 			if r.Collation != "" {
-				actual[r.Name] = r.Collation
+				cur.collations[r.Name] = r.Collation
 			}
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return cur, nil, nil, err
+		return cur, err
 	}
 	rows, err = c.QueryContext(ctx, indexColumnsSQL, qualified(table))
 	if err != nil {
-		return cur, nil, nil, err
+		return cur, err
 	}
-	defer rows.Close()
-	var indexes []tableIndex
 	for rows.Next() {
 		var name, column string
 		var pk bool
 		if err := rows.Scan(&name, &pk, &column); err != nil {
-			return cur, nil, nil, err
+			rows.Close()
+			return cur, err
 		}
-		if n := len(indexes); n > 0 && indexes[n-1].name == name {
-			indexes[n-1].columns = append(indexes[n-1].columns, column)
+		if n := len(cur.indexes); n > 0 && cur.indexes[n-1].name == name {
+			cur.indexes[n-1].columns = append(cur.indexes[n-1].columns, column)
 		} else {
-			indexes = append(indexes, tableIndex{name: name, primaryKey: pk, columns: []string{column}})
+			cur.indexes = append(cur.indexes, tableIndex{name: name, primaryKey: pk, columns: []string{column}})
 		}
 	}
-	return cur, indexes, actual, rows.Err()
+	if err := rows.Err(); err != nil {
+		return cur, err
+	}
+	rows, err = c.QueryContext(ctx, defaultConstraintsSQL, qualified(table))
+	if err != nil {
+		return cur, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var column, name string
+		if err := rows.Scan(&column, &name); err != nil {
+			return cur, err
+		}
+		cur.defaults[column] = name
+	}
+	return cur, rows.Err()
 }
 
 // execAll runs statements one by one, so that an error names its statement.

@@ -1,7 +1,9 @@
 package mssql
 
 import (
+	"database/sql"
 	"errors"
+	"maps"
 	"reflect"
 	"strconv"
 	"testing"
@@ -198,5 +200,96 @@ func TestCatalogNamedTables(t *testing.T) {
 		if err := m.Drop(ctx, []string{name}); err != nil {
 			t.Errorf("%s: Drop: %v", name, err)
 		}
+	}
+}
+
+// TestDefaults creates columns with defaults, changes, drops and adds them in place, widens and
+// drops columns that have one (which SQL Server refuses while the default is bound: 5074), and
+// reads back what the catalog holds. A column added with a default leaves NULL in the rows
+// already there.
+func TestDefaults(t *testing.T) {
+	target := openTestTarget(t, Options{})
+	ctx := t.Context()
+	opened, err := target.Open(ctx, "CustDefaults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer opened.Close()
+	m := opened.(*Mirror)
+	v1, err := schema.Table{Name: "defaults", Columns: []schema.Column{
+		{Name: "id", Type: schema.Int, PrimaryKey: true},
+		{Name: "n", Type: schema.Int, Nullable: true, Default: "((0))"},
+		{Name: "s", Type: schema.NVarChar, Length: 10, Nullable: true, Default: "(N'x')"},
+		{Name: "gone", Type: schema.Int, Nullable: true, Default: "((7))"},
+	}}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bulktest.Migrate(ctx, m, schema.Diff(nil, v1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Apply(ctx, v1, bulk.NewSliceRows([]bulk.Row{{Op: bulk.Insert, Columns: []int{0}, Values: []any{int64(1)}}}), bulk.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expectDefaults(t, m, "defaults", map[string]string{"n": "((0))", "s": "(N'x')", "gone": "((7))"})
+
+	v2, err := schema.Table{Name: "defaults", Columns: []schema.Column{
+		{Name: "id", Type: schema.Int, PrimaryKey: true},
+		{Name: "n", Type: schema.BigInt, Nullable: true, Default: "((1))"}, // widened to another type, default changed
+		{Name: "s", Type: schema.NVarChar, Length: 20, Nullable: true},     // widened, default dropped
+		{Name: "added", Type: schema.Int, Nullable: true, Default: "((5))"},
+	}}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := m.Tables(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	current := tables["defaults"].Table
+	plan := schema.Diff(&current, v2)
+	if plan.Action != schema.Alter {
+		t.Fatalf("plan %v (%s), want an alter", plan.Action, plan.Reason)
+	}
+	if err := bulktest.Migrate(ctx, m, plan); err != nil {
+		t.Fatal(err)
+	}
+	expectDefaults(t, m, "defaults", map[string]string{"n": "((1))", "added": "((5))"})
+	rows, err := readRows(ctx, m, v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The row inserted before: n took its default then (the insert named only id), added is NULL.
+	if len(rows) != 1 || rows[0][1] != int64(0) || rows[0][3] != nil {
+		t.Errorf("rows %v, want [1 0 <nil> <nil>]", rows)
+	}
+}
+
+// expectDefaults compares the default constraints of a table with want (column to definition).
+func expectDefaults(t *testing.T, m *Mirror, table string, want map[string]string) {
+	t.Helper()
+	got := map[string]string{}
+	err := m.withConn(t.Context(), func(c *sql.Conn) error {
+		rows, err := c.QueryContext(t.Context(), `SELECT c.name, dc.definition FROM sys.default_constraints AS dc
+JOIN sys.columns AS c ON c.object_id = dc.parent_object_id AND c.column_id = dc.parent_column_id
+WHERE dc.parent_object_id = OBJECT_ID(@p1, N'U')`, qualified(table))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var col, def string
+			if err := rows.Scan(&col, &def); err != nil {
+				return err
+			}
+			got[col] = def
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("table %s: defaults %v, want %v", table, got, want)
 	}
 }

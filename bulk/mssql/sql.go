@@ -1,7 +1,10 @@
 package mssql
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -307,8 +310,9 @@ func columnDefinition(c schema.Column, coll map[string]string) string {
 	return def + " NOT NULL"
 }
 
-// createTableSQL creates a table with a clustered primary key (a heap when the table has none).
-// The constraint is left unnamed, so that SQL Server picks a name no partner object holds.
+// createTableSQL creates a table with a clustered primary key (a heap when the table has none)
+// and each column's default as a named constraint (defaultName). The primary key constraint is
+// left unnamed, so that SQL Server picks a name no partner object holds.
 func createTableSQL(t schema.Table, coll map[string]string) string {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE " + qualified(t.Name) + " (")
@@ -316,7 +320,7 @@ func createTableSQL(t schema.Table, coll map[string]string) string {
 		if i > 0 {
 			b.WriteString(",")
 		}
-		b.WriteString("\n\t" + columnDefinition(c, coll))
+		b.WriteString("\n\t" + newColumnDefinition(t.Name, c, coll))
 	}
 	if key := t.Key(); len(key) > 0 {
 		b.WriteString(",\n\tPRIMARY KEY CLUSTERED (" + columnList(t, key, "") + ")")
@@ -338,8 +342,11 @@ type tableIndex struct {
 	columns    []string
 }
 
-// alterTableSQL renders an Alter plan: one ADD of every new column, one ALTER COLUMN per widened
-// column (T-SQL allows one per statement), one DROP COLUMN of every dropped column.
+// alterTableSQL renders an Alter plan: one ADD of every new column (with its default), one
+// ALTER COLUMN per widened column (T-SQL allows one per statement), one DROP COLUMN of every
+// dropped column, and the defaults that change (plan.Defaults) dropped and added in place.
+// constraints names the default constraint of each column that has one, as the catalog shows
+// it.
 //
 // ALTER COLUMN fails on a column that an index uses, and so does DROP COLUMN. A widened key
 // column is handled here: the primary key constraint is dropped before and added back (same
@@ -352,17 +359,9 @@ type tableIndex struct {
 //
 // coll names the columns' collations (columnCollations, with the catalog's for the columns that
 // exist: a widened column keeps its own).
-func alterTableSQL(plan schema.Plan, current schema.Table, indexes []tableIndex, coll map[string]string) ([]string, error) {
+func alterTableSQL(plan schema.Plan, current schema.Table, indexes []tableIndex, coll map[string]string, constraints map[string]string) ([]string, error) {
 	t := plan.Desired
 	table := qualified(t.Name)
-	var stmts []string
-	if len(plan.Add) > 0 {
-		defs := make([]string, len(plan.Add))
-		for i, c := range plan.Add {
-			defs[i] = columnDefinition(c, coll)
-		}
-		stmts = append(stmts, "ALTER TABLE "+table+" ADD "+strings.Join(defs, ", "))
-	}
 	var pk *tableIndex
 	for i := range indexes {
 		if indexes[i].primaryKey {
@@ -394,6 +393,36 @@ func alterTableSQL(plan schema.Plan, current schema.Table, indexes []tableIndex,
 	if widenKey && pk == nil {
 		return nil, fmt.Errorf("table %s: a key column is widened but the table has no primary key constraint to drop and re-add", t.Name)
 	}
+
+	// Defaults first come off the columns to drop, widen or give another default: SQL Server
+	// refuses to drop a column that a default constraint is bound to, and to change its type
+	// (error 5074, "The object … is dependent on column …"; ALTER TABLE: ALTER COLUMN allows a
+	// column with a default only a new length, precision or scale; DROP COLUMN not at all). A
+	// widened column gets its default back after.
+	var stmts []string
+	dropped := map[string]bool{}
+	dropDefault := func(column string) {
+		if name, ok := constraints[column]; ok && !dropped[column] {
+			stmts = append(stmts, dropConstraintSQL(t.Name, name))
+			dropped[column] = true
+		}
+	}
+	for _, name := range plan.Drop {
+		dropDefault(name)
+	}
+	for _, c := range plan.Widen {
+		dropDefault(c.Name)
+	}
+	for _, c := range plan.Defaults {
+		dropDefault(c.Name)
+	}
+	if len(plan.Add) > 0 {
+		defs := make([]string, len(plan.Add))
+		for i, c := range plan.Add {
+			defs[i] = newColumnDefinition(t.Name, c, coll)
+		}
+		stmts = append(stmts, "ALTER TABLE "+table+" ADD "+strings.Join(defs, ", "))
+	}
 	if widenKey {
 		stmts = append(stmts, "ALTER TABLE "+table+" DROP CONSTRAINT "+quote(pk.name))
 	}
@@ -410,8 +439,66 @@ func alterTableSQL(plan schema.Plan, current schema.Table, indexes []tableIndex,
 		}
 		stmts = append(stmts, "ALTER TABLE "+table+" DROP COLUMN "+strings.Join(names, ", "))
 	}
+	added := map[string]bool{}
+	for _, c := range append(slices.Clone(plan.Widen), plan.Defaults...) {
+		if c.Default != "" && !added[c.Name] {
+			stmts = append(stmts, addDefaultSQL(t.Name, c))
+			added[c.Name] = true
+		}
+	}
 	return stmts, nil
 }
+
+// defaultName is the name of the default constraint mirrord gives a column: "DF_", the table,
+// the column, and 8 hex digits of a hash of both, cut to SQL Server's 128 characters (the names
+// are ASCII: checkIdentifier). Named, not left to SQL Server, so that the DDL is the same on
+// every server and in the golden files; the hash keeps "a_b"."c" and "a"."b_c" apart, and makes
+// a name no partner object is likely to hold. A default is dropped by the name the catalog
+// shows (defaultConstraintsSQL), whoever named it.
+func defaultName(table, column string) string {
+	sum := sha256.Sum256([]byte(table + "\x00" + column))
+	suffix := "_" + hex.EncodeToString(sum[:4])
+	name := "DF_" + table + "_" + column
+	if len(name)+len(suffix) > schema.MaxNameLength {
+		name = name[:schema.MaxNameLength-len(suffix)]
+	}
+	return name + suffix
+}
+
+// defaultClause is a column's default as a named constraint, for CREATE TABLE and ALTER TABLE
+// ADD; empty when it has none. The text is SQL Server's own catalog text of the default
+// (schema.Column.Default: "((0))", "(getdate())"), written as it is.
+func defaultClause(table string, c schema.Column) string {
+	if c.Default == "" {
+		return ""
+	}
+	return " CONSTRAINT " + quote(defaultName(table, c.Name)) + " DEFAULT " + c.Default
+}
+
+// newColumnDefinition is a column's definition with its default, for a column that does not
+// exist yet. A nullable column added with a default keeps NULL in the rows already there (no
+// WITH VALUES: "If WITH VALUES isn't specified for columns that allow nulls, NULL is stored in
+// the new column in existing rows", ALTER TABLE), as schema.Plan.Add says.
+func newColumnDefinition(table string, c schema.Column, coll map[string]string) string {
+	return columnDefinition(c, coll) + defaultClause(table, c)
+}
+
+// addDefaultSQL gives an existing column its default.
+func addDefaultSQL(table string, c schema.Column) string {
+	return "ALTER TABLE " + qualified(table) + " ADD CONSTRAINT " + quote(defaultName(table, c.Name)) + " DEFAULT " + c.Default + " FOR " + quote(c.Name)
+}
+
+// dropConstraintSQL drops a constraint of a table by name.
+func dropConstraintSQL(table, constraint string) string {
+	return "ALTER TABLE " + qualified(table) + " DROP CONSTRAINT " + quote(constraint)
+}
+
+// defaultConstraintsSQL lists the default constraints of a table (@p1, qualified): the column
+// and the constraint's name.
+const defaultConstraintsSQL = `SELECT c.name, dc.name
+FROM sys.default_constraints AS dc
+JOIN sys.columns AS c ON c.object_id = dc.parent_object_id AND c.column_id = dc.parent_column_id
+WHERE dc.parent_object_id = OBJECT_ID(@p1, N'U')`
 
 func (ix tableIndex) uses(column string) bool {
 	for _, c := range ix.columns {
@@ -556,8 +643,9 @@ func nonKey(t schema.Table, cols []int) []int {
 }
 
 // mergeSQL writes the last state of every key of a staging table into the table in one MERGE:
-// deletes, updates of the segment's columns only, and inserts (columns the segment lacks stay
-// NULL).
+// deletes, updates of the segment's columns only, and inserts (columns the segment lacks take
+// their default, NULL where they have none, as the source's row did when it was inserted
+// without them).
 //
 // MERGE rather than DELETE + UPDATE + INSERT: one statement reads the staging table and probes
 // the clustered key once per row, where the trio reads both three times; on PostgreSQL the same

@@ -77,8 +77,10 @@ func TestCatalogRoundTrip(t *testing.T) {
 		default:
 			r.MaxLength = c.Length
 		}
-		if got := columnFromCatalog(r); got != c {
-			t.Errorf("column %s: %+v reads back as %+v", c.Name, c, got)
+		want := c
+		want.Default = "" // defaults read back from the state table, not the catalog
+		if got := columnFromCatalog(r); got != want {
+			t.Errorf("column %s: %+v reads back as %+v", c.Name, want, got)
 		}
 	}
 }
