@@ -112,11 +112,33 @@ func Open(ctx context.Context, dsn string, opts Options) (*Target, error) {
 	// drops them keeps that first try from failing.
 	admin.SetConnMaxIdleTime(maxIdle)
 	admin.SetConnMaxLifetime(30 * time.Minute)
-	if err := admin.PingContext(ctx); err != nil {
-		admin.Close()
+	if err := pingWithin(ctx, admin); err != nil {
 		return nil, fmt.Errorf("mssql: connect to %s: %w", base.Host, err)
 	}
 	return &Target{opts: opts, base: base, admin: admin, mirrors: bulk.NewOpener(func(m *Mirror) error { m.shut(); return nil })}, nil
+}
+
+// pingWithin pings db and returns by the end of ctx, even where the driver would not: go-mssqldb
+// reads the prelogin answer and does the TLS handshake without the context (tds.go), so a
+// server that accepts TCP and never answers holds a ping until the DSN's connection timeout,
+// which tenant connections do not set. The ping then goes on in the background and closes db
+// when it returns. On failure db is closed, or will be.
+func pingWithin(ctx context.Context, db *sql.DB) error {
+	done := make(chan error, 1)
+	go func() { done <- db.PingContext(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			db.Close()
+		}
+		return err
+	case <-ctx.Done():
+		go func() {
+			<-done
+			db.Close()
+		}()
+		return fmt.Errorf("%w (the server did not answer)", ctx.Err())
+	}
 }
 
 // parseDSN reads a sqlserver:// URL.

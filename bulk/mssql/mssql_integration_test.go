@@ -293,3 +293,31 @@ WHERE dc.parent_object_id = OBJECT_ID(@p1, N'U')`, qualified(table))
 		t.Errorf("table %s: defaults %v, want %v", table, got, want)
 	}
 }
+
+// TestCheck runs mirrord check against the live server with one mirror database: every check
+// passes for a login that may create databases, the probe included, and leaves no table.
+func TestCheck(t *testing.T) {
+	target := openTestTarget(t, Options{})
+	ctx := t.Context()
+	m, err := target.Open(ctx, "CustCheck")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	checks := target.Check(ctx)
+	probed := false
+	for _, c := range checks {
+		t.Logf("%s: %t: %s", c.Name, c.OK, c.Detail)
+		if !c.OK {
+			t.Errorf("check %s failed: %s", c.Name, c.Detail)
+		}
+		probed = probed || c.Name == "tables and bulk load in "+m.(*Mirror).Database()
+	}
+	if !probed {
+		t.Errorf("the mirror database %s was not probed", m.(*Mirror).Database())
+	}
+	tables, err := m.Tables(ctx)
+	if err != nil || len(tables) != 0 {
+		t.Errorf("after the check: tables %v, %v", tables, err)
+	}
+}

@@ -705,3 +705,33 @@ func insertFromStageSQL(t schema.Table, stage string, cols []int, coll map[strin
 	return "INSERT INTO " + qualified(t.Name) + " WITH (TABLOCK) (" + columnList(t, cols, "") + ")\n\tSELECT " +
 		stageProjection(t, cols, "s", coll) + " FROM " + quote(stage) + " AS s ORDER BY s." + seqColumn
 }
+
+// serverIdentitySQL reads what mirrord check reports of a server: version, level, edition,
+// engine edition (5 is Azure SQL Database), collation, the login and the database.
+const serverIdentitySQL = "SELECT CONVERT(nvarchar(128), SERVERPROPERTY('ProductVersion')), CONVERT(nvarchar(128), SERVERPROPERTY('ProductLevel')),\n" +
+	"\tCONVERT(nvarchar(128), SERVERPROPERTY('Edition')), CONVERT(int, SERVERPROPERTY('EngineEdition')),\n" +
+	"\tCONVERT(nvarchar(128), SERVERPROPERTY('Collation')), SUSER_SNAME(), DB_NAME()"
+
+// createDatabasePermsSQL reads whether the login may create databases: on SQL Server the
+// server permission and the two server roles that carry it; on Azure SQL Database (engine
+// edition 5), in master, the database permission, dbmanager and ##MS_DatabaseManager##.
+func createDatabasePermsSQL(engineEdition int) string {
+	if engineEdition == 5 {
+		return "SELECT HAS_PERMS_BY_NAME(NULL, N'DATABASE', N'CREATE DATABASE'), IS_ROLEMEMBER(N'dbmanager'), IS_SRVROLEMEMBER(N'##MS_DatabaseManager##')"
+	}
+	return "SELECT HAS_PERMS_BY_NAME(NULL, NULL, N'CREATE ANY DATABASE'), IS_SRVROLEMEMBER(N'dbcreator'), IS_SRVROLEMEMBER(N'sysadmin')"
+}
+
+// listDatabasesSQL lists the databases the login sees.
+const listDatabasesSQL = "SELECT name FROM sys.databases ORDER BY name"
+
+// checkProbeSQL is the probe of mirrord check in a mirror database: a table created and altered
+// in a transaction that is rolled back (the bulk load runs between CREATE and ALTER).
+func checkProbeSQL(table string) []string {
+	return []string{
+		beginSQL,
+		"CREATE TABLE " + qualified(table) + " (id int NOT NULL PRIMARY KEY, s nvarchar(10) NULL)",
+		"ALTER TABLE " + qualified(table) + " ADD x int NULL",
+		"ROLLBACK TRANSACTION",
+	}
+}

@@ -157,7 +157,9 @@ func TestSQLGolden(t *testing.T) {
 		"alter_widen_key_utf8": must(alterTableSQL(widenKey, current, indexes, utf8Existing, nil)),
 		"catalog_collations":   strings.Join([]string{databaseCollationSQL, binaryCollationsSQL, collationExistsSQL, columnCollationsSQL}, ";\n"),
 		"alter_defaults":       must(alterTableSQL(defaultsPlan, current, indexes, coll, constraints)) + ";\n" + defaultConstraintsSQL,
-		"drop_stage":           truncateStageSQL(stageName(1)) + ";\n" + dropStageSQL(stageName(1)) + ";\n" + emptyAfterMergeSQL(stageName(1)),
+		"check": strings.Join(append([]string{serverIdentitySQL, createDatabasePermsSQL(3), createDatabasePermsSQL(5), listDatabasesSQL},
+			checkProbeSQL("mirrord_check_0a1b2c3d4e5f")...), ";\n"),
+		"drop_stage": truncateStageSQL(stageName(1)) + ";\n" + dropStageSQL(stageName(1)) + ";\n" + emptyAfterMergeSQL(stageName(1)),
 	}
 	for name, got := range cases {
 		t.Run(name, func(t *testing.T) {
