@@ -27,6 +27,7 @@ type refLimits struct {
 	dropOffset bool
 	rejectNul  bool
 	unsignZero bool
+	foldKeys   bool // keys compare without case, as a case-insensitive collation does
 }
 
 type refStore struct {
@@ -308,7 +309,12 @@ func (m *refMirror) Apply(ctx context.Context, table schema.Table, rows bulk.Row
 			return bulk.Counts{}, err
 		}
 	}
-	keyOf := func(row []any) string { return sortKey(table, row) }
+	keyOf := func(row []any) string {
+		if m.limits.foldKeys {
+			return strings.ToLower(sortKey(table, row))
+		}
+		return sortKey(table, row)
+	}
 	next := slices.Clone(t.rows)
 	find := func(k string) int {
 		return slices.IndexFunc(next, func(r []any) bool { return keyOf(r) == k })
@@ -381,7 +387,7 @@ func refHarness(limits refLimits) Harness {
 			return &refTarget{store: old.(*refTarget).store, limits: limits}
 		},
 		ReadRows: refReadRows,
-		Limits:   Limits{TimePrecision: limits.precision, KeepsOffset: !limits.dropOffset, NulInText: !limits.rejectNul, SignedZero: !limits.unsignZero, AllDefaults: true},
+		Limits:   Limits{TimePrecision: limits.precision, KeepsOffset: !limits.dropOffset, NulInText: !limits.rejectNul, SignedZero: !limits.unsignZero, VarcharUnicode: true, AllDefaults: true},
 	}
 	return h
 }
@@ -419,6 +425,7 @@ var undeclared = map[string]refLimits{
 	"offset":        {dropOffset: true},
 	"nul":           {rejectNul: true},
 	"negative zero": {unsignZero: true},
+	"folded keys":   {foldKeys: true},
 }
 
 // TestUndeclaredLimit is the inner test of TestSuiteCatchesUndeclaredLimits and fails on purpose.
@@ -433,4 +440,5 @@ func TestUndeclaredLimit(t *testing.T) {
 	m := s.mirror(t, "CustInner")
 	t.Run("RoundTrip", func(t *testing.T) { s.testRoundTrip(t, m) })
 	t.Run("NulInText", func(t *testing.T) { s.testNulInText(t, m) })
+	t.Run("CharKeys", func(t *testing.T) { s.testCharKeys(t, m) })
 }

@@ -58,8 +58,13 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		case opts.Hash != "" && storedHash != opts.Hash:
 			return fmt.Errorf("its state holds schema %.12s, not %.12s: %w", storedHash, opts.Hash, bulk.ErrSchemaChanged)
 		}
+		coll, err := m.stagingCollations(ctx, c, table)
+		if err != nil {
+			return err
+		}
 		a := &applier{
 			conn:      c,
+			coll:      coll,
 			table:     table,
 			keyed:     len(table.Key()) > 0,
 			direct:    opts.Fresh,
@@ -94,9 +99,49 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 			}
 		}
 		counts = a.counts
+		m.lastApply.Store(&applyPaths{direct: a.directRows, staged: a.stagedRows, replays: a.replays})
 		return nil
 	})
 	return counts, err
+}
+
+// applyPaths is what the last committed apply of a mirror did, by path (applier's counters).
+type applyPaths struct {
+	direct, staged int64
+	replays        int
+}
+
+// stagingCollations names the collations that staging and merge need for a table's columns:
+// its character key columns' and, where the database cannot hold text or ntext, those columns',
+// as the catalog shows them (a table made by an earlier version, or before the database's
+// collation changed, keeps its own). A table that needs none costs no query.
+func (m *Mirror) stagingCollations(ctx context.Context, c *sql.Conn, table schema.Table) (map[string]string, error) {
+	need := false
+	for _, col := range table.Columns {
+		if col.PrimaryKey && isCharacter(col.Type) || m.coll.legacy != "" && (col.Type == schema.Text || col.Type == schema.NText) {
+			need = true
+		}
+	}
+	if !need {
+		return nil, nil
+	}
+	rows, err := c.QueryContext(ctx, columnCollationsSQL, qualified(table.Name))
+	if err != nil {
+		return nil, fmt.Errorf("read its columns' collations: %w", err)
+	}
+	defer rows.Close()
+	actual := map[string]string{}
+	for rows.Next() {
+		var name, collation string
+		if err := rows.Scan(&name, &collation); err != nil {
+			return nil, err
+		}
+		actual[name] = collation
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return m.coll.columnCollations(table, actual)
 }
 
 // segment is the column set of consecutive rows.
@@ -111,6 +156,7 @@ type segment struct {
 
 type applier struct {
 	conn      *sql.Conn
+	coll      map[string]string // the collations staging and merge name, by column (columnCollations)
 	table     schema.Table
 	keyed     bool
 	direct    bool // a keyed table is still empty of anything but this apply's direct rows
@@ -120,6 +166,11 @@ type applier struct {
 	stages    int
 	chunks    int
 	segments  map[string]*segment
+	// What the apply did, for the live tests that must know which path ran: rows committed to
+	// their chunk on the direct path, rows copied into staging, chunks replayed through staging
+	// after a duplicate key.
+	directRows, stagedRows int64
+	replays                int
 }
 
 func (a *applier) run(ctx context.Context) error {
@@ -242,10 +293,7 @@ func opName(op bulk.Op) string {
 	return "insert"
 }
 
-// bulkCopy streams rows from next into a table by go-mssqldb's bulk copy on the pinned session
-// and checks the row count the server reports against the rows sent, since a short count has
-// been seen to pass silently. An error of next ends the copy cleanly (Done) before it is
-// returned, so that the session stays usable for the rollback.
+// bulkCopy streams rows from next into a table by go-mssqldb's bulk copy on the pinned session.
 func (a *applier) bulkCopy(ctx context.Context, into string, names []string, tablock bool, next func() ([]any, bool, error)) error {
 	return a.conn.Raw(func(driverConn any) error {
 		conn, ok := driverConn.(*mssqldb.Conn)
@@ -255,38 +303,64 @@ func (a *applier) bulkCopy(ctx context.Context, into string, names []string, tab
 		b := conn.CreateBulkContext(ctx, into, names)
 		b.Options.Tablock = tablock
 		b.Options.KeepNulls = true
-		var sent int64
-		for {
-			row, ok, err := next()
-			if err != nil {
-				if _, derr := b.Done(); derr != nil {
-					return &brokenSession{fmt.Errorf("%w; then ending the bulk copy: %v", err, derr)}
-				}
-				return err
-			}
-			if !ok {
-				break
-			}
-			if err := b.AddRow(row); err != nil {
-				if sent == 0 {
-					return fmt.Errorf("bulk copy into %s: %w (bulk copy matches column names with case: the table's catalog names must be used)", into, err)
-				}
-				if _, derr := b.Done(); derr != nil {
-					return &brokenSession{fmt.Errorf("bulk copy into %s, row %d: %w", into, a.cur.N(), err)}
-				}
-				return fmt.Errorf("bulk copy into %s, row %d: %w", into, a.cur.N(), err)
-			}
-			sent++
-		}
-		n, err := b.Done()
+		return copyRows(b, into, a.cur.N, next)
+	})
+}
+
+// bulkWriter is the part of go-mssqldb's *Bulk that copyRows uses.
+type bulkWriter interface {
+	AddRow(row []any) error
+	Done() (int64, error)
+}
+
+// copyRows adds the rows of next to a bulk copy and ends it, and checks the row count the
+// server reports against the rows sent, since a short count has been seen to pass silently.
+// rowNo numbers the current row for errors.
+//
+// However the copy stops, Done ends it. go-mssqldb sends INSERT BULK on the first AddRow
+// (bulkcopy.go:181-187, sendBulkCommand 68-177), and from then on the server waits for the
+// bulk data: a session that sends anything else first gets its batch refused (error 4022,
+// "Bulk load data was expected but not sent") and its rollback with it, which left the
+// session's transaction and the load's table lock open. Done sends what the load still lacks
+// (the rows it holds, then DONE) and reads the reply (bulkcopy.go:238-265); it does nothing when
+// INSERT BULK was never sent (239-242). A failed AddRow leaves no part of its row on the wire:
+// the row is encoded into a buffer of its own first (makeRowData, 208-236), so a failed
+// conversion of row 1 or of row n ends a valid load of the rows before it, which the caller's
+// rollback then undoes. Only a Done that fails leaves the session in doubt: brokenSession.
+func copyRows(b bulkWriter, into string, rowNo func() int64, next func() ([]any, bool, error)) error {
+	var sent int64
+	for {
+		row, ok, err := next()
 		if err != nil {
+			if _, derr := b.Done(); derr != nil {
+				return &brokenSession{fmt.Errorf("%w; then ending the bulk copy: %v", err, derr)}
+			}
 			return err
 		}
-		if n != sent {
-			return fmt.Errorf("bulk copy into %s: the server reports %d rows, %d were sent", into, n, sent)
+		if !ok {
+			break
 		}
-		return nil
-	})
+		if err := b.AddRow(row); err != nil {
+			err = fmt.Errorf("bulk copy into %s, row %d: %w", into, rowNo(), err)
+			if sent == 0 {
+				// The first AddRow also reads the table's metadata and matches the names.
+				err = fmt.Errorf("%w (bulk copy matches column names with case: the table's catalog names must be used)", err)
+			}
+			if _, derr := b.Done(); derr != nil {
+				return &brokenSession{fmt.Errorf("%w; then ending the bulk copy: %v", err, derr)}
+			}
+			return err
+		}
+		sent++
+	}
+	n, err := b.Done()
+	if err != nil {
+		return err
+	}
+	if n != sent {
+		return fmt.Errorf("bulk copy into %s: the server reports %d rows, %d were sent", into, n, sent)
+	}
+	return nil
 }
 
 // copyKeyless copies a segment of inserts straight into a keyless table, until a row needs
@@ -295,7 +369,7 @@ func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
 	row := make([]any, len(seg.cols))
 	diverted := false
 	var sent bulk.Counts
-	err := a.bulkCopy(ctx, a.table.Name, seg.names, false, func() ([]any, bool, error) {
+	err := a.bulkCopy(ctx, bulkTarget(a.table.Name), seg.names, false, func() ([]any, bool, error) {
 		if !a.cur.PeekColumns(seg.cols) {
 			return nil, false, nil
 		}
@@ -313,6 +387,7 @@ func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
 	})
 	if err == nil {
 		a.counts.Add(sent) // a keyless table takes inserts only
+		a.directRows += sent.Inserted
 	}
 	if err != nil || !diverted {
 		return err
@@ -335,7 +410,7 @@ func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 		var chunkCounts bulk.Counts
 		stop := false
 		n := 0
-		err := a.bulkCopy(ctx, a.table.Name, seg.names, true, func() ([]any, bool, error) {
+		err := a.bulkCopy(ctx, bulkTarget(a.table.Name), seg.names, true, func() ([]any, bool, error) {
 			if n >= a.chunkRows || !a.cur.PeekColumns(seg.cols) {
 				return nil, false, nil
 			}
@@ -369,22 +444,59 @@ func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 			if !isError(err, errDuplicateKey, errDuplicateIndex) {
 				return err
 			}
-			var state int
-			if serr := a.conn.QueryRowContext(ctx, xactStateSQL).Scan(&state); serr != nil || state != 1 {
-				return fmt.Errorf("%w (and the transaction cannot continue, so the rows cannot be replayed through staging)", err)
+			state := 0
+			serr := a.conn.QueryRowContext(ctx, xactStateSQL).Scan(&state)
+			if directFallback(state, serr) == giveUpFresh {
+				// withConn's rollback undoes the whole transaction; the engine applies the
+				// table through staging from now on (bulk.ErrNotFresh), and the sender's
+				// retry of this batch goes that way.
+				if serr != nil {
+					return fmt.Errorf("%w: %w (reading XACT_STATE: %w)", bulk.ErrNotFresh, err, serr)
+				}
+				return fmt.Errorf("%w: %w (XACT_STATE %d: the transaction cannot go on, so the rows cannot be replayed through staging within it)", bulk.ErrNotFresh, err, state)
 			}
 			if _, err := a.conn.ExecContext(ctx, rollbackToSQL(savepoint)); err != nil {
 				return err
 			}
 			a.direct = false
+			a.replays++
 			return a.stage(ctx, seg, kept)
 		}
+		a.directRows += int64(n)
 		a.counts.Add(chunkCounts)
 		if stop {
 			a.direct = false
 		}
 	}
 	return nil
+}
+
+// fallback is what a direct chunk that met an existing key (2627 or 2601) does next.
+type fallback int
+
+const (
+	// replayChunk: roll back to the chunk's savepoint and replay its rows through staging, in
+	// the same transaction.
+	replayChunk fallback = iota
+	// giveUpFresh: roll back the whole apply and fail it with bulk.ErrNotFresh.
+	giveUpFresh
+)
+
+// directFallback decides from XACT_STATE() read after the duplicate key (and the error of
+// reading it). The replay needs a transaction that can go on (1). That a duplicate key inside
+// INSERT BULK leaves it so is not documented: with XACT_ABORT OFF (sessionSetupSQL) a duplicate
+// key ends only its statement in a plain INSERT, but "depending upon the severity of the error,
+// the entire transaction may be rolled back even when SET XACT_ABORT is OFF" (SET XACT_ABORT),
+// and old documentation (KB 69131, "Implicit rollbacks of transactions") lists errors in bulk
+// copy among those that abort the transaction. A doomed (-1) or ended (0) transaction, or a state
+// that could not be read, gives up: nothing of the apply is written, and the engine stops
+// loading the table as fresh, so that the sender's retry of the batch, which would meet the same
+// key the same way, goes through staging.
+func directFallback(xactState int, readErr error) fallback {
+	if readErr == nil && xactState == 1 {
+		return replayChunk
+	}
+	return giveUpFresh
 }
 
 // stage loads the rest of a segment (after the replayed rows, which are in staging layout:
@@ -395,7 +507,7 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay [][]any) error
 	if seg.stage == "" {
 		a.stages++
 		name := stageName(a.stages)
-		if _, err := a.conn.ExecContext(ctx, dropStaleStageSQL(name)+";\n"+createStageSQL(name, a.table, seg.cols)); err != nil {
+		if _, err := a.conn.ExecContext(ctx, dropStaleStageSQL(name)+";\n"+createStageSQL(name, a.table, seg.cols, a.coll)); err != nil {
 			return fmt.Errorf("create staging table: %w", err)
 		}
 		seg.stage = name
@@ -424,21 +536,22 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay [][]any) error
 	if err != nil {
 		return fmt.Errorf("copy into staging: %w", err)
 	}
+	a.stagedRows += staged
 	// The staging table is emptied after each merge, so that rows whose columns alternate do
 	// not merge the same rows twice.
 	if !a.keyed {
-		if err := execAll(ctx, a.conn, []string{insertFromStageSQL(a.table, seg.stage, seg.cols), truncateStageSQL(seg.stage)}); err != nil {
+		if err := execAll(ctx, a.conn, []string{insertFromStageSQL(a.table, seg.stage, seg.cols, a.coll), truncateStageSQL(seg.stage)}); err != nil {
 			return fmt.Errorf("append from staging: %w", err)
 		}
 		a.counts.Inserted += staged
 		return nil
 	}
 	var merged bulk.Counts
-	if err := a.conn.QueryRowContext(ctx, countedMergeSQL(a.table, seg.stage, seg.cols)).Scan(&merged.Inserted, &merged.Updated, &merged.Deleted); err != nil {
+	if err := a.conn.QueryRowContext(ctx, countedMergeSQL(a.table, seg.stage, seg.cols, a.coll)).Scan(&merged.Inserted, &merged.Updated, &merged.Deleted); err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
 	a.counts.Add(merged)
-	if _, err := a.conn.ExecContext(ctx, truncateStageSQL(seg.stage)); err != nil {
+	if _, err := a.conn.ExecContext(ctx, emptyAfterMergeSQL(seg.stage)); err != nil {
 		return fmt.Errorf("empty staging: %w", err)
 	}
 	return nil

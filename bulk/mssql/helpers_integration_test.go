@@ -33,7 +33,8 @@ func uniquePrefix() string {
 	return "mt" + hex.EncodeToString(b) + "_"
 }
 
-// dropDatabases drops every database whose name starts with prefix.
+// dropDatabases drops every database whose name starts with prefix. The callers close their
+// targets first, so that no session of mirrord holds a database.
 func dropDatabases(t testing.TB, dsn, prefix string) {
 	t.Helper()
 	base, err := parseDSN(dsn)
@@ -41,14 +42,19 @@ func dropDatabases(t testing.TB, dsn, prefix string) {
 		t.Errorf("drop test databases: %v", err)
 		return
 	}
-	db, err := openDB(base, base.Query().Get("database"))
+	db, err := openDB(base, queryValue(base.Query(), "database"))
 	if err != nil {
 		t.Errorf("drop test databases: %v", err)
 		return
 	}
 	defer db.Close()
 	ctx := context.Background()
-	rows, err := db.QueryContext(ctx, "SELECT name FROM sys.databases WHERE name LIKE @p1", prefix+"%")
+	var edition int
+	if err := db.QueryRowContext(ctx, engineEditionSQL).Scan(&edition); err != nil {
+		t.Errorf("drop test databases: %v", err)
+		return
+	}
+	rows, err := db.QueryContext(ctx, testDatabasesSQL, prefix)
 	if err != nil {
 		t.Errorf("drop test databases: %v", err)
 		return
@@ -62,9 +68,45 @@ func dropDatabases(t testing.TB, dsn, prefix string) {
 	}
 	rows.Close()
 	for _, n := range names {
-		if _, err := db.ExecContext(ctx, "ALTER DATABASE "+quote(n)+" SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE "+quote(n)); err != nil {
-			t.Errorf("drop database %s: %v", n, err)
+		for _, stmt := range dropStatements(n, edition) {
+			if err := execRetryInUse(ctx, db, stmt); err != nil {
+				t.Errorf("drop database %s: %v", n, err)
+				break
+			}
 		}
+	}
+}
+
+// engineEditionSQL is SERVERPROPERTY('EngineEdition'): 5 is Azure SQL Database.
+const engineEditionSQL = "SELECT CONVERT(int, SERVERPROPERTY('EngineEdition'))"
+
+// testDatabasesSQL lists the databases whose names start with @p1. Not LIKE: the prefix holds
+// '_', a LIKE wildcard.
+const testDatabasesSQL = "SELECT name FROM sys.databases WHERE LEFT(name, LEN(@p1)) = @p1"
+
+// dropStatements drops a database, each statement its own batch. Azure SQL Database (engine
+// edition 5) has no SINGLE_USER ("<db_user_access_option> ::= { RESTRICTED_USER | MULTI_USER }",
+// ALTER DATABASE (Azure SQL Database)) and takes DROP DATABASE only alone in its batch,
+// connected to master (DROP DATABASE, Azure SQL Database section); on SQL Server SINGLE_USER
+// WITH ROLLBACK IMMEDIATE first ends every other session of the database.
+func dropStatements(database string, engineEdition int) []string {
+	var stmts []string
+	if engineEdition != 5 {
+		stmts = append(stmts, "ALTER DATABASE "+quote(database)+" SET SINGLE_USER WITH ROLLBACK IMMEDIATE")
+	}
+	return append(stmts, "DROP DATABASE "+quote(database))
+}
+
+// execRetryInUse runs stmt, again while it fails with 3702 (the database is in use: on Azure a
+// session just closed may take a moment to go), for up to 30 seconds.
+func execRetryInUse(ctx context.Context, db *sql.DB, stmt string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for delay := 200 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+		_, err := db.ExecContext(ctx, stmt)
+		if err == nil || !isError(err, 3702) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(delay)
 	}
 }
 
@@ -100,7 +142,7 @@ func readRows(ctx context.Context, m bulk.Mirror, tbl schema.Table) ([][]any, er
 		names[i] = quote(c.Name)
 	}
 	err := m.(*Mirror).withConn(ctx, func(c *sql.Conn) error {
-		rows, err := c.QueryContext(ctx, "SELECT "+strings.Join(names, ", ")+" FROM "+quote(tbl.Name))
+		rows, err := c.QueryContext(ctx, "SELECT "+strings.Join(names, ", ")+" FROM "+qualified(tbl.Name))
 		if err != nil {
 			return err
 		}

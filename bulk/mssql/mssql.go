@@ -6,13 +6,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/jackc/puddle/v2"
 	mssqldb "github.com/microsoft/go-mssqldb"
+	"github.com/microsoft/go-mssqldb/azuread"
 
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/schema"
@@ -31,6 +32,19 @@ type Options struct {
 	ChunkRows int
 	// CreateTimeout bounds the wait for a new database to come online. Default 5 minutes.
 	CreateTimeout time.Duration
+	// CreateOptions follow the database name in each CREATE DATABASE mirrord sends:
+	// "[COLLATE name] [(option, …)] [WITH CATALOG_COLLATION = DATABASE_DEFAULT]", where an
+	// option is EDITION = '…', SERVICE_OBJECTIVE = '…', SERVICE_OBJECTIVE = ELASTIC_POOL(name =
+	// pool), MAXSIZE = n MB|GB|TB or BACKUP_STORAGE_REDUNDANCY = '…'. On Azure SQL Database
+	// they choose what each tenant's database costs: without them Azure creates each one at its
+	// default service objective, a provisioned database per tenant, e.g.
+	// "(SERVICE_OBJECTIVE = ELASTIC_POOL(name = mirrors))" puts every mirror in one pool. On SQL
+	// Server only COLLATE means anything. Open refuses anything else (a grammar, not a list of
+	// characters: the text goes into SQL). Empty: none.
+	CreateOptions string
+	// Logger receives the target's rare events: a database created, and how long it took to
+	// come online. Nil logs nothing.
+	Logger *slog.Logger
 }
 
 const (
@@ -81,20 +95,50 @@ func Open(ctx context.Context, dsn string, opts Options) (*Target, error) {
 	if opts.CreateTimeout <= 0 {
 		opts.CreateTimeout = defaultCreateTimeout
 	}
+	if err := checkCreateOptions(opts.CreateOptions); err != nil {
+		return nil, err
+	}
 	base, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
-	admin, err := openDB(base, base.Query().Get("database"))
+	admin, err := openDB(base, queryValue(base.Query(), "database"))
 	if err != nil {
 		return nil, err
 	}
 	admin.SetMaxOpenConns(2)
-	if err := admin.PingContext(ctx); err != nil {
-		admin.Close()
+	// database/sql retries a statement of this pool on a connection it finds bad (sql.go:
+	// 1572-1585), but it finds out only by trying; closing idle connections before a gateway
+	// drops them keeps that first try from failing.
+	admin.SetConnMaxIdleTime(maxIdle)
+	admin.SetConnMaxLifetime(30 * time.Minute)
+	if err := pingWithin(ctx, admin); err != nil {
 		return nil, fmt.Errorf("mssql: connect to %s: %w", base.Host, err)
 	}
 	return &Target{opts: opts, base: base, admin: admin, mirrors: bulk.NewOpener(func(m *Mirror) error { m.shut(); return nil })}, nil
+}
+
+// pingWithin pings db and returns by the end of ctx, even where the driver would not: go-mssqldb
+// reads the prelogin answer and does the TLS handshake without the context (tds.go), so a
+// server that accepts TCP and never answers holds a ping until the DSN's connection timeout,
+// which tenant connections do not set. The ping then goes on in the background and closes db
+// when it returns. On failure db is closed, or will be.
+func pingWithin(ctx context.Context, db *sql.DB) error {
+	done := make(chan error, 1)
+	go func() { done <- db.PingContext(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			db.Close()
+		}
+		return err
+	case <-ctx.Done():
+		go func() {
+			<-done
+			db.Close()
+		}()
+		return fmt.Errorf("%w (the server did not answer)", ctx.Err())
+	}
 }
 
 // parseDSN reads a sqlserver:// URL.
@@ -118,16 +162,27 @@ func tenantDSN(base *url.URL, database string) string {
 	u := *base
 	q := u.Query()
 	if database != "" {
-		q.Set("database", database)
+		setQuery(q, "database", database)
 	}
-	q.Set("packet size", packetSize)
-	q.Set("guid conversion", "false")
+	setQuery(q, "packet size", packetSize)
+	setQuery(q, "guid conversion", "false")
+	if method := queryValue(q, "fedauth"); method != "" {
+		setQuery(q, "fedauth", canonicalFedAuth(method))
+	}
 	u.RawQuery = q.Encode()
 	return u.String()
 }
 
+// openDB opens a database of the server; a DSN with fedauth logs in with Entra ID (auth.go).
 func openDB(base *url.URL, database string) (*sql.DB, error) {
-	connector, err := mssqldb.NewConnector(tenantDSN(base, database))
+	dsn := tenantDSN(base, database)
+	var connector *mssqldb.Connector
+	var err error
+	if hasFedAuth(base.Query()) {
+		connector, err = azuread.NewConnector(dsn)
+	} else {
+		connector, err = mssqldb.NewConnector(dsn)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("mssql: DSN: %w", err)
 	}
@@ -153,7 +208,7 @@ func (t *Target) open(ctx context.Context, tenant string) (*Mirror, error) {
 }
 
 // openMirror creates the tenant's database when it is missing, waits until it accepts work,
-// and creates the state table. Two processes may race to create either: losing is fine.
+// and creates the state table.
 func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error) {
 	dbName, err := t.DatabaseName(tenant)
 	if err != nil {
@@ -163,74 +218,29 @@ func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error)
 	if err := checkIdentifier("state table", state); err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", tenant, err)
 	}
-	var id sql.NullInt64
-	if err := t.admin.QueryRowContext(ctx, databaseIDSQL, dbName).Scan(&id); err != nil {
-		return nil, fmt.Errorf("tenant %s: look for database %s: %w", tenant, dbName, err)
-	}
-	if !id.Valid {
-		if _, err := t.admin.ExecContext(ctx, createDatabaseSQL(dbName)); err != nil && !isError(err, errDatabaseExists) {
-			return nil, fmt.Errorf("tenant %s: create database %s: %w", tenant, dbName, err)
-		}
-	}
 	db, err := openDB(t.base, dbName)
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(int(t.opts.MaxConnsPerTenant) + 1)
-	m := &Mirror{target: t, tenant: tenant, database: dbName, state: state, db: db, chunkRows: t.opts.ChunkRows}
-	m.pool, err = puddle.NewPool(&puddle.Config[*sql.Conn]{
-		Constructor: m.connect,
-		Destructor:  func(c *sql.Conn) { _ = c.Close() },
-		MaxSize:     t.opts.MaxConnsPerTenant,
-	})
+	// Sessions leave database/sql's free list only by a failed setup or by Ping; a minute's
+	// idle limit there closes such a stray connection soon rather than never.
+	db.SetConnMaxIdleTime(time.Minute)
+	sess, err := newSessions(db, t.opts.MaxConnsPerTenant, sessionSetupSQL)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	if err := t.waitOnline(ctx, m); err != nil {
-		m.pool.Close()
-		db.Close()
+	m := &Mirror{target: t, tenant: tenant, database: dbName, state: state, sessions: sess, chunkRows: t.opts.ChunkRows}
+	if err := t.ensureDatabase(ctx, m); err != nil {
+		sess.close()
+		return nil, fmt.Errorf("tenant %s: database %s: %w", tenant, dbName, err)
+	}
+	if m.coll, err = m.readCollations(ctx); err != nil {
+		sess.close()
 		return nil, fmt.Errorf("tenant %s: database %s: %w", tenant, dbName, err)
 	}
 	return m, nil
-}
-
-// waitOnline polls a database until it is ONLINE and its state table exists: a database just
-// created can refuse logins (error 4060) for a while, on Azure SQL for minutes.
-func (t *Target) waitOnline(ctx context.Context, m *Mirror) error {
-	ctx, cancel := context.WithTimeout(ctx, t.opts.CreateTimeout)
-	defer cancel()
-	delay := 100 * time.Millisecond
-	for {
-		var status sql.NullString
-		err := t.admin.QueryRowContext(ctx, databaseStatusSQL, m.database).Scan(&status)
-		if err == nil && status.String == "ONLINE" {
-			err = m.withConn(ctx, func(c *sql.Conn) error {
-				_, err := c.ExecContext(ctx, createStateTableSQL(m.state))
-				if err != nil && !isError(err, errObjectExists) { // another process may create it between the check and the create
-					return err
-				}
-				_, err = c.ExecContext(ctx, upgradeStateTableSQL(m.state))
-				if isError(err, errColumnExists) {
-					return nil // another process added the columns meanwhile
-				}
-				return err
-			})
-			if err == nil {
-				return nil
-			}
-		} else if err == nil {
-			err = fmt.Errorf("status %q, not ONLINE", status.String)
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("not usable within %v: %w", t.opts.CreateTimeout, err)
-		}
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-		}
-		delay = min(2*delay, 5*time.Second)
-	}
 }
 
 // forget removes a closed mirror from the cache, so that the next Open connects anew.
@@ -279,10 +289,11 @@ type Mirror struct {
 	tenant    string
 	database  string
 	state     string
-	db        *sql.DB
-	pool      *puddle.Pool[*sql.Conn] // pinned sessions: #staging and T-SQL transactions live on one
+	sessions  *sessions // pinned sessions: #staging and T-SQL transactions live on one
 	chunkRows int
-	closeOnce sync.Once
+	coll      collations // chosen from the database's collation at open
+	// lastApply is what the last committed apply did, by path: for the live tests only.
+	lastApply atomic.Pointer[applyPaths]
 }
 
 var _ bulk.Mirror = (*Mirror)(nil)
@@ -297,63 +308,65 @@ func (m *Mirror) Close() error {
 	return nil
 }
 
-func (m *Mirror) shut() {
-	m.closeOnce.Do(func() {
-		m.pool.Close()
-		m.db.Close()
-	})
-}
+func (m *Mirror) shut() { m.sessions.close() }
 
-// connect pins a new session and sets it up.
-func (m *Mirror) connect(ctx context.Context) (*sql.Conn, error) {
-	c, err := m.db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := c.ExecContext(ctx, sessionSetupSQL); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
-}
-
-// withConn runs fn on a pinned session. A session that fn leaves in doubt (an error that the
-// rollback could not clear) is destroyed rather than reused.
+// withConn runs fn on a pinned session. A session whose connection fn found lost, or that fn
+// leaves in doubt (a bulk copy that could not be ended, an error that the rollback could not
+// clear), is closed rather than reused.
 func (m *Mirror) withConn(ctx context.Context, fn func(*sql.Conn) error) error {
-	res, err := m.pool.Acquire(ctx)
+	res, err := m.sessions.acquire(ctx)
 	if err != nil {
 		return err
 	}
 	c := res.Value()
-	if err := fn(c); err != nil {
-		var broken *brokenSession
-		if errors.As(err, &broken) {
-			res.Destroy()
-			return err
-		}
-		if _, rerr := c.ExecContext(context.WithoutCancel(ctx), rollbackSQL); rerr != nil {
-			res.Destroy()
-		} else {
-			res.Release()
-		}
+	err = fn(c)
+	if err == nil {
+		res.Release()
+		return nil
+	}
+	var broken *brokenSession
+	if errors.As(err, &broken) || connectionFault(err) != faultNone {
+		// A rollback on a lost connection could only fail, or wait; closing the connection
+		// makes the server roll back.
+		res.Destroy()
 		return err
 	}
-	res.Release()
-	return nil
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	if _, rerr := c.ExecContext(rctx, rollbackSQL); rerr != nil {
+		res.Destroy()
+	} else {
+		res.Release()
+	}
+	return err
 }
 
 // inTx runs fn in a T-SQL transaction on a pinned session and commits it.
+//
+// When BEGIN TRANSACTION itself fails because the session's connection is gone (a socket the
+// server or a gateway closed while the session sat in the pool), it is tried once more on
+// another session: nothing was read from the caller yet, and whatever the dead session held
+// died with it. Nowhere else is anything retried: by then fn may have consumed rows that
+// cannot be read twice.
 func (m *Mirror) inTx(ctx context.Context, fn func(*sql.Conn) error) error {
-	return m.withConn(ctx, func(c *sql.Conn) error {
-		if _, err := c.ExecContext(ctx, beginSQL); err != nil {
+	for attempt := 1; ; attempt++ {
+		began := false
+		err := m.withConn(ctx, func(c *sql.Conn) error {
+			if _, err := c.ExecContext(ctx, beginSQL); err != nil {
+				return err
+			}
+			began = true
+			if err := fn(c); err != nil {
+				return err
+			}
+			_, err := c.ExecContext(ctx, commitSQL)
 			return err
+		})
+		if err != nil && !began && attempt == 1 && ctx.Err() == nil && connectionFault(err) != faultNone {
+			continue
 		}
-		if err := fn(c); err != nil {
-			return err
-		}
-		_, err := c.ExecContext(ctx, commitSQL)
 		return err
-	})
+	}
 }
 
 // tableArgs passes table names as query arguments.
@@ -468,7 +481,7 @@ func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error)
 			var r catalogColumn
 			var maxLength int16
 			var precision, scale uint8
-			if err := rows.Scan(&table, &r.Name, &r.TypeName, &maxLength, &precision, &scale, &r.Nullable, &r.PrimaryKey); err != nil {
+			if err := rows.Scan(&table, &r.Name, &r.TypeName, &maxLength, &precision, &scale, &r.Nullable, &r.PrimaryKey, &r.Collation); err != nil {
 				return fmt.Errorf("read catalog: %w", err)
 			}
 			r.MaxLength, r.Precision, r.Scale = int(maxLength), int(precision), int(scale)
@@ -533,7 +546,7 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 			return fmt.Errorf("its state holds schema %.12s where the plan was made from %.12s: %w", stored, mig.From, bulk.ErrSchemaChanged)
 		}
 		var exists int
-		if err := c.QueryRowContext(ctx, objectExistsSQL, quote(desired.Name)).Scan(&exists); err != nil {
+		if err := c.QueryRowContext(ctx, objectExistsSQL, qualified(desired.Name)).Scan(&exists); err != nil {
 			return err
 		}
 		switch plan.Action {
@@ -541,25 +554,33 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 			if exists == 1 && !isMirrored {
 				return fmt.Errorf("an object named %s exists in database %s but is not mirrored (the state table %s does not list it); it is left alone", desired.Name, m.database, m.state)
 			}
-			ddl := []string{createTableSQL(desired)}
+			coll, err := m.coll.columnCollations(desired, nil)
+			if err != nil {
+				return err
+			}
+			ddl := []string{createTableSQL(desired, coll)}
 			if exists == 1 {
 				ddl = append([]string{dropTableSQL(desired.Name)}, ddl...)
 			}
 			if err := execAll(ctx, c, ddl); err != nil {
 				return err
 			}
-			_, err := c.ExecContext(ctx, stateUpsertSQL(m.state), desired.Name, hash, defaults)
+			_, err = c.ExecContext(ctx, stateUpsertSQL(m.state), desired.Name, hash, defaults)
 			return err
 		default:
 			if !isMirrored || exists == 0 {
 				return fmt.Errorf("table %s is not a mirrored table of database %s, so it cannot be altered", desired.Name, m.database)
 			}
 			if plan.Action == schema.Alter {
-				current, indexes, err := m.currentTable(ctx, c, desired.Name)
+				cur, err := m.currentTable(ctx, c, desired.Name)
 				if err != nil {
 					return err
 				}
-				ddl, err := alterTableSQL(plan, current, indexes)
+				coll, err := m.coll.columnCollations(desired, cur.collations)
+				if err != nil {
+					return err
+				}
+				ddl, err := alterTableSQL(plan, cur.table, cur.indexes, coll, cur.defaults)
 				if err != nil {
 					return err
 				}
@@ -577,49 +598,75 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 	return nil
 }
 
-// currentTable reads a table's columns (from the catalog query, filtered to it) and its indexes.
-func (m *Mirror) currentTable(ctx context.Context, c *sql.Conn, table string) (schema.Table, []tableIndex, error) {
-	cur := schema.Table{Name: table}
+// tableCatalog is what the catalog holds of a table that an Alter needs.
+type tableCatalog struct {
+	table      schema.Table
+	indexes    []tableIndex
+	collations map[string]string // by column, for the columns that have one
+	defaults   map[string]string // the name of each column's default constraint, by column
+}
+
+// currentTable reads a table's columns (from the catalog query, filtered to it), their
+// collations, its indexes and its default constraints.
+func (m *Mirror) currentTable(ctx context.Context, c *sql.Conn, table string) (tableCatalog, error) {
+	cur := tableCatalog{table: schema.Table{Name: table}, collations: map[string]string{}, defaults: map[string]string{}}
 	rows, err := c.QueryContext(ctx, catalogSQL(m.state))
 	if err != nil {
-		return cur, nil, err
+		return cur, err
 	}
 	for rows.Next() {
 		var name string
 		var r catalogColumn
 		var maxLength int16
 		var precision, scale uint8
-		if err := rows.Scan(&name, &r.Name, &r.TypeName, &maxLength, &precision, &scale, &r.Nullable, &r.PrimaryKey); err != nil {
+		if err := rows.Scan(&name, &r.Name, &r.TypeName, &maxLength, &precision, &scale, &r.Nullable, &r.PrimaryKey, &r.Collation); err != nil {
 			rows.Close()
-			return cur, nil, err
+			return cur, err
 		}
 		if name == table {
 			r.MaxLength, r.Precision, r.Scale = int(maxLength), int(precision), int(scale)
-			cur.Columns = append(cur.Columns, columnFromCatalog(r))
+			cur.table.Columns = append(cur.table.Columns, columnFromCatalog(r))
+			if r.Collation != "" {
+				cur.collations[r.Name] = r.Collation
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return cur, nil, err
+		return cur, err
 	}
-	rows, err = c.QueryContext(ctx, indexColumnsSQL, quote(table))
+	rows, err = c.QueryContext(ctx, indexColumnsSQL, qualified(table))
 	if err != nil {
-		return cur, nil, err
+		return cur, err
 	}
-	defer rows.Close()
-	var indexes []tableIndex
 	for rows.Next() {
 		var name, column string
 		var pk bool
 		if err := rows.Scan(&name, &pk, &column); err != nil {
-			return cur, nil, err
+			rows.Close()
+			return cur, err
 		}
-		if n := len(indexes); n > 0 && indexes[n-1].name == name {
-			indexes[n-1].columns = append(indexes[n-1].columns, column)
+		if n := len(cur.indexes); n > 0 && cur.indexes[n-1].name == name {
+			cur.indexes[n-1].columns = append(cur.indexes[n-1].columns, column)
 		} else {
-			indexes = append(indexes, tableIndex{name: name, primaryKey: pk, columns: []string{column}})
+			cur.indexes = append(cur.indexes, tableIndex{name: name, primaryKey: pk, columns: []string{column}})
 		}
 	}
-	return cur, indexes, rows.Err()
+	if err := rows.Err(); err != nil {
+		return cur, err
+	}
+	rows, err = c.QueryContext(ctx, defaultConstraintsSQL, qualified(table))
+	if err != nil {
+		return cur, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var column, name string
+		if err := rows.Scan(&column, &name); err != nil {
+			return cur, err
+		}
+		cur.defaults[column] = name
+	}
+	return cur, rows.Err()
 }
 
 // execAll runs statements one by one, so that an error names its statement.

@@ -1,7 +1,10 @@
 package mssql
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,6 +34,24 @@ func checkTableNames(t schema.Table) error {
 // quote bracket-quotes an identifier, doubling any ]. Names reaching it have passed
 // checkIdentifier, so the doubling is a second line of defence, not the first.
 func quote(name string) string { return "[" + strings.ReplaceAll(name, "]", "]]") + "]" }
+
+// qualified names a mirror table or the state table in the dbo schema: [dbo].[name].
+//
+// A one-part name resolves differently in DDL and in other statements ("Name resolution, default
+// schema, implicit schema", SQL Server team blog): CREATE makes it in the user's default schema,
+// while a reference looks in sys, then the default schema, then dbo. A login whose user has a
+// default schema other than dbo (a partner's database, a Windows or Entra group principal)
+// would create tables in one schema and find, or drop, another schema's; and a mirrored table
+// named like a catalog view (sysobjects) would resolve to the view. Two parts remove both. The
+// session's #staging tables are never qualified: # names always mean the session's temporary
+// tables in tempdb.
+func qualified(name string) string { return "[dbo]." + quote(name) }
+
+// bulkTarget names a mirror table for go-mssqldb's bulk copy, which splits the name on dots and
+// quotes each part itself (quoteObjectName, quoter.go:156-175) and writes the name as given into
+// the COLMETADATA of text, ntext and image columns (bulkcopy.go createColMetadata): dbo.name,
+// where the name has passed checkIdentifier (letters, digits, underscores).
+func bulkTarget(name string) string { return "dbo." + name }
 
 // literal is an N” string constant.
 func literal(s string) string { return "N'" + strings.ReplaceAll(s, "'", "''") + "'" }
@@ -64,14 +85,21 @@ const sessionSetupSQL = "SET ANSI_NULLS ON; SET ANSI_PADDING ON; SET ANSI_WARNIN
 	"SET CONCAT_NULL_YIELDS_NULL ON; SET QUOTED_IDENTIFIER ON; SET NUMERIC_ROUNDABORT OFF; " +
 	"SET XACT_ABORT OFF; SET NOCOUNT OFF"
 
-// databaseIDSQL is NULL when the database (@p1) does not exist.
-const databaseIDSQL = "SELECT DB_ID(@p1)"
+// databaseStateSQL reads a database's (@p1) row of sys.databases on the admin connection: its
+// state (ONLINE when it takes work; CREATE DATABASE may return, notably on Azure SQL, before it
+// does) and its collation. Unlike DB_ID and DATABASEPROPERTYEX, it works for another database
+// on Azure SQL Database too, for a login that may see the row (decideDatabase).
+const databaseStateSQL = "SELECT state_desc, collation_name FROM sys.databases WHERE name = @p1"
 
-func createDatabaseSQL(database string) string { return "CREATE DATABASE " + quote(database) }
-
-// databaseStatusSQL polls a new database (@p1): CREATE DATABASE may return (notably on Azure SQL)
-// before the database is ONLINE, and logins to it fail until then.
-const databaseStatusSQL = "SELECT CAST(DATABASEPROPERTYEX(@p1, 'Status') AS nvarchar(60))"
+// createDatabaseSQL creates a database, with the options Open checked (checkCreateOptions). It
+// is sent alone: Azure SQL Database requires CREATE DATABASE to be the only statement of its
+// batch.
+func createDatabaseSQL(database, options string) string {
+	if options = strings.TrimSpace(options); options != "" {
+		return "CREATE DATABASE " + quote(database) + " " + options
+	}
+	return "CREATE DATABASE " + quote(database)
+}
 
 // createStateTableSQL creates the tenant's state table unless it exists: a row per mirrored
 // table (its schema hash, LSN, the SQL Server defaults it keeps, the cycle that last named it and
@@ -80,8 +108,8 @@ const databaseStatusSQL = "SELECT CAST(DATABASEPROPERTYEX(@p1, 'Status') AS nvar
 // catalog does.
 func createStateTableSQL(state string) string {
 	var b strings.Builder
-	b.WriteString("IF OBJECT_ID(" + literal(quote(state)) + ", N'U') IS NULL\n" +
-		"CREATE TABLE " + quote(state) + " (\n" +
+	b.WriteString("IF OBJECT_ID(" + literal(qualified(state)) + ", N'U') IS NULL\n" +
+		"CREATE TABLE " + qualified(state) + " (\n" +
 		"\ttablename nvarchar(128) NOT NULL PRIMARY KEY,\n" +
 		"\tschemahash varchar(64) NOT NULL,\n" +
 		"\tlsn bigint NOT NULL,\n" +
@@ -108,7 +136,7 @@ var stateColumns = []struct{ name, definition string }{
 func upgradeStateTableSQL(state string) string {
 	var parts []string
 	for _, c := range stateColumns {
-		parts = append(parts, "IF COL_LENGTH("+literal(quote(state))+", "+literal(c.name)+") IS NULL ALTER TABLE "+quote(state)+" ADD "+c.name+" "+c.definition)
+		parts = append(parts, "IF COL_LENGTH("+literal(qualified(state))+", "+literal(c.name)+") IS NULL ALTER TABLE "+qualified(state)+" ADD "+c.name+" "+c.definition)
 	}
 	return strings.Join(parts, ";\n")
 }
@@ -117,50 +145,50 @@ func upgradeStateTableSQL(state string) string {
 const notCycle = "tablename <> N'" + bulk.CycleRow + "'"
 
 func stateSelectSQL(state string) string {
-	return "SELECT tablename, schemahash, lsn, changed_at, COALESCE(defaults, N''), inserted, updated, deleted FROM " + quote(state) +
+	return "SELECT tablename, schemahash, lsn, changed_at, COALESCE(defaults, N''), inserted, updated, deleted FROM " + qualified(state) +
 		" WHERE " + notCycle + " ORDER BY tablename"
 }
 
 // stateLockSQL reads the state rows of n tables (@p1…@pn) and locks them (and the gaps where
 // missing ones would go) until the transaction ends.
 func stateLockSQL(state string, n int) string {
-	return "SELECT tablename, schemahash FROM " + quote(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename IN (" + params(1, n) + ") ORDER BY tablename"
+	return "SELECT tablename, schemahash FROM " + qualified(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename IN (" + params(1, n) + ") ORDER BY tablename"
 }
 
 // stateApplyLockSQL reads one table's (@p1) hash and LSN and locks its row until the apply ends:
 // applies of one table, and migrations of it, wait for each other across processes.
 func stateApplyLockSQL(state string) string {
-	return "SELECT schemahash, lsn FROM " + quote(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename = @p1"
+	return "SELECT schemahash, lsn FROM " + qualified(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename = @p1"
 }
 
 // stateListedSQL counts the state rows of a table (@p1), without locking.
 func stateListedSQL(state string) string {
-	return "SELECT COUNT(*) FROM " + quote(state) + " WHERE tablename = @p1"
+	return "SELECT COUNT(*) FROM " + qualified(state) + " WHERE tablename = @p1"
 }
 
 // currentCycleSQL is the number of the cycle in progress, NULL when none is.
 func currentCycleSQL(state string) string {
-	return "(SELECT lsn FROM " + quote(state) + " WHERE tablename = N'" + bulk.CycleRow + "' AND schemahash <> 'ended')"
+	return "(SELECT lsn FROM " + qualified(state) + " WHERE tablename = N'" + bulk.CycleRow + "' AND schemahash <> 'ended')"
 }
 
 // stateUpsertSQL records a created table (@p1 name, @p2 hash, @p3 defaults) with no data, named
 // by the cycle in progress. The caller holds the row's lock (stateLockSQL), so the check and the
 // write cannot race.
 func stateUpsertSQL(state string) string {
-	q := quote(state)
+	q := qualified(state)
 	return "UPDATE " + q + " SET schemahash = @p2, lsn = -1, changed_at = SYSUTCDATETIME(), defaults = NULLIF(@p3, N''), cycle = " + currentCycleSQL(state) + " WHERE tablename = @p1;\n" +
 		"IF @@ROWCOUNT = 0 INSERT INTO " + q + " (tablename, schemahash, lsn, changed_at, defaults, cycle) VALUES (@p1, @p2, -1, SYSUTCDATETIME(), NULLIF(@p3, N''), " + currentCycleSQL(state) + ")"
 }
 
 // stateSetHashSQL records a new hash (@p2) and defaults (@p3) of a table (@p1), keeping its LSN.
 func stateSetHashSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET schemahash = @p2, defaults = NULLIF(@p3, N''), changed_at = SYSUTCDATETIME() WHERE tablename = @p1"
+	return "UPDATE " + qualified(state) + " SET schemahash = @p2, defaults = NULLIF(@p3, N''), changed_at = SYSUTCDATETIME() WHERE tablename = @p1"
 }
 
 // stateAppliedSQL records what an apply did to a table (@p1): the LSN (@p3) when @p2 is 1, and
 // the rows it inserted (@p4), updated (@p5) and deleted (@p6), added to the cycle's counts.
 func stateAppliedSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET lsn = CASE WHEN @p2 = 1 THEN @p3 ELSE lsn END,\n" +
+	return "UPDATE " + qualified(state) + " SET lsn = CASE WHEN @p2 = 1 THEN @p3 ELSE lsn END,\n" +
 		"\tchanged_at = CASE WHEN @p2 = 1 THEN SYSUTCDATETIME() ELSE changed_at END,\n" +
 		"\tinserted = inserted + @p4, updated = updated + @p5, deleted = deleted + @p6\n" +
 		"WHERE tablename = @p1"
@@ -168,17 +196,17 @@ func stateAppliedSQL(state string) string {
 
 // stateInvalidateSQL sets the LSN of n tables (@p1…@pn) to -1.
 func stateInvalidateSQL(state string, n int) string {
-	return "UPDATE " + quote(state) + " SET lsn = -1, changed_at = SYSUTCDATETIME() WHERE tablename IN (" + params(1, n) + ")"
+	return "UPDATE " + qualified(state) + " SET lsn = -1, changed_at = SYSUTCDATETIME() WHERE tablename IN (" + params(1, n) + ")"
 }
 
 // stateInvalidateAllSQL sets the LSN of every table to -1.
 func stateInvalidateAllSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET lsn = -1, changed_at = SYSUTCDATETIME() WHERE " + notCycle
+	return "UPDATE " + qualified(state) + " SET lsn = -1, changed_at = SYSUTCDATETIME() WHERE " + notCycle
 }
 
 // stateDeleteSQL forgets n tables (@p1…@pn).
 func stateDeleteSQL(state string, n int) string {
-	return "DELETE FROM " + quote(state) + " WHERE tablename IN (" + params(1, n) + ")"
+	return "DELETE FROM " + qualified(state) + " WHERE tablename IN (" + params(1, n) + ")"
 }
 
 // schemaLockSQL serializes the schema changes of one mirror database across processes until the
@@ -190,7 +218,7 @@ const schemaLockSQL = "DECLARE @r int;\n" +
 
 // beginCycleSQL starts the next cycle and sets every table's cycle counts to zero.
 func beginCycleSQL(state string) string {
-	q := quote(state)
+	q := qualified(state)
 	return "UPDATE " + q + " SET schemahash = 'open', lsn = lsn + 1, changed_at = SYSUTCDATETIME() WHERE tablename = N'" + bulk.CycleRow + "';\n" +
 		"IF @@ROWCOUNT = 0 INSERT INTO " + q + " (tablename, schemahash, lsn, changed_at) VALUES (N'" + bulk.CycleRow + "', 'open', 1, SYSUTCDATETIME());\n" +
 		"UPDATE " + q + " SET inserted = 0, updated = 0, deleted = 0 WHERE " + notCycle + " AND (inserted <> 0 OR updated <> 0 OR deleted <> 0)"
@@ -198,41 +226,63 @@ func beginCycleSQL(state string) string {
 
 // nameCycleSQL marks the cycle in progress as having made a TableSchema call and returns its number.
 func nameCycleSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET schemahash = 'named' OUTPUT inserted.lsn WHERE tablename = N'" + bulk.CycleRow + "' AND schemahash <> 'ended'"
+	return "UPDATE " + qualified(state) + " SET schemahash = 'named' OUTPUT inserted.lsn WHERE tablename = N'" + bulk.CycleRow + "' AND schemahash <> 'ended'"
 }
 
 // nameTablesSQL records that the cycle @p1 named n tables (@p2…).
 func nameTablesSQL(state string, n int) string {
-	return "UPDATE " + quote(state) + " SET cycle = @p1 WHERE tablename IN (" + params(2, n) + ")"
+	return "UPDATE " + qualified(state) + " SET cycle = @p1 WHERE tablename IN (" + params(2, n) + ")"
 }
 
 // cycleLockSQL reads the cycle row (its number and stage) and locks it until the transaction ends.
 func cycleLockSQL(state string) string {
-	return "SELECT lsn, schemahash FROM " + quote(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename = N'" + bulk.CycleRow + "'"
+	return "SELECT lsn, schemahash FROM " + qualified(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename = N'" + bulk.CycleRow + "'"
 }
 
 // unnamedSQL lists the tables the cycle @p1 did not name.
 func unnamedSQL(state string) string {
-	return "SELECT tablename FROM " + quote(state) + " WHERE " + notCycle + " AND (cycle IS NULL OR cycle <> @p1) ORDER BY tablename"
+	return "SELECT tablename FROM " + qualified(state) + " WHERE " + notCycle + " AND (cycle IS NULL OR cycle <> @p1) ORDER BY tablename"
 }
 
 // endCycleSQL marks the cycle as ended.
 func endCycleSQL(state string) string {
-	return "UPDATE " + quote(state) + " SET schemahash = 'ended', changed_at = SYSUTCDATETIME() WHERE tablename = N'" + bulk.CycleRow + "'"
+	return "UPDATE " + qualified(state) + " SET schemahash = 'ended', changed_at = SYSUTCDATETIME() WHERE tablename = N'" + bulk.CycleRow + "'"
 }
 
-// objectExistsSQL finds an object of any kind (@p1, bracket-quoted) in the default schema, since
+// databaseCollationSQL reads the current database's collation and its code page
+// (DATABASEPROPERTYEX of the current database works on Azure SQL Database too).
+const databaseCollationSQL = "SELECT CONVERT(nvarchar(128), DATABASEPROPERTYEX(DB_NAME(), N'Collation')),\n" +
+	"\tCONVERT(int, COLLATIONPROPERTY(CONVERT(nvarchar(128), DATABASEPROPERTYEX(DB_NAME(), N'Collation')), N'CodePage'))"
+
+// binaryCollationsSQL lists the BIN2 collations of a code page (@p1), for chooseKeyCollation.
+const binaryCollationsSQL = "SELECT name FROM sys.fn_helpcollations()\n" +
+	"WHERE CONVERT(int, COLLATIONPROPERTY(name, N'CodePage')) = @p1 AND (name LIKE N'%[_]BIN2' OR name LIKE N'%[_]BIN2[_]UTF8')\n" +
+	"ORDER BY name"
+
+// collationExistsSQL is 1 when the server knows a collation (@p1).
+const collationExistsSQL = "SELECT CAST(CASE WHEN COLLATIONPROPERTY(@p1, N'CodePage') IS NULL THEN 0 ELSE 1 END AS bit)"
+
+// columnCollationsSQL reads the collation of every column of a table (@p1, qualified) that has one.
+const columnCollationsSQL = "SELECT c.name, c.collation_name FROM sys.columns AS c WHERE c.object_id = OBJECT_ID(@p1, N'U') AND c.collation_name IS NOT NULL"
+
+// objectExistsSQL finds an object of any kind (@p1, qualified) in the dbo schema, since
 // a partner's view or synonym of that name blocks a create just as well as a table.
 const objectExistsSQL = "SELECT CASE WHEN OBJECT_ID(@p1) IS NULL THEN 0 ELSE 1 END"
 
 // catalogSQL reads the columns of every table the state table lists, in column order: the base
 // system type (so that an alias type reads as what it stores), max_length in bytes (-1 for max),
-// precision, scale, nullability and primary key membership.
+// precision, scale, nullability, primary key membership and collation (empty for a type without).
+//
+// sys.tables.name is in the catalog collation, which on Azure SQL Database is
+// SQL_Latin1_General_CP1_CI_AS whatever the database's is (CATALOG_COLLATION, CREATE DATABASE
+// (Azure SQL Database)); compared with the state table's column, in the database's collation,
+// it fails with error 468 (collation conflict) in a database of another collation. The explicit
+// COLLATE decides the comparison.
 func catalogSQL(state string) string {
 	return `SELECT t.name, c.name, ty.name, c.max_length, c.precision, c.scale, c.is_nullable,
-	CAST(CASE WHEN ic.column_id IS NULL THEN 0 ELSE 1 END AS bit)
-FROM ` + quote(state) + ` AS s
-JOIN sys.tables AS t ON t.name = s.tablename AND t.schema_id = SCHEMA_ID()
+	CAST(CASE WHEN ic.column_id IS NULL THEN 0 ELSE 1 END AS bit), COALESCE(c.collation_name, N'')
+FROM ` + qualified(state) + ` AS s
+JOIN sys.tables AS t ON t.name = s.tablename COLLATE DATABASE_DEFAULT AND t.schema_id = SCHEMA_ID(N'dbo')
 JOIN sys.columns AS c ON c.object_id = t.object_id
 JOIN sys.types AS ty ON ty.user_type_id = c.system_type_id
 LEFT JOIN sys.indexes AS i ON i.object_id = t.object_id AND i.is_primary_key = 1
@@ -240,7 +290,7 @@ LEFT JOIN sys.index_columns AS ic ON ic.object_id = t.object_id AND ic.index_id 
 ORDER BY t.name, c.column_id`
 }
 
-// indexColumnsSQL lists, for a table (@p1, bracket-quoted), every index with the columns it uses
+// indexColumnsSQL lists, for a table (@p1, qualified), every index with the columns it uses
 // (keys and included columns): the primary key to drop and re-add around a widened key column,
 // and the partner's indexes that block ALTER COLUMN or DROP COLUMN.
 const indexColumnsSQL = `SELECT i.name, i.is_primary_key, c.name
@@ -250,25 +300,27 @@ JOIN sys.columns AS c ON c.object_id = ic.object_id AND c.column_id = ic.column_
 WHERE i.object_id = OBJECT_ID(@p1)
 ORDER BY i.index_id, ic.key_ordinal, ic.index_column_id`
 
-// columnDefinition is a column's name, type and nullability.
-func columnDefinition(c schema.Column) string {
-	def := quote(c.Name) + " " + columnType(c)
+// columnDefinition is a column's name, type (with its collation, from coll by name:
+// columnCollations) and nullability.
+func columnDefinition(c schema.Column, coll map[string]string) string {
+	def := quote(c.Name) + " " + columnType(c, coll[c.Name])
 	if c.Nullable {
 		return def + " NULL"
 	}
 	return def + " NOT NULL"
 }
 
-// createTableSQL creates a table with a clustered primary key (a heap when the table has none).
-// The constraint is left unnamed, so that SQL Server picks a name no partner object holds.
-func createTableSQL(t schema.Table) string {
+// createTableSQL creates a table with a clustered primary key (a heap when the table has none)
+// and each column's default as a named constraint (defaultName). The primary key constraint is
+// left unnamed, so that SQL Server picks a name no partner object holds.
+func createTableSQL(t schema.Table, coll map[string]string) string {
 	var b strings.Builder
-	b.WriteString("CREATE TABLE " + quote(t.Name) + " (")
+	b.WriteString("CREATE TABLE " + qualified(t.Name) + " (")
 	for i, c := range t.Columns {
 		if i > 0 {
 			b.WriteString(",")
 		}
-		b.WriteString("\n\t" + columnDefinition(c))
+		b.WriteString("\n\t" + newColumnDefinition(t.Name, c, coll))
 	}
 	if key := t.Key(); len(key) > 0 {
 		b.WriteString(",\n\tPRIMARY KEY CLUSTERED (" + columnList(t, key, "") + ")")
@@ -280,7 +332,7 @@ func createTableSQL(t schema.Table) string {
 // dropTableSQL drops a table if it exists. OBJECT_ID rather than DROP TABLE IF EXISTS keeps
 // SQL Server 2014 and databases at an older compatibility level working.
 func dropTableSQL(table string) string {
-	return "IF OBJECT_ID(" + literal(quote(table)) + ", N'U') IS NOT NULL DROP TABLE " + quote(table)
+	return "IF OBJECT_ID(" + literal(qualified(table)) + ", N'U') IS NOT NULL DROP TABLE " + qualified(table)
 }
 
 // tableIndex is one index of a table as indexColumnsSQL reads it.
@@ -290,8 +342,11 @@ type tableIndex struct {
 	columns    []string
 }
 
-// alterTableSQL renders an Alter plan: one ADD of every new column, one ALTER COLUMN per widened
-// column (T-SQL allows one per statement), one DROP COLUMN of every dropped column.
+// alterTableSQL renders an Alter plan: one ADD of every new column (with its default), one
+// ALTER COLUMN per widened column (T-SQL allows one per statement), one DROP COLUMN of every
+// dropped column, and the defaults that change (plan.Defaults) dropped and added in place.
+// constraints names the default constraint of each column that has one, as the catalog shows
+// it.
 //
 // ALTER COLUMN fails on a column that an index uses, and so does DROP COLUMN. A widened key
 // column is handled here: the primary key constraint is dropped before and added back (same
@@ -301,17 +356,12 @@ type tableIndex struct {
 // column, so that the partner drops it and re-creates it after the cycle. The one case SQL
 // Server allows with an index in place, a longer varchar, nvarchar or varbinary of the same type
 // (not to max) and the same nullability, needs nothing.
-func alterTableSQL(plan schema.Plan, current schema.Table, indexes []tableIndex) ([]string, error) {
+//
+// coll names the columns' collations (columnCollations, with the catalog's for the columns that
+// exist: a widened column keeps its own).
+func alterTableSQL(plan schema.Plan, current schema.Table, indexes []tableIndex, coll map[string]string, constraints map[string]string) ([]string, error) {
 	t := plan.Desired
-	table := quote(t.Name)
-	var stmts []string
-	if len(plan.Add) > 0 {
-		defs := make([]string, len(plan.Add))
-		for i, c := range plan.Add {
-			defs[i] = columnDefinition(c)
-		}
-		stmts = append(stmts, "ALTER TABLE "+table+" ADD "+strings.Join(defs, ", "))
-	}
+	table := qualified(t.Name)
 	var pk *tableIndex
 	for i := range indexes {
 		if indexes[i].primaryKey {
@@ -343,11 +393,41 @@ func alterTableSQL(plan schema.Plan, current schema.Table, indexes []tableIndex)
 	if widenKey && pk == nil {
 		return nil, fmt.Errorf("table %s: a key column is widened but the table has no primary key constraint to drop and re-add", t.Name)
 	}
+
+	// Defaults first come off the columns to drop, widen or give another default: SQL Server
+	// refuses to drop a column that a default constraint is bound to, and to change its type
+	// (error 5074, "The object … is dependent on column …"; ALTER TABLE: ALTER COLUMN allows a
+	// column with a default only a new length, precision or scale; DROP COLUMN not at all). A
+	// widened column gets its default back after.
+	var stmts []string
+	dropped := map[string]bool{}
+	dropDefault := func(column string) {
+		if name, ok := constraints[column]; ok && !dropped[column] {
+			stmts = append(stmts, dropConstraintSQL(t.Name, name))
+			dropped[column] = true
+		}
+	}
+	for _, name := range plan.Drop {
+		dropDefault(name)
+	}
+	for _, c := range plan.Widen {
+		dropDefault(c.Name)
+	}
+	for _, c := range plan.Defaults {
+		dropDefault(c.Name)
+	}
+	if len(plan.Add) > 0 {
+		defs := make([]string, len(plan.Add))
+		for i, c := range plan.Add {
+			defs[i] = newColumnDefinition(t.Name, c, coll)
+		}
+		stmts = append(stmts, "ALTER TABLE "+table+" ADD "+strings.Join(defs, ", "))
+	}
 	if widenKey {
 		stmts = append(stmts, "ALTER TABLE "+table+" DROP CONSTRAINT "+quote(pk.name))
 	}
 	for _, c := range plan.Widen {
-		stmts = append(stmts, "ALTER TABLE "+table+" ALTER COLUMN "+columnDefinition(c))
+		stmts = append(stmts, "ALTER TABLE "+table+" ALTER COLUMN "+columnDefinition(c, coll))
 	}
 	if widenKey {
 		stmts = append(stmts, "ALTER TABLE "+table+" ADD CONSTRAINT "+quote(pk.name)+" PRIMARY KEY CLUSTERED ("+columnList(t, t.Key(), "")+")")
@@ -359,8 +439,66 @@ func alterTableSQL(plan schema.Plan, current schema.Table, indexes []tableIndex)
 		}
 		stmts = append(stmts, "ALTER TABLE "+table+" DROP COLUMN "+strings.Join(names, ", "))
 	}
+	added := map[string]bool{}
+	for _, c := range append(slices.Clone(plan.Widen), plan.Defaults...) {
+		if c.Default != "" && !added[c.Name] {
+			stmts = append(stmts, addDefaultSQL(t.Name, c))
+			added[c.Name] = true
+		}
+	}
 	return stmts, nil
 }
+
+// defaultName is the name of the default constraint mirrord gives a column: "DF_", the table,
+// the column, and 8 hex digits of a hash of both, cut to SQL Server's 128 characters (the names
+// are ASCII: checkIdentifier). Named, not left to SQL Server, so that the DDL is the same on
+// every server and in the golden files; the hash keeps "a_b"."c" and "a"."b_c" apart, and makes
+// a name no partner object is likely to hold. A default is dropped by the name the catalog
+// shows (defaultConstraintsSQL), whoever named it.
+func defaultName(table, column string) string {
+	sum := sha256.Sum256([]byte(table + "\x00" + column))
+	suffix := "_" + hex.EncodeToString(sum[:4])
+	name := "DF_" + table + "_" + column
+	if len(name)+len(suffix) > schema.MaxNameLength {
+		name = name[:schema.MaxNameLength-len(suffix)]
+	}
+	return name + suffix
+}
+
+// defaultClause is a column's default as a named constraint, for CREATE TABLE and ALTER TABLE
+// ADD; empty when it has none. The text is SQL Server's own catalog text of the default
+// (schema.Column.Default: "((0))", "(getdate())"), written as it is.
+func defaultClause(table string, c schema.Column) string {
+	if c.Default == "" {
+		return ""
+	}
+	return " CONSTRAINT " + quote(defaultName(table, c.Name)) + " DEFAULT " + c.Default
+}
+
+// newColumnDefinition is a column's definition with its default, for a column that does not
+// exist yet. A nullable column added with a default keeps NULL in the rows already there (no
+// WITH VALUES: "If WITH VALUES isn't specified for columns that allow nulls, NULL is stored in
+// the new column in existing rows", ALTER TABLE), as schema.Plan.Add says.
+func newColumnDefinition(table string, c schema.Column, coll map[string]string) string {
+	return columnDefinition(c, coll) + defaultClause(table, c)
+}
+
+// addDefaultSQL gives an existing column its default.
+func addDefaultSQL(table string, c schema.Column) string {
+	return "ALTER TABLE " + qualified(table) + " ADD CONSTRAINT " + quote(defaultName(table, c.Name)) + " DEFAULT " + c.Default + " FOR " + quote(c.Name)
+}
+
+// dropConstraintSQL drops a constraint of a table by name.
+func dropConstraintSQL(table, constraint string) string {
+	return "ALTER TABLE " + qualified(table) + " DROP CONSTRAINT " + quote(constraint)
+}
+
+// defaultConstraintsSQL lists the default constraints of a table (@p1, qualified): the column
+// and the constraint's name.
+const defaultConstraintsSQL = `SELECT c.name, dc.name
+FROM sys.default_constraints AS dc
+JOIN sys.columns AS c ON c.object_id = dc.parent_object_id AND c.column_id = dc.parent_column_id
+WHERE dc.parent_object_id = OBJECT_ID(@p1, N'U')`
 
 func (ix tableIndex) uses(column string) bool {
 	for _, c := range ix.columns {
@@ -385,11 +523,11 @@ func growsInPlace(a, b schema.Column) bool {
 // truncateSQL empties a table and keeps its indexes. SQL Server refuses it on a table that a
 // foreign key references or that an indexed view uses (and without ALTER permission): then
 // deleteAllSQL does it row by row.
-func truncateSQL(table string) string { return "TRUNCATE TABLE " + quote(table) }
+func truncateSQL(table string) string { return "TRUNCATE TABLE " + qualified(table) }
 
-func deleteAllSQL(table string) string { return "DELETE FROM " + quote(table) }
+func deleteAllSQL(table string) string { return "DELETE FROM " + qualified(table) }
 
-func rowCountSQL(table string) string { return "SELECT COUNT_BIG(*) FROM " + quote(table) }
+func rowCountSQL(table string) string { return "SELECT COUNT_BIG(*) FROM " + qualified(table) }
 
 // Transaction control is plain T-SQL on one pinned session, so that bulk copy (a driver-level
 // call on the same connection) runs inside the same transaction.
@@ -430,12 +568,15 @@ func columnList(t schema.Table, cols []int, alias string) string {
 // flag and the segment's columns in their staging types. It is a heap with no index or
 // constraint: bulk copy into it is the cheapest load SQL Server has, and since a #table belongs
 // to its session, every connection loads its own at the same time as the others.
-func createStageSQL(stage string, t schema.Table, cols []int) string {
+//
+// coll names the collations of the table's columns (columnCollations): a key column's staging
+// column takes the key column's.
+func createStageSQL(stage string, t schema.Table, cols []int, coll map[string]string) string {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE " + quote(stage) + " (" + seqColumn + " bigint NOT NULL, " + deleteColumn + " bit NOT NULL")
 	for _, ci := range cols {
 		c := t.Columns[ci]
-		b.WriteString(", " + quote(c.Name) + " " + stageType(c) + " NULL")
+		b.WriteString(", " + quote(c.Name) + " " + stageType(c, coll[c.Name]) + " NULL")
 	}
 	b.WriteString(")")
 	return b.String()
@@ -444,16 +585,29 @@ func createStageSQL(stage string, t schema.Table, cols []int) string {
 // stageProjection selects a segment's columns from alias, converted from their staging types to
 // the table's types, so that the key comparison is between like types (a varchar key compared
 // with an nvarchar value would convert the table's column and scan instead of seek).
-func stageProjection(t schema.Table, cols []int, alias string) string {
+//
+// A text or ntext column that coll gives a collation of its own (where the database's cannot
+// hold them: legacyCollation) is not cast to text or ntext, which would take the database's
+// collation and fail (error 4189): the staged value takes the column's collation and becomes
+// varchar(max) or nvarchar(max) in it, and the write into the column converts it implicitly
+// ("You can insert or update values in a text column whose collation is different from the code
+// page of the default collation of the database. SQL Server implicitly converts the values to the
+// collation of the column", Set or change the column collation).
+func stageProjection(t schema.Table, cols []int, alias string, coll map[string]string) string {
 	var b strings.Builder
 	for i, ci := range cols {
 		c := t.Columns[ci]
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		if stageBaseType(c) == c.TypeString() {
+		switch legacy := coll[c.Name]; {
+		case legacy != "" && c.Type == schema.Text:
+			b.WriteString("CAST(" + columnRef(alias, c) + " COLLATE " + legacy + " AS varchar(max)) AS " + quote(c.Name))
+		case legacy != "" && c.Type == schema.NText:
+			b.WriteString("CAST(" + columnRef(alias, c) + " COLLATE " + legacy + " AS nvarchar(max)) AS " + quote(c.Name))
+		case stageBaseType(c) == c.TypeString():
 			b.WriteString(columnRef(alias, c))
-		} else {
+		default:
 			b.WriteString("CAST(" + columnRef(alias, c) + " AS " + c.TypeString() + ") AS " + quote(c.Name))
 		}
 	}
@@ -462,8 +616,8 @@ func stageProjection(t schema.Table, cols []int, alias string) string {
 
 // lastStateSQL selects the last row of each key from a staging table, its delete flag and its
 // columns in the table's types: ROW_NUMBER over the key, newest sequence number first.
-func lastStateSQL(t schema.Table, stage string, cols []int) string {
-	return "SELECT " + "s." + deleteColumn + ", " + stageProjection(t, cols, "s") + "\n\tFROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY " +
+func lastStateSQL(t schema.Table, stage string, cols []int, coll map[string]string) string {
+	return "SELECT " + "s." + deleteColumn + ", " + stageProjection(t, cols, "s", coll) + "\n\tFROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY " +
 		columnList(t, t.Key(), "") + " ORDER BY " + seqColumn + " DESC) AS " + rowNumber + " FROM " + quote(stage) + ") AS s\n\tWHERE s." + rowNumber + " = 1"
 }
 
@@ -489,8 +643,9 @@ func nonKey(t schema.Table, cols []int) []int {
 }
 
 // mergeSQL writes the last state of every key of a staging table into the table in one MERGE:
-// deletes, updates of the segment's columns only, and inserts (columns the segment lacks stay
-// NULL).
+// deletes, updates of the segment's columns only, and inserts (columns the segment lacks take
+// their default, NULL where they have none, as the source's row did when it was inserted
+// without them).
 //
 // MERGE rather than DELETE + UPDATE + INSERT: one statement reads the staging table and probes
 // the clustered key once per row, where the trio reads both three times; on PostgreSQL the same
@@ -498,10 +653,10 @@ func nonKey(t schema.Table, cols []int) []int {
 // faults on SQL Server concern triggers, filtered indexes with the target as source, and
 // races without a serializable hint: mirrors have no triggers of ours, and HOLDLOCK takes the
 // key-range locks that make a concurrent writer wait instead of breaking the key.
-func mergeSQL(t schema.Table, stage string, cols []int) string {
+func mergeSQL(t schema.Table, stage string, cols []int, coll map[string]string) string {
 	var b strings.Builder
-	b.WriteString("MERGE INTO " + quote(t.Name) + " WITH (HOLDLOCK) AS dst\n")
-	b.WriteString("USING (" + lastStateSQL(t, stage, cols) + ") AS src\n")
+	b.WriteString("MERGE INTO " + qualified(t.Name) + " WITH (HOLDLOCK) AS dst\n")
+	b.WriteString("USING (" + lastStateSQL(t, stage, cols, coll) + ") AS src\n")
 	b.WriteString("ON " + keyMatch(t, "dst", "src") + "\n")
 	b.WriteString("WHEN MATCHED AND src." + deleteColumn + " = 1 THEN DELETE\n")
 	if rest := nonKey(t, cols); len(rest) > 0 {
@@ -514,25 +669,69 @@ func mergeSQL(t schema.Table, stage string, cols []int) string {
 	}
 	b.WriteString("WHEN NOT MATCHED BY TARGET AND src." + deleteColumn + " = 0 THEN INSERT (" + columnList(t, cols, "") + ")\n")
 	b.WriteString("\tVALUES (" + columnList(t, cols, "src") + ")\n")
-	b.WriteString("OUTPUT $action INTO " + mergeActions + ";")
+	b.WriteString("OUTPUT LEFT($action, 1) INTO " + mergeActions + " (a);")
 	return b.String()
 }
 
-// mergeActions is the table variable a MERGE writes what it did to, row by row.
-const mergeActions = "@mirrord_actions"
+// mergeActions is the session's table that a MERGE writes what it did to, a row per row changed:
+// 'I', 'U' or 'D'. A #table and not a table variable: "An OUTPUT clause that returns results to
+// the client, or table variable, always uses a serial plan" (OUTPUT clause (Transact-SQL),
+// Parallelism), which would make every MERGE of a large staging table serial; into a temporary
+// table the MERGE keeps a parallel plan where the optimizer chooses one. Whether it does for
+// this MERGE has not been measured on a live server.
+const mergeActions = "#mirrord_actions"
 
 // countedMergeSQL is one batch that runs a MERGE and answers one row: the rows it inserted,
 // updated and deleted, from the $action of each row it changed ($action names what each row
-// really did, where @@ROWCOUNT gives only the sum).
-func countedMergeSQL(t schema.Table, stage string, cols []int) string {
-	return "DECLARE " + mergeActions + " TABLE ([action] nvarchar(10) NOT NULL);\n" +
-		mergeSQL(t, stage, cols) + "\n" +
-		"SELECT COUNT_BIG(CASE WHEN [action] = N'INSERT' THEN 1 END), COUNT_BIG(CASE WHEN [action] = N'UPDATE' THEN 1 END),\n" +
-		"\tCOUNT_BIG(CASE WHEN [action] = N'DELETE' THEN 1 END) FROM " + mergeActions
+// really did, where @@ROWCOUNT gives only the sum). The session's actions table is created on
+// its first merge and emptied before each (truncateStageSQL's caller empties it after, too).
+func countedMergeSQL(t schema.Table, stage string, cols []int, coll map[string]string) string {
+	return "IF OBJECT_ID(N'tempdb.." + mergeActions + "') IS NULL CREATE TABLE " + mergeActions + " (a char(1) NOT NULL)\n" +
+		"ELSE TRUNCATE TABLE " + mergeActions + ";\n" +
+		mergeSQL(t, stage, cols, coll) + "\n" +
+		"SELECT COUNT_BIG(CASE WHEN a = 'I' THEN 1 END), COUNT_BIG(CASE WHEN a = 'U' THEN 1 END), COUNT_BIG(CASE WHEN a = 'D' THEN 1 END)\n" +
+		"\tFROM " + mergeActions
+}
+
+// emptyAfterMergeSQL empties a staging table and the actions table after a merge read its counts,
+// in one round trip: rows whose columns alternate must not merge the same rows twice, and the
+// actions of a large merge need not stay in tempdb until the session's next one.
+func emptyAfterMergeSQL(stage string) string {
+	return truncateStageSQL(stage) + ";\nTRUNCATE TABLE " + mergeActions
 }
 
 // insertFromStageSQL appends a staging table's rows to a keyless table, in load order.
-func insertFromStageSQL(t schema.Table, stage string, cols []int) string {
-	return "INSERT INTO " + quote(t.Name) + " WITH (TABLOCK) (" + columnList(t, cols, "") + ")\n\tSELECT " +
-		stageProjection(t, cols, "s") + " FROM " + quote(stage) + " AS s ORDER BY s." + seqColumn
+func insertFromStageSQL(t schema.Table, stage string, cols []int, coll map[string]string) string {
+	return "INSERT INTO " + qualified(t.Name) + " WITH (TABLOCK) (" + columnList(t, cols, "") + ")\n\tSELECT " +
+		stageProjection(t, cols, "s", coll) + " FROM " + quote(stage) + " AS s ORDER BY s." + seqColumn
+}
+
+// serverIdentitySQL reads what mirrord check reports of a server: version, level, edition,
+// engine edition (5 is Azure SQL Database), collation, the login and the database.
+const serverIdentitySQL = "SELECT CONVERT(nvarchar(128), SERVERPROPERTY('ProductVersion')), CONVERT(nvarchar(128), SERVERPROPERTY('ProductLevel')),\n" +
+	"\tCONVERT(nvarchar(128), SERVERPROPERTY('Edition')), CONVERT(int, SERVERPROPERTY('EngineEdition')),\n" +
+	"\tCONVERT(nvarchar(128), SERVERPROPERTY('Collation')), SUSER_SNAME(), DB_NAME()"
+
+// createDatabasePermsSQL reads whether the login may create databases: on SQL Server the
+// server permission and the two server roles that carry it; on Azure SQL Database (engine
+// edition 5), in master, the database permission, dbmanager and ##MS_DatabaseManager##.
+func createDatabasePermsSQL(engineEdition int) string {
+	if engineEdition == 5 {
+		return "SELECT HAS_PERMS_BY_NAME(NULL, N'DATABASE', N'CREATE DATABASE'), IS_ROLEMEMBER(N'dbmanager'), IS_SRVROLEMEMBER(N'##MS_DatabaseManager##')"
+	}
+	return "SELECT HAS_PERMS_BY_NAME(NULL, NULL, N'CREATE ANY DATABASE'), IS_SRVROLEMEMBER(N'dbcreator'), IS_SRVROLEMEMBER(N'sysadmin')"
+}
+
+// listDatabasesSQL lists the databases the login sees.
+const listDatabasesSQL = "SELECT name FROM sys.databases ORDER BY name"
+
+// checkProbeSQL is the probe of mirrord check in a mirror database: a table created and altered
+// in a transaction that is rolled back (the bulk load runs between CREATE and ALTER).
+func checkProbeSQL(table string) []string {
+	return []string{
+		beginSQL,
+		"CREATE TABLE " + qualified(table) + " (id int NOT NULL PRIMARY KEY, s nvarchar(10) NULL)",
+		"ALTER TABLE " + qualified(table) + " ADD x int NULL",
+		"ROLLBACK TRANSACTION",
+	}
 }

@@ -19,7 +19,7 @@ func goldenTable(t *testing.T) schema.Table {
 	tbl, err := schema.Table{Name: "contact", Columns: []schema.Column{
 		{Name: "contact_id", Type: schema.Int, PrimaryKey: true},
 		{Name: "code", Type: schema.VarChar, Length: 20, PrimaryKey: true},
-		{Name: "active", Type: schema.Bit},
+		{Name: "active", Type: schema.Bit, Default: "((1))"},
 		{Name: "rank", Type: schema.TinyInt, Nullable: true},
 		{Name: "visits", Type: schema.SmallInt, Nullable: true},
 		{Name: "total", Type: schema.BigInt, Nullable: true},
@@ -31,14 +31,14 @@ func goldenTable(t *testing.T) schema.Table {
 		{Name: "weight", Type: schema.Real, Nullable: true},
 		{Name: "born", Type: schema.Date, Nullable: true},
 		{Name: "opens", Type: schema.Time, Scale: 7, Nullable: true},
-		{Name: "registered", Type: schema.DateTime, Nullable: true},
+		{Name: "registered", Type: schema.DateTime, Nullable: true, Default: "(getdate())"},
 		{Name: "updated", Type: schema.DateTime2, Scale: 3, Nullable: true},
 		{Name: "seen", Type: schema.SmallDateTime, Nullable: true},
 		{Name: "stamp", Type: schema.DateTimeOffset, Scale: 7, Nullable: true},
 		{Name: "initials", Type: schema.Char, Length: 4, Nullable: true},
 		{Name: "title", Type: schema.VarChar, Length: schema.Max, Nullable: true},
 		{Name: "flag", Type: schema.NChar, Length: 2, Nullable: true},
-		{Name: "name", Type: schema.NVarChar, Length: 220, Nullable: true},
+		{Name: "name", Type: schema.NVarChar, Length: 220, Nullable: true, Default: "(N'it''s')"},
 		{Name: "notes", Type: schema.NVarChar, Length: schema.Max, Nullable: true},
 		{Name: "legacy", Type: schema.Text, Nullable: true},
 		{Name: "memo", Type: schema.NText, Nullable: true},
@@ -91,33 +91,75 @@ func TestSQLGolden(t *testing.T) {
 	widenNullable.Columns = append([]schema.Column(nil), tbl.Columns...)
 	widenNullable.Columns[2].Nullable = true
 	relax := schema.Plan{Action: schema.Alter, Desired: widenNullable, Widen: []schema.Column{widenNullable.Columns[2]}}
+	coll, err := defaultCollations.columnCollations(tbl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A UTF-8 database: varchar keys in a UTF-8 BIN2 collation, text and ntext in the collation
+	// without the flags. Its existing table's code key kept the collation it was created with.
+	utf8 := collations{database: "Latin1_General_100_CI_AS_SC_UTF8", key: "Latin1_General_100_BIN2_UTF8", legacy: "Latin1_General_100_CI_AS"}
+	utf8Coll, err := utf8.columnCollations(tbl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	utf8Existing, err := utf8.columnCollations(tbl, map[string]string{"code": "Latin1_General_100_BIN2", "legacy": "Latin1_General_100_CI_AS", "memo": "Latin1_General_100_CI_AS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Defaults: total is added with one, name (widened) and active keep theirs, registered's
+	// changes, rank gets one, seen loses its own, and old_name, dropped, had one.
+	withDefaults := tbl
+	withDefaults.Columns = append([]schema.Column(nil), tbl.Columns...)
+	withDefaults.Columns[5].Default = "((0))"
+	withDefaults.Columns[3].Default = "((3))"
+	withDefaults.Columns[14].Default = "(sysutcdatetime())"
+	dcol := func(name string) schema.Column { return withDefaults.Columns[withDefaults.Column(name)] }
+	defaultsPlan := schema.Plan{Action: schema.Alter, Desired: withDefaults,
+		Add:      []schema.Column{dcol("total")},
+		Widen:    []schema.Column{dcol("name")},
+		Drop:     []string{"old_name"},
+		Defaults: []schema.Column{dcol("rank"), dcol("registered"), dcol("seen")},
+	}
+	constraints := map[string]string{"name": "DF_contact_name_0a1b2c3d", "registered": "DF__contact__regis__5AEE82B9", "seen": "DF_partner_seen", "old_name": "DF_contact_old_name_9f8e7d6c", "active": "DF_contact_active_11111111"}
 	keyless := schema.Table{Name: "log", Columns: []schema.Column{{Name: "line", Type: schema.VarChar, Length: 100, Nullable: true}, {Name: "at", Type: schema.DateTime2, Scale: 7, Nullable: true}}}
 	cases := map[string]string{
-		"session":            sessionSetupSQL,
-		"create_database":    databaseIDSQL + ";\n" + createDatabaseSQL("Mirror_Cust12020") + ";\n" + databaseStatusSQL,
+		"session": sessionSetupSQL,
+		"create_database": strings.Join([]string{databaseStateSQL, createDatabaseSQL("Mirror_Cust12020", ""),
+			createDatabaseSQL("Mirror_Cust12020", "(EDITION = 'GeneralPurpose', SERVICE_OBJECTIVE = 'GP_S_Gen5_2')"),
+			createDatabaseSQL("Mirror_Cust12020", "COLLATE Latin1_General_100_CI_AS_SC_UTF8 ( SERVICE_OBJECTIVE = ELASTIC_POOL ( name = [mirror-pool-1] ) )")}, ";\n"),
+		"drop_database": strings.Join(append(append([]string{engineEditionSQL, testDatabasesSQL}, dropStatements("mt0a1b2c3d_CustMain", 3)...),
+			dropStatements("mt0a1b2c3d_CustMain", 5)...), ";\n"),
 		"create_state_table": createStateTableSQL(state) + ";\n" + upgradeStateTableSQL(state),
 		"state": strings.Join([]string{stateSelectSQL(state), stateLockSQL(state, 1), stateLockSQL(state, 3), stateApplyLockSQL(state), stateListedSQL(state),
 			stateUpsertSQL(state), stateSetHashSQL(state), stateAppliedSQL(state), stateInvalidateSQL(state, 2),
 			stateInvalidateAllSQL(state), stateDeleteSQL(state, 2), objectExistsSQL, schemaLockSQL}, ";\n"),
 		"cycle": strings.Join([]string{beginCycleSQL(state), nameCycleSQL(state), nameTablesSQL(state, 2), cycleLockSQL(state),
 			unnamedSQL(state), endCycleSQL(state)}, ";\n"),
-		"merge_counted":       countedMergeSQL(tbl, stageName(1), some),
-		"catalog":             catalogSQL(state) + ";\n" + indexColumnsSQL,
-		"create_table":        createTableSQL(tbl),
-		"create_keyless":      createTableSQL(keyless),
-		"recreate":            dropTableSQL("contact") + ";\n" + createTableSQL(tbl),
-		"alter_widen_key":     must(alterTableSQL(widenKey, current, indexes)),
-		"alter_nullable_only": must(alterTableSQL(relax, current, indexes)),
-		"alter_none":          must(alterTableSQL(schema.Plan{Action: schema.None, Desired: tbl}, tbl, indexes)),
-		"wipe_drop_count":     strings.Join([]string{truncateSQL("contact"), deleteAllSQL("contact"), dropTableSQL("contact"), rowCountSQL("contact")}, ";\n"),
-		"transaction":         strings.Join([]string{beginSQL, saveSQL("mirrord_direct_1"), rollbackToSQL("mirrord_direct_1"), xactStateSQL, commitSQL, rollbackSQL}, ";\n"),
-		"create_stage":        dropStaleStageSQL(stageName(1)) + ";\n" + createStageSQL(stageName(1), tbl, all),
-		"create_stage_some":   createStageSQL(stageName(2), tbl, some),
-		"merge":               mergeSQL(tbl, stageName(1), all),
-		"merge_some_columns":  mergeSQL(tbl, stageName(2), some),
-		"merge_key_only":      mergeSQL(tbl, stageName(3), keyOnly),
-		"insert_keyless":      insertFromStageSQL(keyless, stageName(1), []int{0, 1}),
-		"drop_stage":          truncateStageSQL(stageName(1)) + ";\n" + dropStageSQL(stageName(1)),
+		"merge_counted":        countedMergeSQL(tbl, stageName(1), some, coll),
+		"catalog":              catalogSQL(state) + ";\n" + indexColumnsSQL,
+		"create_table":         createTableSQL(tbl, coll),
+		"create_keyless":       createTableSQL(keyless, nil),
+		"recreate":             dropTableSQL("contact") + ";\n" + createTableSQL(tbl, coll),
+		"alter_widen_key":      must(alterTableSQL(widenKey, current, indexes, coll, nil)),
+		"alter_nullable_only":  must(alterTableSQL(relax, current, indexes, coll, map[string]string{"active": defaultName("contact", "active")})),
+		"alter_none":           must(alterTableSQL(schema.Plan{Action: schema.None, Desired: tbl}, tbl, indexes, coll, nil)),
+		"wipe_drop_count":      strings.Join([]string{truncateSQL("contact"), deleteAllSQL("contact"), dropTableSQL("contact"), rowCountSQL("contact")}, ";\n"),
+		"transaction":          strings.Join([]string{beginSQL, saveSQL("mirrord_direct_1"), rollbackToSQL("mirrord_direct_1"), xactStateSQL, commitSQL, rollbackSQL}, ";\n"),
+		"create_stage":         dropStaleStageSQL(stageName(1)) + ";\n" + createStageSQL(stageName(1), tbl, all, coll),
+		"create_stage_some":    createStageSQL(stageName(2), tbl, some, coll),
+		"merge":                mergeSQL(tbl, stageName(1), all, coll),
+		"merge_some_columns":   mergeSQL(tbl, stageName(2), some, coll),
+		"merge_key_only":       mergeSQL(tbl, stageName(3), keyOnly, coll),
+		"insert_keyless":       insertFromStageSQL(keyless, stageName(1), []int{0, 1}, nil),
+		"create_table_utf8":    createTableSQL(tbl, utf8Coll),
+		"create_stage_utf8":    createStageSQL(stageName(1), tbl, all, utf8Existing),
+		"merge_utf8":           mergeSQL(tbl, stageName(1), all, utf8Existing),
+		"alter_widen_key_utf8": must(alterTableSQL(widenKey, current, indexes, utf8Existing, nil)),
+		"catalog_collations":   strings.Join([]string{databaseCollationSQL, binaryCollationsSQL, collationExistsSQL, columnCollationsSQL}, ";\n"),
+		"alter_defaults":       must(alterTableSQL(defaultsPlan, current, indexes, coll, constraints)) + ";\n" + defaultConstraintsSQL,
+		"check": strings.Join(append([]string{serverIdentitySQL, createDatabasePermsSQL(3), createDatabasePermsSQL(5), listDatabasesSQL},
+			checkProbeSQL("mirrord_check_0a1b2c3d4e5f")...), ";\n"),
+		"drop_stage": truncateStageSQL(stageName(1)) + ";\n" + dropStageSQL(stageName(1)) + ";\n" + emptyAfterMergeSQL(stageName(1)),
 	}
 	for name, got := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -142,7 +184,7 @@ func TestAlterRefusesPartnerIndex(t *testing.T) {
 	indexes := []tableIndex{{name: "ix_partner_name", columns: []string{"name"}}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := alterTableSQL(c.plan, current, indexes)
+			_, err := alterTableSQL(c.plan, current, indexes, nil, nil)
 			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "table contact") {
 				t.Errorf("error %v, want one naming the table and %q", err, c.want)
 			}
@@ -150,8 +192,25 @@ func TestAlterRefusesPartnerIndex(t *testing.T) {
 	}
 	// A widened key column with no primary key constraint found cannot be altered safely.
 	plan := schema.Plan{Action: schema.Alter, Desired: tbl, Widen: []schema.Column{tbl.Columns[1]}}
-	if _, err := alterTableSQL(plan, current, nil); err == nil {
+	if _, err := alterTableSQL(plan, current, nil, nil, nil); err == nil {
 		t.Error("widening a key column without its constraint: no error")
+	}
+}
+
+func TestDefaultName(t *testing.T) {
+	a, b := defaultName("a_b", "c"), defaultName("a", "b_c")
+	if a == b {
+		t.Errorf("a_b.c and a.b_c share the default name %s", a)
+	}
+	if got := defaultName("contact", "name"); got != defaultName("contact", "name") || !strings.HasPrefix(got, "DF_contact_name_") || len(got) != len("DF_contact_name_")+8 {
+		t.Errorf("defaultName(contact, name) = %s", got)
+	}
+	long := defaultName(strings.Repeat("t", 128), strings.Repeat("c", 128))
+	if len(long) != 128 || checkIdentifier("constraint", long) != nil {
+		t.Errorf("a default name of two 128-character names is %d characters: %s", len(long), long)
+	}
+	if long == defaultName(strings.Repeat("t", 128), strings.Repeat("c", 127)) {
+		t.Error("two long names that differ only past the cut share a default name")
 	}
 }
 
@@ -168,6 +227,12 @@ func TestQuoting(t *testing.T) {
 		if got := literal(c.in); got != c.literal {
 			t.Errorf("literal(%q) = %s, want %s", c.in, got, c.literal)
 		}
+	}
+	if got := qualified("sysobjects"); got != "[dbo].[sysobjects]" {
+		t.Errorf("qualified = %s", got)
+	}
+	if got := bulkTarget("contact"); got != "dbo.contact" {
+		t.Errorf("bulkTarget = %s", got)
 	}
 	if got := params(1, 3); got != "@p1, @p2, @p3" {
 		t.Errorf("params(1, 3) = %s", got)

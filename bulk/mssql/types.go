@@ -11,11 +11,6 @@ import (
 // already binary(8) after schema normalization. Only staging tables use other types, for the
 // values go-mssqldb's bulk copy cannot send as the column's own type.
 
-// keyCollation is the collation of character primary key columns: the mirror's key must tell
-// apart every pair of keys the source tells apart ("Åse" and "åse", two emoji), whatever the
-// server's default collation folds together. Other columns keep the database's default.
-const keyCollation = "Latin1_General_100_BIN2"
-
 func isCharacter(t schema.Type) bool {
 	switch t {
 	case schema.Char, schema.VarChar, schema.NChar, schema.NVarChar, schema.Text, schema.NText:
@@ -24,10 +19,11 @@ func isCharacter(t schema.Type) bool {
 	return false
 }
 
-// columnType is the type of a mirrored column, with the key collation on a character key.
-func columnType(c schema.Column) string {
-	if c.PrimaryKey && isCharacter(c.Type) {
-		return c.TypeString() + " COLLATE " + keyCollation
+// columnType is the type of a mirrored column, with the collation columnCollations names for it
+// ("" for none: the database's default).
+func columnType(c schema.Column, collation string) string {
+	if collation != "" {
+		return c.TypeString() + " COLLATE " + collation
 	}
 	return c.TypeString()
 }
@@ -70,11 +66,14 @@ func stageBaseType(c schema.Column) string {
 
 // stageType is stageBaseType with the collation the comparison with the table needs: a #table
 // lives in tempdb, whose collation may differ from the mirror's, and comparing or assigning
-// across two column collations fails ("cannot resolve the collation conflict").
-func stageType(c schema.Column) string {
+// across two column collations fails ("cannot resolve the collation conflict"). A key column
+// takes the key column's own collation (keyCollation: its collation in the table), so that the
+// merge compares like with like and ROW_NUMBER tells apart what the key does; other character
+// columns take the database's.
+func stageType(c schema.Column, keyCollation string) string {
 	base := stageBaseType(c)
 	switch {
-	case c.PrimaryKey && isCharacter(c.Type):
+	case c.PrimaryKey && isCharacter(c.Type) && keyCollation != "":
 		return base + " COLLATE " + keyCollation
 	case isCharacter(c.Type) || c.Type == schema.XML:
 		return base + " COLLATE DATABASE_DEFAULT"
@@ -102,6 +101,7 @@ type catalogColumn struct {
 	Scale      int
 	Nullable   bool
 	PrimaryKey bool
+	Collation  string // the column's collation; empty for a type without one
 }
 
 // columnFromCatalog maps a catalog row back to the column the TableSchema message would give:

@@ -1,9 +1,11 @@
 package mssql
 
 import (
+	"io"
 	"strings"
 	"testing"
 
+	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -75,8 +77,10 @@ func TestCatalogRoundTrip(t *testing.T) {
 		default:
 			r.MaxLength = c.Length
 		}
-		if got := columnFromCatalog(r); got != c {
-			t.Errorf("column %s: %+v reads back as %+v", c.Name, c, got)
+		want := c
+		want.Default = "" // defaults read back from the state table, not the catalog
+		if got := columnFromCatalog(r); got != want {
+			t.Errorf("column %s: %+v reads back as %+v", c.Name, want, got)
 		}
 	}
 }
@@ -104,15 +108,38 @@ func TestStageTypes(t *testing.T) {
 		{schema.Column{Name: "u", Type: schema.UniqueIdentifier}, "uniqueidentifier", true},
 	}
 	for _, c := range cases {
-		if got := stageType(c.col); got != c.stage {
+		coll, err := defaultCollations.columnCollations(schema.Table{Name: "t", Columns: []schema.Column{c.col}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := stageType(c.col, coll[c.col.Name]); got != c.stage {
 			t.Errorf("stageType(%s) = %s, want %s", c.col.TypeString(), got, c.stage)
 		}
 		if got := directSafe(c.col); got != c.directSafe {
 			t.Errorf("directSafe(%s) = %t, want %t", c.col.TypeString(), got, c.directSafe)
 		}
 	}
-	if got := columnType(schema.Column{Name: "k", Type: schema.NChar, Length: 3, PrimaryKey: true}); got != "nchar(3) COLLATE Latin1_General_100_BIN2" {
-		t.Errorf("columnType of a character key = %s", got)
+	// In a UTF-8 database a varchar key's staging column takes the key's UTF-8 BIN2 collation;
+	// an nvarchar key keeps the Unicode one.
+	utf8 := collations{database: "Latin1_General_100_CI_AS_SC_UTF8", key: "Latin1_General_100_BIN2_UTF8", legacy: "Latin1_General_100_CI_AS"}
+	keys := schema.Table{Name: "t", Columns: []schema.Column{
+		{Name: "v", Type: schema.VarChar, Length: 40, PrimaryKey: true},
+		{Name: "n", Type: schema.NChar, Length: 3, PrimaryKey: true},
+		{Name: "t", Type: schema.Text, Length: schema.Max, Nullable: true},
+	}}
+	coll, err := utf8.columnCollations(keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"nvarchar(40) COLLATE Latin1_General_100_BIN2_UTF8", "nchar(3) COLLATE Latin1_General_100_BIN2", "nvarchar(max) COLLATE DATABASE_DEFAULT"} {
+		if got := stageType(keys.Columns[i], coll[keys.Columns[i].Name]); got != want {
+			t.Errorf("UTF-8 database: stageType(%s) = %s, want %s", keys.Columns[i].TypeString(), got, want)
+		}
+	}
+	for i, want := range []string{"varchar(40) COLLATE Latin1_General_100_BIN2_UTF8", "nchar(3) COLLATE Latin1_General_100_BIN2", "text COLLATE Latin1_General_100_CI_AS"} {
+		if got := columnType(keys.Columns[i], coll[keys.Columns[i].Name]); got != want {
+			t.Errorf("UTF-8 database: columnType(%s) = %s, want %s", keys.Columns[i].TypeString(), got, want)
+		}
 	}
 }
 
@@ -132,4 +159,86 @@ func TestTenantDSN(t *testing.T) {
 			t.Errorf("parseDSN(%q) accepted it", bad)
 		}
 	}
+}
+
+func TestDirectFallback(t *testing.T) {
+	cases := []struct {
+		state   int
+		readErr error
+		want    fallback
+	}{
+		{1, nil, replayChunk},
+		{-1, nil, giveUpFresh},
+		{0, nil, giveUpFresh},
+		{1, io.EOF, giveUpFresh},
+	}
+	for _, c := range cases {
+		if got := directFallback(c.state, c.readErr); got != c.want {
+			t.Errorf("directFallback(%d, %v) = %d, want %d", c.state, c.readErr, got, c.want)
+		}
+	}
+}
+
+// TestSegmentDirectSafe: a segment may go straight into its table only if every column of it
+// may; the traps table of TestDriverTraps never does (money, smallmoney, image), the table of
+// TestDriverTrapsDirect always does, and a segment of the traps table without those columns does.
+func TestSegmentDirectSafe(t *testing.T) {
+	cases := []struct {
+		table schema.Table
+		cols  []int
+		want  bool
+	}{
+		{trapsTable(t), []int{0, 1, 2, 3, 4}, false},
+		{trapsTable(t), []int{0, 3}, false},
+		{trapsTable(t), []int{0, 4}, true},
+		{trapsDirectTable(t), []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, true},
+	}
+	for _, c := range cases {
+		a := &applier{table: c.table, keyed: true, segments: map[string]*segment{}, cur: bulk.Cursor{Rows: bulk.NewSliceRows(nil)}}
+		seg, err := a.segment(c.cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seg.directSafe != c.want {
+			t.Errorf("table %s, columns %v: directSafe %t, want %t", c.table.Name, c.cols, seg.directSafe, c.want)
+		}
+	}
+}
+
+// trapsTable is the table of TestDriverTraps: the types go-mssqldb's bulk copy gets wrong.
+func trapsTable(t testing.TB) schema.Table {
+	t.Helper()
+	tbl, err := schema.Table{Name: "traps", Columns: []schema.Column{
+		{Name: "ID", Type: schema.Int, PrimaryKey: true},
+		{Name: "Price", Type: schema.Money, Nullable: true},
+		{Name: "Fee", Type: schema.SmallMoney, Nullable: true},
+		{Name: "Photo", Type: schema.Image, Nullable: true},
+		{Name: "Name", Type: schema.VarChar, Length: 40, Nullable: true},
+	}}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl
+}
+
+// trapsDirectTable is the table of TestDriverTrapsDirect: every column may be copied straight in.
+func trapsDirectTable(t testing.TB) schema.Table {
+	t.Helper()
+	tbl, err := schema.Table{Name: "traps_direct", Columns: []schema.Column{
+		{Name: "ID", Type: schema.Int, PrimaryKey: true},
+		{Name: "Name", Type: schema.VarChar, Length: 40, Nullable: true},
+		{Name: "Note", Type: schema.Text, Nullable: true},
+		{Name: "Memo", Type: schema.NText, Nullable: true},
+		{Name: "Doc", Type: schema.XML, Nullable: true},
+		{Name: "Amount", Type: schema.Decimal, Precision: 19, Scale: 4, Nullable: true},
+		{Name: "At", Type: schema.DateTime2, Scale: 7, Nullable: true},
+		{Name: "Stamp", Type: schema.DateTimeOffset, Scale: 7, Nullable: true},
+		{Name: "T", Type: schema.Time, Scale: 7, Nullable: true},
+		{Name: "G", Type: schema.UniqueIdentifier, Nullable: true},
+		{Name: "B", Type: schema.VarBinary, Length: schema.Max, Nullable: true},
+	}}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl
 }

@@ -38,6 +38,6 @@ func TestConformance(t *testing.T) {
 			return execSQL(ctx, m, sql)
 		},
 		// PostgreSQL keeps microseconds, the instant (not the offset) of a timestamptz, and -0.
-		Limits: bulktest.Limits{TimePrecision: time.Microsecond, SignedZero: true},
+		Limits: bulktest.Limits{TimePrecision: time.Microsecond, SignedZero: true, VarcharUnicode: true},
 	})
 }

@@ -41,6 +41,6 @@ func TestConformance(t *testing.T) {
 			_, err := sm.w.ExecContext(ctx, sql)
 			return err
 		},
-		Limits: bulktest.Limits{KeepsOffset: true, NulInText: true},
+		Limits: bulktest.Limits{KeepsOffset: true, NulInText: true, VarcharUnicode: true},
 	})
 }

@@ -16,7 +16,8 @@ import (
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/schema"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Options tune a Target. The zero value is the default.
@@ -120,7 +121,7 @@ func (t *Target) OpenMirror(ctx context.Context, tenant string) (*Mirror, error)
 		return nil, err
 	}
 	return t.mirrors.Get(ctx, tenant, func(ctx context.Context) (*Mirror, error) {
-		m, err := openMirror(ctx, tenant, path, t.opts)
+		m, err := openMirrorRetrying(ctx, tenant, path, t.opts)
 		if err == nil {
 			m.forget = func() { t.mirrors.Forget(tenant, m) }
 		}
@@ -158,6 +159,27 @@ func dsn(path string, busy time.Duration, readOnly bool) string {
 		q.Set("_txlock", "immediate")
 	}
 	return path + "?" + q.Encode()
+}
+
+// openMirrorRetrying opens the file, again while another process holds it locked: setting the
+// journal mode of a new file to WAL needs a moment alone with it, and SQLite answers SQLITE_BUSY
+// at once rather than waiting out the busy timeout when two processes open it together.
+func openMirrorRetrying(ctx context.Context, tenant, path string, opts Options) (*Mirror, error) {
+	deadline := time.Now().Add(opts.BusyTimeout)
+	delay := 10 * time.Millisecond
+	for {
+		m, err := openMirror(ctx, tenant, path, opts)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return m, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 500*time.Millisecond)
+	}
 }
 
 func openMirror(ctx context.Context, tenant, path string, opts Options) (*Mirror, error) {

@@ -17,6 +17,7 @@ Usage:
   mirrord keygen     [flags]   write a partner key pair and a test SuperOffice certificate
   mirrord status     [flags]   per tenant and table: LSN, schema hash, rows, last change
   mirrord invalidate [flags]   set LSNs to -1 so that the next cycle repopulates
+  mirrord check      [flags]   check, with serve's flags, everything a first call needs
   mirrord version              print the version, the commit and the Go version
 
 Every flag has an environment equivalent: --max-body is MIRRORD_MAX_BODY.
@@ -39,6 +40,8 @@ func main() {
 		err = status(ctx, args)
 	case "invalidate":
 		err = invalidate(ctx, args)
+	case "check":
+		err = check(ctx, args, os.Stdout)
 	case "version", "--version":
 		printVersion()
 		return

@@ -20,6 +20,9 @@ const DefaultTarget = "./mirrors"
 type targetFlags struct {
 	dsn    string
 	dbName string
+	// mssqlCreate is appended to SQL Server's CREATE DATABASE (edition and service objective
+	// on Azure SQL Database).
+	mssqlCreate string
 	// poolPerTenant is the connections a PostgreSQL tenant database's pool may open; zero
 	// takes the target's default.
 	poolPerTenant int32
@@ -29,6 +32,7 @@ func (t *targetFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.dsn, "target", DefaultTarget,
 		"where the mirrors live: a folder or sqlite:///folder (SQLite, one file per tenant), postgres://user:pass@host/postgres or sqlserver://user:pass@host?database=master (the database to connect to for CREATE DATABASE)")
 	fs.StringVar(&t.dbName, "db-name", "Mirror_{ctx}", "name template of a tenant's mirror database; {ctx} is the tenant's context identifier")
+	fs.StringVar(&t.mssqlCreate, "mssql-create-options", "", "SQL Server only: options after CREATE DATABASE [name], e.g. (EDITION = 'GeneralPurpose', SERVICE_OBJECTIVE = 'GP_S_Gen5_2') on Azure SQL Database")
 }
 
 // open opens the target the DSN names.
@@ -60,20 +64,12 @@ func (t *targetFlags) open(ctx context.Context) (bulk.Target, string, error) {
 		tg, err := pgsql.Open(ctx, dsn, pgsql.Options{NameTemplate: t.dbName, MaxConnsPerTenant: t.poolPerTenant})
 		return tg, "postgres " + redactDSN(dsn), err
 	case "sqlserver":
-		tg, err := mssql.Open(ctx, dsn, mssql.Options{NameTemplate: t.dbName, MaxConnsPerTenant: t.poolPerTenant})
+		tg, err := mssql.Open(ctx, dsn, mssql.Options{NameTemplate: t.dbName, MaxConnsPerTenant: t.poolPerTenant, CreateOptions: t.mssqlCreate})
 		return tg, "sqlserver " + redactDSN(dsn), err
 	}
 	return nil, "", fmt.Errorf("--target %q: unknown scheme %q (want a folder, sqlite://, postgres:// or sqlserver://)", redactDSN(dsn), scheme)
 }
 
-// redactDSN hides a password in a DSN so that it never reaches a log.
-func redactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
+// redactDSN hides passwords and other secrets of a DSN (the URL's password, and query
+// parameters such as password or clientassertion) so that they never reach a log.
+func redactDSN(dsn string) string { return mssql.RedactDSN(dsn) }

@@ -1,7 +1,7 @@
 SELECT t.name, c.name, ty.name, c.max_length, c.precision, c.scale, c.is_nullable,
-	CAST(CASE WHEN ic.column_id IS NULL THEN 0 ELSE 1 END AS bit)
-FROM [Cust12020_mirroring] AS s
-JOIN sys.tables AS t ON t.name = s.tablename AND t.schema_id = SCHEMA_ID()
+	CAST(CASE WHEN ic.column_id IS NULL THEN 0 ELSE 1 END AS bit), COALESCE(c.collation_name, N'')
+FROM [dbo].[Cust12020_mirroring] AS s
+JOIN sys.tables AS t ON t.name = s.tablename COLLATE DATABASE_DEFAULT AND t.schema_id = SCHEMA_ID(N'dbo')
 JOIN sys.columns AS c ON c.object_id = t.object_id
 JOIN sys.types AS ty ON ty.user_type_id = c.system_type_id
 LEFT JOIN sys.indexes AS i ON i.object_id = t.object_id AND i.is_primary_key = 1

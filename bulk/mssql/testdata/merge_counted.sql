@@ -1,5 +1,6 @@
-DECLARE @mirrord_actions TABLE ([action] nvarchar(10) NOT NULL);
-MERGE INTO [contact] WITH (HOLDLOCK) AS dst
+IF OBJECT_ID(N'tempdb..#mirrord_actions') IS NULL CREATE TABLE #mirrord_actions (a char(1) NOT NULL)
+ELSE TRUNCATE TABLE #mirrord_actions;
+MERGE INTO [dbo].[contact] WITH (HOLDLOCK) AS dst
 USING (SELECT s.[#del], s.[contact_id], CAST(s.[code] AS varchar(20)) AS [code], CAST(s.[price] AS money) AS [price], s.[name]
 	FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY [contact_id], [code] ORDER BY [#seq] DESC) AS [#rn] FROM [#mirrord_stage_1]) AS s
 	WHERE s.[#rn] = 1) AS src
@@ -8,6 +9,6 @@ WHEN MATCHED AND src.[#del] = 1 THEN DELETE
 WHEN MATCHED THEN UPDATE SET [price] = src.[price], [name] = src.[name]
 WHEN NOT MATCHED BY TARGET AND src.[#del] = 0 THEN INSERT ([contact_id], [code], [price], [name])
 	VALUES (src.[contact_id], src.[code], src.[price], src.[name])
-OUTPUT $action INTO @mirrord_actions;
-SELECT COUNT_BIG(CASE WHEN [action] = N'INSERT' THEN 1 END), COUNT_BIG(CASE WHEN [action] = N'UPDATE' THEN 1 END),
-	COUNT_BIG(CASE WHEN [action] = N'DELETE' THEN 1 END) FROM @mirrord_actions
+OUTPUT LEFT($action, 1) INTO #mirrord_actions (a);
+SELECT COUNT_BIG(CASE WHEN a = 'I' THEN 1 END), COUNT_BIG(CASE WHEN a = 'U' THEN 1 END), COUNT_BIG(CASE WHEN a = 'D' THEN 1 END)
+	FROM #mirrord_actions

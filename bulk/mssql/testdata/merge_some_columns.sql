@@ -1,4 +1,4 @@
-MERGE INTO [contact] WITH (HOLDLOCK) AS dst
+MERGE INTO [dbo].[contact] WITH (HOLDLOCK) AS dst
 USING (SELECT s.[#del], s.[contact_id], CAST(s.[code] AS varchar(20)) AS [code], CAST(s.[price] AS money) AS [price], s.[name]
 	FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY [contact_id], [code] ORDER BY [#seq] DESC) AS [#rn] FROM [#mirrord_stage_2]) AS s
 	WHERE s.[#rn] = 1) AS src
@@ -7,4 +7,4 @@ WHEN MATCHED AND src.[#del] = 1 THEN DELETE
 WHEN MATCHED THEN UPDATE SET [price] = src.[price], [name] = src.[name]
 WHEN NOT MATCHED BY TARGET AND src.[#del] = 0 THEN INSERT ([contact_id], [code], [price], [name])
 	VALUES (src.[contact_id], src.[code], src.[price], src.[name])
-OUTPUT $action INTO @mirrord_actions;
+OUTPUT LEFT($action, 1) INTO #mirrord_actions (a);

@@ -1,8 +1,8 @@
-IF OBJECT_ID(N'[contact]', N'U') IS NOT NULL DROP TABLE [contact];
-CREATE TABLE [contact] (
+IF OBJECT_ID(N'[dbo].[contact]', N'U') IS NOT NULL DROP TABLE [dbo].[contact];
+CREATE TABLE [dbo].[contact] (
 	[contact_id] int NOT NULL,
 	[code] varchar(20) COLLATE Latin1_General_100_BIN2 NOT NULL,
-	[active] bit NOT NULL,
+	[active] bit NOT NULL CONSTRAINT [DF_contact_active_c42ec511] DEFAULT ((1)),
 	[rank] tinyint NULL,
 	[visits] smallint NULL,
 	[total] bigint NULL,
@@ -14,14 +14,14 @@ CREATE TABLE [contact] (
 	[weight] real NULL,
 	[born] date NULL,
 	[opens] time(7) NULL,
-	[registered] datetime NULL,
+	[registered] datetime NULL CONSTRAINT [DF_contact_registered_577c02d6] DEFAULT (getdate()),
 	[updated] datetime2(3) NULL,
 	[seen] smalldatetime NULL,
 	[stamp] datetimeoffset(7) NULL,
 	[initials] char(4) NULL,
 	[title] varchar(max) NULL,
 	[flag] nchar(2) NULL,
-	[name] nvarchar(220) NULL,
+	[name] nvarchar(220) NULL CONSTRAINT [DF_contact_name_2396614c] DEFAULT (N'it''s'),
 	[notes] nvarchar(max) NULL,
 	[legacy] text NULL,
 	[memo] ntext NULL,

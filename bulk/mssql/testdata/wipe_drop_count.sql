@@ -1,4 +1,4 @@
-TRUNCATE TABLE [contact];
-DELETE FROM [contact];
-IF OBJECT_ID(N'[contact]', N'U') IS NOT NULL DROP TABLE [contact];
-SELECT COUNT_BIG(*) FROM [contact]
+TRUNCATE TABLE [dbo].[contact];
+DELETE FROM [dbo].[contact];
+IF OBJECT_ID(N'[dbo].[contact]', N'U') IS NOT NULL DROP TABLE [dbo].[contact];
+SELECT COUNT_BIG(*) FROM [dbo].[contact]

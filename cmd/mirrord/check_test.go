@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mirrord/mirrord/soapfront/auth"
+)
+
+func checkKeys(t *testing.T) auth.KeyFiles {
+	t.Helper()
+	k, err := auth.GenerateKeys(t.TempDir(), auth.KeygenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func runCheck(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := check(context.Background(), args, &out)
+	return out.String(), err
+}
+
+func TestCheckSQLite(t *testing.T) {
+	k := checkKeys(t)
+	out, err := runCheck(t, "--app-id", "demo-app", "--partner-key", k.PartnerXML, "--partner-pub", k.PartnerPublicPEM,
+		"--environment", "production", "--superoffice-cert", k.SuperOfficeCert, "--target", t.TempDir(), "--listen", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+	for _, want := range []string{"ok    app id", "ok    partner public key", "SuperOffice Online Production Federated Login", "ok    folder", "ok    listen address", "all "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestCheckPostgres(t *testing.T) {
+	dsn := os.Getenv("MIRRORD_TEST_PG_DSN")
+	if dsn == "" {
+		t.Skip("MIRRORD_TEST_PG_DSN is not set: the PostgreSQL check needs a server (make test starts one)")
+	}
+	k := checkKeys(t)
+	out, err := runCheck(t, "--app-id", "demo", "--partner-key", k.PartnerXML, "--environment", "sod",
+		"--target", dsn, "--listen", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+	for _, want := range []string{"ok    server", "PostgreSQL 1", "ok    create database", "ok    tables and bulk load"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestCheckFailsClearly: each thing wrong is named, and an unreachable SQL Server fails within
+// the check's time instead of hanging.
+func TestCheckFailsClearly(t *testing.T) {
+	k := checkKeys(t)
+	other := checkKeys(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // a closed port: nothing answers there
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	start := time.Now()
+	out, err := runCheck(t, "--app-id", "not an id", "--partner-key", k.PartnerXML, "--partner-pub", other.PartnerPublicPEM,
+		"--target", "sqlserver://sa:secret@"+addr+"?database=master", "--listen", busy.Addr().String(), "--timeout", "20s")
+	if err == nil {
+		t.Fatalf("check passed:\n%s", out)
+	}
+	if took := time.Since(start); took > 40*time.Second {
+		t.Errorf("check took %v against a closed port", took)
+	}
+	for _, want := range []string{"FAIL  app id", "FAIL  partner public key", "FAIL  superoffice certificate", "FAIL  listen address"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "secret") {
+		t.Errorf("the report shows the password:\n%s", out)
+	}
+	if !strings.Contains(strings.ToLower(out), "fail  server") && !strings.Contains(out, "FAIL  dsn") && !strings.Contains(out, "FAIL  connect") {
+		t.Logf("report:\n%s", out)
+	}
+	if !strings.Contains(out, "FAIL") || !strings.Contains(out, addr[strings.LastIndex(addr, ":")+1:]) && !strings.Contains(out, "refused") && !strings.Contains(out, "dial") {
+		t.Errorf("the SQL Server failure says nothing of the connection:\n%s", out)
+	}
+}
