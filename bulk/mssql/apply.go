@@ -239,6 +239,11 @@ func (a *applier) segment(cols []int) (*segment, error) {
 			return nil, fmt.Errorf("row %d lacks key column %s", a.cur.N(), a.table.Columns[ki].Name)
 		}
 	}
+	// Bulk copy gives a column it is not sent its default; such a segment goes through
+	// staging, whose insert names the column with NULL (omittedDefaults).
+	if len(omittedDefaults(a.table, cols)) > 0 {
+		s.directSafe = false
+	}
 	a.segments[key] = s
 	return s, nil
 }

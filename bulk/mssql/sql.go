@@ -667,8 +667,9 @@ func mergeSQL(t schema.Table, stage string, cols []int, coll map[string]string) 
 		}
 		b.WriteString("WHEN MATCHED THEN UPDATE SET " + strings.Join(set, ", ") + "\n")
 	}
-	b.WriteString("WHEN NOT MATCHED BY TARGET AND src." + deleteColumn + " = 0 THEN INSERT (" + columnList(t, cols, "") + ")\n")
-	b.WriteString("\tVALUES (" + columnList(t, cols, "src") + ")\n")
+	pad := omittedDefaults(t, cols)
+	b.WriteString("WHEN NOT MATCHED BY TARGET AND src." + deleteColumn + " = 0 THEN INSERT (" + columnList(t, append(slices.Clone(cols), pad...), "") + ")\n")
+	b.WriteString("\tVALUES (" + columnList(t, cols, "src") + strings.Repeat(", NULL", len(pad)) + ")\n")
 	b.WriteString("OUTPUT LEFT($action, 1) INTO " + mergeActions + " (a);")
 	return b.String()
 }
@@ -702,8 +703,23 @@ func emptyAfterMergeSQL(stage string) string {
 
 // insertFromStageSQL appends a staging table's rows to a keyless table, in load order.
 func insertFromStageSQL(t schema.Table, stage string, cols []int, coll map[string]string) string {
-	return "INSERT INTO " + qualified(t.Name) + " WITH (TABLOCK) (" + columnList(t, cols, "") + ")\n\tSELECT " +
-		stageProjection(t, cols, "s", coll) + " FROM " + quote(stage) + " AS s ORDER BY s." + seqColumn
+	pad := omittedDefaults(t, cols)
+	return "INSERT INTO " + qualified(t.Name) + " WITH (TABLOCK) (" + columnList(t, append(slices.Clone(cols), pad...), "") + ")\n\tSELECT " +
+		stageProjection(t, cols, "s", coll) + strings.Repeat(", NULL", len(pad)) + " FROM " + quote(stage) + " AS s ORDER BY s." + seqColumn
+}
+
+// omittedDefaults are the nullable columns of t that cols leaves out and that have a default:
+// an insert names them with NULL, since a column a batch leaves out is NULL on insert, not its
+// default (PROTOCOL.md). A NOT NULL column left out takes its default, as at the source, where
+// NULL would fail.
+func omittedDefaults(t schema.Table, cols []int) []int {
+	var pad []int
+	for i, c := range t.Columns {
+		if c.Nullable && c.Default != "" && !slices.Contains(cols, i) {
+			pad = append(pad, i)
+		}
+	}
+	return pad
 }
 
 // serverIdentitySQL reads what mirrord check reports of a server: version, level, edition,
