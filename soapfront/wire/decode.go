@@ -26,7 +26,7 @@ type Decoder struct {
 	MaxTextSize int
 
 	r         io.Reader
-	s         *scanner
+	tok       *tokenizer
 	operation string
 	started   bool
 	done      bool
@@ -40,7 +40,7 @@ func NewDecoder(r io.Reader) *Decoder {
 	return &Decoder{r: r, MaxDepth: DefaultMaxDepth, MaxTextSize: DefaultMaxTextSize}
 }
 
-// fail turns a scanner error into a *Error of the current operation; read errors pass through.
+// fail turns a tokenizer error into a *Error of the current operation; read errors pass through.
 func (d *Decoder) fail(err error) error {
 	var re *readError
 	if errors.As(err, &re) {
@@ -55,7 +55,7 @@ func (d *Decoder) fail(err error) error {
 
 // failf is a contract violation at the current token.
 func (d *Decoder) failf(format string, args ...any) *Error {
-	return &Error{Operation: d.operation, Offset: d.s.offset, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Operation: d.operation, Offset: d.tok.offset(), Msg: fmt.Sprintf(format, args...)}
 }
 
 // Start reads the envelope and its header up to the body's first element and returns the
@@ -69,7 +69,7 @@ func (d *Decoder) start(request bool) (Header, error) {
 		return Header{}, errors.New("wire: Start called twice")
 	}
 	d.started = true
-	d.s = newScanner(d.r, max(d.MaxDepth, 4), max(d.MaxTextSize, 1))
+	d.tok = newTokenizer(newReadBuffer(d.r), max(d.MaxDepth, 4), max(d.MaxTextSize, 1))
 	var h Header
 	if err := d.element(); err != nil {
 		return h, err
@@ -81,7 +81,7 @@ func (d *Decoder) start(request bool) (Header, error) {
 	if err != nil {
 		return h, err
 	}
-	if ok && d.s.space == soapNS && string(d.s.local) == "Header" {
+	if ok && d.tok.space() == soapNS && string(d.tok.local()) == "Header" {
 		if h.Token, err = d.header(); err != nil {
 			return h, err
 		}
@@ -101,20 +101,20 @@ func (d *Decoder) start(request bool) (Header, error) {
 	if !ok {
 		return h, d.failf("the Body is empty: it must hold a request")
 	}
-	if !request && d.s.space == soapNS && string(d.s.local) == "Fault" {
+	if !request && d.tok.space() == soapNS && string(d.tok.local()) == "Fault" {
 		return h, d.fault()
 	}
 	suffix := "Request"
 	if !request {
 		suffix = "Response"
 	}
-	local := string(d.s.local)
+	local := string(d.tok.local())
 	op, found := strings.CutSuffix(local, suffix)
 	if !found || !knownOperation(op) {
 		return h, d.failf("unknown operation: the Body holds <%s>, which is not one of the contract's %ss", local, strings.ToLower(suffix))
 	}
-	if d.s.space != Namespace {
-		return h, d.failf("<%s> is in namespace %q; the contract's namespace is %q", local, d.s.space, Namespace)
+	if d.tok.space() != Namespace {
+		return h, d.failf("<%s> is in namespace %q; the contract's namespace is %q", local, d.tok.space(), Namespace)
 	}
 	d.operation, h.Operation = op, op
 	return h, nil
@@ -129,7 +129,7 @@ func (d *Decoder) header() (string, error) {
 		if err != nil || !ok {
 			return token, err
 		}
-		if string(d.s.local) != "SignedToken" || d.s.space != Namespace {
+		if string(d.tok.local()) != "SignedToken" || d.tok.space() != Namespace {
 			if err := d.skip(); err != nil {
 				return token, err
 			}
@@ -149,15 +149,15 @@ func (d *Decoder) header() (string, error) {
 // element reads up to the next start element, skipping blank text.
 func (d *Decoder) element() error {
 	for {
-		if err := d.s.next(); err != nil {
+		if err := d.tok.next(); err != nil {
 			return d.fail(err)
 		}
-		switch d.s.kind {
+		switch d.tok.kind() {
 		case tokStart:
 			return nil
 		case tokText:
-			if !isBlank(d.s.text) {
-				return d.failf("unexpected text %s %s", quoteValue(d.s.text), d.s.openElement())
+			if !isBlank(d.tok.text()) {
+				return d.failf("unexpected text %s %s", quoteValue(d.tok.text()), d.tok.openElement())
 			}
 		case tokEnd, tokEOF:
 			return d.failf("expected an element")
@@ -169,17 +169,17 @@ func (d *Decoder) element() error {
 // of the open element. Text other than whitespace is an error.
 func (d *Decoder) child() (bool, error) {
 	for {
-		if err := d.s.next(); err != nil {
+		if err := d.tok.next(); err != nil {
 			return false, d.fail(err)
 		}
-		switch d.s.kind {
+		switch d.tok.kind() {
 		case tokStart:
 			return true, nil
 		case tokEnd:
 			return false, nil
 		case tokText:
-			if !isBlank(d.s.text) {
-				return false, d.failf("unexpected text %s %s", quoteValue(d.s.text), d.s.openElement())
+			if !isBlank(d.tok.text()) {
+				return false, d.failf("unexpected text %s %s", quoteValue(d.tok.text()), d.tok.openElement())
 			}
 		default:
 			return false, d.failf("unexpected end of XML")
@@ -198,36 +198,36 @@ func isBlank(b []byte) bool {
 
 // expect checks the current start element's name.
 func (d *Decoder) expect(space, local string) error {
-	if string(d.s.local) != local {
-		return d.failf("expected <%s>, found <%s>", local, d.s.local)
+	if string(d.tok.local()) != local {
+		return d.failf("expected <%s>, found <%s>", local, d.tok.local())
 	}
-	if d.s.space != space {
-		return d.failf("<%s> is in namespace %q, expected %q", local, d.s.space, space)
+	if d.tok.space() != space {
+		return d.failf("<%s> is in namespace %q, expected %q", local, d.tok.space(), space)
 	}
 	return nil
 }
 
 // contract checks that the current child element is in the contract's namespace.
 func (d *Decoder) contract() error {
-	if d.s.space != Namespace {
-		return d.failf("<%s> is in namespace %q; the contract's namespace is %q", d.s.local, d.s.space, Namespace)
+	if d.tok.space() != Namespace {
+		return d.failf("<%s> is in namespace %q; the contract's namespace is %q", d.tok.local(), d.tok.space(), Namespace)
 	}
 	return nil
 }
 
 // unknown is the error for a child the contract does not have.
 func (d *Decoder) unknown(parent string) error {
-	return d.failf("unknown element <%s> in <%s>", d.s.local, parent)
+	return d.failf("unknown element <%s> in <%s>", d.tok.local(), parent)
 }
 
 // skip skips the rest of the current element.
 func (d *Decoder) skip() error {
-	depth := d.s.depth
+	depth := d.tok.depth()
 	for {
-		if err := d.s.next(); err != nil {
+		if err := d.tok.next(); err != nil {
 			return d.fail(err)
 		}
-		if d.s.kind == tokEnd && d.s.depth == depth-1 {
+		if d.tok.kind() == tokEnd && d.tok.depth() == depth-1 {
 			return nil
 		}
 	}
@@ -236,21 +236,21 @@ func (d *Decoder) skip() error {
 // textBytes reads the content of the current start element, which must be text only. The
 // bytes are valid until the next read. xsi:nil="true" reads as empty.
 func (d *Decoder) textBytes(name string) ([]byte, error) {
-	if err := d.s.next(); err != nil {
+	if err := d.tok.next(); err != nil {
 		return nil, d.fail(err)
 	}
 	var text []byte
-	if d.s.kind == tokText {
-		text = d.s.text
-		if err := d.s.next(); err != nil {
+	if d.tok.kind() == tokText {
+		text = d.tok.text()
+		if err := d.tok.next(); err != nil {
 			return nil, d.fail(err)
 		}
 	}
-	switch d.s.kind {
+	switch d.tok.kind() {
 	case tokEnd:
 		return text, nil
 	case tokStart:
-		return nil, d.failf("<%s> holds element <%s>; it must hold text only", name, d.s.local)
+		return nil, d.failf("<%s> holds element <%s>; it must hold text only", name, d.tok.local())
 	}
 	return nil, d.failf("unexpected end of XML in <%s>", name)
 }
@@ -330,7 +330,7 @@ func (d *Decoder) operationBody(operation string, child func(name string) error)
 		if err := d.contract(); err != nil {
 			return err
 		}
-		if err := child(string(d.s.local)); err != nil {
+		if err := child(string(d.tok.local())); err != nil {
 			return err
 		}
 	}
@@ -346,13 +346,13 @@ func (d *Decoder) finish() error {
 			return err
 		}
 		if ok {
-			return d.failf("unexpected element <%s> after the request, in <%s>", d.s.local, name)
+			return d.failf("unexpected element <%s> after the request, in <%s>", d.tok.local(), name)
 		}
 	}
-	if err := d.s.next(); err != nil {
+	if err := d.tok.next(); err != nil {
 		return d.fail(err)
 	}
-	if d.s.kind != tokEOF {
+	if d.tok.kind() != tokEOF {
 		return d.failf("unexpected content after the envelope")
 	}
 	return nil
@@ -431,7 +431,7 @@ func (d *Decoder) children(parent string, child func(name string) error) error {
 		if err := d.contract(); err != nil {
 			return err
 		}
-		if err := child(string(d.s.local)); err != nil {
+		if err := child(string(d.tok.local())); err != nil {
 			return err
 		}
 	}

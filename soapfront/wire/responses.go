@@ -19,7 +19,7 @@ func (d *Decoder) fault() error {
 		if !ok {
 			break
 		}
-		switch string(d.s.local) {
+		switch string(d.tok.local()) {
 		case "faultcode":
 			if f.Code, err = d.text("faultcode"); err != nil {
 				return err

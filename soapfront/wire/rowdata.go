@@ -212,9 +212,9 @@ var parsedAlone = map[schema.Type]bool{
 }
 
 // rows reads <Rows>: the hot path of the whole service. Rows and values written plainly take
-// the scanner's fast paths straight from the read buffer; anything else takes the general path.
+// the tokenizer's fast paths straight from the read buffer; anything else takes the general path.
 func (b *batchReader) rows() error {
-	d, s := b.d, b.d.s
+	d, s := b.d, b.d.tok
 	for {
 		op, ok, err := b.rowStart()
 		if err != nil || !ok {
@@ -222,7 +222,7 @@ func (b *batchReader) rows() error {
 		}
 		n := 0
 		for {
-			if b.vName != nil && b.vGen == s.nsGen && n < len(b.cols) {
+			if b.vName != nil && b.vGen == s.namesGen() && n < len(b.cols) {
 				text, isNil, ok, err := s.fastValue(b.vName)
 				if err != nil {
 					return b.place(withColumn(d.fail(err), b.cols[n].Name))
@@ -235,7 +235,7 @@ func (b *batchReader) rows() error {
 					continue
 				}
 			}
-			if b.rowName != nil && b.rowGen == s.nsGen && s.fastClose(b.rowName) {
+			if b.rowName != nil && b.rowGen == s.namesGen() && s.fastClose(b.rowName) {
 				break
 			}
 			ok, err := d.child()
@@ -245,17 +245,17 @@ func (b *batchReader) rows() error {
 			if !ok {
 				break
 			}
-			if string(s.local) != "V" || s.space != Namespace {
+			if string(s.local()) != "V" || s.space() != Namespace {
 				if err := d.contract(); err != nil {
 					return b.place(err)
 				}
-				return b.errorf("", "unknown element <%s> in <Row>", s.local)
+				return b.errorf("", "unknown element <%s> in <Row>", s.local())
 			}
 			if n == len(b.cols) {
 				return b.errorf("", "the row has more than %d values; the batch names %d columns (%s)", n, n, strings.Join(b.columns, ", "))
 			}
-			if b.vGen != s.nsGen || b.vName == nil {
-				b.vName, b.vGen = append(b.vName[:0], s.rawName()...), s.nsGen
+			if b.vGen != s.namesGen() || b.vName == nil {
+				b.vName, b.vGen = append(b.vName[:0], s.rawName()...), s.namesGen()
 			}
 			if err := b.value(n); err != nil {
 				return err
@@ -273,8 +273,8 @@ func (b *batchReader) rows() error {
 
 // rowStart reads the start of the next <Row> and its op; ok is false at the end of <Rows>.
 func (b *batchReader) rowStart() (bulk.Op, bool, error) {
-	d, s := b.d, b.d.s
-	if b.rowName != nil && b.rowGen == s.nsGen {
+	d, s := b.d, b.d.tok
+	if b.rowName != nil && b.rowGen == s.namesGen() {
 		if op, ok := s.fastRowStart(b.rowName); ok {
 			b.row++
 			return bulk.Op(op), true, nil
@@ -285,14 +285,14 @@ func (b *batchReader) rowStart() (bulk.Op, bool, error) {
 		return 0, false, err
 	}
 	b.row++
-	if string(s.local) != "Row" || s.space != Namespace {
+	if string(s.local()) != "Row" || s.space() != Namespace {
 		if err := d.contract(); err != nil {
 			return 0, false, err
 		}
-		return 0, false, b.errorf("", "unknown element <%s> in <Rows>", s.local)
+		return 0, false, b.errorf("", "unknown element <%s> in <Rows>", s.local())
 	}
-	if b.rowGen != s.nsGen || b.rowName == nil {
-		b.rowName, b.rowGen = append(b.rowName[:0], s.rawName()...), s.nsGen
+	if b.rowGen != s.namesGen() || b.rowName == nil {
+		b.rowName, b.rowGen = append(b.rowName[:0], s.rawName()...), s.namesGen()
 	}
 	op, err := b.op()
 	return op, err == nil, err
@@ -309,7 +309,7 @@ func (b *batchReader) place(err error) error {
 
 // op reads a row's op attribute and checks its lsn attribute.
 func (b *batchReader) op() (bulk.Op, error) {
-	s := b.d.s
+	s := b.d.tok
 	v, ok := s.findAttr("op", "")
 	if !ok {
 		return 0, b.errorf("", "<Row> has no op attribute")
@@ -329,7 +329,7 @@ var trueText = []byte("true")
 
 // value reads the <V> of column i into b.values[i].
 func (b *batchReader) value(i int) error {
-	d, s := b.d, b.d.s
+	d, s := b.d, b.d.tok
 	col := b.cols[i]
 	isNil, base64Text := false, false
 	if v, ok := s.findAttr("nil", xsiNS); ok {

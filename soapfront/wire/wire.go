@@ -1,4 +1,3 @@
-// Package wire is the mirroring wire contract in one place: the WSDL and the SOAP 1.1 codec that decodes requests, encodes responses and faults, and writes requests for the sending side.
 package wire
 
 import (
