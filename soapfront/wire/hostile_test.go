@@ -3,8 +3,10 @@ package wire
 import (
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const envHead = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><SignedToken xmlns="` + Namespace + `">T</SignedToken></s:Header><s:Body>`
@@ -219,5 +221,100 @@ func TestTableSchemaNeedsTables(t *testing.T) {
 	req, err := decode("<Tables/>")
 	if err != nil || len(req.Tables) != 0 {
 		t.Fatalf("an explicit empty <Tables/>: %+v, %v", req, err)
+	}
+}
+
+// withinHangGuard runs f and fails the test if it has not returned after a minute: far more
+// than any of these bodies should take, so that only a hang (or a return of the quadratic
+// work these tests guard against) trips it.
+func withinHangGuard(t *testing.T, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(time.Minute):
+		t.Fatal("the decoder did not return within a minute")
+		return nil
+	}
+}
+
+// floodBody is an envelope whose header element is made of attributes, size bytes of them.
+func floodBody(size int, attr func(i int) string) string {
+	var b strings.Builder
+	b.WriteString(`<s:Envelope xmlns:s="` + soapNS + `"><s:Header`)
+	for i := 0; b.Len() < size; i++ {
+		b.WriteString(" " + attr(i))
+	}
+	b.WriteString(`/></s:Envelope>`)
+	return b.String()
+}
+
+// An element of ~95,000 attributes fills the megabyte read before the token is verified; it
+// must fail at the cap, naming the element, not after comparing every pair of names.
+func TestAttributeFlood(t *testing.T) {
+	for name, attr := range map[string]func(int) string{
+		"distinct":     func(i int) string { return "a" + strconv.Itoa(i) + `=""` },
+		"namespaces":   func(i int) string { return "xmlns:p" + strconv.Itoa(i) + `="urn:x"` },
+		"one repeated": func(int) string { return `a=""` },
+	} {
+		t.Run(name, func(t *testing.T) {
+			body := floodBody(1<<20, attr)
+			err := withinHangGuard(t, func() error {
+				_, err := NewDecoder(strings.NewReader(body)).Start()
+				return err
+			})
+			want := "<s:Header> has more than 256 attributes, the most an element may carry"
+			if name == "one repeated" {
+				want = "attribute a appears twice in <s:Header>"
+			}
+			if !IsClientError(err) || !strings.Contains(err.Error(), want) {
+				t.Fatalf("err = %v, want one saying %q", err, want)
+			}
+		})
+	}
+}
+
+// Past the few attributes compared pairwise, the set of names must still find a duplicate.
+func TestDuplicateAttributeAmongMany(t *testing.T) {
+	for _, n := range []int{2, smallAttributes, smallAttributes + 1, 100, MaxAttributes} {
+		body := floodBody(0, func(int) string { return "" })
+		var attrs strings.Builder
+		for i := range n - 1 {
+			attrs.WriteString(" a" + strconv.Itoa(i) + `="1"`)
+		}
+		dup := strconv.Itoa((n - 1) / 2)
+		attrs.WriteString(` a` + dup + `="2"`)
+		body = strings.Replace(body, "<s:Header", "<s:Header"+attrs.String(), 1)
+		_, err := NewDecoder(strings.NewReader(body)).Start()
+		want := "attribute a" + dup + " appears twice in <s:Header>"
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%d attributes: err = %v, want one saying %q", n, err, want)
+		}
+	}
+}
+
+// Namespace declarations nested as deep as elements go would make resolving each name a walk
+// through thousands of them.
+func TestNamespaceFlood(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`<s:Envelope xmlns:s="` + soapNS + `"><s:Header>`)
+	for d := range 20 {
+		b.WriteString("<e")
+		for i := range 100 {
+			b.WriteString(" xmlns:p" + strconv.Itoa(d*1000+i) + `="urn:x"`)
+		}
+		b.WriteString(">")
+	}
+	for b.Len() < 1<<20 {
+		b.WriteString("<a/>")
+	}
+	err := withinHangGuard(t, func() error {
+		_, err := NewDecoder(strings.NewReader(b.String())).Start()
+		return err
+	})
+	if !IsClientError(err) || !strings.Contains(err.Error(), "more than 128 namespace declarations are in scope at <e>") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -33,6 +33,20 @@ const (
 	maxDeclLength = 1024
 )
 
+// MaxAttributes is the most attributes, namespace declarations included, that one element may
+// carry. A SOAP element carries a handful; the cap keeps an element made of attributes, which
+// can fill all of the megabyte read before the token is checked, from costing more than a few
+// hundred attributes' work.
+const MaxAttributes = 256
+
+// MaxNamespaces is the most namespace declarations that may be in scope at once. A SOAP message
+// has a few; the cap bounds the work of resolving each name, which looks through them all.
+const MaxNamespaces = 128
+
+// smallAttributes is how many attributes are checked for a duplicate by comparing each with
+// the others; past it, a set of the names seen keeps the check linear.
+const smallAttributes = 8
+
 // attr is one attribute of the current start element, as offsets into tokenizer.attrBuf.
 type attr struct {
 	prefixEnd int // name is attrBuf[start:nameEnd]; prefix is attrBuf[start:prefixEnd] when it has one
@@ -70,6 +84,7 @@ type tokenizer struct {
 	curSpace   string // namespace of a start element
 	attrs      []attr
 	attrBuf    []byte
+	attrSet    map[string]struct{} // names of attrs, once there are more than smallAttributes
 	curText    []byte
 	pendingEnd bool // a self-closing element: the next token is its end
 	endName    []byte
@@ -386,6 +401,9 @@ func (t *tokenizer) startTag() error {
 		if !spaced {
 			return t.errorf("expected a space before an attribute in <%s>", t.stack[nameStart:])
 		}
+		if len(t.attrs) == MaxAttributes {
+			return t.errorf("<%s> has more than %d attributes, the most an element may carry", t.stack[nameStart:], MaxAttributes)
+		}
 		if err := t.attribute(); err != nil {
 			return err
 		}
@@ -434,14 +452,38 @@ func (t *tokenizer) attribute() error {
 		return err
 	}
 	a.valueEnd = len(t.attrBuf)
-	name := t.attrBuf[a.start:a.nameEnd]
-	for _, b := range t.attrs {
-		if bytes.Equal(t.attrBuf[b.start:b.nameEnd], name) {
-			return t.errorf("attribute %s appears twice", name)
-		}
+	if name := t.attrName(a); t.seen(name) {
+		return t.errorf("attribute %s appears twice in <%s>", name, t.rawName())
 	}
 	t.attrs = append(t.attrs, a)
 	return nil
+}
+
+// seen reports whether the current element already has an attribute of this name, and
+// otherwise remembers it, in time linear in the number of attributes.
+func (t *tokenizer) seen(name []byte) bool {
+	if len(t.attrs) < smallAttributes {
+		for _, b := range t.attrs {
+			if bytes.Equal(t.attrName(b), name) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(t.attrs) == smallAttributes {
+		if t.attrSet == nil {
+			t.attrSet = make(map[string]struct{}, MaxAttributes)
+		}
+		clear(t.attrSet)
+		for _, b := range t.attrs {
+			t.attrSet[string(t.attrName(b))] = struct{}{}
+		}
+	}
+	if _, ok := t.attrSet[string(name)]; ok {
+		return true
+	}
+	t.attrSet[string(name)] = struct{}{}
+	return false
 }
 
 func (t *tokenizer) attrName(a attr) []byte  { return t.attrBuf[a.start:a.nameEnd] }
@@ -488,6 +530,9 @@ func (t *tokenizer) declareNamespaces() error {
 			}
 		default:
 			continue
+		}
+		if len(t.ns) == MaxNamespaces {
+			return t.errorf("more than %d namespace declarations are in scope at <%s>, the most the decoder keeps", MaxNamespaces, t.rawName())
 		}
 		uri := t.attrValue(a)
 		// Reuse the strings of an equal binding so that a sender that repeats its declarations
