@@ -12,18 +12,30 @@ import (
 
 // Default limits of a Decoder.
 const (
-	DefaultMaxDepth    = 32
-	DefaultMaxTextSize = 64 << 20
+	DefaultMaxDepth       = 32
+	DefaultMaxTextSize    = 64 << 20
+	DefaultMaxClientState = 64 << 10
+)
+
+// Fixed limits, in bytes, of what is not a row value. Each is far above what the contract needs
+// and keeps a sender from making the decoder hold more.
+const (
+	// MaxFieldSize limits every text other than row values, ClientState and the token (names,
+	// types, numbers, and text inside skipped elements), and every attribute value.
+	MaxFieldSize = 64 << 10
+	// MaxTokenSize limits the SignedToken, a JWT of a few hundred bytes.
+	MaxTokenSize = 16 << 10
 )
 
 // Decoder reads one request (or, for the sending side, one response) from a body. Start reads
 // the envelope up to the body's first element, so the token can be checked before the body is
 // read further; then the method of the operation reads the rest, through the end of the body.
 type Decoder struct {
-	// MaxDepth limits how deep elements nest; MaxTextSize limits each text and attribute value,
-	// in bytes. Set them before Start.
-	MaxDepth    int
-	MaxTextSize int
+	// MaxDepth limits how deep elements nest; MaxTextSize limits each row value (<V>) and
+	// MaxClientState the ClientState, in bytes. Set them before Start.
+	MaxDepth       int
+	MaxTextSize    int
+	MaxClientState int
 
 	r         io.Reader
 	tok       *tokenizer
@@ -37,7 +49,7 @@ type Decoder struct {
 
 // NewDecoder returns a decoder of the body r with the default limits.
 func NewDecoder(r io.Reader) *Decoder {
-	return &Decoder{r: r, MaxDepth: DefaultMaxDepth, MaxTextSize: DefaultMaxTextSize}
+	return &Decoder{r: r, MaxDepth: DefaultMaxDepth, MaxTextSize: DefaultMaxTextSize, MaxClientState: DefaultMaxClientState}
 }
 
 // fail turns a tokenizer error into a *Error of the current operation; read errors pass through.
@@ -69,7 +81,8 @@ func (d *Decoder) start(request bool) (Header, error) {
 		return Header{}, errors.New("wire: Start called twice")
 	}
 	d.started = true
-	d.tok = newTokenizer(newReadBuffer(d.r), max(d.MaxDepth, 4), max(d.MaxTextSize, 1))
+	d.tok = newTokenizer(newReadBuffer(d.r), max(d.MaxDepth, 4))
+	d.MaxTextSize, d.MaxClientState = max(d.MaxTextSize, 1), max(d.MaxClientState, 1)
 	var h Header
 	if err := d.element(); err != nil {
 		return h, err
@@ -130,7 +143,7 @@ func (d *Decoder) header() (string, error) {
 			return token, err
 		}
 		if string(d.tok.local()) != "SignedToken" || d.tok.space() != Namespace {
-			if err := d.skip(); err != nil {
+			if err := d.skip(MaxFieldSize); err != nil {
 				return token, err
 			}
 			continue
@@ -139,7 +152,7 @@ func (d *Decoder) header() (string, error) {
 			return token, d.failf("the header holds SignedToken twice")
 		}
 		seen = true
-		if token, err = d.text("SignedToken"); err != nil {
+		if token, err = d.textLimited("SignedToken", MaxTokenSize); err != nil {
 			return token, err
 		}
 		token = strings.TrimSpace(token)
@@ -149,7 +162,7 @@ func (d *Decoder) header() (string, error) {
 // element reads up to the next start element, skipping blank text.
 func (d *Decoder) element() error {
 	for {
-		if err := d.tok.next(); err != nil {
+		if err := d.tok.next(MaxFieldSize); err != nil {
 			return d.fail(err)
 		}
 		switch d.tok.kind() {
@@ -166,10 +179,14 @@ func (d *Decoder) element() error {
 }
 
 // child reads the next child element of the open element: true at its start, false at the end
-// of the open element. Text other than whitespace is an error.
+// of the open element. Whitespace, comments and processing instructions between elements are
+// skipped as they stream; other text is an error.
 func (d *Decoder) child() (bool, error) {
 	for {
-		if err := d.tok.next(); err != nil {
+		if err := d.tok.skipBlank(); err != nil {
+			return false, d.fail(err)
+		}
+		if err := d.tok.next(MaxFieldSize); err != nil {
 			return false, d.fail(err)
 		}
 		switch d.tok.kind() {
@@ -220,11 +237,15 @@ func (d *Decoder) unknown(parent string) error {
 	return d.failf("unknown element <%s> in <%s>", d.tok.local(), parent)
 }
 
-// skip skips the rest of the current element.
-func (d *Decoder) skip() error {
+// skip skips the rest of the current element, whose texts may be limit bytes long: the
+// content of an element that is not read is checked and bounded as any other.
+func (d *Decoder) skip(limit int) error {
 	depth := d.tok.depth()
 	for {
-		if err := d.tok.next(); err != nil {
+		if err := d.tok.skipBlank(); err != nil {
+			return d.fail(err)
+		}
+		if err := d.tok.next(limit); err != nil {
 			return d.fail(err)
 		}
 		if d.tok.kind() == tokEnd && d.tok.depth() == depth-1 {
@@ -233,16 +254,16 @@ func (d *Decoder) skip() error {
 	}
 }
 
-// textBytes reads the content of the current start element, which must be text only. The
-// bytes are valid until the next read. xsi:nil="true" reads as empty.
-func (d *Decoder) textBytes(name string) ([]byte, error) {
-	if err := d.tok.next(); err != nil {
+// textBytes reads the content of the current start element, which must be text only and at
+// most limit bytes. The bytes are valid until the next read. xsi:nil="true" reads as empty.
+func (d *Decoder) textBytes(name string, limit int) ([]byte, error) {
+	if err := d.tok.next(limit); err != nil {
 		return nil, d.fail(err)
 	}
 	var text []byte
 	if d.tok.kind() == tokText {
 		text = d.tok.text()
-		if err := d.tok.next(); err != nil {
+		if err := d.tok.next(limit); err != nil {
 			return nil, d.fail(err)
 		}
 	}
@@ -255,8 +276,13 @@ func (d *Decoder) textBytes(name string) ([]byte, error) {
 	return nil, d.failf("unexpected end of XML in <%s>", name)
 }
 
+// text reads a text field of at most MaxFieldSize bytes.
 func (d *Decoder) text(name string) (string, error) {
-	b, err := d.textBytes(name)
+	return d.textLimited(name, MaxFieldSize)
+}
+
+func (d *Decoder) textLimited(name string, limit int) (string, error) {
+	b, err := d.textBytes(name, limit)
 	return string(b), err
 }
 
@@ -270,7 +296,7 @@ func (d *Decoder) once(seen *bool, name string) error {
 }
 
 func (d *Decoder) int64Text(name string) (int64, error) {
-	b, err := d.textBytes(name)
+	b, err := d.textBytes(name, MaxFieldSize)
 	if err != nil {
 		return 0, err
 	}
@@ -291,7 +317,7 @@ func (d *Decoder) intText(name string) (int, error) {
 
 // boolText reads an xsd:boolean: true, false, 1 or 0.
 func (d *Decoder) boolText(name string) (bool, error) {
-	b, err := d.textBytes(name)
+	b, err := d.textBytes(name, MaxFieldSize)
 	if err != nil {
 		return false, err
 	}
@@ -349,7 +375,7 @@ func (d *Decoder) finish() error {
 			return d.failf("unexpected element <%s> after the request, in <%s>", d.tok.local(), name)
 		}
 	}
-	if err := d.tok.next(); err != nil {
+	if err := d.tok.next(MaxFieldSize); err != nil {
 		return d.fail(err)
 	}
 	if d.tok.kind() != tokEOF {
@@ -364,7 +390,7 @@ func (d *Decoder) clientState(seen *bool, into *string) error {
 		return err
 	}
 	var err error
-	*into, err = d.text("ClientState")
+	*into, err = d.textLimited("ClientState", d.MaxClientState)
 	return err
 }
 

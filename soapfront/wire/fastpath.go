@@ -13,9 +13,9 @@ var nilTrue = []byte(` nil="true"/>`)
 // fastValue reads a whole element named qname (as written) that is simple enough to take
 // straight from the read buffer: <qname>plain text</qname>, <qname/> or <qname nil="true"/>,
 // after optional whitespace. Anything else (attributes, entities it cannot decode, CDATA,
-// comments, an element cut by the end of the buffer) leaves the input untouched and ok false,
-// for the general path. The text is valid until the next read.
-func (t *tokenizer) fastValue(qname []byte) (text []byte, isNil, ok bool, err error) {
+// comments, an element cut by the end of the buffer, text over limit bytes) leaves the input
+// untouched and ok false, for the general path. The text is valid until the next read.
+func (t *tokenizer) fastValue(qname []byte, limit int) (text []byte, isNil, ok bool, err error) {
 	if t.pendingEnd || t.level >= t.maxDepth {
 		return nil, false, false, nil
 	}
@@ -87,7 +87,7 @@ func (t *tokenizer) fastValue(qname []byte) (text []byte, isNil, ok bool, err er
 		}
 		j++
 	}
-	if len(b)-j < n+3 || b[j] != '<' || b[j+1] != '/' || !equalShort(b[j+2:j+2+n], qname) || b[j+2+n] != '>' || j-start > t.maxText || len(text) > t.maxText {
+	if len(b)-j < n+3 || b[j] != '<' || b[j+1] != '/' || !equalShort(b[j+2:j+2+n], qname) || b[j+2+n] != '>' || j-start > limit || len(text) > limit {
 		if text != nil {
 			t.curText = text
 		}

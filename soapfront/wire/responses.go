@@ -26,11 +26,11 @@ func (d *Decoder) fault() error {
 			}
 			f.Code = strings.TrimSpace(f.Code)
 		case "faultstring":
-			if f.Message, err = d.text("faultstring"); err != nil {
+			if f.Message, err = d.textLimited("faultstring", d.MaxTextSize); err != nil {
 				return err
 			}
 		default:
-			if err := d.skip(); err != nil {
+			if err := d.skip(d.MaxTextSize); err != nil {
 				return err
 			}
 		}

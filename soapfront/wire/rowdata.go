@@ -223,7 +223,7 @@ func (b *batchReader) rows() error {
 		n := 0
 		for {
 			if b.vName != nil && b.vGen == s.namesGen() && n < len(b.cols) {
-				text, isNil, ok, err := s.fastValue(b.vName)
+				text, isNil, ok, err := s.fastValue(b.vName, d.MaxTextSize)
 				if err != nil {
 					return b.place(withColumn(d.fail(err), b.cols[n].Name))
 				}
@@ -347,7 +347,7 @@ func (b *batchReader) value(i int) error {
 		}
 		base64Text = true
 	}
-	text, err := d.textBytes("V")
+	text, err := d.textBytes("V", d.MaxTextSize)
 	if err != nil {
 		return b.place(withColumn(err, col.Name))
 	}

@@ -31,8 +31,8 @@ var textClass = func() (t [256]uint8) {
 }()
 
 // readText reads character data (with CDATA sections and comments inside it) up to the next
-// tag, decoded into t.curText.
-func (t *tokenizer) readText() error {
+// tag, decoded into t.curText, failing when it is longer than limit bytes.
+func (t *tokenizer) readText(limit int) error {
 	t.curText = t.curText[:0]
 	nonASCII := false
 	for {
@@ -52,8 +52,8 @@ func (t *tokenizer) readText() error {
 		}
 		t.curText = append(t.curText, b[:i]...)
 		t.rb.advance(i)
-		if len(t.curText) > t.maxText {
-			return t.errorf("a text value is longer than the limit of %d bytes", t.maxText)
+		if len(t.curText) > limit {
+			return t.tooLong(limit)
 		}
 		if i == len(b) {
 			if !t.rb.fill() {
@@ -79,7 +79,7 @@ func (t *tokenizer) readText() error {
 			if t.rb.hasPrefix("<![CDATA[") {
 				t.rb.advance(9)
 				var err error
-				if nonASCII, err = t.cdata(nonASCII); err != nil {
+				if nonASCII, err = t.cdata(nonASCII, limit); err != nil {
 					return err
 				}
 				continue
@@ -103,8 +103,14 @@ func (t *tokenizer) readText() error {
 	}
 }
 
+// tooLong is the error for text longer than its limit.
+func (t *tokenizer) tooLong(limit int) error {
+	_, local := splitName(t.rawName())
+	return t.errorf("the text of <%s> is longer than the limit of %d bytes", local, limit)
+}
+
 // cdata appends a CDATA section's content after "<![CDATA[".
-func (t *tokenizer) cdata(nonASCII bool) (bool, error) {
+func (t *tokenizer) cdata(nonASCII bool, limit int) (bool, error) {
 	for {
 		b := t.rb.window()
 		i := 0
@@ -120,8 +126,8 @@ func (t *tokenizer) cdata(nonASCII bool) (bool, error) {
 		}
 		t.curText = append(t.curText, b[:i]...)
 		t.rb.advance(i)
-		if len(t.curText) > t.maxText {
-			return nonASCII, t.errorf("a text value is longer than the limit of %d bytes", t.maxText)
+		if len(t.curText) > limit {
+			return nonASCII, t.tooLong(limit)
 		}
 		if i == len(b) {
 			if !t.rb.fill() {
@@ -175,8 +181,9 @@ func checkUTF8(b []byte) error {
 }
 
 // readValue appends an attribute value up to its closing quote, normalized as XML says:
-// entities decoded, literal tab, newline and carriage return each a space.
-func (t *tokenizer) readValue(dst []byte, quote byte) ([]byte, error) {
+// entities decoded, literal tab, newline and carriage return each a space. The value may be
+// limit bytes long.
+func (t *tokenizer) readValue(dst []byte, quote byte, limit int) ([]byte, error) {
 	start := len(dst)
 	nonASCII := false
 	for {
@@ -214,8 +221,8 @@ func (t *tokenizer) readValue(dst []byte, quote byte) ([]byte, error) {
 			}
 			dst = append(dst, c)
 		}
-		if len(dst)-start > t.maxText {
-			return dst, t.errorf("an attribute value is longer than the limit of %d bytes", t.maxText)
+		if len(dst)-start > limit {
+			return dst, t.errorf("an attribute value of <%s> is longer than the limit of %d bytes", t.rawName(), limit)
 		}
 	}
 }

@@ -66,7 +66,6 @@ type tokenizer struct {
 	rb readBuffer
 
 	maxDepth int
-	maxText  int
 
 	level     int    // elements open
 	stack     []byte // qualified names of the open elements, concatenated
@@ -91,8 +90,8 @@ type tokenizer struct {
 	start      int64 // where the current token started
 }
 
-func newTokenizer(rb readBuffer, maxDepth, maxText int) *tokenizer {
-	return &tokenizer{rb: rb, maxDepth: maxDepth, maxText: maxText}
+func newTokenizer(rb readBuffer, maxDepth int) *tokenizer {
+	return &tokenizer{rb: rb, maxDepth: maxDepth}
 }
 
 // kind is the kind of the current token.
@@ -204,8 +203,9 @@ func (t *tokenizer) readName(dst []byte) ([]byte, error) {
 }
 
 // next reads the next token. Comments, processing instructions and the XML declaration are
-// skipped; text between elements comes as tokText (callers decide whether blank text matters).
-func (t *tokenizer) next() error {
+// skipped; text between elements comes as tokText of at most limit bytes (callers decide
+// whether blank text matters, and skipBlank first where it does not).
+func (t *tokenizer) next(limit int) error {
 	if t.pendingEnd {
 		t.pendingEnd = false
 		return t.closeElement()
@@ -239,7 +239,7 @@ func (t *tokenizer) next() error {
 				return t.errorf("text outside the root element")
 			}
 			t.cur = tokText
-			return t.readText()
+			return t.readText(limit)
 		}
 		if !t.rb.ensure(2) {
 			return t.eofError("after <")
@@ -256,7 +256,7 @@ func (t *tokenizer) next() error {
 		case '!':
 			if t.level > 0 && t.rb.hasPrefix("<![CDATA[") {
 				t.cur = tokText
-				return t.readText()
+				return t.readText(limit)
 			}
 			if err := t.markup(); err != nil {
 				return err
@@ -264,6 +264,32 @@ func (t *tokenizer) next() error {
 		default:
 			t.rb.advance(1)
 			return t.startTag()
+		}
+	}
+}
+
+// skipBlank consumes whitespace, comments and processing instructions as they stream, up to
+// the next tag, CDATA section or text: the space between elements costs no memory, however
+// much of it there is. Whatever it stops at is left for next.
+func (t *tokenizer) skipBlank() error {
+	if t.pendingEnd {
+		return nil
+	}
+	for {
+		t.rb.skipSpace()
+		switch {
+		case t.rb.hasPrefix("<?"):
+			t.rb.advance(2)
+			if err := t.skipPI(); err != nil {
+				return err
+			}
+		case t.rb.hasPrefix("<!--"):
+			t.rb.advance(4)
+			if err := t.skipComment(); err != nil {
+				return err
+			}
+		default:
+			return nil
 		}
 	}
 }
@@ -448,7 +474,7 @@ func (t *tokenizer) attribute() error {
 	if !ok || quote != '"' && quote != '\'' {
 		return t.errorf("attribute %s: value is not quoted", t.attrBuf[a.start:a.nameEnd])
 	}
-	if t.attrBuf, err = t.readValue(t.attrBuf, quote); err != nil {
+	if t.attrBuf, err = t.readValue(t.attrBuf, quote, MaxFieldSize); err != nil {
 		return err
 	}
 	a.valueEnd = len(t.attrBuf)
