@@ -6,8 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-
-	"github.com/mirrord/mirrord/schema"
 )
 
 // Default limits of a Decoder.
@@ -36,6 +34,14 @@ type Decoder struct {
 	MaxDepth       int
 	MaxTextSize    int
 	MaxClientState int
+
+	// OnSkip, when set, is called for every element and attribute of the request that the
+	// decoder skips because the contract does not have it: element is "Parent/Local" for an
+	// element (e.g. "Column/Description") and "Element@local" for an attribute (e.g.
+	// "Row@rowguid"), by local names. A skipped element's content is skipped with it and not
+	// reported. Namespace declarations are not attributes and are never reported. Set it
+	// before Start; it is called from the decoding goroutine.
+	OnSkip func(operation, element string)
 
 	r         io.Reader
 	tok       *tokenizer
@@ -133,7 +139,8 @@ func (d *Decoder) start(request bool) (Header, error) {
 	return h, nil
 }
 
-// header reads the SOAP header's entries: SignedToken is kept, others are skipped.
+// header reads the SOAP header's entries: SignedToken is kept, others are skipped (a SOAP
+// header entry is the receiver's to ignore, so they are not reported).
 func (d *Decoder) header() (string, error) {
 	var token string
 	seen := false
@@ -152,10 +159,11 @@ func (d *Decoder) header() (string, error) {
 			return token, d.failf("the header holds SignedToken twice")
 		}
 		seen = true
-		if token, err = d.textLimited("SignedToken", MaxTokenSize); err != nil {
+		b, err := d.content("SignedToken", MaxTokenSize)
+		if err != nil {
 			return token, err
 		}
-		token = strings.TrimSpace(token)
+		token = strings.TrimSpace(string(b))
 	}
 }
 
@@ -224,19 +232,6 @@ func (d *Decoder) expect(space, local string) error {
 	return nil
 }
 
-// contract checks that the current child element is in the contract's namespace.
-func (d *Decoder) contract() error {
-	if d.tok.space() != Namespace {
-		return d.failf("<%s> is in namespace %q; the contract's namespace is %q", d.tok.local(), d.tok.space(), Namespace)
-	}
-	return nil
-}
-
-// unknown is the error for a child the contract does not have.
-func (d *Decoder) unknown(parent string) error {
-	return d.failf("unknown element <%s> in <%s>", d.tok.local(), parent)
-}
-
 // skip skips the rest of the current element, whose texts may be limit bytes long: the
 // content of an element that is not read is checked and bounded as any other.
 func (d *Decoder) skip(limit int) error {
@@ -254,9 +249,62 @@ func (d *Decoder) skip(limit int) error {
 	}
 }
 
-// textBytes reads the content of the current start element, which must be text only and at
-// most limit bytes. The bytes are valid until the next read. xsi:nil="true" reads as empty.
-func (d *Decoder) textBytes(name string, limit int) ([]byte, error) {
+// skipped reports a name the decoder skips.
+func (d *Decoder) skipped(name string) {
+	if d.OnSkip != nil {
+		d.OnSkip(d.operation, name)
+	}
+}
+
+// skipElement skips the current element, a child of parent that the contract does not have,
+// and reports it.
+func (d *Decoder) skipElement(parent string) error {
+	if d.OnSkip != nil {
+		d.OnSkip(d.operation, parent+"/"+string(d.tok.local()))
+	}
+	return d.skip(MaxFieldSize)
+}
+
+// attributes reads the attributes of the current start element, named element. nil="true"
+// (unprefixed or xsi:nil) makes the element nil; the unprefixed attributes named in known are
+// the caller's to read; namespace declarations are not attributes; any other attribute is
+// skipped and reported.
+func (d *Decoder) attributes(element string, known ...string) (isNil bool, err error) {
+	for i := range d.tok.attrCount() {
+		local, space, value, decl, err := d.tok.attrAt(i)
+		if err != nil {
+			return false, d.fail(err)
+		}
+		switch {
+		case decl:
+		case string(local) == "nil" && (space == "" || space == xsiNS):
+			switch string(value) {
+			case "true", "1":
+				isNil = true
+			case "false", "0":
+			default:
+				return false, d.failf("<%s> nil=%s is not true or false", element, quoteValue(value))
+			}
+		case space == "" && isKnown(local, known):
+		default:
+			d.skipped(element + "@" + string(local))
+		}
+	}
+	return isNil, nil
+}
+
+func isKnown(name []byte, known []string) bool {
+	for _, k := range known {
+		if string(name) == k {
+			return true
+		}
+	}
+	return false
+}
+
+// content reads the content of the current start element, which must be text only and at
+// most limit bytes. The bytes are valid until the next read.
+func (d *Decoder) content(name string, limit int) ([]byte, error) {
 	if err := d.tok.next(limit); err != nil {
 		return nil, d.fail(err)
 	}
@@ -276,35 +324,50 @@ func (d *Decoder) textBytes(name string, limit int) ([]byte, error) {
 	return nil, d.failf("unexpected end of XML in <%s>", name)
 }
 
-// text reads a text field of at most MaxFieldSize bytes.
-func (d *Decoder) text(name string) (string, error) {
-	return d.textLimited(name, MaxFieldSize)
-}
-
-func (d *Decoder) textLimited(name string, limit int) (string, error) {
-	b, err := d.textBytes(name, limit)
-	return string(b), err
-}
-
-// once records that a child element was read, refusing a second one.
-func (d *Decoder) once(seen *bool, name string) error {
-	if *seen {
-		return d.failf("<%s> appears twice", name)
-	}
-	*seen = true
-	return nil
-}
-
-func (d *Decoder) int64Text(name string) (int64, error) {
-	b, err := d.textBytes(name, MaxFieldSize)
+// textBytes reads a text field of at most limit bytes: its attributes, then its content. present
+// is false for a nil field, whose content must be empty. The bytes are valid until the next read.
+func (d *Decoder) textBytes(name string, limit int) (text []byte, present bool, err error) {
+	isNil, err := d.attributes(name)
 	if err != nil {
-		return 0, err
+		return nil, false, err
+	}
+	if text, err = d.content(name, limit); err != nil {
+		return nil, false, err
+	}
+	if isNil && len(text) > 0 {
+		return nil, false, d.failf("<%s> is nil but holds text %s", name, quoteValue(text))
+	}
+	return text, !isNil, nil
+}
+
+// stringField reads a text field of at most limit bytes; a nil field reads as "".
+func (d *Decoder) stringField(name string, limit int) (string, bool, error) {
+	b, present, err := d.textBytes(name, limit)
+	return string(b), present, err
+}
+
+// text reads a text field of at most MaxFieldSize bytes; a nil field reads as "".
+func (d *Decoder) text(name string) (string, error) {
+	s, _, err := d.stringField(name, MaxFieldSize)
+	return s, err
+}
+
+// int64Field reads an xsd:long; a nil field reads as 0, not present.
+func (d *Decoder) int64Field(name string) (int64, bool, error) {
+	b, present, err := d.textBytes(name, MaxFieldSize)
+	if err != nil || !present {
+		return 0, false, err
 	}
 	v, perr := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 	if perr != nil {
-		return 0, d.failf("<%s> %s is not a 64-bit integer", name, quoteValue(b))
+		return 0, false, d.failf("<%s> %s is not a 64-bit integer", name, quoteValue(b))
 	}
-	return v, nil
+	return v, true, nil
+}
+
+func (d *Decoder) int64Text(name string) (int64, error) {
+	v, _, err := d.int64Field(name)
+	return v, err
 }
 
 func (d *Decoder) intText(name string) (int, error) {
@@ -315,10 +378,10 @@ func (d *Decoder) intText(name string) (int, error) {
 	return int(v), err
 }
 
-// boolText reads an xsd:boolean: true, false, 1 or 0.
+// boolText reads an xsd:boolean: true, false, 1 or 0; a nil field reads as false.
 func (d *Decoder) boolText(name string) (bool, error) {
-	b, err := d.textBytes(name, MaxFieldSize)
-	if err != nil {
+	b, present, err := d.textBytes(name, MaxFieldSize)
+	if err != nil || !present {
 		return false, err
 	}
 	switch strings.TrimSpace(string(b)) {
@@ -330,8 +393,17 @@ func (d *Decoder) boolText(name string) (bool, error) {
 	return false, d.failf("<%s> %s is not a boolean (true, false, 1 or 0)", name, quoteValue(b))
 }
 
-// operationBody checks that Start named operation, then calls child for each element of the
-// request, and reads on to the end of the body.
+// once records that a child element was read, refusing a second one.
+func (d *Decoder) once(seen *bool, name string) error {
+	if *seen {
+		return d.failf("<%s> appears twice", name)
+	}
+	*seen = true
+	return nil
+}
+
+// operationBody checks that Start named operation and reads the operation element: child is
+// called for each of its child elements, by local name, and the body is read to its end.
 func (d *Decoder) operationBody(operation string, child func(name string) error) error {
 	if !d.started {
 		if _, err := d.Start(); err != nil {
@@ -345,20 +417,13 @@ func (d *Decoder) operationBody(operation string, child func(name string) error)
 	if d.operation != operation {
 		return d.failf("the body holds a %s request, not %s", d.operation, operation)
 	}
-	for {
-		ok, err := d.child()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		if err := d.contract(); err != nil {
-			return err
-		}
-		if err := child(string(d.tok.local())); err != nil {
-			return err
-		}
+	// The operation element is still the current token: its attributes are read here, where
+	// the operation is known.
+	if _, err := d.attributes(string(d.tok.local())); err != nil {
+		return err
+	}
+	if err := d.children(string(d.tok.local()), child); err != nil {
+		return err
 	}
 	return d.finish()
 }
@@ -384,77 +449,12 @@ func (d *Decoder) finish() error {
 	return nil
 }
 
-// clientState is the child handler shared by every request and response.
-func (d *Decoder) clientState(seen *bool, into *string) error {
-	if err := d.once(seen, "ClientState"); err != nil {
-		return err
-	}
-	var err error
-	*into, err = d.textLimited("ClientState", d.MaxClientState)
-	return err
-}
-
-// Authenticate reads an AuthenticateRequest.
-func (d *Decoder) Authenticate() (AuthenticateRequest, error) {
-	var req AuthenticateRequest
-	var seen bool
-	err := d.operationBody(OpAuthenticate, func(name string) error {
-		if name == "ClientState" {
-			return d.clientState(&seen, &req.ClientState)
-		}
-		return d.unknown("AuthenticateRequest")
-	})
-	return req, err
-}
-
-// ReplicationCompleted reads a ReplicationCompletedRequest.
-func (d *Decoder) ReplicationCompleted() (ReplicationCompletedRequest, error) {
-	var req ReplicationCompletedRequest
-	var seen bool
-	err := d.operationBody(OpReplicationCompleted, func(name string) error {
-		if name == "ClientState" {
-			return d.clientState(&seen, &req.ClientState)
-		}
-		return d.unknown("ReplicationCompletedRequest")
-	})
-	return req, err
-}
-
-// Wipe reads a WipeRequest.
-func (d *Decoder) Wipe() (WipeRequest, error) {
-	var req WipeRequest
-	var seenState, seenTables bool
-	err := d.operationBody(OpWipe, func(name string) error {
-		switch name {
-		case "ClientState":
-			return d.clientState(&seenState, &req.ClientState)
-		case "Tables":
-			if err := d.once(&seenTables, name); err != nil {
-				return err
-			}
-			return d.children("Tables", func(name string) error {
-				if name != "Name" {
-					return d.unknown("Tables")
-				}
-				table, err := d.text(name)
-				req.Tables = append(req.Tables, table)
-				return err
-			})
-		}
-		return d.unknown("WipeRequest")
-	})
-	return req, err
-}
-
-// children calls child for each child element of the open element, which must be in the
-// contract's namespace.
+// children calls child for each child element of the open element, by local name whatever its
+// namespace.
 func (d *Decoder) children(parent string, child func(name string) error) error {
 	for {
 		ok, err := d.child()
 		if err != nil || !ok {
-			return err
-		}
-		if err := d.contract(); err != nil {
 			return err
 		}
 		if err := child(string(d.tok.local())); err != nil {
@@ -463,133 +463,24 @@ func (d *Decoder) children(parent string, child func(name string) error) error {
 	}
 }
 
-// TableSchema reads a TableSchemaRequest. The tables are as sent; the caller validates them.
-func (d *Decoder) TableSchema() (TableSchemaRequest, error) {
-	var req TableSchemaRequest
-	var seenState, seenTables bool
-	err := d.operationBody(OpTableSchema, func(name string) error {
-		switch name {
-		case "ClientState":
-			return d.clientState(&seenState, &req.ClientState)
-		case "Tables":
-			if err := d.once(&seenTables, name); err != nil {
-				return err
-			}
-			return d.children("Tables", func(name string) error {
-				if name != "Table" {
-					return d.unknown("Tables")
-				}
-				t, err := d.table()
-				req.Tables = append(req.Tables, t)
-				return err
-			})
-		}
-		return d.unknown("TableSchemaRequest")
-	})
-	// Tables absent from the request are dropped from the mirror, so a request that lost its
-	// <Tables> must never read as "no tables".
-	if err == nil && !seenTables {
-		err = d.failf("<TableSchemaRequest> has no <Tables>; send <Tables/> to mean that no table is mirrored")
-	}
-	return req, err
-}
-
-func (d *Decoder) table() (schema.Table, error) {
-	var t schema.Table
-	var seenName, seenColumns bool
-	err := d.children("Table", func(name string) error {
-		switch name {
-		case "Name":
-			if err := d.once(&seenName, name); err != nil {
-				return err
-			}
-			var err error
-			t.Name, err = d.text(name)
-			return err
-		case "Columns":
-			if err := d.once(&seenColumns, name); err != nil {
-				return err
-			}
-			return d.children("Columns", func(name string) error {
-				if name != "Column" {
-					return d.unknown("Columns")
-				}
-				c, err := d.column(len(t.Columns) + 1)
-				t.Columns = append(t.Columns, c)
-				return err
-			})
-		}
-		return d.unknown("Table")
-	})
+// list reads a list element (Tables, Columns, …), named name: its attributes, then item for
+// each child element. A nil list reads as absent: present is false.
+func (d *Decoder) list(name string, item func(child string) error) (present bool, err error) {
+	isNil, err := d.attributes(name)
 	if err != nil {
-		return t, inTable(err, t.Name)
+		return false, err
 	}
-	if !seenName {
-		return t, d.failf("a <Table> has no <Name>")
+	if isNil {
+		return false, d.skip(MaxFieldSize)
 	}
-	if !seenColumns {
-		return t, inTable(d.failf("<Table> has no <Columns>"), t.Name)
-	}
-	return t, nil
+	return true, d.children(name, item)
 }
 
-func inTable(err error, table string) error {
-	var we *Error
-	if errors.As(err, &we) && we.Table == "" {
-		we.Table = table
+// item reads the attributes of a list item that may not be nil (a <Table>, a <Column>, …).
+func (d *Decoder) item(name string, known ...string) error {
+	isNil, err := d.attributes(name, known...)
+	if err == nil && isNil {
+		err = d.failf("a <%s> is nil", name)
 	}
 	return err
-}
-
-// column reads one <Column>; n is its position, for errors about a column without a name.
-func (d *Decoder) column(n int) (schema.Column, error) {
-	var c schema.Column
-	seen := map[string]bool{}
-	err := d.children("Column", func(name string) error {
-		if seen[name] {
-			return d.failf("<%s> appears twice", name)
-		}
-		seen[name] = true
-		var err error
-		switch name {
-		case "Name":
-			c.Name, err = d.text(name)
-		case "Type":
-			var t string
-			t, err = d.text(name)
-			c.Type = schema.Type(strings.TrimSpace(t))
-		case "Length":
-			c.Length, err = d.intText(name)
-		case "Precision":
-			c.Precision, err = d.intText(name)
-		case "Scale":
-			c.Scale, err = d.intText(name)
-		case "Nullable":
-			c.Nullable, err = d.boolText(name)
-		case "PrimaryKey":
-			c.PrimaryKey, err = d.boolText(name)
-		default:
-			err = d.unknown("Column")
-		}
-		return err
-	})
-	where := c.Name
-	if where == "" {
-		where = "#" + strconv.Itoa(n)
-	}
-	if err != nil {
-		var we *Error
-		if errors.As(err, &we) && we.Column == "" {
-			we.Column = where
-		}
-		return c, err
-	}
-	for _, required := range []string{"Name", "Type"} {
-		if !seen[required] {
-			e := d.failf("<Column> has no <%s>", required)
-			e.Column = where
-			return c, e
-		}
-	}
-	return c, nil
 }

@@ -11,9 +11,15 @@
 // hostile or breaks the contract is a *Error (the caller's mistake, a s:Client fault) naming
 // the operation, table, row, column and byte offset it can; an error of the body's reader
 // passes through unchanged; an error of the sink comes back wrapped with its place, keeping
-// its own class. The decoder refuses DTDs and every entity but XML's five, and bounds depth
-// and the size of every text, name and attribute value; it is tolerant where XML allows
-// freedom (namespace prefixes, whitespace, comments, CDATA, an XML declaration, a BOM).
+// its own class. The decoder refuses DTDs and every entity but XML's five, and bounds depth,
+// attributes, and the size of every text, name and attribute value; it is tolerant where XML
+// allows freedom (namespace prefixes, whitespace, comments, CDATA, an XML declaration, a BOM).
+// It is forgiving where a sender's shape may differ from the contract, as WCF is: the operation
+// element must be in the contract's namespace, but below it elements are matched by local name
+// whatever their namespace; elements and attributes the contract does not have are skipped
+// (except inside <Row>, whose values are positional) and reported through Decoder.OnSkip;
+// nil="true" and xsi:nil="true" both mean NULL. It never stretches that to reading a lost
+// element as "nothing": an element a request needs still faults when it is missing or nil.
 //
 // The writers produce what mirrord answers (responses and faults) and, for the sending side
 // (mirrortask, tests, load tools), the requests; the Read*Response functions read responses

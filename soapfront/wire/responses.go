@@ -26,7 +26,7 @@ func (d *Decoder) fault() error {
 			}
 			f.Code = strings.TrimSpace(f.Code)
 		case "faultstring":
-			if f.Message, err = d.textLimited("faultstring", d.MaxTextSize); err != nil {
+			if f.Message, _, err = d.stringField("faultstring", d.MaxTextSize); err != nil {
 				return err
 			}
 		default:
@@ -76,7 +76,7 @@ func ReadAuthenticateResponse(r io.Reader) (AuthenticateResponse, error) {
 		case "AdditionalInformationJson":
 			resp.AdditionalInformationJson, err = d.text(name)
 		default:
-			err = d.unknown("AuthenticateResponse")
+			err = d.skipElement("AuthenticateResponse")
 		}
 		return err
 	})
@@ -94,7 +94,7 @@ func ReadTableSchemaResponse(r io.Reader) (TableSchemaResponse, error) {
 		case "Tables":
 			return d.children("Tables", func(name string) error {
 				if name != "TableState" {
-					return d.unknown("Tables")
+					return d.skipElement("Tables")
 				}
 				var t TableSchemaState
 				err := d.children("TableState", func(name string) error {
@@ -107,7 +107,7 @@ func ReadTableSchemaResponse(r io.Reader) (TableSchemaResponse, error) {
 					case "SchemaChange":
 						t.SchemaChange, err = d.text(name)
 					default:
-						err = d.unknown("TableState")
+						err = d.skipElement("TableState")
 					}
 					return err
 				})
@@ -115,7 +115,7 @@ func ReadTableSchemaResponse(r io.Reader) (TableSchemaResponse, error) {
 				return err
 			})
 		}
-		return d.unknown("TableSchemaResponse")
+		return d.skipElement("TableSchemaResponse")
 	})
 	return resp, err
 }
@@ -128,7 +128,7 @@ func ReadWipeResponse(r io.Reader) (WipeResponse, error) {
 		if name == "ClientState" {
 			return d.clientState(&seenState, &resp.ClientState)
 		}
-		return d.unknown("WipeResponse")
+		return d.skipElement("WipeResponse")
 	})
 	return resp, err
 }
@@ -144,7 +144,7 @@ func ReadRowDataResponse(r io.Reader) (RowDataResponse, error) {
 		case "Tables":
 			return d.children("Tables", func(name string) error {
 				if name != "TableState" {
-					return d.unknown("Tables")
+					return d.skipElement("Tables")
 				}
 				var t RowDataTableState
 				err := d.children("TableState", func(name string) error {
@@ -163,7 +163,7 @@ func ReadRowDataResponse(r io.Reader) (RowDataResponse, error) {
 					case "ErrorMessage":
 						t.ErrorMessage, err = d.text(name)
 					default:
-						err = d.unknown("TableState")
+						err = d.skipElement("TableState")
 					}
 					return err
 				})
@@ -171,7 +171,7 @@ func ReadRowDataResponse(r io.Reader) (RowDataResponse, error) {
 				return err
 			})
 		}
-		return d.unknown("RowDataResponse")
+		return d.skipElement("RowDataResponse")
 	})
 	return resp, err
 }
@@ -187,7 +187,7 @@ func ReadReplicationCompletedResponse(r io.Reader) (ReplicationCompletedResponse
 		case "Summary":
 			return d.children("Summary", func(name string) error {
 				if name != "TableSummary" {
-					return d.unknown("Summary")
+					return d.skipElement("Summary")
 				}
 				var t TableSummary
 				err := d.children("TableSummary", func(name string) error {
@@ -202,7 +202,7 @@ func ReadReplicationCompletedResponse(r io.Reader) (ReplicationCompletedResponse
 					case "Deleted":
 						t.Deleted, err = d.int64Text(name)
 					default:
-						err = d.unknown("TableSummary")
+						err = d.skipElement("TableSummary")
 					}
 					return err
 				})
@@ -210,7 +210,7 @@ func ReadReplicationCompletedResponse(r io.Reader) (ReplicationCompletedResponse
 				return err
 			})
 		}
-		return d.unknown("ReplicationCompletedResponse")
+		return d.skipElement("ReplicationCompletedResponse")
 	})
 	return resp, err
 }

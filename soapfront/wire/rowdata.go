@@ -51,7 +51,7 @@ func (f SinkFunc) Batch(table string, columns []string) (BatchSink, error) { ret
 // the client state. Decode errors are *Error naming the table, row and column; errors of the sink
 // come back wrapped with the same place, keeping their own class.
 func (d *Decoder) RowData(sink RowSink) (clientState string, err error) {
-	var seenState, seenBatches bool
+	var seenState, seenBatches, hasBatches bool
 	err = d.operationBody(OpRowData, func(name string) error {
 		switch name {
 		case "ClientState":
@@ -61,16 +61,21 @@ func (d *Decoder) RowData(sink RowSink) (clientState string, err error) {
 				return err
 			}
 			n := 0
-			return d.children("Batches", func(name string) error {
+			var err error
+			hasBatches, err = d.list("Batches", func(name string) error {
 				if name != "Batch" {
-					return d.unknown("Batches")
+					return d.skipElement("Batches")
 				}
 				n++
 				return d.batch(sink, n)
 			})
+			return err
 		}
-		return d.unknown("RowDataRequest")
+		return d.skipElement("RowDataRequest")
 	})
+	if err == nil && !hasBatches {
+		err = d.failf("<RowDataRequest> has no <Batches>")
+	}
 	return clientState, err
 }
 
@@ -111,49 +116,62 @@ func (b *batchReader) sinkError(err error) error {
 
 func (d *Decoder) batch(sink RowSink, n int) error {
 	b := &batchReader{d: d, rs: sink}
-	var seenRows, seenLSN bool
+	var seenTable, seenColumns, seenRows, seenLSN, hasLSN bool
 	var lsn int64
-	err := d.children("Batch", func(name string) error {
-		switch name {
-		case "Table":
-			if err := d.once(&b.hasTable, name); err != nil {
-				return err
-			}
-			var err error
-			b.table, err = d.text(name)
-			return err
-		case "Columns":
-			if err := d.once(&b.hasCols, name); err != nil {
-				return err
-			}
-			return d.children("Columns", func(name string) error {
-				if name != "Name" {
-					return d.unknown("Columns")
+	err := d.item("Batch")
+	if err == nil {
+		err = d.children("Batch", func(name string) error {
+			switch name {
+			case "Table":
+				if err := d.once(&seenTable, name); err != nil {
+					return err
 				}
-				c, err := d.text(name)
-				b.columns = append(b.columns, c)
+				var err error
+				b.table, b.hasTable, err = d.stringField(name, MaxFieldSize)
 				return err
-			})
-		case "Rows":
-			if err := d.once(&seenRows, name); err != nil {
+			case "Columns":
+				if err := d.once(&seenColumns, name); err != nil {
+					return err
+				}
+				var err error
+				b.hasCols, err = d.list("Columns", func(name string) error {
+					if name != "Name" {
+						return d.skipElement("Columns")
+					}
+					c, err := d.text(name)
+					b.columns = append(b.columns, c)
+					return err
+				})
+				return err
+			case "Rows":
+				if err := d.once(&seenRows, name); err != nil {
+					return err
+				}
+				if err := b.open(); err != nil {
+					return err
+				}
+				return b.rows()
+			case "Lsn":
+				if err := d.once(&seenLSN, name); err != nil {
+					return err
+				}
+				var err error
+				lsn, hasLSN, err = d.int64Field(name)
 				return err
 			}
-			if err := b.open(); err != nil {
-				return err
-			}
-			return b.rows()
-		case "Lsn":
-			if err := d.once(&seenLSN, name); err != nil {
-				return err
-			}
-			var err error
-			lsn, err = d.int64Text(name)
-			return err
+			return d.skipElement("Batch")
+		})
+	}
+	if err == nil && !seenRows {
+		// The rows are required: a batch whose rows went astray must not advance its LSN.
+		switch {
+		case !b.hasTable:
+			err = b.errorf("", "<Batch> has no <Table>")
+		case !b.hasCols:
+			err = b.errorf("", "<Batch> has no <Columns>")
+		default:
+			err = b.errorf("", "<Batch> has no <Rows>; send <Rows/> for a batch without rows")
 		}
-		return d.unknown("Batch")
-	})
-	if err == nil && b.sink == nil {
-		err = b.open()
 	}
 	if err != nil {
 		if we := (*Error)(nil); errors.As(err, &we) && we.Table == "" {
@@ -164,7 +182,7 @@ func (d *Decoder) batch(sink RowSink, n int) error {
 		}
 		return err
 	}
-	if seenLSN {
+	if hasLSN {
 		b.sink.SetLSN(lsn)
 	}
 	if err := b.sink.Close(); err != nil {
@@ -212,9 +230,18 @@ var parsedAlone = map[schema.Type]bool{
 }
 
 // rows reads <Rows>: the hot path of the whole service. Rows and values written plainly take
-// the tokenizer's fast paths straight from the read buffer; anything else takes the general path.
+// the tokenizer's fast paths straight from the read buffer; anything else (attributes the
+// contract does not have, xsi:nil, references the fast path leaves alone, elements cut by the
+// end of the buffer) takes the general path.
 func (b *batchReader) rows() error {
 	d, s := b.d, b.d.tok
+	isNil, err := d.attributes("Rows")
+	if err != nil {
+		return b.place(err)
+	}
+	if isNil {
+		return b.errorf("", "<Rows> is nil; send <Rows/> for a batch without rows")
+	}
 	for {
 		op, ok, err := b.rowStart()
 		if err != nil || !ok {
@@ -245,10 +272,9 @@ func (b *batchReader) rows() error {
 			if !ok {
 				break
 			}
-			if string(s.local()) != "V" || s.space() != Namespace {
-				if err := d.contract(); err != nil {
-					return b.place(err)
-				}
+			// A row's values are positional: an element that is not a value cannot be skipped
+			// without the risk of reading the next value as this one.
+			if string(s.local()) != "V" {
 				return b.errorf("", "unknown element <%s> in <Row>", s.local())
 			}
 			if n == len(b.cols) {
@@ -271,26 +297,29 @@ func (b *batchReader) rows() error {
 	}
 }
 
-// rowStart reads the start of the next <Row> and its op; ok is false at the end of <Rows>.
+// rowStart reads the start of the next <Row> and its op, skipping (and reporting) elements of
+// <Rows> that are not rows; ok is false at the end of <Rows>.
 func (b *batchReader) rowStart() (bulk.Op, bool, error) {
 	d, s := b.d, b.d.tok
-	if b.rowName != nil && b.rowGen == s.namesGen() {
-		if op, ok := s.fastRowStart(b.rowName); ok {
-			b.row++
-			return bulk.Op(op), true, nil
+	for {
+		if b.rowName != nil && b.rowGen == s.namesGen() {
+			if op, ok := s.fastRowStart(b.rowName); ok {
+				b.row++
+				return bulk.Op(op), true, nil
+			}
 		}
-	}
-	ok, err := d.child()
-	if err != nil || !ok {
-		return 0, false, err
-	}
-	b.row++
-	if string(s.local()) != "Row" || s.space() != Namespace {
-		if err := d.contract(); err != nil {
+		ok, err := d.child()
+		if err != nil || !ok {
 			return 0, false, err
 		}
-		return 0, false, b.errorf("", "unknown element <%s> in <Rows>", s.local())
+		if string(s.local()) == "Row" {
+			break
+		}
+		if err := d.skipElement("Rows"); err != nil {
+			return 0, false, err
+		}
 	}
+	b.row++
 	if b.rowGen != s.namesGen() || b.rowName == nil {
 		b.rowName, b.rowGen = append(b.rowName[:0], s.rawName()...), s.namesGen()
 	}
@@ -310,6 +339,9 @@ func (b *batchReader) place(err error) error {
 // op reads a row's op attribute and checks its lsn attribute.
 func (b *batchReader) op() (bulk.Op, error) {
 	s := b.d.tok
+	if err := b.d.item("Row", "op", "lsn"); err != nil {
+		return 0, b.place(err)
+	}
 	v, ok := s.findAttr("op", "")
 	if !ok {
 		return 0, b.errorf("", "<Row> has no op attribute")
@@ -325,29 +357,22 @@ func (b *batchReader) op() (bulk.Op, error) {
 	return bulk.Op(v[0]), nil
 }
 
-var trueText = []byte("true")
-
 // value reads the <V> of column i into b.values[i].
 func (b *batchReader) value(i int) error {
 	d, s := b.d, b.d.tok
 	col := b.cols[i]
-	isNil, base64Text := false, false
-	if v, ok := s.findAttr("nil", xsiNS); ok {
-		switch string(v) {
-		case "true", "1":
-			isNil = true
-		case "false", "0":
-		default:
-			return b.errorf(col.Name, "nil=%s is not true or false", quoteValue(v))
-		}
+	isNil, err := d.attributes("V", "enc")
+	if err != nil {
+		return b.place(withColumn(err, col.Name))
 	}
+	base64Text := false
 	if v, ok := s.findAttr("enc", ""); ok {
 		if string(v) != "base64" {
 			return b.errorf(col.Name, "enc=%s is not base64", quoteValue(v))
 		}
 		base64Text = true
 	}
-	text, err := d.textBytes("V", d.MaxTextSize)
+	text, err := d.content("V", d.MaxTextSize)
 	if err != nil {
 		return b.place(withColumn(err, col.Name))
 	}
