@@ -204,8 +204,14 @@ func WriteReplicationCompletedResponse(out io.Writer, r ReplicationCompletedResp
 	var w xmlWriter
 	w.open(false, "", "ReplicationCompletedResponse")
 	w.elem("ClientState", r.ClientState)
+	w.summary(r.Summary)
+	return w.close("ReplicationCompletedResponse", out)
+}
+
+// summary writes a <Summary> of <TableSummary>.
+func (w *xmlWriter) summary(list []TableSummary) {
 	w.raw("<Summary>")
-	for _, t := range r.Summary {
+	for _, t := range list {
 		w.raw("<TableSummary>")
 		w.elem("Name", t.Name)
 		w.int("Inserted", t.Inserted)
@@ -214,7 +220,6 @@ func WriteReplicationCompletedResponse(out io.Writer, r ReplicationCompletedResp
 		w.raw("</TableSummary>")
 	}
 	w.raw("</Summary>")
-	return w.close("ReplicationCompletedResponse", out)
 }
 
 // WriteAuthenticateRequest writes the documented AuthenticateRequest with its SignedToken header.
@@ -266,10 +271,14 @@ func WriteWipeRequest(out io.Writer, token string, r WipeRequest) error {
 	return w.close("WipeRequest", out)
 }
 
-// WriteReplicationCompletedRequest writes a ReplicationCompletedRequest.
+// WriteReplicationCompletedRequest writes a ReplicationCompletedRequest, with its <Summary>
+// when it has one.
 func WriteReplicationCompletedRequest(out io.Writer, token string, r ReplicationCompletedRequest) error {
 	var w xmlWriter
 	w.open(true, token, "ReplicationCompletedRequest")
 	w.elem("ClientState", r.ClientState)
+	if len(r.Summary) > 0 {
+		w.summary(r.Summary)
+	}
 	return w.close("ReplicationCompletedRequest", out)
 }

@@ -36,17 +36,82 @@ func (d *Decoder) Authenticate() (AuthenticateRequest, error) {
 	return req, err
 }
 
-// ReplicationCompleted reads a ReplicationCompletedRequest.
+// ReplicationCompleted reads a ReplicationCompletedRequest and its optional <Summary>.
 func (d *Decoder) ReplicationCompleted() (ReplicationCompletedRequest, error) {
 	var req ReplicationCompletedRequest
-	var seen bool
+	var seenState, seenSummary bool
 	err := d.operationBody(OpReplicationCompleted, func(name string) error {
-		if name == "ClientState" {
-			return d.clientState(&seen, &req.ClientState)
+		switch name {
+		case "ClientState":
+			return d.clientState(&seenState, &req.ClientState)
+		case "Summary":
+			if err := d.once(&seenSummary, name); err != nil {
+				return err
+			}
+			return d.summary(&req.Summary)
 		}
 		return d.skipElement("ReplicationCompletedRequest")
 	})
 	return req, err
+}
+
+// summary reads a <Summary> of <TableSummary> into list. Every field of a TableSummary is
+// optional, but one without a name says nothing: it is skipped and reported.
+func (d *Decoder) summary(list *[]TableSummary) error {
+	_, err := d.list("Summary", func(name string) error {
+		if name != "TableSummary" {
+			return d.skipElement("Summary")
+		}
+		t, named, err := d.tableSummary()
+		if err != nil {
+			return inTable(err, t.Name)
+		}
+		if !named {
+			d.skipped("Summary/TableSummary")
+			return nil
+		}
+		*list = append(*list, t)
+		return nil
+	})
+	return err
+}
+
+// tableSummary reads one <TableSummary>; named is false for one without a name, or a nil one.
+func (d *Decoder) tableSummary() (t TableSummary, named bool, err error) {
+	isNil, err := d.attributes("TableSummary")
+	if err != nil {
+		return t, false, err
+	}
+	if isNil {
+		return t, false, d.skip(MaxFieldSize)
+	}
+	var seenName, seenInserted, seenUpdated, seenDeleted bool
+	count := func(seen *bool, name string, into *int64) error {
+		err := d.once(seen, name)
+		if err == nil {
+			*into, err = d.int64Text(name)
+		}
+		return err
+	}
+	err = d.children("TableSummary", func(name string) error {
+		switch name {
+		case "Name":
+			if err := d.once(&seenName, name); err != nil {
+				return err
+			}
+			var err error
+			t.Name, named, err = d.stringField(name, MaxFieldSize)
+			return err
+		case "Inserted":
+			return count(&seenInserted, name, &t.Inserted)
+		case "Updated":
+			return count(&seenUpdated, name, &t.Updated)
+		case "Deleted":
+			return count(&seenDeleted, name, &t.Deleted)
+		}
+		return d.skipElement("TableSummary")
+	})
+	return t, named && t.Name != "", err
 }
 
 // Wipe reads a WipeRequest. <Tables> is required: a request that lost it must not read as

@@ -185,30 +185,7 @@ func ReadReplicationCompletedResponse(r io.Reader) (ReplicationCompletedResponse
 		case "ClientState":
 			return d.clientState(&seenState, &resp.ClientState)
 		case "Summary":
-			return d.children("Summary", func(name string) error {
-				if name != "TableSummary" {
-					return d.skipElement("Summary")
-				}
-				var t TableSummary
-				err := d.children("TableSummary", func(name string) error {
-					var err error
-					switch name {
-					case "Name":
-						t.Name, err = d.text(name)
-					case "Inserted":
-						t.Inserted, err = d.int64Text(name)
-					case "Updated":
-						t.Updated, err = d.int64Text(name)
-					case "Deleted":
-						t.Deleted, err = d.int64Text(name)
-					default:
-						err = d.skipElement("TableSummary")
-					}
-					return err
-				})
-				resp.Summary = append(resp.Summary, t)
-				return err
-			})
+			return d.summary(&resp.Summary)
 		}
 		return d.skipElement("ReplicationCompletedResponse")
 	})
