@@ -150,8 +150,14 @@ func (b *testBatch) Add(op bulk.Op, values []any) error {
 	b.rows = append(b.rows, append([]any(nil), values...))
 	return nil
 }
-func (b *testBatch) SetLSN(lsn int64) { b.lsn, b.hasLSN = lsn, true }
-func (b *testBatch) Close() error     { b.closed = true; return nil }
+func (b *testBatch) SetLSN(lsn int64) error {
+	if lsn < 0 {
+		return fmt.Errorf("%w: LSN %d is before the first", errUnknown, lsn)
+	}
+	b.lsn, b.hasLSN = lsn, true
+	return nil
+}
+func (b *testBatch) Close() error { b.closed = true; return nil }
 
 // canon is a comparable form of a value: its wire text, or NULL.
 func canon(col schema.Column, v any) string {

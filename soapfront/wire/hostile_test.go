@@ -107,6 +107,7 @@ func TestHostileBodies(t *testing.T) {
 		{"DOCTYPE in an unknown element", strings.Replace(valid, "<Lsn>", "<Note><!DOCTYPE x></Note><Lsn>", 1), []string{"DOCTYPE is not allowed"}, false},
 		{"undeclared prefix in an unknown element", strings.Replace(valid, "<Lsn>", "<Note><p:a/></Note><Lsn>", 1), []string{"prefix p is not declared"}, false},
 		{"attribute flood in an unknown element", strings.Replace(valid, "<Lsn>", "<Note"+attrs(300)+"/><Lsn>", 1), []string{"<Note> has more than 256 attributes"}, false},
+		{"LSN the sink refuses", strings.Replace(valid, "<Lsn>7", "<Lsn>-7", 1), []string{`RowData: table "contact": bad batch: LSN -7 is before the first`}, true},
 		{"two SignedTokens", strings.Replace(valid, "</s:Header>", `<SignedToken xmlns="`+Namespace+`">U</SignedToken></s:Header>`, 1), []string{"SignedToken twice"}, false},
 	}
 	for _, c := range cases {

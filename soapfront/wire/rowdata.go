@@ -26,8 +26,9 @@ type BatchSink interface {
 	Columns() []schema.Column
 	// Add receives one row. values is reused for the next row: the sink copies what it keeps.
 	Add(op bulk.Op, values []any) error
-	// SetLSN receives the batch's <Lsn>.
-	SetLSN(lsn int64)
+	// SetLSN receives the batch's <Lsn>, after its rows and before Close. An error aborts the
+	// request as one of Add does, placed at the batch's table and keeping its class.
+	SetLSN(lsn int64) error
 	// Close ends the batch. A batch that fails to decode is not closed: the caller aborts the
 	// whole request instead.
 	Close() error
@@ -106,11 +107,17 @@ func (b *batchReader) errorf(column string, format string, args ...any) *Error {
 	return e
 }
 
-// sinkError places an error of the sink without changing its class.
+// sinkError places an error of the sink at the row it refused, without changing its class.
 func (b *batchReader) sinkError(err error) error {
 	if b.row > 0 {
 		return fmt.Errorf("%s: table %q, row %d: %w", b.d.operation, b.table, b.row, err)
 	}
+	return b.tableError(err)
+}
+
+// tableError places an error of the sink about the whole batch (its LSN, its end) at its
+// table, without changing its class.
+func (b *batchReader) tableError(err error) error {
 	return fmt.Errorf("%s: table %q: %w", b.d.operation, b.table, err)
 }
 
@@ -183,10 +190,12 @@ func (d *Decoder) batch(sink RowSink, n int) error {
 		return err
 	}
 	if hasLSN {
-		b.sink.SetLSN(lsn)
+		if err := b.sink.SetLSN(lsn); err != nil {
+			return b.tableError(err)
+		}
 	}
 	if err := b.sink.Close(); err != nil {
-		return b.sinkError(err)
+		return b.tableError(err)
 	}
 	return nil
 }
