@@ -22,6 +22,7 @@
 // element as "nothing": an element a request needs still faults when it is missing or nil.
 //
 // The writers produce what mirrord answers (responses and faults) and, for the sending side
-// (mirrortask, tests, load tools), the requests; the Read*Response functions read responses
-// back. A Decoder serves one body and is not safe for concurrent use; everything else is.
+// (mirrortask, tests, load tools), the requests: in the contract's own shape, or through a
+// Variant in shapes a WCF client might send instead, to prove the decoder reads those too. The
+// Read*Response functions read responses back. A Decoder serves one body and is not safe for concurrent use; everything else is.
 package wire

@@ -263,7 +263,7 @@ func (d *Decoder) columnFields(c *schema.Column) (hasName, hasType bool, err err
 	seen := map[string]bool{}
 	err = d.children("Column", func(name string) error {
 		switch name {
-		case "Name", "Type", "Length", "Precision", "Scale", "Nullable", "PrimaryKey":
+		case "Name", "Type", "Length", "Precision", "Scale", "Nullable", "PrimaryKey", "Default":
 			if seen[name] {
 				return d.failf("<%s> appears twice", name)
 			}
@@ -289,6 +289,10 @@ func (d *Decoder) columnFields(c *schema.Column) (hasName, hasType bool, err err
 			c.Nullable, err = d.boolText(name)
 		case "PrimaryKey":
 			c.PrimaryKey, err = d.boolText(name)
+		case "Default":
+			var def string
+			def, err = d.text(name)
+			c.Default = strings.TrimSpace(def)
 		}
 		return err
 	})
