@@ -244,14 +244,14 @@ func (t *tokenizer) reference(dst []byte) ([]byte, error) {
 			break
 		}
 		if n == len(name) {
-			return dst, t.errorf("entity reference &%s… is too long or has no ;", name[:n])
+			return dst, t.errorf("entity reference &%s… is too long or has no ;", string(name[:n]))
 		}
 		name[n] = c
 		n++
 	}
-	out, msg := decodeReference(dst, name[:n])
-	if msg != "" {
-		return dst, t.errorf("%s", msg)
+	out, bad := decodeReference(dst, name[:n])
+	if bad != refOK {
+		return dst, t.errorf("%s", bad.message(string(name[:n])))
 	}
 	return out, nil
 }
@@ -264,62 +264,96 @@ func appendReference(dst, b []byte) (out []byte, size int) {
 	if end < 0 {
 		return dst, 0
 	}
-	out, msg := decodeReference(dst, b[1:1+end])
-	if msg != "" {
+	out, bad := decodeReference(dst, b[1:1+end])
+	if bad != refOK {
 		return dst, 0
 	}
 	return out, end + 2
 }
 
+// refProblem is what is wrong with a reference. It is a code rather than a message so that
+// decoding a reference allocates nothing: only the path that reports it makes the message.
+type refProblem uint8
+
+const (
+	refOK refProblem = iota
+	refEntity
+	refNotANumber
+	refBeyondUnicode
+	refNotXMLChar
+)
+
+func (p refProblem) message(name string) string {
+	switch p {
+	case refEntity:
+		return fmt.Sprintf("entity &%s; is not allowed: only &lt; &gt; &amp; &apos; &quot; and character references", name)
+	case refNotANumber:
+		return fmt.Sprintf("character reference &%s; is not a number", name)
+	case refBeyondUnicode:
+		return fmt.Sprintf("character reference &%s; is beyond U+10FFFF, the last character there is", name)
+	}
+	r, _ := charRef([]byte(name))
+	return fmt.Sprintf("character reference &%s; is U+%04X, which XML does not allow", name, r)
+}
+
 // decodeReference appends the character that the reference &name; stands for: one of the five
 // predefined entities, or a character reference to a character XML allows. It is the one place
-// that knows the grammar of references; msg says what is wrong when it is not one.
-func decodeReference(dst, name []byte) (out []byte, msg string) {
+// that knows the grammar of references.
+func decodeReference(dst, name []byte) ([]byte, refProblem) {
 	switch string(name) {
 	case "lt":
-		return append(dst, '<'), ""
+		return append(dst, '<'), refOK
 	case "gt":
-		return append(dst, '>'), ""
+		return append(dst, '>'), refOK
 	case "amp":
-		return append(dst, '&'), ""
+		return append(dst, '&'), refOK
 	case "apos":
-		return append(dst, '\''), ""
+		return append(dst, '\''), refOK
 	case "quot":
-		return append(dst, '"'), ""
+		return append(dst, '"'), refOK
 	}
 	if len(name) < 2 || name[0] != '#' {
-		return dst, fmt.Sprintf("entity &%s; is not allowed: only &lt; &gt; &amp; &apos; &quot; and character references", name)
+		return dst, refEntity
 	}
-	digits, base := name[1:], uint64(10)
-	if digits[0] == 'x' {
+	r, bad := charRef(name)
+	if bad == refOK && !isXMLChar(r) {
+		bad = refNotXMLChar
+	}
+	if bad != refOK {
+		return dst, bad
+	}
+	return utf8.AppendRune(dst, r), refOK
+}
+
+// charRef reads the character a character reference name (#digits or #xhexdigits) stands for.
+func charRef(name []byte) (rune, refProblem) {
+	digits, base := name[1:], rune(10)
+	if len(digits) > 0 && digits[0] == 'x' {
 		digits, base = digits[1:], 16
 	}
 	if len(digits) == 0 {
-		return dst, fmt.Sprintf("character reference &%s; is not a number", name)
+		return 0, refNotANumber
 	}
-	var v uint64
+	var r rune
 	for _, c := range digits {
-		var d uint64
+		var d rune
 		switch {
 		case c >= '0' && c <= '9':
-			d = uint64(c - '0')
+			d = rune(c - '0')
 		case base == 16 && c >= 'a' && c <= 'f':
-			d = uint64(c-'a') + 10
+			d = rune(c-'a') + 10
 		case base == 16 && c >= 'A' && c <= 'F':
-			d = uint64(c-'A') + 10
+			d = rune(c-'A') + 10
 		default:
-			return dst, fmt.Sprintf("character reference &%s; is not a number", name)
+			return 0, refNotANumber
 		}
 		// Past U+10FFFF the value is wrong whatever digits follow; stopping keeps it from
 		// overflowing.
-		if v = v*base + d; v > utf8.MaxRune {
-			return dst, fmt.Sprintf("character reference &%s; is beyond U+10FFFF, the last character there is", name)
+		if r = r*base + d; r > utf8.MaxRune {
+			return 0, refBeyondUnicode
 		}
 	}
-	if r := rune(v); !isXMLChar(r) {
-		return dst, fmt.Sprintf("character reference &%s; is U+%04X, which XML does not allow", name, v)
-	}
-	return utf8.AppendRune(dst, rune(v)), ""
+	return r, refOK
 }
 
 // isXMLChar reports whether r is a character XML 1.0 may carry.
