@@ -190,8 +190,14 @@ func (s *testSink) dump() string {
 // reencode writes the recorded batches back as a RowData request.
 func (s *testSink) reencode(t testing.TB, clientState string) []byte {
 	t.Helper()
+	return s.reencodeAs(t, clientState, Variant{})
+}
+
+// reencodeAs writes the recorded batches back as a RowData request in a variant's shape.
+func (s *testSink) reencodeAs(t testing.TB, clientState string, v Variant) []byte {
+	t.Helper()
 	var out strings.Builder
-	w := NewRowDataWriter(&out, "token", clientState)
+	w := v.NewRowDataWriter(&out, "token", clientState)
 	for _, bt := range s.batches {
 		if err := w.Begin(bt.table, bt.cols); err != nil {
 			t.Fatal(err)

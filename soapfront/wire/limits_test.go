@@ -138,3 +138,36 @@ func TestFieldLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestHugeUnknownElementStreams skips an element the contract does not have that holds tens of
+// megabytes of content: it is read through as it streams, checked as any content is, reported
+// once, and costs no more memory than a small one.
+func TestHugeUnknownElementStreams(t *testing.T) {
+	valid := rowDataBody(contactBatch(`<Row op="I"><V>1</V><V>a</V></Row>`))
+	i := strings.Index(valid, "<Batch>")
+	body := &repeatBody{
+		head:  []byte(valid[:i] + `<Archive xmlns="urn:other">`),
+		block: []byte(`<Entry id="1"><Name>contact</Name><!-- c --><Data>AAEC &amp; more</Data></Entry>` + "\n"),
+		tail:  []byte(`</Archive>` + valid[i:]),
+		left:  fillerSize(),
+	}
+	var skipped []string
+	var err error
+	n := allocated(func() {
+		d := NewDecoder(body)
+		d.OnSkip = func(operation, element string) { skipped = append(skipped, operation+" "+element) }
+		if _, err = d.Start(); err == nil {
+			_, err = d.RowData(newTestSink(contactTable))
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(skipped) != 1 || skipped[0] != "RowData Batches/Archive" {
+		t.Fatalf("skipped %q", skipped)
+	}
+	const bound = 1 << 20
+	if n > bound {
+		t.Fatalf("skipping %d MiB allocated %d KiB; the bound is %d KiB", fillerSize()>>20, n>>10, bound>>10)
+	}
+}

@@ -144,7 +144,7 @@ func TestVariantsDecode(t *testing.T) {
 }
 
 // writeRows writes two batches of rows, NULLs and strings that need base64 among them.
-func writeRows(t *testing.T, v Variant) []byte {
+func writeRows(t testing.TB, v Variant) []byte {
 	var body bytes.Buffer
 	w := v.NewRowDataWriter(&body, "jwt", "")
 	if err := w.Begin("alltypes", allTypesTable.Columns); err != nil {
