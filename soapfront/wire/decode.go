@@ -39,8 +39,9 @@ type Decoder struct {
 	// decoder skips because the contract does not have it: element is "Parent/Local" for an
 	// element (e.g. "Column/Description") and "Element@local" for an attribute (e.g.
 	// "Row@rowguid"), by local names. A skipped element's content is skipped with it and not
-	// reported. Namespace declarations are not attributes and are never reported. Set it
-	// before Start; it is called from the decoding goroutine.
+	// reported. Namespace declarations are not attributes and are never reported, nor are SOAP
+	// header entries other than SignedToken, which SOAP lets a receiver ignore. Set it before
+	// Start; it is called from the decoding goroutine.
 	OnSkip func(operation, element string)
 
 	r         io.Reader

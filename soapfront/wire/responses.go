@@ -55,10 +55,16 @@ func ReadAuthenticateResponse(r io.Reader) (AuthenticateResponse, error) {
 	var resp AuthenticateResponse
 	seen := map[string]bool{}
 	err := readResponse(r, OpAuthenticate, func(d *Decoder, name string) error {
-		if seen[name] {
-			return d.failf("<%s> appears twice", name)
+		switch name {
+		case "IsSuccessful", "ErrorMessage", "SignedApplicationToken", "SupportedInterfaces",
+			"SuperOfficeMirroringBuild", "ClientState", "AdditionalInformationJson":
+			if seen[name] {
+				return d.failf("<%s> appears twice", name)
+			}
+			seen[name] = true
+		default:
+			return d.skipElement("AuthenticateResponse")
 		}
-		seen[name] = true
 		var err error
 		switch name {
 		case "IsSuccessful":
@@ -72,11 +78,9 @@ func ReadAuthenticateResponse(r io.Reader) (AuthenticateResponse, error) {
 		case "SuperOfficeMirroringBuild":
 			resp.SuperOfficeMirroringBuild, err = d.text(name)
 		case "ClientState":
-			resp.ClientState, err = d.text(name)
+			resp.ClientState, _, err = d.stringField(name, d.MaxClientState)
 		case "AdditionalInformationJson":
 			resp.AdditionalInformationJson, err = d.text(name)
-		default:
-			err = d.skipElement("AuthenticateResponse")
 		}
 		return err
 	})
