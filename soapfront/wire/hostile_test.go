@@ -92,6 +92,8 @@ func TestHostileBodies(t *testing.T) {
 		{"rows misplaced", rowDataBody(`<Batch><Table>contact</Table><Rows/><Columns><Name>contact_id</Name></Columns></Batch>`), []string{"<Columns> must come before <Rows>"}, false},
 		{"batch without rows", rowDataBody(`<Batch><Table>contact</Table><Columns><Name>contact_id</Name></Columns><Lsn>5</Lsn></Batch>`), []string{`table "contact"`, "<Batch> has no <Rows>"}, false},
 		{"rows under another name", rowDataBody(`<Batch><Table>contact</Table><Columns><Name>contact_id</Name></Columns><RowList><Row op="I"><V>1</V></Row></RowList><Lsn>5</Lsn></Batch>`), []string{"<Batch> has no <Rows>"}, false},
+		{"nil table", rowDataBody(`<Batch><Table nil="true"/><Columns><Name>contact_id</Name></Columns><Rows/></Batch>`), []string{"<Table> is nil", "batch 1"}, false},
+		{"nil columns", rowDataBody(`<Batch><Table>contact</Table><Columns nil="true"/></Batch>`), []string{`table "contact": <Columns> is nil`}, false},
 		{"nil rows", rowDataBody(`<Batch xmlns:i="` + xsiNS + `"><Table>contact</Table><Columns><Name>contact_id</Name></Columns><Rows i:nil="true"/><Lsn>5</Lsn></Batch>`), []string{"<Rows> is nil"}, false},
 		{"no batches", rowDataBody("")[:strings.Index(rowDataBody(""), "<Batches>")] + `<Bunches/></RowDataRequest>` + envTail, []string{"<RowDataRequest> has no <Batches>"}, false},
 		{"nil batches", strings.Replace(rowDataBody(""), "<Batches></Batches>", `<Batches xmlns:i="`+xsiNS+`" i:nil="true"/>`, 1), []string{"<RowDataRequest> has no <Batches>"}, false},

@@ -82,17 +82,19 @@ func (d *Decoder) RowData(sink RowSink) (clientState string, err error) {
 
 // batchReader is the state of one <Batch>.
 type batchReader struct {
-	d        *Decoder
-	rs       RowSink
-	sink     BatchSink
-	table    string
-	hasTable bool
-	columns  []string
-	hasCols  bool
-	cols     []schema.Column
-	copyText []bool // per column: parsed values may keep their text, so it must be copied
-	values   []any
-	row      int
+	d         *Decoder
+	rs        RowSink
+	sink      BatchSink
+	table     string
+	hasTable  bool // a <Table> was read and is not nil
+	seenTable bool
+	columns   []string
+	hasCols   bool // a <Columns> was read and is not nil
+	seenCols  bool
+	cols      []schema.Column
+	copyText  []bool // per column: parsed values may keep their text, so it must be copied
+	values    []any
+	row       int
 	// vName is a <V> as this body writes it, valid while the namespaces stay as they were at
 	// vGen: values written that way take the fast path.
 	vName   []byte
@@ -123,21 +125,21 @@ func (b *batchReader) tableError(err error) error {
 
 func (d *Decoder) batch(sink RowSink, n int) error {
 	b := &batchReader{d: d, rs: sink}
-	var seenTable, seenColumns, seenRows, seenLSN, hasLSN bool
+	var seenRows, seenLSN, hasLSN bool
 	var lsn int64
 	err := d.item("Batch")
 	if err == nil {
 		err = d.children("Batch", func(name string) error {
 			switch name {
 			case "Table":
-				if err := d.once(&seenTable, name); err != nil {
+				if err := d.once(&b.seenTable, name); err != nil {
 					return err
 				}
 				var err error
 				b.table, b.hasTable, err = d.stringField(name, MaxFieldSize)
 				return err
 			case "Columns":
-				if err := d.once(&seenColumns, name); err != nil {
+				if err := d.once(&b.seenCols, name); err != nil {
 					return err
 				}
 				var err error
@@ -172,10 +174,8 @@ func (d *Decoder) batch(sink RowSink, n int) error {
 	if err == nil && !seenRows {
 		// The rows are required: a batch whose rows went astray must not advance its LSN.
 		switch {
-		case !b.hasTable:
-			err = b.errorf("", "<Batch> has no <Table>")
-		case !b.hasCols:
-			err = b.errorf("", "<Batch> has no <Columns>")
+		case !b.hasTable || !b.hasCols:
+			err = b.missing("<Batch> has no <%s>")
 		default:
 			err = b.errorf("", "<Batch> has no <Rows>; send <Rows/> for a batch without rows")
 		}
@@ -200,13 +200,23 @@ func (d *Decoder) batch(sink RowSink, n int) error {
 	return nil
 }
 
+// missing is the error for a batch whose <Table> or <Columns> is missing or nil; format has a
+// %s for the element.
+func (b *batchReader) missing(format string) error {
+	name, seen := "Table", b.seenTable
+	if b.hasTable {
+		name, seen = "Columns", b.seenCols
+	}
+	if seen {
+		return b.errorf("", "<%s> is nil", name)
+	}
+	return b.errorf("", format, name)
+}
+
 // open starts the batch in the sink once its table and columns are known.
 func (b *batchReader) open() error {
-	if !b.hasTable {
-		return b.errorf("", "<Table> must come before <Rows>")
-	}
-	if !b.hasCols {
-		return b.errorf("", "<Columns> must come before <Rows>")
+	if !b.hasTable || !b.hasCols {
+		return b.missing("<%s> must come before <Rows>")
 	}
 	if len(b.columns) == 0 {
 		return b.errorf("", "<Columns> names no column")

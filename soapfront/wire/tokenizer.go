@@ -16,8 +16,9 @@ import (
 // allows freedom: namespace prefixes, comments, processing instructions, CDATA, a BOM.
 //
 // The decoder reads the current token through methods (kind, local, space, text, depth,
-// offset, attributes); text.go decodes character data and references, fastpath.go takes whole
-// plain RowData elements straight from the read buffer.
+// offset, attrCount, attrAt); attributes.go reads a start tag's attributes and namespaces,
+// text.go decodes character data and references, fastpath.go takes whole plain RowData
+// elements straight from the read buffer.
 
 type tokenKind uint8
 
