@@ -49,45 +49,49 @@ func (t *tokenizer) fastValue(qname []byte, limit int) (text []byte, isNil, ok b
 	default:
 		return nil, false, false, nil
 	}
-	start := j
+	// text is the decoded value once a reference or a carriage return makes it differ from the
+	// input; until then the value is the input itself. copied marks the input up to which text
+	// holds it. The input stays untouched until the whole element is taken.
+	valueStart, copied := j, j
 	nonASCII := false
 	text = nil
 	for j < len(b) {
 		c := b[j]
-		if textClass[c] != plain {
-			if c >= 0x80 {
-				nonASCII = true
-			} else if c == '&' || c == '\r' {
-				// Decode the rest into curText; the input stays untouched until success.
-				if text == nil {
-					text = append(t.curText[:0], b[start:j]...)
-				}
-				if c == '\r' {
-					text = append(text, '\n')
-					if j+1 < len(b) && b[j+1] == '\n' {
-						j++
-					}
-					j++
-					continue
-				}
-				var size int
-				if text, size = appendReference(text, b[j:]); size == 0 {
-					t.curText = text
-					return nil, false, false, nil
-				}
-				j += size
-				start = j
-				continue
-			} else {
-				break
+		switch textClass[c] {
+		case plain:
+			j++
+			continue
+		case high:
+			nonASCII = true
+			j++
+			continue
+		}
+		if c != '&' && c != '\r' {
+			break
+		}
+		if text == nil {
+			text = t.curText[:0]
+		}
+		text = append(text, b[copied:j]...)
+		if c == '\r' {
+			text = append(text, '\n')
+			if j++; j < len(b) && b[j] == '\n' {
+				j++
 			}
+		} else {
+			var size int
+			if text, size = appendReference(text, b[j:]); size == 0 {
+				t.curText = text
+				return nil, false, false, nil
+			}
+			j += size
 		}
-		if text != nil {
-			text = append(text, c)
-		}
-		j++
+		copied = j
 	}
-	if len(b)-j < n+3 || b[j] != '<' || b[j+1] != '/' || !equalShort(b[j+2:j+2+n], qname) || b[j+2+n] != '>' || j-start > limit || len(text) > limit {
+	if text != nil {
+		text = append(text, b[copied:j]...)
+	}
+	if len(b)-j < n+3 || b[j] != '<' || b[j+1] != '/' || !equalShort(b[j+2:j+2+n], qname) || b[j+2+n] != '>' || j-valueStart > limit || len(text) > limit {
 		if text != nil {
 			t.curText = text
 		}
@@ -97,7 +101,7 @@ func (t *tokenizer) fastValue(qname []byte, limit int) (text []byte, isNil, ok b
 	if text != nil {
 		t.curText = text
 	} else {
-		text = b[start:j]
+		text = b[valueStart:j]
 	}
 	if nonASCII {
 		if err := checkUTF8(text); err != nil {
@@ -184,7 +188,7 @@ func (t *tokenizer) fastClose(qname []byte) bool {
 		return false
 	}
 	t.start = t.rb.offset() + int64(i)
-	t.pop()
+	t.popName()
 	t.rb.advance(i + n + 3)
 	return true
 }

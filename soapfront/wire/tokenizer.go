@@ -486,20 +486,25 @@ func (t *tokenizer) push(qname []byte) {
 
 // pop closes the open element and the namespaces it declared.
 func (t *tokenizer) pop() {
+	for len(t.ns) > 0 && t.ns[len(t.ns)-1].depth == t.level {
+		t.ns = t.ns[:len(t.ns)-1]
+		t.nsGen++
+	}
+	t.popName()
+	if t.level == 0 {
+		t.rootDone = true
+	}
+}
+
+// popName closes the open element, which must not be the root nor have declared a namespace.
+func (t *tokenizer) popName() {
 	start := 0
 	if len(t.stackEnds) > 1 {
 		start = t.stackEnds[len(t.stackEnds)-2]
 	}
 	t.stack = t.stack[:start]
 	t.stackEnds = t.stackEnds[:len(t.stackEnds)-1]
-	for len(t.ns) > 0 && t.ns[len(t.ns)-1].depth == t.level {
-		t.ns = t.ns[:len(t.ns)-1]
-		t.nsGen++
-	}
 	t.level--
-	if t.level == 0 {
-		t.rootDone = true
-	}
 }
 
 // closeElement pops the open element and makes its end the current token.
