@@ -86,7 +86,7 @@ type memorySink struct {
 
 func (s *memorySink) Batch(string, []string) (BatchSink, error) { return s, nil }
 func (s *memorySink) Columns() []schema.Column                  { return s.cols }
-func (s *memorySink) SetLSN(lsn int64)                          { s.lsn = lsn }
+func (s *memorySink) SetLSN(lsn int64) error                    { s.lsn = lsn; return nil }
 func (s *memorySink) Close() error                              { return nil }
 func (s *memorySink) Add(op bulk.Op, values []any) error {
 	s.rows++

@@ -86,24 +86,30 @@ func needsBase64(s string) bool {
 }
 
 // xmlWriter builds a message in memory: every message but RowData's request is small.
-type xmlWriter struct{ b []byte }
+type xmlWriter struct {
+	b   []byte
+	pre string // the prefix of the elements below the operation element, if they have one
+}
 
 func (w *xmlWriter) raw(s string) { w.b = append(w.b, s...) }
 
+// tag appends <name, </name or the like: the prefix, then the name.
+func (w *xmlWriter) tag(open, name string) {
+	w.b = append(w.b, open...)
+	w.b = append(w.b, w.pre...)
+	w.b = append(w.b, name...)
+}
+
 // elem writes <name>text</name>, or <name/> for an empty text as the documented messages do.
 func (w *xmlWriter) elem(name, text string) {
+	w.tag("<", name)
 	if text == "" {
-		w.b = append(w.b, '<')
-		w.b = append(w.b, name...)
 		w.b = append(w.b, "/>"...)
 		return
 	}
-	w.b = append(w.b, '<')
-	w.b = append(w.b, name...)
 	w.b = append(w.b, '>')
 	w.b = appendEscaped(w.b, text, false)
-	w.b = append(w.b, "</"...)
-	w.b = append(w.b, name...)
+	w.tag("</", name)
 	w.b = append(w.b, '>')
 }
 
@@ -111,15 +117,9 @@ func (w *xmlWriter) int(name string, v int64) { w.elem(name, strconv.FormatInt(v
 
 func (w *xmlWriter) bool(name string, v bool) { w.elem(name, strconv.FormatBool(v)) }
 
-// open starts an envelope, with a SignedToken header for a request, and the body's wrapper element.
-func (w *xmlWriter) open(request bool, token, wrapper string) {
-	w.raw(envelopeOpen)
-	if request {
-		w.raw(`<s:Header><SignedToken s:mustUnderstand="1" xmlns="` + Namespace + `">`)
-		w.b = appendEscaped(w.b, token, false)
-		w.raw(`</SignedToken></s:Header>`)
-	}
-	w.raw(bodyOpen + "<" + wrapper + ` xmlns="` + Namespace + `">`)
+// open starts a response's envelope and the body's wrapper element.
+func (w *xmlWriter) open(wrapper string) {
+	w.raw(envelopeOpen + bodyOpen + "<" + wrapper + ` xmlns="` + Namespace + `">`)
 }
 
 func (w *xmlWriter) close(wrapper string, out io.Writer) error {
@@ -143,7 +143,7 @@ func WriteFault(out io.Writer, code, message string) error {
 // WriteAuthenticateResponse writes the documented AuthenticateResponse, field for field.
 func WriteAuthenticateResponse(out io.Writer, r AuthenticateResponse) error {
 	var w xmlWriter
-	w.open(false, "", "AuthenticateResponse")
+	w.open("AuthenticateResponse")
 	w.bool("IsSuccessful", r.IsSuccessful)
 	w.elem("ErrorMessage", r.ErrorMessage)
 	w.elem("SignedApplicationToken", r.SignedApplicationToken)
@@ -157,7 +157,7 @@ func WriteAuthenticateResponse(out io.Writer, r AuthenticateResponse) error {
 // WriteTableSchemaResponse writes a TableSchemaResponse.
 func WriteTableSchemaResponse(out io.Writer, r TableSchemaResponse) error {
 	var w xmlWriter
-	w.open(false, "", "TableSchemaResponse")
+	w.open("TableSchemaResponse")
 	w.elem("ClientState", r.ClientState)
 	w.raw("<Tables>")
 	for _, t := range r.Tables {
@@ -174,7 +174,7 @@ func WriteTableSchemaResponse(out io.Writer, r TableSchemaResponse) error {
 // WriteWipeResponse writes a WipeResponse.
 func WriteWipeResponse(out io.Writer, r WipeResponse) error {
 	var w xmlWriter
-	w.open(false, "", "WipeResponse")
+	w.open("WipeResponse")
 	w.elem("ClientState", r.ClientState)
 	return w.close("WipeResponse", out)
 }
@@ -182,7 +182,7 @@ func WriteWipeResponse(out io.Writer, r WipeResponse) error {
 // WriteRowDataResponse writes a RowDataResponse.
 func WriteRowDataResponse(out io.Writer, r RowDataResponse) error {
 	var w xmlWriter
-	w.open(false, "", "RowDataResponse")
+	w.open("RowDataResponse")
 	w.elem("ClientState", r.ClientState)
 	w.raw("<Tables>")
 	for _, t := range r.Tables {
@@ -202,10 +202,16 @@ func WriteRowDataResponse(out io.Writer, r RowDataResponse) error {
 // WriteReplicationCompletedResponse writes a ReplicationCompletedResponse.
 func WriteReplicationCompletedResponse(out io.Writer, r ReplicationCompletedResponse) error {
 	var w xmlWriter
-	w.open(false, "", "ReplicationCompletedResponse")
+	w.open("ReplicationCompletedResponse")
 	w.elem("ClientState", r.ClientState)
+	w.summary(r.Summary)
+	return w.close("ReplicationCompletedResponse", out)
+}
+
+// summary writes a <Summary> of <TableSummary>.
+func (w *xmlWriter) summary(list []TableSummary) {
 	w.raw("<Summary>")
-	for _, t := range r.Summary {
+	for _, t := range list {
 		w.raw("<TableSummary>")
 		w.elem("Name", t.Name)
 		w.int("Inserted", t.Inserted)
@@ -214,62 +220,4 @@ func WriteReplicationCompletedResponse(out io.Writer, r ReplicationCompletedResp
 		w.raw("</TableSummary>")
 	}
 	w.raw("</Summary>")
-	return w.close("ReplicationCompletedResponse", out)
-}
-
-// WriteAuthenticateRequest writes the documented AuthenticateRequest with its SignedToken header.
-func WriteAuthenticateRequest(out io.Writer, token string, r AuthenticateRequest) error {
-	var w xmlWriter
-	w.open(true, token, "AuthenticateRequest")
-	w.elem("ClientState", r.ClientState)
-	return w.close("AuthenticateRequest", out)
-}
-
-// WriteTableSchemaRequest writes a TableSchemaRequest. Every column attribute is written, as a
-// WCF data contract does.
-func WriteTableSchemaRequest(out io.Writer, token string, r TableSchemaRequest) error {
-	var w xmlWriter
-	w.open(true, token, "TableSchemaRequest")
-	w.elem("ClientState", r.ClientState)
-	w.raw("<Tables>")
-	for _, t := range r.Tables {
-		w.raw("<Table>")
-		w.elem("Name", t.Name)
-		w.raw("<Columns>")
-		for _, c := range t.Columns {
-			w.raw("<Column>")
-			w.elem("Name", c.Name)
-			w.elem("Type", string(c.Type))
-			w.int("Length", int64(c.Length))
-			w.int("Precision", int64(c.Precision))
-			w.int("Scale", int64(c.Scale))
-			w.bool("Nullable", c.Nullable)
-			w.bool("PrimaryKey", c.PrimaryKey)
-			w.raw("</Column>")
-		}
-		w.raw("</Columns></Table>")
-	}
-	w.raw("</Tables>")
-	return w.close("TableSchemaRequest", out)
-}
-
-// WriteWipeRequest writes a WipeRequest.
-func WriteWipeRequest(out io.Writer, token string, r WipeRequest) error {
-	var w xmlWriter
-	w.open(true, token, "WipeRequest")
-	w.elem("ClientState", r.ClientState)
-	w.raw("<Tables>")
-	for _, t := range r.Tables {
-		w.elem("Name", t)
-	}
-	w.raw("</Tables>")
-	return w.close("WipeRequest", out)
-}
-
-// WriteReplicationCompletedRequest writes a ReplicationCompletedRequest.
-func WriteReplicationCompletedRequest(out io.Writer, token string, r ReplicationCompletedRequest) error {
-	var w xmlWriter
-	w.open(true, token, "ReplicationCompletedRequest")
-	w.elem("ClientState", r.ClientState)
-	return w.close("ReplicationCompletedRequest", out)
 }

@@ -150,8 +150,14 @@ func (b *testBatch) Add(op bulk.Op, values []any) error {
 	b.rows = append(b.rows, append([]any(nil), values...))
 	return nil
 }
-func (b *testBatch) SetLSN(lsn int64) { b.lsn, b.hasLSN = lsn, true }
-func (b *testBatch) Close() error     { b.closed = true; return nil }
+func (b *testBatch) SetLSN(lsn int64) error {
+	if lsn < 0 {
+		return fmt.Errorf("%w: LSN %d is before the first", errUnknown, lsn)
+	}
+	b.lsn, b.hasLSN = lsn, true
+	return nil
+}
+func (b *testBatch) Close() error { b.closed = true; return nil }
 
 // canon is a comparable form of a value: its wire text, or NULL.
 func canon(col schema.Column, v any) string {
@@ -184,8 +190,14 @@ func (s *testSink) dump() string {
 // reencode writes the recorded batches back as a RowData request.
 func (s *testSink) reencode(t testing.TB, clientState string) []byte {
 	t.Helper()
+	return s.reencodeAs(t, clientState, Variant{})
+}
+
+// reencodeAs writes the recorded batches back as a RowData request in a variant's shape.
+func (s *testSink) reencodeAs(t testing.TB, clientState string, v Variant) []byte {
+	t.Helper()
 	var out strings.Builder
-	w := NewRowDataWriter(&out, "token", clientState)
+	w := v.NewRowDataWriter(&out, "token", clientState)
 	for _, bt := range s.batches {
 		if err := w.Begin(bt.table, bt.cols); err != nil {
 			t.Fatal(err)

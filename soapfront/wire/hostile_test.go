@@ -3,8 +3,10 @@ package wire
 import (
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const envHead = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><SignedToken xmlns="` + Namespace + `">T</SignedToken></s:Header><s:Body>`
@@ -47,7 +49,6 @@ func TestHostileBodies(t *testing.T) {
 		{"not SOAP", `<Envelope><Body/></Envelope>`, []string{`namespace ""`}, false},
 		{"SOAP 1.2", strings.ReplaceAll(valid, soapNS, soap12NS), []string{"Envelope", soap12NS}, false},
 		{"wrong namespace", strings.Replace(valid, `<RowDataRequest xmlns="`+Namespace, `<RowDataRequest xmlns="http://example.com/mirroring`, 1), []string{"namespace", "http://example.com/mirroring"}, false},
-		{"wrong namespace on a row", rowDataBody(contactBatch(`<Row xmlns="urn:x" op="I"><V>1</V><V>a</V></Row>`)), []string{`<Row> is in namespace "urn:x"`, "row 1"}, false},
 		{"unknown operation", envHead + `<DropRequest xmlns="` + Namespace + `"/>` + envTail, []string{"unknown operation", "DropRequest"}, false},
 		{"empty Body", envHead + envTail, []string{"Body is empty"}, false},
 		{"no Body", `<s:Envelope xmlns:s="` + soapNS + `"/>`, []string{"no Body"}, false},
@@ -55,7 +56,6 @@ func TestHostileBodies(t *testing.T) {
 		{"text after envelope", valid + "x", []string{"text outside the root"}, false},
 		{"value does not fit", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V>a</V></Row><Row op="U"><V>12x</V><V>b</V></Row>`)), []string{`table "contact", row 2, column contact_id`, `"12x" is not a valid int`}, false},
 		{"int out of range", rowDataBody(contactBatch(`<Row op="I"><V>2147483648</V><V>a</V></Row>`)), []string{"row 1, column contact_id", "2147483648"}, false},
-		{"unknown element in Batch", strings.Replace(valid, "<Lsn>", "<Extra/><Lsn>", 1), []string{"unknown element <Extra> in <Batch>", `table "contact"`}, false},
 		{"unknown element in Row", rowDataBody(contactBatch(`<Row op="I"><V>1</V><W>a</W></Row>`)), []string{"unknown element <W> in <Row>", "row 1"}, false},
 		{"element in a value", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V><b>a</b></V></Row>`)), []string{"<V> holds element <b>", "column name"}, false},
 		{"text between rows", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V>a</V></Row>junk`)), []string{`unexpected text "junk"`}, false},
@@ -69,7 +69,7 @@ func TestHostileBodies(t *testing.T) {
 		{"bad base64", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V enc="base64">!!</V></Row>`)), []string{"not base64", "column name"}, false},
 		{"unknown encoding", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V enc="hex">61</V></Row>`)), []string{`enc="hex" is not base64`}, false},
 		{"rows before columns", rowDataBody(`<Batch><Table>contact</Table><Rows/></Batch>`), []string{"<Columns> must come before <Rows>"}, false},
-		{"batch without table", rowDataBody(`<Batch><Columns><Name>a</Name></Columns></Batch>`), []string{"<Table> must come before <Rows>", "batch 1"}, false},
+		{"batch without table", rowDataBody(`<Batch><Columns><Name>a</Name></Columns></Batch>`), []string{"<Batch> has no <Table>", "batch 1"}, false},
 		{"two Rows", rowDataBody(`<Batch><Table>contact</Table><Columns><Name>contact_id</Name></Columns><Rows/><Rows/></Batch>`), []string{"<Rows> appears twice"}, false},
 		{"duplicate columns", rowDataBody(`<Batch><Table>contact</Table><Columns><Name>contact_id</Name><Name>contact_id</Name></Columns><Rows/></Batch>`), []string{"named twice"}, true},
 		{"unknown table", rowDataBody(contactBatch("")[:0] + `<Batch><Table>nosuch</Table><Columns><Name>a</Name></Columns><Rows/></Batch>`), []string{`unknown table "nosuch"`}, true},
@@ -89,6 +89,27 @@ func TestHostileBodies(t *testing.T) {
 		{"duplicate attribute", rowDataBody(contactBatch(`<Row op="I" op="U"><V>1</V><V>a</V></Row>`)), []string{"attribute op appears twice"}, false},
 		{"unquoted attribute", rowDataBody(contactBatch(`<Row op=I><V>1</V><V>a</V></Row>`)), []string{"not quoted"}, false},
 		{"text over the limit", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V>` + strings.Repeat("x", 2000) + `</V></Row>`)), []string{"longer than the limit of 1000 bytes"}, false},
+		{"rows misplaced", rowDataBody(`<Batch><Table>contact</Table><Rows/><Columns><Name>contact_id</Name></Columns></Batch>`), []string{"<Columns> must come before <Rows>"}, false},
+		{"batch without rows", rowDataBody(`<Batch><Table>contact</Table><Columns><Name>contact_id</Name></Columns><Lsn>5</Lsn></Batch>`), []string{`table "contact"`, "<Batch> has no <Rows>"}, false},
+		{"rows under another name", rowDataBody(`<Batch><Table>contact</Table><Columns><Name>contact_id</Name></Columns><RowList><Row op="I"><V>1</V></Row></RowList><Lsn>5</Lsn></Batch>`), []string{"<Batch> has no <Rows>"}, false},
+		{"nil table", rowDataBody(`<Batch><Table nil="true"/><Columns><Name>contact_id</Name></Columns><Rows/></Batch>`), []string{"<Table> is nil", "batch 1"}, false},
+		{"nil columns", rowDataBody(`<Batch><Table>contact</Table><Columns nil="true"/></Batch>`), []string{`table "contact": <Columns> is nil`}, false},
+		{"nil rows", rowDataBody(`<Batch xmlns:i="` + xsiNS + `"><Table>contact</Table><Columns><Name>contact_id</Name></Columns><Rows i:nil="true"/><Lsn>5</Lsn></Batch>`), []string{"<Rows> is nil"}, false},
+		{"no batches", rowDataBody("")[:strings.Index(rowDataBody(""), "<Batches>")] + `<Bunches/></RowDataRequest>` + envTail, []string{"<RowDataRequest> has no <Batches>"}, false},
+		{"nil batches", strings.Replace(rowDataBody(""), "<Batches></Batches>", `<Batches xmlns:i="`+xsiNS+`" i:nil="true"/>`, 1), []string{"<RowDataRequest> has no <Batches>"}, false},
+		{"nil row", rowDataBody(contactBatch(`<Row xmlns:i="` + xsiNS + `" i:nil="true" op="I"><V>1</V><V>a</V></Row>`)), []string{"a <Row> is nil", "row 1"}, false},
+		{"nil batch", rowDataBody(`<Batch nil="true"/>`), []string{"a <Batch> is nil"}, false},
+		{"bad nil", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V nil="maybe"/></Row>`)), []string{`<V> nil="maybe" is not true or false`, "column name"}, false},
+		{"undeclared attribute prefix", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V p:x="1">a</V></Row>`)), []string{"prefix p is not declared", "row 1, column name"}, false},
+		{"unknown element in a value", rowDataBody(contactBatch(`<Row op="I"><V>1</V><V>a<Extra/></V></Row>`)), []string{"<V> holds element <Extra>"}, false},
+		{"unknown element nested too deep", strings.Replace(valid, "<Lsn>", strings.Repeat("<x>", 30)+strings.Repeat("</x>", 30)+"<Lsn>", 1), []string{"nest deeper than 32"}, false},
+		{"unknown element with too much text", strings.Replace(valid, "<Lsn>", "<Note>"+strings.Repeat("x", MaxFieldSize+1)+"</Note><Lsn>", 1), []string{"the text of <Note> is longer than the limit of 65536 bytes"}, false},
+		{"unknown element malformed", strings.Replace(valid, "<Lsn>", "<Note><a></b></Note><Lsn>", 1), []string{"</b> does not close <a>"}, false},
+		{"entity in an unknown element", strings.Replace(valid, "<Lsn>", "<Note>&lol;</Note><Lsn>", 1), []string{"entity &lol; is not allowed"}, false},
+		{"DOCTYPE in an unknown element", strings.Replace(valid, "<Lsn>", "<Note><!DOCTYPE x></Note><Lsn>", 1), []string{"DOCTYPE is not allowed"}, false},
+		{"undeclared prefix in an unknown element", strings.Replace(valid, "<Lsn>", "<Note><p:a/></Note><Lsn>", 1), []string{"prefix p is not declared"}, false},
+		{"attribute flood in an unknown element", strings.Replace(valid, "<Lsn>", "<Note"+attrs(300)+"/><Lsn>", 1), []string{"<Note> has more than 256 attributes"}, false},
+		{"LSN the sink refuses", strings.Replace(valid, "<Lsn>7", "<Lsn>-7", 1), []string{`RowData: table "contact": bad batch: LSN -7 is before the first`}, true},
 		{"two SignedTokens", strings.Replace(valid, "</s:Header>", `<SignedToken xmlns="`+Namespace+`">U</SignedToken></s:Header>`, 1), []string{"SignedToken twice"}, false},
 	}
 	for _, c := range cases {
@@ -220,4 +241,108 @@ func TestTableSchemaNeedsTables(t *testing.T) {
 	if err != nil || len(req.Tables) != 0 {
 		t.Fatalf("an explicit empty <Tables/>: %+v, %v", req, err)
 	}
+}
+
+// withinHangGuard runs f and fails the test if it has not returned after a minute: far more
+// than any of these bodies should take, so that only a hang (or a return of the quadratic
+// work these tests guard against) trips it.
+func withinHangGuard(t *testing.T, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(time.Minute):
+		t.Fatal("the decoder did not return within a minute")
+		return nil
+	}
+}
+
+// floodBody is an envelope whose header element is made of attributes, size bytes of them.
+func floodBody(size int, attr func(i int) string) string {
+	var b strings.Builder
+	b.WriteString(`<s:Envelope xmlns:s="` + soapNS + `"><s:Header`)
+	for i := 0; b.Len() < size; i++ {
+		b.WriteString(" " + attr(i))
+	}
+	b.WriteString(`/></s:Envelope>`)
+	return b.String()
+}
+
+// An element of ~95,000 attributes fills the megabyte read before the token is verified; it
+// must fail at the cap, naming the element, not after comparing every pair of names.
+func TestAttributeFlood(t *testing.T) {
+	for name, attr := range map[string]func(int) string{
+		"distinct":     func(i int) string { return "a" + strconv.Itoa(i) + `=""` },
+		"namespaces":   func(i int) string { return "xmlns:p" + strconv.Itoa(i) + `="urn:x"` },
+		"one repeated": func(int) string { return `a=""` },
+	} {
+		t.Run(name, func(t *testing.T) {
+			body := floodBody(1<<20, attr)
+			err := withinHangGuard(t, func() error {
+				_, err := NewDecoder(strings.NewReader(body)).Start()
+				return err
+			})
+			want := "<s:Header> has more than 256 attributes, the most an element may carry"
+			if name == "one repeated" {
+				want = "attribute a appears twice in <s:Header>"
+			}
+			if !IsClientError(err) || !strings.Contains(err.Error(), want) {
+				t.Fatalf("err = %v, want one saying %q", err, want)
+			}
+		})
+	}
+}
+
+// Past the few attributes compared pairwise, the set of names must still find a duplicate.
+func TestDuplicateAttributeAmongMany(t *testing.T) {
+	for _, n := range []int{2, smallAttributes, smallAttributes + 1, 100, MaxAttributes} {
+		body := floodBody(0, func(int) string { return "" })
+		var attrs strings.Builder
+		for i := range n - 1 {
+			attrs.WriteString(" a" + strconv.Itoa(i) + `="1"`)
+		}
+		dup := strconv.Itoa((n - 1) / 2)
+		attrs.WriteString(` a` + dup + `="2"`)
+		body = strings.Replace(body, "<s:Header", "<s:Header"+attrs.String(), 1)
+		_, err := NewDecoder(strings.NewReader(body)).Start()
+		want := "attribute a" + dup + " appears twice in <s:Header>"
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%d attributes: err = %v, want one saying %q", n, err, want)
+		}
+	}
+}
+
+// Namespace declarations nested as deep as elements go would make resolving each name a walk
+// through thousands of them.
+func TestNamespaceFlood(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`<s:Envelope xmlns:s="` + soapNS + `"><s:Header>`)
+	for d := range 20 {
+		b.WriteString("<e")
+		for i := range 100 {
+			b.WriteString(" xmlns:p" + strconv.Itoa(d*1000+i) + `="urn:x"`)
+		}
+		b.WriteString(">")
+	}
+	for b.Len() < 1<<20 {
+		b.WriteString("<a/>")
+	}
+	err := withinHangGuard(t, func() error {
+		_, err := NewDecoder(strings.NewReader(b.String())).Start()
+		return err
+	})
+	if !IsClientError(err) || !strings.Contains(err.Error(), "more than 128 namespace declarations are in scope at <e>") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// attrs is n distinct attributes.
+func attrs(n int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(" a" + strconv.Itoa(i) + `="1"`)
+	}
+	return b.String()
 }

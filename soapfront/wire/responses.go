@@ -19,18 +19,18 @@ func (d *Decoder) fault() error {
 		if !ok {
 			break
 		}
-		switch string(d.s.local) {
+		switch string(d.tok.local()) {
 		case "faultcode":
 			if f.Code, err = d.text("faultcode"); err != nil {
 				return err
 			}
 			f.Code = strings.TrimSpace(f.Code)
 		case "faultstring":
-			if f.Message, err = d.text("faultstring"); err != nil {
+			if f.Message, _, err = d.stringField("faultstring", d.MaxTextSize); err != nil {
 				return err
 			}
 		default:
-			if err := d.skip(); err != nil {
+			if err := d.skip(d.MaxTextSize); err != nil {
 				return err
 			}
 		}
@@ -55,10 +55,16 @@ func ReadAuthenticateResponse(r io.Reader) (AuthenticateResponse, error) {
 	var resp AuthenticateResponse
 	seen := map[string]bool{}
 	err := readResponse(r, OpAuthenticate, func(d *Decoder, name string) error {
-		if seen[name] {
-			return d.failf("<%s> appears twice", name)
+		switch name {
+		case "IsSuccessful", "ErrorMessage", "SignedApplicationToken", "SupportedInterfaces",
+			"SuperOfficeMirroringBuild", "ClientState", "AdditionalInformationJson":
+			if seen[name] {
+				return d.failf("<%s> appears twice", name)
+			}
+			seen[name] = true
+		default:
+			return d.skipElement("AuthenticateResponse")
 		}
-		seen[name] = true
 		var err error
 		switch name {
 		case "IsSuccessful":
@@ -72,11 +78,9 @@ func ReadAuthenticateResponse(r io.Reader) (AuthenticateResponse, error) {
 		case "SuperOfficeMirroringBuild":
 			resp.SuperOfficeMirroringBuild, err = d.text(name)
 		case "ClientState":
-			resp.ClientState, err = d.text(name)
+			resp.ClientState, _, err = d.stringField(name, d.MaxClientState)
 		case "AdditionalInformationJson":
 			resp.AdditionalInformationJson, err = d.text(name)
-		default:
-			err = d.unknown("AuthenticateResponse")
 		}
 		return err
 	})
@@ -94,7 +98,7 @@ func ReadTableSchemaResponse(r io.Reader) (TableSchemaResponse, error) {
 		case "Tables":
 			return d.children("Tables", func(name string) error {
 				if name != "TableState" {
-					return d.unknown("Tables")
+					return d.skipElement("Tables")
 				}
 				var t TableSchemaState
 				err := d.children("TableState", func(name string) error {
@@ -107,7 +111,7 @@ func ReadTableSchemaResponse(r io.Reader) (TableSchemaResponse, error) {
 					case "SchemaChange":
 						t.SchemaChange, err = d.text(name)
 					default:
-						err = d.unknown("TableState")
+						err = d.skipElement("TableState")
 					}
 					return err
 				})
@@ -115,7 +119,7 @@ func ReadTableSchemaResponse(r io.Reader) (TableSchemaResponse, error) {
 				return err
 			})
 		}
-		return d.unknown("TableSchemaResponse")
+		return d.skipElement("TableSchemaResponse")
 	})
 	return resp, err
 }
@@ -128,7 +132,7 @@ func ReadWipeResponse(r io.Reader) (WipeResponse, error) {
 		if name == "ClientState" {
 			return d.clientState(&seenState, &resp.ClientState)
 		}
-		return d.unknown("WipeResponse")
+		return d.skipElement("WipeResponse")
 	})
 	return resp, err
 }
@@ -144,7 +148,7 @@ func ReadRowDataResponse(r io.Reader) (RowDataResponse, error) {
 		case "Tables":
 			return d.children("Tables", func(name string) error {
 				if name != "TableState" {
-					return d.unknown("Tables")
+					return d.skipElement("Tables")
 				}
 				var t RowDataTableState
 				err := d.children("TableState", func(name string) error {
@@ -163,7 +167,7 @@ func ReadRowDataResponse(r io.Reader) (RowDataResponse, error) {
 					case "ErrorMessage":
 						t.ErrorMessage, err = d.text(name)
 					default:
-						err = d.unknown("TableState")
+						err = d.skipElement("TableState")
 					}
 					return err
 				})
@@ -171,7 +175,7 @@ func ReadRowDataResponse(r io.Reader) (RowDataResponse, error) {
 				return err
 			})
 		}
-		return d.unknown("RowDataResponse")
+		return d.skipElement("RowDataResponse")
 	})
 	return resp, err
 }
@@ -185,32 +189,9 @@ func ReadReplicationCompletedResponse(r io.Reader) (ReplicationCompletedResponse
 		case "ClientState":
 			return d.clientState(&seenState, &resp.ClientState)
 		case "Summary":
-			return d.children("Summary", func(name string) error {
-				if name != "TableSummary" {
-					return d.unknown("Summary")
-				}
-				var t TableSummary
-				err := d.children("TableSummary", func(name string) error {
-					var err error
-					switch name {
-					case "Name":
-						t.Name, err = d.text(name)
-					case "Inserted":
-						t.Inserted, err = d.int64Text(name)
-					case "Updated":
-						t.Updated, err = d.int64Text(name)
-					case "Deleted":
-						t.Deleted, err = d.int64Text(name)
-					default:
-						err = d.unknown("TableSummary")
-					}
-					return err
-				})
-				resp.Summary = append(resp.Summary, t)
-				return err
-			})
+			return d.summary(&resp.Summary)
 		}
-		return d.unknown("ReplicationCompletedResponse")
+		return d.skipElement("ReplicationCompletedResponse")
 	})
 	return resp, err
 }

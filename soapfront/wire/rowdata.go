@@ -26,8 +26,9 @@ type BatchSink interface {
 	Columns() []schema.Column
 	// Add receives one row. values is reused for the next row: the sink copies what it keeps.
 	Add(op bulk.Op, values []any) error
-	// SetLSN receives the batch's <Lsn>.
-	SetLSN(lsn int64)
+	// SetLSN receives the batch's <Lsn>, after its rows and before Close. An error aborts the
+	// request as one of Add does, placed at the batch's table and keeping its class.
+	SetLSN(lsn int64) error
 	// Close ends the batch. A batch that fails to decode is not closed: the caller aborts the
 	// whole request instead.
 	Close() error
@@ -51,7 +52,7 @@ func (f SinkFunc) Batch(table string, columns []string) (BatchSink, error) { ret
 // the client state. Decode errors are *Error naming the table, row and column; errors of the sink
 // come back wrapped with the same place, keeping their own class.
 func (d *Decoder) RowData(sink RowSink) (clientState string, err error) {
-	var seenState, seenBatches bool
+	var seenState, seenBatches, hasBatches bool
 	err = d.operationBody(OpRowData, func(name string) error {
 		switch name {
 		case "ClientState":
@@ -61,32 +62,39 @@ func (d *Decoder) RowData(sink RowSink) (clientState string, err error) {
 				return err
 			}
 			n := 0
-			return d.children("Batches", func(name string) error {
+			var err error
+			hasBatches, err = d.list("Batches", func(name string) error {
 				if name != "Batch" {
-					return d.unknown("Batches")
+					return d.skipElement("Batches")
 				}
 				n++
 				return d.batch(sink, n)
 			})
+			return err
 		}
-		return d.unknown("RowDataRequest")
+		return d.skipElement("RowDataRequest")
 	})
+	if err == nil && !hasBatches {
+		err = d.failf("<RowDataRequest> has no <Batches>")
+	}
 	return clientState, err
 }
 
 // batchReader is the state of one <Batch>.
 type batchReader struct {
-	d        *Decoder
-	rs       RowSink
-	sink     BatchSink
-	table    string
-	hasTable bool
-	columns  []string
-	hasCols  bool
-	cols     []schema.Column
-	copyText []bool // per column: parsed values may keep their text, so it must be copied
-	values   []any
-	row      int
+	d         *Decoder
+	rs        RowSink
+	sink      BatchSink
+	table     string
+	hasTable  bool // a <Table> was read and is not nil
+	seenTable bool
+	columns   []string
+	hasCols   bool // a <Columns> was read and is not nil
+	seenCols  bool
+	cols      []schema.Column
+	copyText  []bool // per column: parsed values may keep their text, so it must be copied
+	values    []any
+	row       int
 	// vName is a <V> as this body writes it, valid while the namespaces stay as they were at
 	// vGen: values written that way take the fast path.
 	vName   []byte
@@ -101,59 +109,76 @@ func (b *batchReader) errorf(column string, format string, args ...any) *Error {
 	return e
 }
 
-// sinkError places an error of the sink without changing its class.
+// sinkError places an error of the sink at the row it refused, without changing its class.
 func (b *batchReader) sinkError(err error) error {
 	if b.row > 0 {
 		return fmt.Errorf("%s: table %q, row %d: %w", b.d.operation, b.table, b.row, err)
 	}
+	return b.tableError(err)
+}
+
+// tableError places an error of the sink about the whole batch (its LSN, its end) at its
+// table, without changing its class.
+func (b *batchReader) tableError(err error) error {
 	return fmt.Errorf("%s: table %q: %w", b.d.operation, b.table, err)
 }
 
 func (d *Decoder) batch(sink RowSink, n int) error {
 	b := &batchReader{d: d, rs: sink}
-	var seenRows, seenLSN bool
+	var seenRows, seenLSN, hasLSN bool
 	var lsn int64
-	err := d.children("Batch", func(name string) error {
-		switch name {
-		case "Table":
-			if err := d.once(&b.hasTable, name); err != nil {
-				return err
-			}
-			var err error
-			b.table, err = d.text(name)
-			return err
-		case "Columns":
-			if err := d.once(&b.hasCols, name); err != nil {
-				return err
-			}
-			return d.children("Columns", func(name string) error {
-				if name != "Name" {
-					return d.unknown("Columns")
+	err := d.item("Batch")
+	if err == nil {
+		err = d.children("Batch", func(name string) error {
+			switch name {
+			case "Table":
+				if err := d.once(&b.seenTable, name); err != nil {
+					return err
 				}
-				c, err := d.text(name)
-				b.columns = append(b.columns, c)
+				var err error
+				b.table, b.hasTable, err = d.stringField(name, MaxFieldSize)
 				return err
-			})
-		case "Rows":
-			if err := d.once(&seenRows, name); err != nil {
+			case "Columns":
+				if err := d.once(&b.seenCols, name); err != nil {
+					return err
+				}
+				var err error
+				b.hasCols, err = d.list("Columns", func(name string) error {
+					if name != "Name" {
+						return d.skipElement("Columns")
+					}
+					c, err := d.text(name)
+					b.columns = append(b.columns, c)
+					return err
+				})
+				return err
+			case "Rows":
+				if err := d.once(&seenRows, name); err != nil {
+					return err
+				}
+				if err := b.open(); err != nil {
+					return err
+				}
+				return b.rows()
+			case "Lsn":
+				if err := d.once(&seenLSN, name); err != nil {
+					return err
+				}
+				var err error
+				lsn, hasLSN, err = d.int64Field(name)
 				return err
 			}
-			if err := b.open(); err != nil {
-				return err
-			}
-			return b.rows()
-		case "Lsn":
-			if err := d.once(&seenLSN, name); err != nil {
-				return err
-			}
-			var err error
-			lsn, err = d.int64Text(name)
-			return err
+			return d.skipElement("Batch")
+		})
+	}
+	if err == nil && !seenRows {
+		// The rows are required: a batch whose rows went astray must not advance its LSN.
+		switch {
+		case !b.hasTable || !b.hasCols:
+			err = b.missing("<Batch> has no <%s>")
+		default:
+			err = b.errorf("", "<Batch> has no <Rows>; send <Rows/> for a batch without rows")
 		}
-		return d.unknown("Batch")
-	})
-	if err == nil && b.sink == nil {
-		err = b.open()
 	}
 	if err != nil {
 		if we := (*Error)(nil); errors.As(err, &we) && we.Table == "" {
@@ -164,22 +189,34 @@ func (d *Decoder) batch(sink RowSink, n int) error {
 		}
 		return err
 	}
-	if seenLSN {
-		b.sink.SetLSN(lsn)
+	if hasLSN {
+		if err := b.sink.SetLSN(lsn); err != nil {
+			return b.tableError(err)
+		}
 	}
 	if err := b.sink.Close(); err != nil {
-		return b.sinkError(err)
+		return b.tableError(err)
 	}
 	return nil
 }
 
+// missing is the error for a batch whose <Table> or <Columns> is missing or nil; format has a
+// %s for the element.
+func (b *batchReader) missing(format string) error {
+	name, seen := "Table", b.seenTable
+	if b.hasTable {
+		name, seen = "Columns", b.seenCols
+	}
+	if seen {
+		return b.errorf("", "<%s> is nil", name)
+	}
+	return b.errorf("", format, name)
+}
+
 // open starts the batch in the sink once its table and columns are known.
 func (b *batchReader) open() error {
-	if !b.hasTable {
-		return b.errorf("", "<Table> must come before <Rows>")
-	}
-	if !b.hasCols {
-		return b.errorf("", "<Columns> must come before <Rows>")
+	if !b.hasTable || !b.hasCols {
+		return b.missing("<%s> must come before <Rows>")
 	}
 	if len(b.columns) == 0 {
 		return b.errorf("", "<Columns> names no column")
@@ -212,9 +249,18 @@ var parsedAlone = map[schema.Type]bool{
 }
 
 // rows reads <Rows>: the hot path of the whole service. Rows and values written plainly take
-// the scanner's fast paths straight from the read buffer; anything else takes the general path.
+// the tokenizer's fast paths straight from the read buffer; anything else (attributes the
+// contract does not have, xsi:nil, references the fast path leaves alone, elements cut by the
+// end of the buffer) takes the general path.
 func (b *batchReader) rows() error {
-	d, s := b.d, b.d.s
+	d, s := b.d, b.d.tok
+	isNil, err := d.attributes("Rows")
+	if err != nil {
+		return b.place(err)
+	}
+	if isNil {
+		return b.errorf("", "<Rows> is nil; send <Rows/> for a batch without rows")
+	}
 	for {
 		op, ok, err := b.rowStart()
 		if err != nil || !ok {
@@ -222,8 +268,8 @@ func (b *batchReader) rows() error {
 		}
 		n := 0
 		for {
-			if b.vName != nil && b.vGen == s.nsGen && n < len(b.cols) {
-				text, isNil, ok, err := s.fastValue(b.vName)
+			if b.vName != nil && b.vGen == s.namesGen() && n < len(b.cols) {
+				text, isNil, ok, err := s.fastValue(b.vName, d.MaxTextSize)
 				if err != nil {
 					return b.place(withColumn(d.fail(err), b.cols[n].Name))
 				}
@@ -235,7 +281,7 @@ func (b *batchReader) rows() error {
 					continue
 				}
 			}
-			if b.rowName != nil && b.rowGen == s.nsGen && s.fastClose(b.rowName) {
+			if b.rowName != nil && b.rowGen == s.namesGen() && s.fastClose(b.rowName) {
 				break
 			}
 			ok, err := d.child()
@@ -245,17 +291,16 @@ func (b *batchReader) rows() error {
 			if !ok {
 				break
 			}
-			if string(s.local) != "V" || s.space != Namespace {
-				if err := d.contract(); err != nil {
-					return b.place(err)
-				}
-				return b.errorf("", "unknown element <%s> in <Row>", s.local)
+			// A row's values are positional: an element that is not a value cannot be skipped
+			// without the risk of reading the next value as this one.
+			if string(s.local()) != "V" {
+				return b.errorf("", "unknown element <%s> in <Row>", s.local())
 			}
 			if n == len(b.cols) {
 				return b.errorf("", "the row has more than %d values; the batch names %d columns (%s)", n, n, strings.Join(b.columns, ", "))
 			}
-			if b.vGen != s.nsGen || b.vName == nil {
-				b.vName, b.vGen = append(b.vName[:0], s.rawName()...), s.nsGen
+			if b.vGen != s.namesGen() || b.vName == nil {
+				b.vName, b.vGen = append(b.vName[:0], s.rawName()...), s.namesGen()
 			}
 			if err := b.value(n); err != nil {
 				return err
@@ -271,28 +316,31 @@ func (b *batchReader) rows() error {
 	}
 }
 
-// rowStart reads the start of the next <Row> and its op; ok is false at the end of <Rows>.
+// rowStart reads the start of the next <Row> and its op, skipping (and reporting) elements of
+// <Rows> that are not rows; ok is false at the end of <Rows>.
 func (b *batchReader) rowStart() (bulk.Op, bool, error) {
-	d, s := b.d, b.d.s
-	if b.rowName != nil && b.rowGen == s.nsGen {
-		if op, ok := s.fastRowStart(b.rowName); ok {
-			b.row++
-			return bulk.Op(op), true, nil
+	d, s := b.d, b.d.tok
+	for {
+		if b.rowName != nil && b.rowGen == s.namesGen() {
+			if op, ok := s.fastRowStart(b.rowName); ok {
+				b.row++
+				return bulk.Op(op), true, nil
+			}
 		}
-	}
-	ok, err := d.child()
-	if err != nil || !ok {
-		return 0, false, err
-	}
-	b.row++
-	if string(s.local) != "Row" || s.space != Namespace {
-		if err := d.contract(); err != nil {
+		ok, err := d.child()
+		if err != nil || !ok {
 			return 0, false, err
 		}
-		return 0, false, b.errorf("", "unknown element <%s> in <Rows>", s.local)
+		if string(s.local()) == "Row" {
+			break
+		}
+		if err := d.skipElement("Rows"); err != nil {
+			return 0, false, err
+		}
 	}
-	if b.rowGen != s.nsGen || b.rowName == nil {
-		b.rowName, b.rowGen = append(b.rowName[:0], s.rawName()...), s.nsGen
+	b.row++
+	if b.rowGen != s.namesGen() || b.rowName == nil {
+		b.rowName, b.rowGen = append(b.rowName[:0], s.rawName()...), s.namesGen()
 	}
 	op, err := b.op()
 	return op, err == nil, err
@@ -309,7 +357,10 @@ func (b *batchReader) place(err error) error {
 
 // op reads a row's op attribute and checks its lsn attribute.
 func (b *batchReader) op() (bulk.Op, error) {
-	s := b.d.s
+	s := b.d.tok
+	if err := b.d.item("Row", "op", "lsn"); err != nil {
+		return 0, b.place(err)
+	}
 	v, ok := s.findAttr("op", "")
 	if !ok {
 		return 0, b.errorf("", "<Row> has no op attribute")
@@ -325,29 +376,22 @@ func (b *batchReader) op() (bulk.Op, error) {
 	return bulk.Op(v[0]), nil
 }
 
-var trueText = []byte("true")
-
 // value reads the <V> of column i into b.values[i].
 func (b *batchReader) value(i int) error {
-	d, s := b.d, b.d.s
+	d, s := b.d, b.d.tok
 	col := b.cols[i]
-	isNil, base64Text := false, false
-	if v, ok := s.findAttr("nil", xsiNS); ok {
-		switch string(v) {
-		case "true", "1":
-			isNil = true
-		case "false", "0":
-		default:
-			return b.errorf(col.Name, "nil=%s is not true or false", quoteValue(v))
-		}
+	isNil, err := d.attributes("V", "enc")
+	if err != nil {
+		return b.place(withColumn(err, col.Name))
 	}
+	base64Text := false
 	if v, ok := s.findAttr("enc", ""); ok {
 		if string(v) != "base64" {
 			return b.errorf(col.Name, "enc=%s is not base64", quoteValue(v))
 		}
 		base64Text = true
 	}
-	text, err := d.textBytes("V")
+	text, err := d.content("V", d.MaxTextSize)
 	if err != nil {
 		return b.place(withColumn(err, col.Name))
 	}

@@ -16,22 +16,45 @@ import (
 // Begin a batch, write its rows, End it; Close ends the request. The first error sticks.
 type RowDataWriter struct {
 	w       *bufio.Writer
+	x       requestWriter // the variant's markup, writing into scratch
 	cols    []schema.Column
 	inBatch bool
 	closed  bool
 	scratch []byte
 	err     error
+	// The markup of rows and values in the writer's variant, made once.
+	rowOpen, rowClose, value, valueClose, valueNil, valueBase64 string
 }
 
-// NewRowDataWriter writes the envelope with the SignedToken header and the start of the request.
+// NewRowDataWriter writes the envelope with the SignedToken header and the start of the request,
+// in the contract's own shape.
 func NewRowDataWriter(out io.Writer, token, clientState string) *RowDataWriter {
-	rw := &RowDataWriter{w: bufio.NewWriterSize(out, 64<<10)}
-	var x xmlWriter
-	x.open(true, token, "RowDataRequest")
-	x.elem("ClientState", clientState)
-	x.raw("<Batches>")
-	rw.write(x.b)
+	return Variant{}.NewRowDataWriter(out, token, clientState)
+}
+
+// NewRowDataWriter writes the envelope with the SignedToken header and the start of the request,
+// in the variant's shape.
+func (v Variant) NewRowDataWriter(out io.Writer, token, clientState string) *RowDataWriter {
+	rw := &RowDataWriter{w: bufio.NewWriterSize(out, 64<<10), x: requestWriter{v: v}}
+	rw.x.open(token, "RowDataRequest")
+	rw.x.clientState(clientState)
+	rw.x.startList("Batches")
+	rw.write(rw.x.b)
+	pre, attr := v.prefix(), ""
+	if v.UnknownElements {
+		attr = unknownAttr
+	}
+	rw.rowOpen, rw.rowClose = "<"+pre+`Row op="`, "</"+pre+"Row>"
+	rw.value, rw.valueClose = "<"+pre+"V"+attr+">", "</"+pre+"V>"
+	rw.valueNil = "<" + pre + "V" + attr + v.nilAttr() + "/>"
+	rw.valueBase64 = "<" + pre + "V" + attr + ` enc="base64">`
 	return rw
+}
+
+// markup starts the markup of the batch in scratch.
+func (rw *RowDataWriter) markup() *requestWriter {
+	rw.x.b = rw.scratch[:0]
+	return &rw.x
 }
 
 func (rw *RowDataWriter) write(b []byte) {
@@ -49,17 +72,17 @@ func (rw *RowDataWriter) Begin(table string, columns []schema.Column) error {
 		return errors.New("wire: Begin inside a batch or after Close")
 	}
 	rw.inBatch, rw.cols = true, columns
-	b := append(rw.scratch[:0], "<Batch><Table>"...)
-	b = appendEscaped(b, table, false)
-	b = append(b, "</Table><Columns>"...)
+	x := rw.markup()
+	x.startItem("Batch")
+	x.elem("Table", table)
+	x.startList("Columns")
 	for _, c := range columns {
-		b = append(b, "<Name>"...)
-		b = appendEscaped(b, c.Name, false)
-		b = append(b, "</Name>"...)
+		x.elem("Name", c.Name)
 	}
-	b = append(b, "</Columns><Rows>"...)
-	rw.scratch = b
-	rw.write(b)
+	x.end("Columns")
+	x.startList("Rows")
+	rw.scratch = x.b
+	rw.write(x.b)
 	return rw.err
 }
 
@@ -78,14 +101,18 @@ func (rw *RowDataWriter) Row(op bulk.Op, lsn int64, values ...any) error {
 	if _, err := bulk.ParseOp(op.String()); err != nil {
 		return err
 	}
-	b := append(rw.scratch[:0], `<Row op="`...)
+	b := append(rw.scratch[:0], rw.rowOpen...)
 	b = append(b, byte(op))
 	b = append(b, `" lsn="`...)
 	b = strconv.AppendInt(b, lsn, 10)
+	if rw.x.v.UnknownElements {
+		b = append(b, `" rowguid="`...)
+		b = strconv.AppendInt(b, lsn, 10)
+	}
 	b = append(b, `">`...)
 	for i, v := range values {
 		if v == nil {
-			b = append(b, `<V nil="true"/>`...)
+			b = append(b, rw.valueNil...)
 			continue
 		}
 		text, err := bulk.FormatValue(rw.cols[i], v)
@@ -94,15 +121,15 @@ func (rw *RowDataWriter) Row(op bulk.Op, lsn int64, values ...any) error {
 			return fmt.Errorf("wire: column %s: %w", rw.cols[i].Name, err)
 		}
 		if needsBase64(text) {
-			b = append(b, `<V enc="base64">`...)
+			b = append(b, rw.valueBase64...)
 			b = base64.StdEncoding.AppendEncode(b, []byte(text))
 		} else {
-			b = append(b, "<V>"...)
+			b = append(b, rw.value...)
 			b = appendEscaped(b, text, false)
 		}
-		b = append(b, "</V>"...)
+		b = append(b, rw.valueClose...)
 	}
-	b = append(b, "</Row>"...)
+	b = append(b, rw.rowClose...)
 	rw.scratch = b
 	rw.write(b)
 	return rw.err
@@ -122,15 +149,14 @@ func (rw *RowDataWriter) end(lsn *int64) error {
 		return errors.New("wire: End outside a batch")
 	}
 	rw.inBatch = false
-	b := append(rw.scratch[:0], "</Rows>"...)
+	x := rw.markup()
+	x.end("Rows")
 	if lsn != nil {
-		b = append(b, "<Lsn>"...)
-		b = strconv.AppendInt(b, *lsn, 10)
-		b = append(b, "</Lsn>"...)
+		x.int("Lsn", *lsn)
 	}
-	b = append(b, "</Batch>"...)
-	rw.scratch = b
-	rw.write(b)
+	x.endItem("Batch")
+	rw.scratch = x.b
+	rw.write(x.b)
 	return rw.err
 }
 
@@ -144,7 +170,11 @@ func (rw *RowDataWriter) Close() error {
 	}
 	if !rw.closed {
 		rw.closed = true
-		rw.write([]byte("</Batches></RowDataRequest>" + bodyClose + envelopeClose))
+		x := rw.markup()
+		x.end("Batches")
+		x.raw("</RowDataRequest>" + bodyClose + envelopeClose)
+		rw.scratch = x.b
+		rw.write(x.b)
 		if rw.err == nil {
 			rw.err = rw.w.Flush()
 		}

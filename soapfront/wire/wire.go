@@ -1,4 +1,3 @@
-// Package wire is the mirroring wire contract in one place: the WSDL and the SOAP 1.1 codec that decodes requests, encodes responses and faults, and writes requests for the sending side.
 package wire
 
 import (
@@ -142,12 +141,16 @@ type RowDataResponse struct {
 	Tables      []RowDataTableState
 }
 
-// ReplicationCompletedRequest ends a cycle.
+// ReplicationCompletedRequest ends a cycle. Summary is the sender's own count of each table's
+// rows in the cycle, when it sends one.
 type ReplicationCompletedRequest struct {
 	ClientState string
+	Summary     []TableSummary
 }
 
-// TableSummary is a table's row counts since the tenant's last Authenticate.
+// TableSummary is a table's row counts over a cycle: as the sender counted them in a
+// ReplicationCompletedRequest, as mirrord did since the tenant's last Authenticate in a
+// ReplicationCompletedResponse.
 type TableSummary struct {
 	Name                       string
 	Inserted, Updated, Deleted int64
