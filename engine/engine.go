@@ -107,10 +107,13 @@ type TableCounts struct {
 }
 
 // Completion is what ReplicationCompleted did: each table's counts for the cycle, sorted by
-// name, and the tables dropped because no TableSchema call of the cycle named them.
+// name, the tables dropped because no TableSchema call of the cycle named them, and the counts
+// the Mirroring Task sent with the call (its own summary, where it sent one), kept for whatever
+// follows the cycle.
 type Completion struct {
 	Counts  []TableCounts
 	Dropped []string
+	Sent    []TableCounts
 }
 
 // ErrBusy marks errors that go away when the call is sent again: another process changed the
@@ -566,8 +569,8 @@ func (e *Engine) mirrored(ctx context.Context, t *tenant, names []string) ([]bul
 }
 
 // Complete ends a cycle: it drops the mirrored tables that none of the cycle's TableSchema calls
-// named, and returns each table's counts for the cycle.
-func (e *Engine) Complete(ctx context.Context, tenant string) (Completion, error) {
+// named, and returns each table's counts for the cycle beside the summary the caller sent.
+func (e *Engine) Complete(ctx context.Context, tenant string, sent []TableCounts) (Completion, error) {
 	t, err := e.tenant(ctx, tenant)
 	if err != nil {
 		return Completion{}, err
@@ -576,7 +579,7 @@ func (e *Engine) Complete(ctx context.Context, tenant string) (Completion, error
 	if err != nil {
 		return Completion{}, err
 	}
-	var done Completion
+	done := Completion{Sent: sent}
 	if done.Dropped, err = m.EndCycle(ctx); err != nil {
 		return Completion{}, err
 	}

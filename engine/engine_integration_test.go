@@ -385,7 +385,7 @@ func TestSyncSchemaChanges(t *testing.T) {
 		if c := contents(t, b, tenant, stateRows); c != "contact\nperson" {
 			t.Fatalf("state rows before the cycle completes: %q", c)
 		}
-		done, err := e.Complete(ctx, tenant)
+		done, err := e.Complete(ctx, tenant, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -634,7 +634,7 @@ func TestWipeAndCounts(t *testing.T) {
 		apply(t, e, tenant, batch{table: "contact", cols: cols, rows: []row{
 			{bulk.Update, []any{int64(1), "a2"}}, {bulk.Delete, []any{int64(2), nil}}}, lsn: lsn(4)},
 			batch{table: "person", cols: []string{"person_id"}, rows: []row{{bulk.Insert, []any{int64(1)}}}, lsn: lsn(4)})
-		done, err := e.Complete(ctx, tenant)
+		done, err := e.Complete(ctx, tenant, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -670,7 +670,7 @@ func TestWipeAndCounts(t *testing.T) {
 		if err := e.Authenticate(ctx, tenant); err != nil {
 			t.Fatal(err)
 		}
-		if done, _ := e.Complete(ctx, tenant); len(done.Counts) != 0 || len(done.Dropped) != 0 {
+		if done, _ := e.Complete(ctx, tenant, nil); len(done.Counts) != 0 || len(done.Dropped) != 0 {
 			t.Fatalf("after Authenticate: %+v", done)
 		}
 	})

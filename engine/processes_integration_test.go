@@ -117,7 +117,7 @@ func TestTwoProcessesAgreeOnSchema(t *testing.T) {
 			t.Fatal(err)
 		}
 		sync_(t, z, tenant, keyedBy("other", idKey))
-		done, err := a.Complete(ctx, tenant)
+		done, err := a.Complete(ctx, tenant, nil)
 		if err != nil || !slices.Equal(done.Dropped, []string{"t"}) {
 			t.Fatalf("Complete through the other process: %+v, %v", done, err)
 		}

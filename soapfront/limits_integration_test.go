@@ -198,3 +198,32 @@ func TestCaptures(t *testing.T) {
 		t.Errorf("%d captures kept, want the newest %d", len(files), maxCaptures)
 	}
 }
+
+// TestForgivingWireIsCountedAndLogged: what a Mirroring Task sends that mirrord does not read is
+// skipped, counted by name and logged once per name.
+func TestForgivingWireIsCountedAndLogged(t *testing.T) {
+	fx := newFixture(t, sqliteBackend(t))
+	body := []byte(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><SignedToken xmlns="` + wire.Namespace + `">` + fx.token() +
+		`</SignedToken></s:Header><s:Body><AuthenticateRequest xmlns="` + wire.Namespace + `" xmlns:dc="` + wire.DataContractNamespace +
+		`"><dc:ClientState extra="1">state</dc:ClientState><dc:Bogus><Deep>x</Deep></dc:Bogus></AuthenticateRequest></s:Body></s:Envelope>`)
+	for range 3 {
+		status, out := fx.post(wire.OpAuthenticate, body)
+		mustOK(t, status, out)
+		if !bytes.Contains(out, []byte("<IsSuccessful>true</IsSuccessful>")) || !bytes.Contains(out, []byte("state")) {
+			t.Fatalf("Authenticate with unknown content: %s", out)
+		}
+	}
+	var metrics bytes.Buffer
+	fx.srv.Metrics().WritePrometheus(&metrics)
+	for _, want := range []string{
+		`mirrord_wire_skipped_total{operation="Authenticate",element="AuthenticateRequest/Bogus"} 3`,
+		`mirrord_wire_skipped_total{operation="Authenticate",element="ClientState@extra"} 3`,
+	} {
+		if !strings.Contains(metrics.String(), want) {
+			t.Errorf("metrics lack %s:\n%s", want, metrics.String())
+		}
+	}
+	if n := strings.Count(fx.logs.String(), `"element":"AuthenticateRequest/Bogus"`); n != 1 {
+		t.Errorf("the skipped element is logged %d times, want once", n)
+	}
+}

@@ -166,6 +166,7 @@ func (s *Server) dispatch(ctx context.Context, w http.ResponseWriter, r *http.Re
 
 	gate := &tokenGate{r: s.capturing(c, b), left: unverifiedLimit}
 	dec := wire.NewDecoder(gate)
+	dec.OnSkip = s.skipped
 	hdr, err := dec.Start()
 	if err != nil {
 		return nil, 0, err
@@ -294,7 +295,11 @@ func (s *Server) replicationCompleted(ctx context.Context, dec *wire.Decoder, c 
 	if err != nil {
 		return err
 	}
-	done, err := s.engine.Complete(ctx, c.tenant)
+	sent := make([]engine.TableCounts, len(req.Summary))
+	for i, t := range req.Summary {
+		sent[i] = engine.TableCounts{Name: t.Name, Counts: bulk.Counts{Inserted: t.Inserted, Updated: t.Updated, Deleted: t.Deleted}}
+	}
+	done, err := s.engine.Complete(ctx, c.tenant, sent)
 	if err != nil {
 		return fmt.Errorf("ReplicationCompleted: %w", err)
 	}
@@ -305,8 +310,9 @@ func (s *Server) replicationCompleted(ctx context.Context, dec *wire.Decoder, c 
 		c.rows += tc.Inserted + tc.Updated + tc.Deleted
 	}
 	if len(done.Dropped) > 0 {
-		s.log.Info("tables dropped at the end of the cycle", "tenant", c.tenant, "tables", done.Dropped)
+		s.log.Info("tables dropped at the end of the cycle", "call", c.id, "tenant", c.tenant, "tables", done.Dropped)
 	}
+	s.logSummary(c, done)
 	return wire.WriteReplicationCompletedResponse(out, resp)
 }
 
@@ -396,7 +402,6 @@ func (s *rowSink) Batch(table string, columns []string) (wire.BatchSink, error) 
 }
 
 type batchSink struct {
-	lsnErr     error
 	b          *engine.Batch
 	tally      *tableTally
 	bytesRead  *atomic.Int64
@@ -410,14 +415,10 @@ func (b *batchSink) Add(op bulk.Op, values []any) error {
 	return b.b.Add(op, values)
 }
 
-// SetLSN keeps the engine's refusal of the LSN for Close, which reports it as the batch's error.
-func (b *batchSink) SetLSN(lsn int64) { b.lsnErr = b.b.SetLSN(lsn) }
+func (b *batchSink) SetLSN(lsn int64) error { return b.b.SetLSN(lsn) }
 
 func (b *batchSink) Close() error {
 	b.tally.bytes += b.bytesRead.Load() - b.startBytes
-	if b.lsnErr != nil {
-		return b.lsnErr
-	}
 	return b.b.Close()
 }
 

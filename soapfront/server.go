@@ -80,6 +80,7 @@ type Server struct {
 	cancelBase context.CancelCauseFunc
 
 	captureMu sync.Mutex // one prune of the capture folder at a time
+	skips     skippedNames
 
 	mu       sync.Mutex
 	draining bool

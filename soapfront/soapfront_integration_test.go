@@ -793,7 +793,7 @@ func hostileBodies(t *testing.T, fx *fixture) map[string][]byte {
 		"too few values":                    withBatch(`<Batch><Table>contact</Table><Columns><Name>contact_id</Name><Name>name</Name></Columns><Rows><Row op="I" lsn="1"><V>37</V></Row></Rows></Batch>`),
 		"billion laughs":                    slices.Concat([]byte(laughs), envelope(`<RowDataRequest xmlns="`+wire.Namespace+`"><ClientState>&lol3;</ClientState></RowDataRequest>`)),
 		"deep nesting":                      envelope(`<RowDataRequest xmlns="` + wire.Namespace + `"><ClientState/>` + deep + `</RowDataRequest>`),
-		"authenticate with unknown element": envelope(`<AuthenticateRequest xmlns="` + wire.Namespace + `"><ClientState/><Bogus/></AuthenticateRequest>`),
+		"unknown element in a row": envelope(`<RowDataRequest xmlns="` + wire.Namespace + `"><ClientState/><Batches><Batch><Table>contact</Table><Columns><Name>contact_id</Name></Columns><Rows><Row op="I" lsn="1"><V>1</V><Bogus/></Row></Rows></Batch></Batches></RowDataRequest>`),
 		"unknown op":                        envelope(`<DropEverythingRequest xmlns="` + wire.Namespace + `"/>`),
 		"not XML":                           []byte("hello, this is not XML at all"),
 		"empty body":                        nil,
