@@ -388,7 +388,7 @@ func (b *bench) schemaPhase(ctx context.Context, tables []schema.Table, want str
 // complete ends each tenant's cycle.
 func (b *bench) complete(ctx context.Context) error {
 	return b.eachTenant(func(bt *benchTenant) error {
-		if _, err := bt.c.replicationCompleted(ctx); err != nil {
+		if _, err := bt.c.replicationCompleted(ctx, nil); err != nil {
 			return fmt.Errorf("tenant %s: %w", bt.name, err)
 		}
 		return nil

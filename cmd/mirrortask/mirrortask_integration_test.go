@@ -6,11 +6,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -191,6 +193,39 @@ func scenarios(t *testing.T, h *harness) {
 				}
 			}
 			h.verify(src)
+		}
+	})
+	t.Run("wire variants", func(t *testing.T) {
+		// Requests shaped as a real Task might send them, each through two cycles with changes
+		// and a table dropped at the source in between: the mirror ends equal every time.
+		variants := map[string][]string{
+			"unknown elements": {"--variant", "unknown-elements"},
+			"datacontract":     {"--variant", "datacontract"},
+			"xsi nil":          {"--variant", "xsi-nil"},
+			"defaults":         {"--defaults"},
+			"schema per table": {"--schema-per-table"},
+			"summary":          {"--summary"},
+			"all of them":      {"--variant", "unknown-elements,datacontract,xsi-nil", "--defaults", "--schema-per-table", "--summary"},
+		}
+		for i, name := range slices.Sorted(maps.Keys(variants)) {
+			flags := variants[name]
+			t.Run(name, func(t *testing.T) {
+				tenant := fmt.Sprintf("CustVar%d", i)
+				if h.cleanup != nil {
+					h.cleanup(tenant)
+				}
+				src := h.source("variant" + fmt.Sprint(i))
+				h.run(false, "init", "--source", src, "--scale", "600", "--seed", fmt.Sprint(50+i), "--tenant", tenant)
+				h.sync(src, flags...)
+				h.verify(src)
+				h.run(false, "change", "--source", src, "--seed", fmt.Sprint(60+i), "--changes", "200")
+				h.run(false, "alter", "--source", src, "--kind", "drop-table")
+				out := h.sync(src, flags...)
+				if mode(out, "person") != "changes" {
+					t.Fatalf("the second cycle should send changes, not repopulate:\n%s", out)
+				}
+				h.verify(src)
+			})
 		}
 	})
 	t.Run("restore makes the mirror ahead", func(t *testing.T) {

@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -59,6 +61,13 @@ type task struct {
 	batchBytes int
 	parallel   int
 	client     *http.Client
+	// What a real Task's requests may look like beyond mirrord's own contract, to prove the
+	// forgiving decoder end to end: the writers' variant, one TableSchema call per table, a
+	// summary with ReplicationCompleted, and column defaults in the schema.
+	variant        wire.Variant
+	schemaPerTable bool
+	summary        bool
+	defaults       bool
 }
 
 func cmdSync(ctx context.Context, args []string, out io.Writer) error {
@@ -73,11 +82,19 @@ func cmdSync(ctx context.Context, args []string, out io.Writer) error {
 	batchBytes := fs.Int("batch-bytes", DefaultBatchBytes, "bytes of encoded XML per RowData call")
 	parallel := fs.Int("parallel", 4, "tables in flight at once")
 	timeout := fs.Duration("timeout", 10*time.Minute, "longest wait for one call")
+	variants := fs.String("variant", "", "write requests as a WCF client might: unknown-elements, datacontract, xsi-nil (comma-separated)")
+	perTable := fs.Bool("schema-per-table", false, "send one TableSchema call per table instead of one with every table")
+	summary := fs.Bool("summary", false, "send ReplicationCompleted with a summary of each table's counts")
+	defaults := fs.Bool("defaults", false, "send column defaults in TableSchema, as SuperOffice's tables have them")
 	if err := parse(fs, args, "source", "url", "app-id", "superoffice-cert", "superoffice-key", "partner-pub"); err != nil {
 		return err
 	}
 	if *batchBytes < 1 || *parallel < 1 {
 		return fmt.Errorf("%w: --batch-bytes and --parallel must be at least 1", errUsage)
+	}
+	variant, err := parseVariant(*variants)
+	if err != nil {
+		return err
 	}
 	key, cert, err := loadSigner(*certPath, *keyPath)
 	if err != nil {
@@ -95,7 +112,8 @@ func cmdSync(ctx context.Context, args []string, out io.Writer) error {
 	tk := &task{
 		urls: splitURLs(*url), appID: *appID, tenantName: *name, soKey: key, soCert: cert, partnerPub: pub,
 		batchBytes: *batchBytes, parallel: *parallel,
-		client: &http.Client{Timeout: *timeout, Transport: &http.Transport{MaxIdleConnsPerHost: *parallel + 1}},
+		client:  &http.Client{Timeout: *timeout, Transport: &http.Transport{MaxIdleConnsPerHost: *parallel + 1}},
+		variant: variant, schemaPerTable: *perTable, summary: *summary, defaults: *defaults,
 	}
 	res, err := tk.sync(ctx, t)
 	if res != nil {
@@ -190,8 +208,19 @@ func (tk *task) sync(ctx context.Context, t *tenant.Tenant) (*syncResult, error)
 		return res, nil
 	}
 	tables := t.Tables()
-	states, err := c.tableSchema(ctx, tables)
-	if err != nil {
+	if tk.defaults {
+		tables = withDefaults(tables)
+	}
+	states := map[string]int64{}
+	if tk.schemaPerTable {
+		for _, tb := range tables {
+			one, err := c.tableSchema(ctx, []schema.Table{tb})
+			if err != nil {
+				return nil, err
+			}
+			maps.Copy(states, one)
+		}
+	} else if states, err = c.tableSchema(ctx, tables); err != nil {
 		return nil, err
 	}
 	// The LSN the cycle brings every table to: nothing changes the source during a cycle.
@@ -245,7 +274,13 @@ func (tk *task) sync(ctx context.Context, t *tenant.Tenant) (*syncResult, error)
 	if err != nil {
 		return res, err
 	}
-	if _, err := c.replicationCompleted(ctx); err != nil {
+	var summary []wire.TableSummary
+	if tk.summary {
+		for _, r := range res.tables {
+			summary = append(summary, wire.TableSummary{Name: r.name, Inserted: r.counts.Inserted, Updated: r.counts.Updated, Deleted: r.counts.Deleted})
+		}
+	}
+	if _, err := c.replicationCompleted(ctx, summary); err != nil {
 		return res, err
 	}
 	res.took = time.Since(res.started)
@@ -330,7 +365,7 @@ func (w *worker) open() error {
 	}
 	w.body.Reset()
 	w.bw.Reset(w.body)
-	w.rw = wire.NewRowDataWriter(w.bw, token, "")
+	w.rw = w.tk.variant.NewRowDataWriter(w.bw, token, "")
 	w.inCall = w.inCall[:0]
 	return nil
 }
@@ -534,7 +569,7 @@ func (c *client) authenticate(ctx context.Context) (paused bool, err error) {
 		return false, err
 	}
 	var buf bytes.Buffer
-	if err := wire.WriteAuthenticateRequest(&buf, token, wire.AuthenticateRequest{}); err != nil {
+	if err := c.task.variant.WriteAuthenticateRequest(&buf, token, wire.AuthenticateRequest{}); err != nil {
 		return false, err
 	}
 	body, err := c.post(ctx, wire.OpAuthenticate, buf.Bytes())
@@ -576,7 +611,7 @@ func doNotReplicate(info string) (bool, error) {
 
 func (c *client) tableSchema(ctx context.Context, tables []schema.Table) (map[string]int64, error) {
 	resp, err := call(ctx, c, wire.OpTableSchema, func(w io.Writer, token string) error {
-		return wire.WriteTableSchemaRequest(w, token, wire.TableSchemaRequest{Tables: tables})
+		return c.task.variant.WriteTableSchemaRequest(w, token, wire.TableSchemaRequest{Tables: tables})
 	}, wire.ReadTableSchemaResponse)
 	if err != nil {
 		return nil, err
@@ -591,7 +626,7 @@ func (c *client) tableSchema(ctx context.Context, tables []schema.Table) (map[st
 func (c *client) wipe(ctx context.Context, tables []string) error {
 	sort.Strings(tables)
 	_, err := call(ctx, c, wire.OpWipe, func(w io.Writer, token string) error {
-		return wire.WriteWipeRequest(w, token, wire.WipeRequest{Tables: tables})
+		return c.task.variant.WriteWipeRequest(w, token, wire.WipeRequest{Tables: tables})
 	}, wire.ReadWipeResponse)
 	return err
 }
@@ -605,8 +640,54 @@ func (c *client) rowData(ctx context.Context, body []byte) (wire.RowDataResponse
 	return wire.ReadRowDataResponse(rc)
 }
 
-func (c *client) replicationCompleted(ctx context.Context) (wire.ReplicationCompletedResponse, error) {
+func (c *client) replicationCompleted(ctx context.Context, summary []wire.TableSummary) (wire.ReplicationCompletedResponse, error) {
 	return call(ctx, c, wire.OpReplicationCompleted, func(w io.Writer, token string) error {
-		return wire.WriteReplicationCompletedRequest(w, token, wire.ReplicationCompletedRequest{})
+		return c.task.variant.WriteReplicationCompletedRequest(w, token, wire.ReplicationCompletedRequest{Summary: summary})
 	}, wire.ReadReplicationCompletedResponse)
+}
+
+// parseVariant reads --variant.
+func parseVariant(list string) (wire.Variant, error) {
+	var v wire.Variant
+	for _, name := range splitURLs(list) {
+		switch name {
+		case "unknown-elements":
+			v.UnknownElements = true
+		case "datacontract":
+			v.DataContract = true
+		case "xsi-nil":
+			v.XSINil = true
+		default:
+			return v, fmt.Errorf("%w: --variant %q: want unknown-elements, datacontract or xsi-nil", errUsage, name)
+		}
+	}
+	return v, nil
+}
+
+// withDefaults gives the tables' columns the defaults SuperOffice's own tables carry: zero for
+// numbers and flags, an empty string for text, the time of insert for registration dates, a new
+// id for GUIDs. The key columns get none.
+func withDefaults(tables []schema.Table) []schema.Table {
+	out := make([]schema.Table, len(tables))
+	for i, t := range tables {
+		t.Columns = slices.Clone(t.Columns)
+		for j, c := range t.Columns {
+			if c.PrimaryKey {
+				continue
+			}
+			switch c.Type {
+			case schema.Bit, schema.TinyInt, schema.SmallInt, schema.Int, schema.BigInt, schema.Decimal, schema.Numeric, schema.Money, schema.Float, schema.Real:
+				c.Default = "((0))"
+			case schema.VarChar, schema.NVarChar, schema.Char, schema.NChar:
+				c.Default = "(N'')"
+			case schema.DateTime, schema.DateTime2, schema.SmallDateTime:
+				c.Default = "(getutcdate())"
+			case schema.UniqueIdentifier:
+				c.Default = "(newid())"
+			}
+			t.Columns[j] = c
+		}
+		out[i] = t
+	}
+	return out
 }
