@@ -45,7 +45,7 @@ trap stop EXIT
 
 addr=""
 for _ in $(seq 1 100); do
-	addr=$(sed -n 's/.*msg=serving listen=\([^ ]*\).*/\1/p' "$DIR/mirrord.log" | head -n 1)
+	addr=$(sed -n 's/.*msg=serving .* listen=\([^ ]*\).*/\1/p' "$DIR/mirrord.log" | head -n 1)
 	[ -n "$addr" ] && break
 	if ! kill -0 "$server" 2>/dev/null; then
 		echo "demo: mirrord exited:" >&2
