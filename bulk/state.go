@@ -3,6 +3,7 @@ package bulk
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/mirrord/mirrord/schema"
@@ -50,4 +51,34 @@ func SortedNames(states map[string]TableState) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Expressor is a target's rendering of a column's default in its own SQL: the expression, ""
+// when the column has none (or NULL), and ok false when the database cannot express it.
+type Expressor func(c schema.Column) (expr string, ok bool)
+
+// KeptDefaults names the columns of t whose default express cannot render: the state table
+// keeps them, the database applies none (TableState.KeptDefaults).
+func KeptDefaults(t schema.Table, express Expressor) []string {
+	var kept []string
+	for _, c := range t.Columns {
+		if _, ok := express(c); !ok {
+			kept = append(kept, c.Name)
+		}
+	}
+	return kept
+}
+
+// OmittedDefaults returns the nullable columns of t that cols leaves out and that have a default
+// in the database: an insert names them with NULL, since a column a batch leaves out is NULL on
+// insert, not its default (PROTOCOL.md). A NOT NULL column left out takes its default, as at the
+// source, where NULL would fail.
+func OmittedDefaults(t schema.Table, cols []int, express Expressor) []int {
+	var out []int
+	for i, c := range t.Columns {
+		if expr, _ := express(c); expr != "" && c.Nullable && !slices.Contains(cols, i) {
+			out = append(out, i)
+		}
+	}
+	return out
 }

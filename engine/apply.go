@@ -331,12 +331,12 @@ func (a *Apply) loadTable(ta *tableApply) {
 		switch {
 		case errors.Is(err, bulk.ErrNotFresh):
 			a.t.setFresh(ta.name, false)
-			err = &busyError{fmt.Sprintf("table %s: %v; send the rows again", ta.name, err)}
+			err = &busyError{fmt.Sprintf("%v; send the rows again", err)}
 		case errors.Is(err, bulk.ErrSchemaChanged):
 			// The rows were parsed with the old model: they are refused whole, and the next
 			// call reads the catalog again.
 			a.t.forget()
-			err = &busyError{fmt.Sprintf("table %s: its schema changed while the call was on its way (another mirrord process changed it); nothing was written, send the rows again: %v", ta.name, err)}
+			err = &busyError{fmt.Sprintf("%v; the rows were read with the table's old schema, so nothing was written: send them again", err)}
 		case errors.As(err, &lsnErr):
 			err = &requestError{msg: err.Error()}
 		}

@@ -227,3 +227,32 @@ func TestForgivingWireIsCountedAndLogged(t *testing.T) {
 		t.Errorf("the skipped element is logged %d times, want once", n)
 	}
 }
+
+// TestAttributeFloodIsCheap: the megabyte read before a token is verified, filled with attributes
+// (which once cost 30 s of CPU each), is refused at once with a fault that says why; four at once
+// too.
+func TestAttributeFloodIsCheap(t *testing.T) {
+	fx := newFixture(t, sqliteBackend(t))
+	var b strings.Builder
+	b.WriteString(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header`)
+	for i := 0; b.Len() < 1<<20-100; i++ {
+		fmt.Fprintf(&b, ` a%d="x"`, i)
+	}
+	b.WriteString(`/><s:Body/></s:Envelope>`)
+	body := []byte(b.String())
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			status, out := fx.post(wire.OpAuthenticate, body)
+			f := readFault(t, out)
+			if status != http.StatusInternalServerError || f.Code != wire.FaultClient || !strings.Contains(f.Message, "256 attributes") {
+				t.Errorf("attribute flood answered %d %+v", status, f)
+			}
+		})
+	}
+	wg.Wait()
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("four attribute floods took %v", took)
+	}
+}

@@ -709,17 +709,9 @@ func insertFromStageSQL(t schema.Table, stage string, cols []int, coll map[strin
 }
 
 // omittedDefaults are the nullable columns of t that cols leaves out and that have a default:
-// an insert names them with NULL, since a column a batch leaves out is NULL on insert, not its
-// default (PROTOCOL.md). A NOT NULL column left out takes its default, as at the source, where
-// NULL would fail.
+// every default is SQL Server's own, so each applies.
 func omittedDefaults(t schema.Table, cols []int) []int {
-	var pad []int
-	for i, c := range t.Columns {
-		if c.Nullable && c.Default != "" && !slices.Contains(cols, i) {
-			pad = append(pad, i)
-		}
-	}
-	return pad
+	return bulk.OmittedDefaults(t, cols, func(c schema.Column) (string, bool) { return c.Default, true })
 }
 
 // serverIdentitySQL reads what mirrord check reports of a server: version, level, edition,

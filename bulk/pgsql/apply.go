@@ -232,7 +232,7 @@ func (a *applier) segment(cols []int) (*segment, error) {
 			return nil, fmt.Errorf("row %d lacks key column %s", a.cur.N(), a.table.Columns[ki].Name)
 		}
 	}
-	s.pad = defaulted(a.table, cols)
+	s.pad = bulk.OmittedDefaults(a.table, cols, columnDefault)
 	a.segments[key] = s
 	return s, nil
 }

@@ -69,37 +69,3 @@ func columnDefault(c schema.Column) (expr string, ok bool) {
 	}
 	return "", false
 }
-
-// keptDefaults names the columns of t whose default PostgreSQL cannot express.
-func keptDefaults(t schema.Table) []string {
-	var kept []string
-	for _, c := range t.Columns {
-		if _, ok := columnDefault(c); !ok {
-			kept = append(kept, c.Name)
-		}
-	}
-	return kept
-}
-
-// defaulted returns the nullable columns of t that are not in cols and have a default in the
-// database: an insert of a batch that leaves them out names them with NULL, since a column a batch
-// leaves out is NULL on insert, not its default (PROTOCOL.md). A NOT NULL column left out takes
-// its default, as at the source, where NULL would fail.
-func defaulted(t schema.Table, cols []int) []int {
-	var out []int
-	for i, c := range t.Columns {
-		if expr, ok := columnDefault(c); ok && expr != "" && c.Nullable && !containsInt(cols, i) {
-			out = append(out, i)
-		}
-	}
-	return out
-}
-
-func containsInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}

@@ -382,7 +382,7 @@ func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error)
 		if err := bulk.DecodeDefaults(&st.Table, defaults[name]); err != nil {
 			return nil, fmt.Errorf("tenant %s: %w", m.tenant, err)
 		}
-		st.KeptDefaults = keptDefaults(st.Table)
+		st.KeptDefaults = bulk.KeptDefaults(st.Table, columnDefault)
 		out[name] = st
 	}
 	return out, nil

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/bulk/bulktest"
 	"github.com/mirrord/mirrord/schema"
 )
@@ -169,7 +170,7 @@ func TestColumnDefault(t *testing.T) {
 			t.Errorf("column %s, default %s: %q, %v; want %q, %v", c.Name, c.Default, expr, ok, w, expressible)
 		}
 	}
-	if got := keptDefaults(tbl); !slices.Equal(got, []string{"computed", "wrong_type"}) {
+	if got := bulk.KeptDefaults(tbl, columnDefault); !slices.Equal(got, []string{"computed", "wrong_type"}) {
 		t.Errorf("kept defaults %v", got)
 	}
 }
@@ -192,7 +193,7 @@ func TestDefaultsSQLGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := []int{0, 3}
-	pad := defaulted(tbl, all)
+	pad := bulk.OmittedDefaults(tbl, all, columnDefault)
 	got := strings.Join(create, ";\n") + ";\n" + strings.Join(alter, ";\n") + ";\n" + mergeSQL(r, tbl, stageRel(1), all, pad)
 	bulktest.Golden(t, filepath.Join("testdata", "defaults.sql"), got, *update)
 }

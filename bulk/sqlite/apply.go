@@ -305,7 +305,10 @@ func (a *applier) segment(cols []int) (*segment, error) {
 		return nil, err
 	}
 	seg := &segment{cols: slices.Clone(cols), keyPos: keyPos}
-	pad := defaulted(a.table, cols)
+	var pad []schema.Column
+	for _, i := range bulk.OmittedDefaults(a.table, cols, columnDefault) {
+		pad = append(pad, a.table.Columns[i])
+	}
 	for _, c := range batchCols {
 		if a.encoded {
 			seg.encoders = append(seg.encoders, storedValue)

@@ -87,42 +87,8 @@ func storedLiteral(v any) (string, bool) {
 	return "", false
 }
 
-// keptDefaults names the columns of t whose default SQLite cannot express.
-func keptDefaults(t schema.Table) []string {
-	var kept []string
-	for _, c := range t.Columns {
-		if _, ok := columnDefault(c); !ok {
-			kept = append(kept, c.Name)
-		}
-	}
-	return kept
-}
-
 // hasDefault reports whether the column has a default SQLite applies.
 func hasDefault(c schema.Column) bool {
 	expr, _ := columnDefault(c)
 	return expr != ""
-}
-
-// defaulted returns the nullable columns of t that are not in cols and have a default in the
-// database: an insert of a batch that leaves them out names them with NULL, since a column a
-// batch leaves out is NULL on insert, not its default (PROTOCOL.md). A NOT NULL column left out
-// takes its default, as at the source, where NULL would fail.
-func defaulted(t schema.Table, cols []int) []schema.Column {
-	var out []schema.Column
-	for i, c := range t.Columns {
-		if c.Nullable && hasDefault(c) && !containsInt(cols, i) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func containsInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -94,7 +94,7 @@ func (m *Mirror) read(ctx context.Context, catalog bool) (map[string]bulk.TableS
 			return nil, m.errorf("%w", err)
 		}
 		st.state.Table = table
-		st.state.KeptDefaults = keptDefaults(table)
+		st.state.KeptDefaults = bulk.KeptDefaults(table, columnDefault)
 		out[table.Name] = st.state
 	}
 	return out, nil

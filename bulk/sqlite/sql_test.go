@@ -3,9 +3,11 @@ package sqlite
 import (
 	"flag"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/bulk/bulktest"
 	"github.com/mirrord/mirrord/schema"
 )
@@ -198,4 +200,33 @@ func everyTypeTable() schema.Table {
 		panic(err)
 	}
 	return v
+}
+
+// TestDefaultsSQLGolden: the defaults SQLite can express, written in their stored forms, and a
+// batch that leaves out a nullable column with a default naming it with NULL.
+func TestDefaultsSQLGolden(t *testing.T) {
+	tbl, err := schema.Table{Name: "defaults", Columns: []schema.Column{
+		{Name: "id", Type: schema.Int, PrimaryKey: true},
+		{Name: "deleted", Type: schema.Bit, Default: "((0))"},
+		{Name: "amount", Type: schema.Money, Nullable: true, Default: "((1.5))"},
+		{Name: "name", Type: schema.NVarChar, Length: 50, Nullable: true, Default: "(N'it''s')"},
+		{Name: "registered", Type: schema.DateTime, Nullable: true, Default: "(getdate())"},
+		{Name: "registered_utc", Type: schema.DateTime2, Scale: 7, Nullable: true, Default: "(getutcdate())"},
+		{Name: "stamp", Type: schema.DateTimeOffset, Scale: 7, Nullable: true, Default: "(sysdatetimeoffset())"},
+		{Name: "guid", Type: schema.UniqueIdentifier, Nullable: true, Default: "(newid())"},
+		{Name: "hash", Type: schema.VarBinary, Length: 8, Nullable: true, Default: "(0x00FF)"},
+		{Name: "computed", Type: schema.Int, Nullable: true, Default: "([dbo].[next_number]())"},
+	}}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bulk.KeptDefaults(tbl, columnDefault); !slices.Equal(got, []string{"computed"}) {
+		t.Errorf("kept defaults %v, want computed only", got)
+	}
+	var pad []schema.Column
+	for _, i := range bulk.OmittedDefaults(tbl, []int{0, 1}, columnDefault) {
+		pad = append(pad, tbl.Columns[i])
+	}
+	got := createTableSQL(tbl.Name, tbl, true) + ";\n" + writeSQL(tbl.Name, tbl.Columns[:2], pad, keyColumns(tbl), 2)
+	bulktest.Golden(t, filepath.Join("testdata", "defaults.sql"), got, *update)
 }
