@@ -2,8 +2,8 @@ package engine_test
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
