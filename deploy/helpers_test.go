@@ -25,12 +25,13 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
-// lookTool finds a command on PATH, or skips the test saying what is missing.
-func lookTool(t *testing.T, name, why string) string {
+// lookTool finds a command on PATH, or skips the test saying what is missing and what goes
+// unchecked.
+func lookTool(t *testing.T, name, unchecked string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("%s not found on PATH: %s is not checked (make tools installs what it can)", name, why)
+		t.Skipf("%s not found on PATH, so %s", name, unchecked)
 	}
 	return p
 }

@@ -217,7 +217,7 @@ func TestSystemdUnitFitsServe(t *testing.T) {
 // TestSystemdVerify runs systemd-analyze verify on the unit, with ExecStart pointing at a built
 // mirrord (verify checks that the binary exists), and fails on anything it says of the unit.
 func TestSystemdVerify(t *testing.T) {
-	analyze := lookTool(t, "systemd-analyze", "the systemd unit")
+	analyze := lookTool(t, "systemd-analyze", "the unit is not verified by systemd")
 	dir := t.TempDir()
 	bin := mirrordBinary(t)
 	unit := readFile(t, unitPath)
