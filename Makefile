@@ -36,6 +36,19 @@ test-mssql:
 	MIRRORD_TEST_MSSQL_DSN=$${MIRRORD_TEST_MSSQL_DSN:?set MIRRORD_TEST_MSSQL_DSN, e.g. sqlserver://sa:Passw0rd!@127.0.0.1:1433?database=master} \
 		$(GO) test -race -count=1 ./bulk/mssql
 
+# Release binaries: static, stamped as build stamps them, for each of PLATFORMS, with SHA256SUMS.
+DIST_DIR ?= dist
+PLATFORMS ?= linux/amd64 linux/arm64 windows/amd64
+.PHONY: dist
+dist:
+	VERSION='$(VERSION)' COMMIT='$(COMMIT)' DIST_DIR='$(DIST_DIR)' PLATFORMS='$(PLATFORMS)' GO='$(GO)' scripts/dist.sh
+
+# What the tests of deploy/ use, where it can be installed (promtool, as root with apt-get);
+# never fails: a test whose tool is missing skips and says so.
+.PHONY: tools
+tools:
+	@scripts/tools.sh
+
 bench:
 	scripts/with-postgres.sh $(GO) test -run='^$$' -bench=. -benchmem ./bench/... ./bulk/...
 
