@@ -15,6 +15,7 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
 test:
+	$(MAKE) --no-print-directory tools
 	scripts/with-postgres.sh $(MAKE) --no-print-directory test-inner
 
 test-inner:
@@ -56,4 +57,4 @@ demo: build
 	scripts/demo.sh
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist
