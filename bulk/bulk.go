@@ -125,6 +125,10 @@ type TableState struct {
 	// Cycle are the rows the table took since the tenant's cycle began (BeginCycle), as the
 	// mirror counted them: every process that served the cycle adds to them.
 	Cycle Counts
+	// Rewind says the cycle in progress created or wiped the table, so that its LSN may go below
+	// the stored one (a repopulation's LSNs need not rise); otherwise a lower LSN fails the apply
+	// with an *LSNError. The mirror keeps it, so every process sees it the same.
+	Rewind bool
 	// KeptDefaults names the columns whose default the database cannot express (Tables only):
 	// the state table keeps the SQL Server text, and the database applies no default there.
 	KeptDefaults []string
@@ -145,9 +149,6 @@ type ApplyOptions struct {
 	// anything, and fails with ErrSchemaChanged when the mirror holds another schema: another
 	// process migrated, recreated or dropped the table since the caller read it.
 	Hash string
-	// Rewind allows the LSN to go below the table's stored one: the table was wiped or created
-	// in this cycle. Otherwise a lower LSN fails the apply with an *LSNError.
-	Rewind bool
 }
 
 // Migration is a plan to carry out, and the state it was made from.
@@ -201,7 +202,9 @@ type Mirror interface {
 	// Applies of one table are serialized across processes by the lock on its state row.
 	Apply(ctx context.Context, table schema.Table, rows Rows, opts ApplyOptions) (Counts, error)
 	// BeginCycle starts a cycle of the tenant (its Authenticate): every table's cycle counts go
-	// to zero, and no table is named by the cycle yet.
+	// to zero, and no table is named by the cycle yet. Inside a cycle that has not ended it
+	// continues that cycle instead (the counts still start again): a second Authenticate never
+	// makes the cycle's end drop a table that an earlier TableSchema call of it named.
 	BeginCycle(ctx context.Context) error
 	// NameTables records that a TableSchema call of the current cycle named the tables. A call
 	// that names no table still counts: it means that no table is mirrored. Without a cycle in

@@ -105,7 +105,13 @@ func (a *Apply) Batch(table string, columns []string) (*Batch, error) {
 			return nil, err
 		}
 		ta = &tableApply{name: table, table: states[0].Table, hash: states[0].Hash, ch: make(chan *chunk, 2), spool: &spool{dir: a.e.opts.SpoolDir}}
-		ta.result = TableApplyResult{Name: table, LSN: states[0].LSN}
+		// The LSN a failed table answers is the mirror's as the call began, not this process's
+		// cached one: another process may have moved it.
+		lsn := states[0].LSN
+		if st, ok := a.states[table]; ok {
+			lsn = st.LSN
+		}
+		ta.result = TableApplyResult{Name: table, LSN: lsn}
 		a.tables[table] = ta
 		a.order = append(a.order, ta)
 		a.wg.Go(func() { a.load(ta) })
@@ -189,12 +195,13 @@ func (b *Batch) Add(op bulk.Op, values []any) error {
 }
 
 // SetLSN records the batch's <Lsn>: the LSN the table reaches when its rows of this call commit.
-// An LSN below -1, or below the table's as the call began (unless this cycle created or wiped
-// the table), is the caller's mistake; the table's apply checks it again under its lock.
+// An LSN below -1, or below the table's as the call began (unless the cycle in progress created
+// or wiped the table, which the mirror records), is the caller's mistake; the table's apply
+// checks it again under its lock.
 func (b *Batch) SetLSN(lsn int64) error {
 	name := b.ta.name
 	stored, known := b.a.states[name]
-	err := bulk.CheckLSN(name, stored.LSN, lsn, !known || b.a.t.wasWiped(name))
+	err := bulk.CheckLSN(name, stored.LSN, lsn, !known || stored.Rewind)
 	if err != nil {
 		return &requestError{msg: err.Error()}
 	}
@@ -313,9 +320,8 @@ func (a *Apply) loadTable(ta *tableApply) {
 	opts := bulk.ApplyOptions{
 		Fresh: a.t.isFresh(ta.name),
 		// Called after the rows are exhausted, so after the decoder's last SetLSN.
-		LSN:    func() (int64, bool) { return ta.lsn, ta.hasLSN },
-		Hash:   ta.hash,
-		Rewind: a.t.wasWiped(ta.name),
+		LSN:  func() (int64, bool) { return ta.lsn, ta.hasLSN },
+		Hash: ta.hash,
 	}
 	m, err := a.t.mirror()
 	if err != nil {

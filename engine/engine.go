@@ -170,8 +170,9 @@ func (e *Engine) Close() error {
 func (e *Engine) Ping(ctx context.Context) error { return e.target.Ping(ctx) }
 
 // tenant is one tenant's mirror and what this process keeps of it: the catalog it read last, and
-// which tables this cycle created or wiped. Everything that must hold across processes (schema
-// hashes, LSNs, the cycle and its counts) lives in the mirror.
+// which tables may still be loaded straight in (a guess that costs time when wrong, never data).
+// Everything that must hold across processes (schema hashes, LSNs, the cycle, its counts, which
+// tables it wiped) lives in the mirror.
 type tenant struct {
 	name string
 
@@ -181,7 +182,6 @@ type tenant struct {
 	mu     sync.Mutex
 	tables map[string]bulk.TableState // the catalog; nil until read
 	fresh  map[string]bool            // tables created or wiped this cycle that took only inserts since
-	wiped  map[string]bool            // tables created or wiped this cycle: their LSN may go back
 	lanes  map[string]*lane
 	slots  *semaphore.Weighted // the tenant's share of apply slots
 }
@@ -200,7 +200,6 @@ func (e *Engine) tenant(ctx context.Context, name string) (*tenant, error) {
 		t = &tenant{
 			name:  name,
 			fresh: map[string]bool{},
-			wiped: map[string]bool{},
 			lanes: map[string]*lane{},
 			slots: semaphore.NewWeighted(int64(e.opts.MaxAppliesPerTenant)),
 		}
@@ -332,19 +331,6 @@ func (t *tenant) setFresh(table string, fresh bool) {
 	}
 }
 
-// setWiped records that this cycle created, recreated or wiped the table.
-func (t *tenant) setWiped(table string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.wiped[table] = true
-}
-
-func (t *tenant) wasWiped(table string) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.wiped[table]
-}
-
 // Authenticate opens the tenant's mirror (creating it on first contact) and begins a new cycle
 // in it: no table is named by the cycle yet, and the counts start again from zero. A mirror
 // that no longer answers (its database or file was deleted between cycles) is opened anew,
@@ -367,13 +353,7 @@ func (e *Engine) Authenticate(ctx context.Context, tenant string) error {
 	if err != nil {
 		return err
 	}
-	if err := m.BeginCycle(ctx); err != nil {
-		return err
-	}
-	t.mu.Lock()
-	t.wiped = map[string]bool{}
-	t.mu.Unlock()
-	return nil
+	return m.BeginCycle(ctx)
 }
 
 // maxSchemaTries bounds how often a TableSchema call plans again when another process changed
@@ -389,6 +369,21 @@ const maxSchemaTries = 4
 func (e *Engine) SyncSchema(ctx context.Context, tenant string, tables []schema.Table) ([]TableResult, error) {
 	t, err := e.tenant(ctx, tenant)
 	if err != nil {
+		return nil, err
+	}
+	m, err := t.mirror()
+	if err != nil {
+		return nil, err
+	}
+	// Named first, before anything can refuse the call: a table the call names is the cycle's,
+	// so that the cycle's end never drops it, whether or not its schema could be applied.
+	var named []string
+	for _, tab := range tables {
+		if schema.CheckName("table", tab.Name) == nil {
+			named = append(named, tab.Name)
+		}
+	}
+	if err := m.NameTables(ctx, named); err != nil {
 		return nil, err
 	}
 	desired := make([]schema.Table, len(tables))
@@ -412,15 +407,6 @@ func (e *Engine) SyncSchema(ctx context.Context, tenant string, tables []schema.
 	names := make([]string, 0, len(desired))
 	for _, d := range desired {
 		names = append(names, d.Name)
-	}
-	m, err := t.mirror()
-	if err != nil {
-		return nil, err
-	}
-	// Named before any migration: a table whose migration fails is still the cycle's, so
-	// that the cycle's end never drops it.
-	if err := m.NameTables(ctx, names); err != nil {
-		return nil, err
 	}
 	before, err := t.catalog(ctx, true)
 	if err != nil {
@@ -457,6 +443,12 @@ func (e *Engine) syncSchema(ctx context.Context, t *tenant, m bulk.Mirror, desir
 	if err != nil {
 		return nil, err
 	}
+	// A table the state table lists but the database lacks (dropped by hand) is missing from the
+	// catalog, and its plan is a create made from the state row that is still there.
+	states, err := m.States(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var respelled []string
 	for name := range current {
 		if spelled, ok := named[strings.ToLower(name)]; ok && spelled != name {
@@ -478,8 +470,12 @@ func (e *Engine) syncSchema(ctx context.Context, t *tenant, m bulk.Mirror, desir
 			cur = &st.Table
 		}
 		plan := schema.Diff(cur, d)
+		from := st.Hash
+		if !exists {
+			from = states[d.Name].Hash
+		}
 		if plan.Action != schema.None || st.Hash != d.Hash() {
-			if err := m.Migrate(ctx, bulk.Migration{Plan: plan, From: st.Hash}); err != nil {
+			if err := m.Migrate(ctx, bulk.Migration{Plan: plan, From: from}); err != nil {
 				return nil, fmt.Errorf("%s table %s: %w", plan.Action, d.Name, err)
 			}
 		}
@@ -493,11 +489,7 @@ func (e *Engine) syncSchema(ctx context.Context, t *tenant, m bulk.Mirror, desir
 		case schema.Alter:
 			res.Change = ChangeAltered
 		}
-		created := plan.Action == schema.Create || plan.Action == schema.Recreate
-		t.setFresh(d.Name, created)
-		if created {
-			t.setWiped(d.Name)
-		}
+		t.setFresh(d.Name, plan.Action == schema.Create || plan.Action == schema.Recreate)
 		results[i] = res
 	}
 	return results, nil
@@ -532,7 +524,6 @@ func (e *Engine) Wipe(ctx context.Context, tenant string, tables []string) error
 	for _, name := range tables {
 		t.setLSN(name, bulk.NoLSN)
 		t.setFresh(name, true)
-		t.setWiped(name)
 	}
 	return nil
 }

@@ -114,6 +114,9 @@ func TestTwoProcessesAgreeOnSchema(t *testing.T) {
 
 		// A cycle through A that no longer names t drops it at its end; Z then refuses rows
 		// for it as the caller's mistake rather than writing anywhere.
+		if _, err := a.Complete(ctx, tenant, nil); err != nil {
+			t.Fatal(err)
+		}
 		if err := a.Authenticate(ctx, tenant); err != nil {
 			t.Fatal(err)
 		}
@@ -224,6 +227,9 @@ func TestLSNRules(t *testing.T) {
 		sync_(t, e, tenant, contact())
 		apply(t, e, tenant, batch{table: "contact", cols: []string{"contact_id"}, rows: []row{{bulk.Insert, []any{int64(1)}}}, lsn: lsn(100)})
 		// The next cycle did not create or wipe the table: its LSN only goes forward.
+		if _, err := e.Complete(ctx, tenant, nil); err != nil {
+			t.Fatal(err)
+		}
 		if err := e.Authenticate(ctx, tenant); err != nil {
 			t.Fatal(err)
 		}
@@ -367,6 +373,130 @@ func TestTwoProcessesSameKeys(t *testing.T) {
 		}
 		if c := contents(t, b, tenant, `SELECT count(*), count(DISTINCT a) FROM t`); c != "300|1" {
 			t.Fatalf("rows after overlapping applies: %q", c)
+		}
+	})
+}
+
+// TestRewindIsTheMirrors: whether a table's LSN may go back is the mirror's to say, not the
+// process's that wiped it: a repopulation spread over two processes goes through, and a stale
+// call to the process that wiped the table a cycle ago is refused.
+func TestRewindIsTheMirrors(t *testing.T) {
+	twoProcesses(t, func(t *testing.T, b backend, a, z *engine.Engine) {
+		const tenant = "CustRewind"
+		cols := []string{"id", "a"}
+		if err := a.Authenticate(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+		sync_(t, a, tenant, keyedBy("t", idKey, aText))
+		apply(t, a, tenant, batch{table: "t", cols: cols, rows: []row{{bulk.Insert, []any{int64(1), "x"}}}, lsn: lsn(900)})
+		if _, err := a.Complete(ctx, tenant, nil); err != nil {
+			t.Fatal(err)
+		}
+
+		// Cycle 2: Z wipes; the repopulation's calls go to A, then Z, with LSNs going down.
+		if err := a.Authenticate(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+		sync_(t, a, tenant, keyedBy("t", idKey, aText))
+		if err := z.Wipe(ctx, tenant, []string{"t"}); err != nil {
+			t.Fatal(err)
+		}
+		apply(t, a, tenant, batch{table: "t", cols: cols, rows: []row{{bulk.Insert, []any{int64(1), "new"}}}, lsn: lsn(300)})
+		apply(t, z, tenant, batch{table: "t", cols: cols, rows: []row{{bulk.Insert, []any{int64(2), "new"}}}, lsn: lsn(200)})
+		if _, err := a.Complete(ctx, tenant, nil); err != nil {
+			t.Fatal(err)
+		}
+
+		// Cycle 3 begins through A: a stale call with a lower LSN to Z, which wiped the table a
+		// cycle ago, is refused and writes nothing.
+		if err := a.Authenticate(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+		ap, err := z.BeginApply(ctx, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := ap.Batch("t", cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Add(bulk.Update, []any{int64(1), "OLD"}); err != nil {
+			t.Fatal(err)
+		}
+		err = w.SetLSN(150)
+		ap.Abort(err)
+		if !errors.Is(err, engine.ErrBadRequest) {
+			t.Fatalf("a stale LSN to the process that wiped the table last cycle: %v", err)
+		}
+		if c := contents(t, b, tenant, `SELECT id, a FROM t ORDER BY id`); c != "1|new\n2|new" {
+			t.Fatalf("rows: %q", c)
+		}
+	})
+}
+
+// TestHandDroppedTableIsCreatedAgain: a mirrored table dropped by hand, its state row left, is
+// created again by the next TableSchema rather than blocking it.
+func TestHandDroppedTableIsCreatedAgain(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend, e *engine.Engine) {
+		const tenant = "CustHand"
+		sync_(t, e, tenant, contact())
+		b.exec(t, tenant, `DROP TABLE contact`)
+		got := sync_(t, e, tenant, contact())
+		if got["contact"].LSN != bulk.NoLSN || got["contact"].Change != engine.ChangeCreated {
+			t.Fatalf("TableSchema after the table was dropped by hand: %+v", got["contact"])
+		}
+		res := apply(t, e, tenant, batch{table: "contact", cols: []string{"contact_id"}, rows: []row{{bulk.Insert, []any{int64(1)}}}, lsn: lsn(1)})
+		if res[0].Err != nil {
+			t.Fatal(res[0].Err)
+		}
+	})
+}
+
+// TestTheCycleKeepsWhatItNamed: a table whose TableSchema call was refused, and one named before
+// a second Authenticate of the same cycle, are not dropped at the cycle's end.
+func TestTheCycleKeepsWhatItNamed(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend, e *engine.Engine) {
+		const tenant = "CustKeep"
+		if err := e.Authenticate(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+		sync_(t, e, tenant, contact(), person(), keyedBy("third", idKey))
+		if _, err := e.Complete(ctx, tenant, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Authenticate(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+		bad := person()
+		bad.Columns = append(bad.Columns, schema.Column{Name: "shape", Type: "geography", Nullable: true})
+		if _, err := e.SyncSchema(ctx, tenant, []schema.Table{bad}); !errors.Is(err, engine.ErrBadRequest) {
+			t.Fatalf("a TableSchema with a type mirrord refuses: %v", err)
+		}
+		sync_(t, e, tenant, contact())
+		if err := e.Authenticate(ctx, tenant); err != nil { // a second Authenticate mid-cycle
+			t.Fatal(err)
+		}
+		sync_(t, e, tenant, keyedBy("third", idKey))
+		done, err := e.Complete(ctx, tenant, nil)
+		if err != nil || len(done.Dropped) != 0 {
+			t.Fatalf("the cycle's end dropped %v (%v); every table was named", done.Dropped, err)
+		}
+	})
+}
+
+// TestFailedTableAnswersTheMirrorsLSN: a table the call did not move answers the LSN the mirror
+// holds, even when another process moved it since this one read its catalog.
+func TestFailedTableAnswersTheMirrorsLSN(t *testing.T) {
+	twoProcesses(t, func(t *testing.T, b backend, a, z *engine.Engine) {
+		const tenant = "CustAnswer"
+		sync_(t, a, tenant, keyedBy("t", idKey, aText))
+		apply(t, z, tenant, batch{table: "t", cols: []string{"id", "a"}, rows: []row{{bulk.Insert, []any{int64(1), "x"}}}, lsn: lsn(500)})
+		if err := a.Wipe(ctx, tenant, []string{"t"}); err != nil {
+			t.Fatal(err)
+		}
+		res := apply(t, z, tenant, batch{table: "t", cols: []string{"id", "a"}, rows: []row{{bulk.Insert, []any{int64(2), "y"}}}})
+		if res[0].LSN != bulk.NoLSN {
+			t.Fatalf("a call without an LSN after the other process's wipe answers LSN %d, want -1", res[0].LSN)
 		}
 	})
 }

@@ -20,6 +20,13 @@ const (
 	DefaultReadTimeout = 15 * time.Minute
 )
 
+// errBodyShort is a request body that ended before its Content-Length: the client closed it.
+type errBodyShort struct{ err error }
+
+func (e *errBodyShort) Error() string {
+	return "the request body ended before its Content-Length: " + e.err.Error()
+}
+
 // errBodyStalled is a request body that stopped arriving, or took longer than the read timeout:
 // the caller's fault, whatever it held open meanwhile.
 type errBodyStalled struct{ msg string }
@@ -63,6 +70,11 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 		_ = b.rc.SetReadDeadline(deadline)
 	}
 	n, err := b.r.Read(p)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		// Typed here, where it can only be the body's: a database connection that drops also
+		// reports io.ErrUnexpectedEOF, and that is no fault of the client's.
+		return n, &errBodyShort{err}
+	}
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		if cause := context.Cause(b.ctx); errors.Is(cause, errDraining) {
 			return n, cause // the shutdown's wake-up, not the client's slowness

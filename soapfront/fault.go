@@ -3,7 +3,6 @@ package soapfront
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"regexp"
 
@@ -28,6 +27,7 @@ func classify(err error) fault {
 		tooLarge  *errBodyTooLarge
 		transport *errTransport
 		stalled   *errBodyStalled
+		short     *errBodyShort
 	)
 	switch {
 	case errors.As(err, &tooLarge):
@@ -36,9 +36,8 @@ func classify(err error) fault {
 		return fault{wire.FaultClient, transport.status, transport.msg, outcomeTransport}
 	case errors.As(err, &stalled):
 		return fault{wire.FaultClient, http.StatusRequestTimeout, stalled.msg, outcomeTransport}
-	case errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errDraining):
-		// net/http's body ends early when the client closed it before its Content-Length.
-		return fault{wire.FaultClient, http.StatusBadRequest, "the request body ended before its Content-Length: " + redact(err.Error()), outcomeTransport}
+	case errors.As(err, &short):
+		return fault{wire.FaultClient, http.StatusBadRequest, short.Error(), outcomeTransport}
 	case errors.Is(err, errDraining):
 		return fault{wire.FaultServer, http.StatusServiceUnavailable, errDraining.Error(), outcomeUnavailable}
 	case errors.Is(err, auth.ErrInvalidToken), errors.Is(err, engine.ErrBadRequest), wire.IsClientError(err), errors.Is(err, errClient):
@@ -79,6 +78,8 @@ func redact(s string) string {
 // How a database or the file system names where it is, in the errors drivers write.
 var (
 	pgConnect   = regexp.MustCompile("failed to connect to `[^`]*`")
+	dnsLookup   = regexp.MustCompile(`\blookup \S+`)
+	dbName      = regexp.MustCompile(`\b(in |of |)database [A-Za-z0-9_]*[_0-9A-Z][A-Za-z0-9_]*`)
 	mssqlHost   = regexp.MustCompile(`\bhost '[^']*'`)
 	address     = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b|\[[0-9A-Fa-f:]+\](?::\d{1,5})?|\b[A-Za-z][A-Za-z0-9.-]*:\d{2,5}\b`)
 	absPath     = regexp.MustCompile(`(^|[\s"'(=:])(/[^\s"'()]+|[A-Za-z]:\\[^\s"'()]+)`)
@@ -91,6 +92,8 @@ func public(s string) string {
 	s = redact(s)
 	s = pgConnect.ReplaceAllString(s, "could not connect to the mirror database")
 	s = mssqlHost.ReplaceAllString(s, "the database host")
+	s = dnsLookup.ReplaceAllString(s, "lookup [host]")
+	s = dbName.ReplaceAllString(s, "${1}the mirror database")
 	s = dbSettingKV.ReplaceAllString(s, "$1=[hidden]")
 	s = absPath.ReplaceAllString(s, "$1[path]")
 	s = address.ReplaceAllString(s, "[address]")

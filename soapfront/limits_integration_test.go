@@ -145,6 +145,8 @@ func TestPublicMessages(t *testing.T) {
 		{"spool rows: open /tmp/mirrord-spool-123: no space left on device", "/tmp/"},
 		{"server=db.example.com;user id=sa;password=secret", "secret"},
 		{"connect to db.example.com:5432 refused", "db.example.com"},
+		{"dial tcp: lookup db.internal on 10.0.0.2:53: no such host", "db.internal"},
+		{"a table named x exists in database Mirror_Cust1 but is not mirrored", "Mirror_Cust1"},
 	}
 	for _, c := range cases {
 		if got := public(c.in); strings.Contains(got, c.leak) {
@@ -152,7 +154,7 @@ func TestPublicMessages(t *testing.T) {
 		}
 	}
 	// What is not an address stays.
-	for _, keep := range []string{"table contact: column registered, row 2: 2024-03-01T10:22:05 is out of range", "LSN 99 is lower than the mirror's LSN 100"} {
+	for _, keep := range []string{"table contact: column registered, row 2: 2024-03-01T10:22:05 is out of range", "LSN 99 is lower than the mirror's LSN 100", "database is locked (5)"} {
 		if got := public(keep); got != keep {
 			t.Errorf("public(%q) = %q", keep, got)
 		}
@@ -225,6 +227,15 @@ func TestForgivingWireIsCountedAndLogged(t *testing.T) {
 	}
 	if n := strings.Count(fx.logs.String(), `"element":"AuthenticateRequest/Bogus"`); n != 1 {
 		t.Errorf("the skipped element is logged %d times, want once", n)
+	}
+	// A caller whose token does not check out makes mirrord count nothing.
+	forged := bytes.Replace(body, []byte("Bogus"), []byte("Forged"), -1)
+	forged = bytes.Replace(forged, []byte(fx.token()[:20]), []byte("eyJhbGciOiJub25lIn0."), 1)
+	fx.post(wire.OpAuthenticate, forged)
+	metrics.Reset()
+	fx.srv.Metrics().WritePrometheus(&metrics)
+	if strings.Contains(metrics.String(), "Forged") {
+		t.Errorf("a refused caller's unknown element is counted:\n%s", metrics.String())
 	}
 }
 

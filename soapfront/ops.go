@@ -48,6 +48,7 @@ type call struct {
 	captured     *captureBuffer
 	token        string
 	tokenRefused bool
+	verified     bool // the token checked out
 	captureFile  string
 }
 
@@ -166,7 +167,13 @@ func (s *Server) dispatch(ctx context.Context, w http.ResponseWriter, r *http.Re
 
 	gate := &tokenGate{r: s.capturing(c, b), left: unverifiedLimit}
 	dec := wire.NewDecoder(gate)
-	dec.OnSkip = s.skipped
+	// Only a caller whose token checks out makes mirrord count and log what it skips: anyone
+	// else could use up the names the metric keeps apart.
+	dec.OnSkip = func(operation, element string) {
+		if c.verified {
+			s.skipped(operation, element)
+		}
+	}
 	hdr, err := dec.Start()
 	if err != nil {
 		return nil, 0, err
@@ -179,6 +186,7 @@ func (s *Server) dispatch(ctx context.Context, w http.ResponseWriter, r *http.Re
 	c.token = hdr.Token
 	claims, tokenErr := s.cfg.Verifier.Verify(hdr.Token)
 	c.tokenRefused = tokenErr != nil
+	c.verified = tokenErr == nil
 	if tokenErr != nil && !errors.Is(tokenErr, auth.ErrInvalidToken) {
 		// The verifier is not configured: mirrord's fault, whatever the operation.
 		return nil, 0, fmt.Errorf("token check: %w", tokenErr)

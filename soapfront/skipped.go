@@ -14,6 +14,9 @@ import (
 // Names past the bound count under "other".
 const maxSkippedNames = 200
 
+// maxSkippedName bounds the length of a name the metric and log keep.
+const maxSkippedName = 100
+
 // skippedNames counts what the wire skipped, by operation and element, and logs each name once.
 type skippedNames struct {
 	mu   sync.Mutex
@@ -23,6 +26,9 @@ type skippedNames struct {
 // skipped is the decoder's OnSkip: an element or attribute of a request that the contract does not
 // have, which the Mirroring Task sends and mirrord ignores.
 func (s *Server) skipped(operation, element string) {
+	if len(element) > maxSkippedName {
+		element = element[:maxSkippedName] + "…"
+	}
 	key := [2]string{operation, element}
 	s.skips.mu.Lock()
 	counter, ok := s.skips.seen[key]

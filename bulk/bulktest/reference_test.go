@@ -53,6 +53,7 @@ type refTable struct {
 	lsn    int64
 	rows   [][]any
 	cycle  int64 // the cycle that last named it
+	wiped  int64 // the cycle that created or wiped it
 	counts bulk.Counts
 }
 
@@ -85,9 +86,14 @@ func (m *refMirror) Tables(context.Context) (map[string]bulk.TableState, error) 
 	defer m.db.mu.Unlock()
 	out := map[string]bulk.TableState{}
 	for name, t := range m.db.tables {
-		out[name] = bulk.TableState{Table: renamed(t.def, t.def.Name), Hash: t.hash, LSN: t.lsn, Cycle: t.counts}
+		out[name] = bulk.TableState{Table: renamed(t.def, t.def.Name), Hash: t.hash, LSN: t.lsn, Cycle: t.counts, Rewind: m.rewind(t)}
 	}
 	return out, nil
+}
+
+// rewind says whether the cycle in progress created or wiped the table.
+func (m *refMirror) rewind(t *refTable) bool {
+	return m.db.stage != "" && m.db.stage != "ended" && t.wiped == m.db.cycle
 }
 
 func (m *refMirror) States(ctx context.Context) (map[string]bulk.TableState, error) {
@@ -126,7 +132,7 @@ func (m *refMirror) Migrate(_ context.Context, mig bulk.Migration) error {
 		if m.db.stage != "ended" {
 			cycle = m.db.cycle
 		}
-		m.db.tables[name] = &refTable{def: plan.Desired, hash: plan.Desired.Hash(), lsn: bulk.NoLSN, cycle: cycle}
+		m.db.tables[name] = &refTable{def: plan.Desired, hash: plan.Desired.Hash(), lsn: bulk.NoLSN, cycle: cycle, wiped: cycle}
 	case schema.Alter:
 		if cur == nil {
 			return fmt.Errorf("table %s is not mirrored", name)
@@ -164,7 +170,12 @@ func (m *refMirror) each(tables []string, f func(*refTable)) error {
 }
 
 func (m *refMirror) Wipe(_ context.Context, tables []string) error {
-	return m.each(tables, func(t *refTable) { t.rows, t.lsn = nil, bulk.NoLSN })
+	return m.each(tables, func(t *refTable) {
+		t.rows, t.lsn = nil, bulk.NoLSN
+		if m.db.stage != "" && m.db.stage != "ended" {
+			t.wiped = m.db.cycle
+		}
+	})
 }
 
 func (m *refMirror) Invalidate(_ context.Context, tables []string) error {
@@ -178,8 +189,10 @@ func (m *refMirror) Drop(_ context.Context, tables []string) error {
 func (m *refMirror) BeginCycle(context.Context) error {
 	m.db.mu.Lock()
 	defer m.db.mu.Unlock()
-	m.db.cycle++
-	m.db.stage = "open"
+	if m.db.stage == "" || m.db.stage == "ended" {
+		m.db.cycle++
+		m.db.stage = "open"
+	}
 	for _, t := range m.db.tables {
 		t.counts = bulk.Counts{}
 	}
@@ -305,7 +318,7 @@ func (m *refMirror) Apply(ctx context.Context, table schema.Table, rows bulk.Row
 		return bulk.Counts{}, fmt.Errorf("table %s: %w", table.Name, bulk.ErrSchemaChanged)
 	}
 	if hasLSN {
-		if err := bulk.CheckLSN(table.Name, t.lsn, lsn, opts.Rewind); err != nil {
+		if err := bulk.CheckLSN(table.Name, t.lsn, lsn, m.rewind(t)); err != nil {
 			return bulk.Counts{}, err
 		}
 	}

@@ -49,7 +49,8 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		// across processes; the hash under it says the caller's model is still the table's.
 		var storedHash string
 		var storedLSN int64
-		err := c.QueryRowContext(ctx, stateApplyLockSQL(m.state), table.Name).Scan(&storedHash, &storedLSN)
+		var rewind bool
+		err := c.QueryRowContext(ctx, stateApplyLockSQL(m.state), table.Name).Scan(&storedHash, &storedLSN, &rewind)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("the state table %s no longer lists it: %w", m.state, bulk.ErrSchemaChanged)
@@ -80,7 +81,7 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 			lsn, hasLSN = opts.LSN()
 		}
 		if hasLSN {
-			if err := bulk.CheckLSN(table.Name, storedLSN, lsn, opts.Rewind); err != nil {
+			if err := bulk.CheckLSN(table.Name, storedLSN, lsn, rewind); err != nil {
 				return err
 			}
 		}

@@ -432,10 +432,11 @@ func (m *Mirror) readStates(ctx context.Context, c *sql.Conn) (map[string]bulk.T
 		var lsn int64
 		var changed sql.NullTime
 		var counts bulk.Counts
-		if err := rows.Scan(&name, &hash, &lsn, &changed, &def, &counts.Inserted, &counts.Updated, &counts.Deleted); err != nil {
+		var rewind bool
+		if err := rows.Scan(&name, &hash, &lsn, &changed, &def, &counts.Inserted, &counts.Updated, &counts.Deleted, &rewind); err != nil {
 			return nil, nil, fmt.Errorf("read state table %s: %w", m.state, err)
 		}
-		st := bulk.TableState{Table: schema.Table{Name: name}, Hash: hash, LSN: lsn, Cycle: counts}
+		st := bulk.TableState{Table: schema.Table{Name: name}, Hash: hash, LSN: lsn, Cycle: counts, Rewind: rewind}
 		if changed.Valid {
 			st.Changed = changed.Time.UTC()
 		}
@@ -689,7 +690,7 @@ func (m *Mirror) Wipe(ctx context.Context, tables []string) error {
 	if err := checkNames(tables); err != nil {
 		return err
 	}
-	err := m.inTx(ctx, func(c *sql.Conn) error {
+	err := m.inSchemaTx(ctx, func(c *sql.Conn) error {
 		listed, err := m.mirrored(ctx, c, tables)
 		if err != nil {
 			return err
@@ -710,7 +711,7 @@ func (m *Mirror) Wipe(ctx context.Context, tables []string) error {
 				}
 			}
 		}
-		_, err = c.ExecContext(ctx, stateInvalidateSQL(m.state, len(tables)), tableArgs(tables)...)
+		_, err = c.ExecContext(ctx, stateWipedSQL(m.state, len(tables)), tableArgs(tables)...)
 		return err
 	})
 	if err != nil {
@@ -768,7 +769,7 @@ func (m *Mirror) Invalidate(ctx context.Context, tables []string) error {
 	if err := checkNames(tables); err != nil {
 		return err
 	}
-	err := m.inTx(ctx, func(c *sql.Conn) error {
+	err := m.inSchemaTx(ctx, func(c *sql.Conn) error {
 		listed, err := m.mirrored(ctx, c, tables)
 		if err != nil {
 			return err

@@ -129,6 +129,7 @@ var stateColumns = []struct{ name, definition string }{
 	{"inserted", "bigint NOT NULL DEFAULT 0"},
 	{"updated", "bigint NOT NULL DEFAULT 0"},
 	{"deleted", "bigint NOT NULL DEFAULT 0"},
+	{"wiped_cycle", "bigint NULL"},
 }
 
 // upgradeStateTableSQL adds the columns a state table made by an earlier version lacks. A
@@ -145,8 +146,13 @@ func upgradeStateTableSQL(state string) string {
 const notCycle = "tablename <> N'" + bulk.CycleRow + "'"
 
 func stateSelectSQL(state string) string {
-	return "SELECT tablename, schemahash, lsn, changed_at, COALESCE(defaults, N''), inserted, updated, deleted FROM " + qualified(state) +
+	return "SELECT tablename, schemahash, lsn, changed_at, COALESCE(defaults, N''), inserted, updated, deleted, " + rewindSQL(state) + " FROM " + qualified(state) +
 		" WHERE " + notCycle + " ORDER BY tablename"
+}
+
+// rewindSQL says whether the cycle in progress created or wiped a state row's table.
+func rewindSQL(state string) string {
+	return "CAST(CASE WHEN wiped_cycle = " + currentCycleSQL(state) + " THEN 1 ELSE 0 END AS bit)"
 }
 
 // stateLockSQL reads the state rows of n tables (@p1…@pn) and locks them (and the gaps where
@@ -158,7 +164,7 @@ func stateLockSQL(state string, n int) string {
 // stateApplyLockSQL reads one table's (@p1) hash and LSN and locks its row until the apply ends:
 // applies of one table, and migrations of it, wait for each other across processes.
 func stateApplyLockSQL(state string) string {
-	return "SELECT schemahash, lsn FROM " + qualified(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename = @p1"
+	return "SELECT schemahash, lsn, " + rewindSQL(state) + " FROM " + qualified(state) + " WITH (UPDLOCK, HOLDLOCK) WHERE tablename = @p1"
 }
 
 // stateListedSQL counts the state rows of a table (@p1), without locking.
@@ -176,8 +182,10 @@ func currentCycleSQL(state string) string {
 // write cannot race.
 func stateUpsertSQL(state string) string {
 	q := qualified(state)
-	return "UPDATE " + q + " SET schemahash = @p2, lsn = -1, changed_at = SYSUTCDATETIME(), defaults = NULLIF(@p3, N''), cycle = " + currentCycleSQL(state) + " WHERE tablename = @p1;\n" +
-		"IF @@ROWCOUNT = 0 INSERT INTO " + q + " (tablename, schemahash, lsn, changed_at, defaults, cycle) VALUES (@p1, @p2, -1, SYSUTCDATETIME(), NULLIF(@p3, N''), " + currentCycleSQL(state) + ")"
+	return "UPDATE " + q + " SET schemahash = @p2, lsn = -1, changed_at = SYSUTCDATETIME(), defaults = NULLIF(@p3, N''), cycle = " + currentCycleSQL(state) +
+		", wiped_cycle = " + currentCycleSQL(state) + " WHERE tablename = @p1;\n" +
+		"IF @@ROWCOUNT = 0 INSERT INTO " + q + " (tablename, schemahash, lsn, changed_at, defaults, cycle, wiped_cycle) VALUES (@p1, @p2, -1, SYSUTCDATETIME(), NULLIF(@p3, N''), " +
+		currentCycleSQL(state) + ", " + currentCycleSQL(state) + ")"
 }
 
 // stateSetHashSQL records a new hash (@p2) and defaults (@p3) of a table (@p1), keeping its LSN.
@@ -192,6 +200,12 @@ func stateAppliedSQL(state string) string {
 		"\tchanged_at = CASE WHEN @p2 = 1 THEN SYSUTCDATETIME() ELSE changed_at END,\n" +
 		"\tinserted = inserted + @p4, updated = updated + @p5, deleted = deleted + @p6\n" +
 		"WHERE tablename = @p1"
+}
+
+// stateWipedSQL sets the LSN of n tables (@p1…@pn) to -1 and records that the cycle in progress
+// wiped them.
+func stateWipedSQL(state string, n int) string {
+	return "UPDATE " + qualified(state) + " SET lsn = -1, changed_at = SYSUTCDATETIME(), wiped_cycle = " + currentCycleSQL(state) + " WHERE tablename IN (" + params(1, n) + ")"
 }
 
 // stateInvalidateSQL sets the LSN of n tables (@p1…@pn) to -1.
@@ -216,10 +230,13 @@ const schemaLockSQL = "DECLARE @r int;\n" +
 	"EXEC @r = sp_getapplock @Resource = N'mirrord_schema', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = -1;\n" +
 	"IF @r < 0 THROW 50000, N'mirrord could not take the mirror''s schema lock', 1"
 
-// beginCycleSQL starts the next cycle and sets every table's cycle counts to zero.
+// beginCycleSQL starts the next cycle once the last one ended (its number goes up by one, and no
+// table is named yet) and sets every table's cycle counts to zero. An Authenticate inside a cycle
+// that has not ended continues it, so that what its TableSchema calls named so far stays named.
 func beginCycleSQL(state string) string {
 	q := qualified(state)
-	return "UPDATE " + q + " SET schemahash = 'open', lsn = lsn + 1, changed_at = SYSUTCDATETIME() WHERE tablename = N'" + bulk.CycleRow + "';\n" +
+	return "UPDATE " + q + " SET lsn = CASE WHEN schemahash = 'ended' THEN lsn + 1 ELSE lsn END,\n" +
+		"\tschemahash = CASE WHEN schemahash = 'ended' THEN 'open' ELSE schemahash END, changed_at = SYSUTCDATETIME() WHERE tablename = N'" + bulk.CycleRow + "';\n" +
 		"IF @@ROWCOUNT = 0 INSERT INTO " + q + " (tablename, schemahash, lsn, changed_at) VALUES (N'" + bulk.CycleRow + "', 'open', 1, SYSUTCDATETIME());\n" +
 		"UPDATE " + q + " SET inserted = 0, updated = 0, deleted = 0 WHERE " + notCycle + " AND (inserted <> 0 OR updated <> 0 OR deleted <> 0)"
 }

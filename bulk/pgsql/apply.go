@@ -56,7 +56,8 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 	}
 	var storedHash string
 	var storedLSN int64
-	err = tx.QueryRow(ctx, stateApplyLockSQL(m.state), table.Name).Scan(&storedHash, &storedLSN)
+	var rewind bool
+	err = tx.QueryRow(ctx, stateApplyLockSQL(m.state), table.Name).Scan(&storedHash, &storedLSN, &rewind)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		err = fmt.Errorf("the state table %s no longer lists it: %w", m.state.name, bulk.ErrSchemaChanged)
@@ -101,7 +102,7 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		lsn, hasLSN = opts.LSN()
 	}
 	if hasLSN {
-		if err := bulk.CheckLSN(table.Name, storedLSN, lsn, opts.Rewind); err != nil {
+		if err := bulk.CheckLSN(table.Name, storedLSN, lsn, rewind); err != nil {
 			rollback(ctx, tx)
 			return bulk.Counts{}, err
 		}

@@ -315,8 +315,9 @@ func (m *Mirror) States(ctx context.Context) (map[string]bulk.TableState, error)
 	var lsn int64
 	var changed *time.Time
 	var counts bulk.Counts
-	if _, err := pgx.ForEachRow(rows, []any{&name, &hash, &lsn, &changed, &defaults, &counts.Inserted, &counts.Updated, &counts.Deleted}, func() error {
-		st := bulk.TableState{Table: schema.Table{Name: name}, Hash: hash, LSN: lsn, Cycle: counts}
+	var rewind bool
+	if _, err := pgx.ForEachRow(rows, []any{&name, &hash, &lsn, &changed, &defaults, &counts.Inserted, &counts.Updated, &counts.Deleted, &rewind}, func() error {
+		st := bulk.TableState{Table: schema.Table{Name: name}, Hash: hash, LSN: lsn, Cycle: counts, Rewind: rewind}
 		if changed != nil {
 			st.Changed = changed.UTC()
 		}
@@ -348,8 +349,9 @@ func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error)
 	var lsn int64
 	var changed *time.Time
 	var counts bulk.Counts
-	if _, err := pgx.ForEachRow(rows, []any{&name, &hash, &lsn, &changed, &defaultsText, &counts.Inserted, &counts.Updated, &counts.Deleted}, func() error {
-		st := bulk.TableState{Hash: hash, LSN: lsn, Cycle: counts}
+	var rewind bool
+	if _, err := pgx.ForEachRow(rows, []any{&name, &hash, &lsn, &changed, &defaultsText, &counts.Inserted, &counts.Updated, &counts.Deleted, &rewind}, func() error {
+		st := bulk.TableState{Hash: hash, LSN: lsn, Cycle: counts, Rewind: rewind}
 		if changed != nil {
 			st.Changed = changed.UTC()
 		}
@@ -510,7 +512,9 @@ func (m *Mirror) Wipe(ctx context.Context, tables []string) error {
 	if err := checkNames(tables); err != nil {
 		return err
 	}
-	err := m.inTx(ctx, func(tx pgx.Tx) error {
+	// Under the schema lock, as the cycle's statements that lock state rows run: taking them in
+	// another order than those would deadlock against them.
+	err := m.inSchemaTx(ctx, func(tx pgx.Tx) error {
 		listed, err := m.mirrored(ctx, tx, tables)
 		if err != nil {
 			return err
@@ -521,7 +525,7 @@ func (m *Mirror) Wipe(ctx context.Context, tables []string) error {
 		if _, err := tx.Exec(ctx, truncateSQL(m.rels(tables))); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, stateInvalidateSQL(m.state), tables)
+		_, err = tx.Exec(ctx, stateWipedSQL(m.state), tables)
 		return err
 	})
 	if err != nil {
@@ -575,7 +579,7 @@ func (m *Mirror) Invalidate(ctx context.Context, tables []string) error {
 	if err := checkNames(tables); err != nil {
 		return err
 	}
-	err := m.inTx(ctx, func(tx pgx.Tx) error {
+	err := m.inSchemaTx(ctx, func(tx pgx.Tx) error {
 		listed, err := m.mirrored(ctx, tx, tables)
 		if err != nil {
 			return err

@@ -100,6 +100,7 @@ var stateColumns = []struct{ name, definition string }{
 	{"inserted", "bigint NOT NULL DEFAULT 0"},
 	{"updated", "bigint NOT NULL DEFAULT 0"},
 	{"deleted", "bigint NOT NULL DEFAULT 0"},
+	{"wiped_cycle", "bigint"},
 }
 
 // stateColumnsSQL lists the state table's columns ($1 schema, $2 table).
@@ -120,8 +121,13 @@ func upgradeStateTableSQL(state rel) string {
 const notCycle = "tablename <> '" + bulk.CycleRow + "'"
 
 func stateSelectSQL(state rel) string {
-	return "SELECT tablename, schemahash, lsn, changed_at, coalesce(defaults, ''), inserted, updated, deleted FROM " + state.String() +
+	return "SELECT tablename, schemahash, lsn, changed_at, coalesce(defaults, ''), inserted, updated, deleted, " + rewindSQL(state) + " FROM " + state.String() +
 		" WHERE " + notCycle + " ORDER BY tablename"
+}
+
+// rewindSQL says whether the cycle in progress created or wiped a state row's table.
+func rewindSQL(state rel) string {
+	return "coalesce(wiped_cycle = " + currentCycleSQL(state) + ", false)"
 }
 
 // stateLockSQL reads the state rows of some tables ($1 text[]) and locks them for the transaction.
@@ -132,7 +138,7 @@ func stateLockSQL(state rel) string {
 // stateApplyLockSQL reads one table's ($1) hash and LSN and locks its row until the apply ends:
 // applies of one table, and migrations of it, wait for each other across processes.
 func stateApplyLockSQL(state rel) string {
-	return "SELECT schemahash, lsn FROM " + state.String() + " WHERE tablename = $1 FOR UPDATE"
+	return "SELECT schemahash, lsn, " + rewindSQL(state) + " FROM " + state.String() + " WHERE tablename = $1 FOR UPDATE"
 }
 
 // stateListedSQL says whether the state table lists a table ($1), without locking its row.
@@ -148,10 +154,10 @@ func currentCycleSQL(state rel) string {
 // stateUpsertSQL records a created table ($1 name, $2 hash, $3 defaults) with no data, named by
 // the cycle in progress.
 func stateUpsertSQL(state rel) string {
-	return "INSERT INTO " + state.String() + " (tablename, schemahash, lsn, changed_at, defaults, cycle)\n" +
-		"\tVALUES ($1, $2, -1, now(), nullif($3, ''), " + currentCycleSQL(state) + ")\n" +
+	return "INSERT INTO " + state.String() + " (tablename, schemahash, lsn, changed_at, defaults, cycle, wiped_cycle)\n" +
+		"\tVALUES ($1, $2, -1, now(), nullif($3, ''), " + currentCycleSQL(state) + ", " + currentCycleSQL(state) + ")\n" +
 		"ON CONFLICT (tablename) DO UPDATE SET schemahash = excluded.schemahash, lsn = excluded.lsn, changed_at = excluded.changed_at,\n" +
-		"\tdefaults = excluded.defaults, cycle = excluded.cycle"
+		"\tdefaults = excluded.defaults, cycle = excluded.cycle, wiped_cycle = excluded.wiped_cycle"
 }
 
 // stateSetHashSQL records a new hash ($2) and defaults ($3) of a table ($1), keeping its LSN.
@@ -169,6 +175,12 @@ func stateAppliedSQL(state rel) string {
 		"WHERE tablename = $1"
 }
 
+// stateWipedSQL sets the LSN of some tables ($1 text[]) to -1 and records that the cycle in
+// progress wiped them.
+func stateWipedSQL(state rel) string {
+	return "UPDATE " + state.String() + " SET lsn = -1, changed_at = now(), wiped_cycle = " + currentCycleSQL(state) + " WHERE tablename = ANY($1)"
+}
+
 // stateInvalidateSQL sets the LSN of some tables ($1 text[]) to -1.
 func stateInvalidateSQL(state rel) string {
 	return "UPDATE " + state.String() + " SET lsn = -1, changed_at = now() WHERE tablename = ANY($1)"
@@ -184,10 +196,14 @@ func stateDeleteSQL(state rel) string {
 	return "DELETE FROM " + state.String() + " WHERE tablename = ANY($1)"
 }
 
-// beginCycleSQL starts the next cycle: its number goes up by one, and no table is named yet.
+// beginCycleSQL starts the next cycle once the last one ended: its number goes up by one, and no
+// table is named yet. An Authenticate inside a cycle that has not ended continues it, so that
+// what its TableSchema calls named so far stays named.
 func beginCycleSQL(state rel) string {
-	return "INSERT INTO " + state.String() + " (tablename, schemahash, lsn, changed_at) VALUES ('" + bulk.CycleRow + "', 'open', 1, now())\n" +
-		"ON CONFLICT (tablename) DO UPDATE SET schemahash = 'open', lsn = " + state.String() + ".lsn + 1, changed_at = now()"
+	s := state.String()
+	return "INSERT INTO " + s + " (tablename, schemahash, lsn, changed_at) VALUES ('" + bulk.CycleRow + "', 'open', 1, now())\n" +
+		"ON CONFLICT (tablename) DO UPDATE SET lsn = CASE WHEN " + s + ".schemahash = 'ended' THEN " + s + ".lsn + 1 ELSE " + s + ".lsn END,\n" +
+		"\tschemahash = CASE WHEN " + s + ".schemahash = 'ended' THEN 'open' ELSE " + s + ".schemahash END, changed_at = now()"
 }
 
 // resetCountsSQL sets every table's cycle counts to zero.
@@ -231,7 +247,7 @@ func catalogSQL(state rel) string {
 	return `SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
 	coalesce(a.attnum = ANY(p.conkey), false), coalesce(col_description(c.oid, a.attnum), '')
 FROM ` + state.String() + ` s
-JOIN pg_class c ON c.relname = s.tablename AND c.relnamespace = ` + literal(state.schema) + `::regnamespace AND c.relkind IN ('r', 'p')
+JOIN pg_class c ON c.relname = s.tablename AND s.tablename <> '` + bulk.CycleRow + `' AND c.relnamespace = ` + literal(state.schema) + `::regnamespace AND c.relkind IN ('r', 'p')
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_constraint p ON p.conrelid = c.oid AND p.contype = 'p'
 ORDER BY c.relname, a.attnum`

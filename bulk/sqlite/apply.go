@@ -167,7 +167,7 @@ func (a *applier) run(rows bulk.Rows, opts bulk.ApplyOptions) (counts bulk.Count
 
 	// The table must be mirrored (rows never go into a partner's table) with the schema the
 	// caller read. The write transaction holds the file's lock, so the check holds until commit.
-	storedLSN, err := a.checkState(opts.Hash)
+	storedLSN, rewind, err := a.checkState(opts.Hash)
 	if err != nil {
 		return counts, err
 	}
@@ -246,7 +246,7 @@ func (a *applier) run(rows bulk.Rows, opts bulk.ApplyOptions) (counts bulk.Count
 		lsn, hasLSN = opts.LSN()
 	}
 	if hasLSN {
-		if err := bulk.CheckLSN(a.table.Name, storedLSN, lsn, opts.Rewind); err != nil {
+		if err := bulk.CheckLSN(a.table.Name, storedLSN, lsn, rewind); err != nil {
 			return counts, err
 		}
 	}
@@ -268,30 +268,32 @@ func (a *applier) run(rows bulk.Rows, opts bulk.ApplyOptions) (counts bulk.Count
 	return counts, nil
 }
 
-// checkState reads the table's state row and returns its LSN: the table must be listed, with the
-// schema hash the caller read when it gave one.
-func (a *applier) checkState(hash string) (int64, error) {
+// checkState reads the table's state row and returns its LSN, and whether the cycle in progress
+// created or wiped it: the table must be listed, with the schema hash the caller read when it
+// gave one.
+func (a *applier) checkState(hash string) (lsn int64, rewind bool, err error) {
 	r, err := a.conn.QueryContext(context.Background(), stateApplySQL(a.m.state), []driver.NamedValue{{Ordinal: 1, Value: a.table.Name}})
 	if err != nil {
-		return 0, a.errorf("read %s: %w", a.m.state, err)
+		return 0, false, a.errorf("read %s: %w", a.m.state, err)
 	}
 	defer r.Close()
-	dest := make([]driver.Value, 2)
+	dest := make([]driver.Value, 3)
 	switch err := r.Next(dest); {
 	case err == io.EOF:
-		return 0, a.errorf("not listed in %s as mirrored; refusing to write rows into it: %w", a.m.state, bulk.ErrSchemaChanged)
+		return 0, false, a.errorf("not listed in %s as mirrored; refusing to write rows into it: %w", a.m.state, bulk.ErrSchemaChanged)
 	case err != nil:
-		return 0, a.errorf("read %s: %w", a.m.state, err)
+		return 0, false, a.errorf("read %s: %w", a.m.state, err)
 	}
 	stored, _ := dest[0].(string)
 	lsn, ok := dest[1].(int64)
 	if !ok {
-		return 0, a.errorf("%s holds LSN %v, not an integer", a.m.state, dest[1])
+		return 0, false, a.errorf("%s holds LSN %v, not an integer", a.m.state, dest[1])
 	}
 	if hash != "" && stored != hash {
-		return 0, a.errorf("its state holds schema %.12s, not %.12s: %w", stored, hash, bulk.ErrSchemaChanged)
+		return 0, false, a.errorf("its state holds schema %.12s, not %.12s: %w", stored, hash, bulk.ErrSchemaChanged)
 	}
-	return lsn, nil
+	flag, _ := dest[2].(int64)
+	return lsn, flag != 0, nil
 }
 
 // segment returns the write path of a column set, preparing it on first use.

@@ -123,7 +123,7 @@ func readStates(ctx context.Context, q queryer, state string) ([]stateRow, error
 		var r stateRow
 		st := &r.state
 		var changed sql.NullString
-		if err := rows.Scan(&st.Table.Name, &st.Hash, &st.LSN, &changed, &r.defaults, &st.Cycle.Inserted, &st.Cycle.Updated, &st.Cycle.Deleted); err != nil {
+		if err := rows.Scan(&st.Table.Name, &st.Hash, &st.LSN, &changed, &r.defaults, &st.Cycle.Inserted, &st.Cycle.Updated, &st.Cycle.Deleted, &st.Rewind); err != nil {
 			return nil, err
 		}
 		if changed.Valid {
@@ -421,7 +421,7 @@ func (m *Mirror) Wipe(ctx context.Context, tables []string) error {
 			if err := execAll(ctx, tx, deleteAllSQL(name)); err != nil {
 				return m.errorf("wipe table %s: %w", name, err)
 			}
-			if _, err := tx.ExecContext(ctx, stateSetLSNSQL(m.state), bulk.NoLSN, name); err != nil {
+			if _, err := tx.ExecContext(ctx, stateWipedSQL(m.state), name); err != nil {
 				return m.errorf("wipe table %s: write %s: %w", name, m.state, err)
 			}
 		}

@@ -64,6 +64,7 @@ var stateColumns = []struct{ name, definition string }{
 	{"inserted", "INTEGER NOT NULL DEFAULT 0"},
 	{"updated", "INTEGER NOT NULL DEFAULT 0"},
 	{"deleted", "INTEGER NOT NULL DEFAULT 0"},
+	{"wiped_cycle", "INTEGER"},
 }
 
 func stateColumnsSQL(state string) string {
@@ -78,8 +79,13 @@ func addStateColumnSQL(state, name, definition string) string {
 const notCycle = "tablename <> '" + bulk.CycleRow + "'"
 
 func stateListSQL(state string) string {
-	return "SELECT tablename, schemahash, lsn, changed_at, coalesce(defaults, ''), inserted, updated, deleted FROM " + quote(state) +
+	return "SELECT tablename, schemahash, lsn, changed_at, coalesce(defaults, ''), inserted, updated, deleted, " + rewindSQL(state) + " FROM " + quote(state) +
 		" WHERE " + notCycle + " ORDER BY tablename"
+}
+
+// rewindSQL says whether the cycle in progress created or wiped a state row's table.
+func rewindSQL(state string) string {
+	return "coalesce(wiped_cycle = " + currentCycleSQL(state) + ", 0)"
 }
 
 func stateLookupSQL(state string) string {
@@ -88,7 +94,7 @@ func stateLookupSQL(state string) string {
 
 // stateApplySQL reads one table's hash and LSN for an apply, in its write transaction.
 func stateApplySQL(state string) string {
-	return "SELECT schemahash, lsn FROM " + quote(state) + " WHERE tablename = ?"
+	return "SELECT schemahash, lsn, " + rewindSQL(state) + " FROM " + quote(state) + " WHERE tablename = ?"
 }
 
 // stateHashSQL reads one table's hash, for a migration made from it.
@@ -104,13 +110,19 @@ func currentCycleSQL(state string) string {
 // stateSetSQL records a created table's hash, LSN and defaults, named by the cycle in progress,
 // whether or not it has a state row yet.
 func stateSetSQL(state string) string {
-	return "INSERT INTO " + quote(state) + " (tablename, schemahash, lsn, changed_at, defaults, cycle) VALUES (?, ?, ?, " + nowText + ", nullif(?, ''), " + currentCycleSQL(state) + ")" +
+	return "INSERT INTO " + quote(state) + " (tablename, schemahash, lsn, changed_at, defaults, cycle, wiped_cycle) VALUES (?, ?, ?, " + nowText + ", nullif(?, ''), " +
+		currentCycleSQL(state) + ", " + currentCycleSQL(state) + ")" +
 		" ON CONFLICT (tablename) DO UPDATE SET schemahash = excluded.schemahash, lsn = excluded.lsn, changed_at = excluded.changed_at," +
-		" defaults = excluded.defaults, cycle = excluded.cycle"
+		" defaults = excluded.defaults, cycle = excluded.cycle, wiped_cycle = excluded.wiped_cycle"
 }
 
 func stateSetHashSQL(state string) string {
 	return "UPDATE " + quote(state) + " SET schemahash = ?, defaults = nullif(?, ''), changed_at = " + nowText + " WHERE tablename = ?"
+}
+
+// stateWipedSQL sets a table's LSN to -1 and records that the cycle in progress wiped it.
+func stateWipedSQL(state string) string {
+	return "UPDATE " + quote(state) + " SET lsn = -1, changed_at = " + nowText + ", wiped_cycle = " + currentCycleSQL(state) + " WHERE tablename = ?"
 }
 
 func stateSetLSNSQL(state string) string {
@@ -133,10 +145,13 @@ func stateDeleteSQL(state string) string {
 	return "DELETE FROM " + quote(state) + " WHERE tablename = ?"
 }
 
-// beginCycleSQL starts the next cycle: its number goes up by one, and no table is named yet.
+// beginCycleSQL starts the next cycle once the last one ended: its number goes up by one, and no
+// table is named yet. An Authenticate inside a cycle that has not ended continues it, so that
+// what its TableSchema calls named so far stays named.
 func beginCycleSQL(state string) string {
 	return "INSERT INTO " + quote(state) + " (tablename, schemahash, lsn, changed_at) VALUES ('" + bulk.CycleRow + "', 'open', 1, " + nowText + ")" +
-		" ON CONFLICT (tablename) DO UPDATE SET schemahash = 'open', lsn = lsn + 1, changed_at = excluded.changed_at"
+		" ON CONFLICT (tablename) DO UPDATE SET lsn = CASE WHEN schemahash = 'ended' THEN lsn + 1 ELSE lsn END," +
+		" schemahash = CASE WHEN schemahash = 'ended' THEN 'open' ELSE schemahash END, changed_at = excluded.changed_at"
 }
 
 // resetCountsSQL sets every table's cycle counts to zero.

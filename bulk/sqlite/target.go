@@ -76,6 +76,13 @@ func Open(dir string, opts Options) (*Target, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite target: create folder: %w", err)
 	}
+	// An absolute path, so that errors name the files where an operator finds them, and the
+	// path can be told apart from other text in the messages a caller is sent.
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite target: %w", err)
+	}
+	dir = abs
 	return &Target{dir: dir, opts: opts, mirrors: bulk.NewOpener((*Mirror).close)}, nil
 }
 

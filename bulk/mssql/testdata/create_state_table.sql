@@ -8,10 +8,12 @@ CREATE TABLE [dbo].[Cust12020_mirroring] (
 	cycle bigint NULL,
 	inserted bigint NOT NULL DEFAULT 0,
 	updated bigint NOT NULL DEFAULT 0,
-	deleted bigint NOT NULL DEFAULT 0
+	deleted bigint NOT NULL DEFAULT 0,
+	wiped_cycle bigint NULL
 );
 IF COL_LENGTH(N'[dbo].[Cust12020_mirroring]', N'defaults') IS NULL ALTER TABLE [dbo].[Cust12020_mirroring] ADD defaults nvarchar(max) NULL;
 IF COL_LENGTH(N'[dbo].[Cust12020_mirroring]', N'cycle') IS NULL ALTER TABLE [dbo].[Cust12020_mirroring] ADD cycle bigint NULL;
 IF COL_LENGTH(N'[dbo].[Cust12020_mirroring]', N'inserted') IS NULL ALTER TABLE [dbo].[Cust12020_mirroring] ADD inserted bigint NOT NULL DEFAULT 0;
 IF COL_LENGTH(N'[dbo].[Cust12020_mirroring]', N'updated') IS NULL ALTER TABLE [dbo].[Cust12020_mirroring] ADD updated bigint NOT NULL DEFAULT 0;
-IF COL_LENGTH(N'[dbo].[Cust12020_mirroring]', N'deleted') IS NULL ALTER TABLE [dbo].[Cust12020_mirroring] ADD deleted bigint NOT NULL DEFAULT 0
+IF COL_LENGTH(N'[dbo].[Cust12020_mirroring]', N'deleted') IS NULL ALTER TABLE [dbo].[Cust12020_mirroring] ADD deleted bigint NOT NULL DEFAULT 0;
+IF COL_LENGTH(N'[dbo].[Cust12020_mirroring]', N'wiped_cycle') IS NULL ALTER TABLE [dbo].[Cust12020_mirroring] ADD wiped_cycle bigint NULL

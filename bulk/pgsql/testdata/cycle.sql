@@ -1,5 +1,6 @@
 INSERT INTO "public"."Cust12020_mirroring" (tablename, schemahash, lsn, changed_at) VALUES ('#cycle', 'open', 1, now())
-ON CONFLICT (tablename) DO UPDATE SET schemahash = 'open', lsn = "public"."Cust12020_mirroring".lsn + 1, changed_at = now();
+ON CONFLICT (tablename) DO UPDATE SET lsn = CASE WHEN "public"."Cust12020_mirroring".schemahash = 'ended' THEN "public"."Cust12020_mirroring".lsn + 1 ELSE "public"."Cust12020_mirroring".lsn END,
+	schemahash = CASE WHEN "public"."Cust12020_mirroring".schemahash = 'ended' THEN 'open' ELSE "public"."Cust12020_mirroring".schemahash END, changed_at = now();
 UPDATE "public"."Cust12020_mirroring" SET inserted = 0, updated = 0, deleted = 0
 WHERE tablename <> '#cycle' AND (inserted <> 0 OR updated <> 0 OR deleted <> 0);
 UPDATE "public"."Cust12020_mirroring" SET schemahash = 'named' WHERE tablename = '#cycle' AND schemahash <> 'ended' RETURNING lsn;

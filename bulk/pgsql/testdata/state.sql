@@ -1,11 +1,11 @@
-SELECT tablename, schemahash, lsn, changed_at, coalesce(defaults, ''), inserted, updated, deleted FROM "public"."Cust12020_mirroring" WHERE tablename <> '#cycle' ORDER BY tablename;
+SELECT tablename, schemahash, lsn, changed_at, coalesce(defaults, ''), inserted, updated, deleted, coalesce(wiped_cycle = (SELECT lsn FROM "public"."Cust12020_mirroring" WHERE tablename = '#cycle' AND schemahash <> 'ended'), false) FROM "public"."Cust12020_mirroring" WHERE tablename <> '#cycle' ORDER BY tablename;
 SELECT tablename, schemahash FROM "public"."Cust12020_mirroring" WHERE tablename = ANY($1) ORDER BY tablename FOR UPDATE;
-SELECT schemahash, lsn FROM "public"."Cust12020_mirroring" WHERE tablename = $1 FOR UPDATE;
+SELECT schemahash, lsn, coalesce(wiped_cycle = (SELECT lsn FROM "public"."Cust12020_mirroring" WHERE tablename = '#cycle' AND schemahash <> 'ended'), false) FROM "public"."Cust12020_mirroring" WHERE tablename = $1 FOR UPDATE;
 SELECT EXISTS (SELECT 1 FROM "public"."Cust12020_mirroring" WHERE tablename = $1);
-INSERT INTO "public"."Cust12020_mirroring" (tablename, schemahash, lsn, changed_at, defaults, cycle)
-	VALUES ($1, $2, -1, now(), nullif($3, ''), (SELECT lsn FROM "public"."Cust12020_mirroring" WHERE tablename = '#cycle' AND schemahash <> 'ended'))
+INSERT INTO "public"."Cust12020_mirroring" (tablename, schemahash, lsn, changed_at, defaults, cycle, wiped_cycle)
+	VALUES ($1, $2, -1, now(), nullif($3, ''), (SELECT lsn FROM "public"."Cust12020_mirroring" WHERE tablename = '#cycle' AND schemahash <> 'ended'), (SELECT lsn FROM "public"."Cust12020_mirroring" WHERE tablename = '#cycle' AND schemahash <> 'ended'))
 ON CONFLICT (tablename) DO UPDATE SET schemahash = excluded.schemahash, lsn = excluded.lsn, changed_at = excluded.changed_at,
-	defaults = excluded.defaults, cycle = excluded.cycle;
+	defaults = excluded.defaults, cycle = excluded.cycle, wiped_cycle = excluded.wiped_cycle;
 UPDATE "public"."Cust12020_mirroring" SET schemahash = $2, defaults = nullif($3, ''), changed_at = now()
 WHERE tablename = $1 AND (schemahash IS DISTINCT FROM $2 OR defaults IS DISTINCT FROM nullif($3, ''));
 UPDATE "public"."Cust12020_mirroring" SET lsn = CASE WHEN $2 THEN $3 ELSE lsn END,
