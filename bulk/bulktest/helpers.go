@@ -454,9 +454,3 @@ func expectError(t *testing.T, err error, what string, names ...string) {
 }
 
 var errRowsFailed = errors.New("bulktest: the row source failed on purpose")
-
-func ctxTimeout(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}

@@ -187,12 +187,6 @@ func (s *testSink) dump() string {
 	return b.String()
 }
 
-// reencode writes the recorded batches back as a RowData request.
-func (s *testSink) reencode(t testing.TB, clientState string) []byte {
-	t.Helper()
-	return s.reencodeAs(t, clientState, Variant{})
-}
-
 // reencodeAs writes the recorded batches back as a RowData request in a variant's shape.
 func (s *testSink) reencodeAs(t testing.TB, clientState string, v Variant) []byte {
 	t.Helper()
