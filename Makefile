@@ -47,8 +47,8 @@ PLATFORMS ?= linux/amd64 linux/arm64 windows/amd64
 dist:
 	VERSION='$(VERSION)' COMMIT='$(COMMIT)' DIST_DIR='$(DIST_DIR)' PLATFORMS='$(PLATFORMS)' GO='$(GO)' scripts/dist.sh
 
-# What the tests of deploy/ use, where it can be installed (promtool, as root with apt-get);
-# never fails: a test whose tool is missing skips and says so.
+# What some tests use, where it can be installed as root with apt-get (promtool for deploy/,
+# chromium for the status page); never fails: a test whose tool is missing skips and says so.
 .PHONY: tools
 tools:
 	@scripts/tools.sh

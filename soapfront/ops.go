@@ -50,6 +50,10 @@ type call struct {
 	tokenRefused bool
 	verified     bool // the token checked out
 	captureFile  string
+	// What the operation did, for the Observer.
+	results    []engine.TableApplyResult
+	wiped      []string
+	completion *engine.Completion
 }
 
 // serveCall runs one POSTed SOAP call from the transport checks to the response.
@@ -120,6 +124,7 @@ func (s *Server) finishCall(r *http.Request, c *call) {
 		wireBytes = c.body.WireBytes()
 	}
 	s.metrics.call(c.op, c.outcome, d, wireBytes)
+	s.observe(c, d, wireBytes)
 	attrs := []any{
 		"call", c.id, "operation", c.op, "tenant", c.tenant, "tables", c.tables, "rows", c.rows,
 		"bytes", wireBytes, "decoded_bytes", c.bytesRead.Load(),
@@ -295,6 +300,7 @@ func (s *Server) wipe(ctx context.Context, dec *wire.Decoder, c *call, out *byte
 	if err := s.engine.Wipe(ctx, c.tenant, req.Tables); err != nil {
 		return fmt.Errorf("Wipe: %w", err)
 	}
+	c.wiped = req.Tables
 	return wire.WriteWipeResponse(out, wire.WipeResponse{ClientState: req.ClientState})
 }
 
@@ -312,6 +318,7 @@ func (s *Server) replicationCompleted(ctx context.Context, dec *wire.Decoder, c 
 		return fmt.Errorf("ReplicationCompleted: %w", err)
 	}
 	c.tables = len(done.Counts)
+	c.completion = &done
 	resp := wire.ReplicationCompletedResponse{ClientState: req.ClientState, Summary: make([]wire.TableSummary, len(done.Counts))}
 	for i, tc := range done.Counts {
 		resp.Summary[i] = wire.TableSummary{Name: tc.Name, Inserted: tc.Inserted, Updated: tc.Updated, Deleted: tc.Deleted}
@@ -357,6 +364,7 @@ func (s *Server) rowData(ctx context.Context, dec *wire.Decoder, c *call, out *b
 	}
 	resp := wire.RowDataResponse{ClientState: clientState, Tables: make([]wire.RowDataTableState, len(results))}
 	c.tables = len(results)
+	c.results = results
 	for i, res := range results {
 		st := wire.RowDataTableState{Name: res.Name, LSN: res.LSN}
 		var tally tableTally

@@ -52,6 +52,8 @@ type Config struct {
 	Build string
 	// Metrics receives the server's metrics; a new set when nil (see Server.Metrics).
 	Metrics *metrics.Set
+	// Observer, when set, hears what each call of a verified tenant did (the status page).
+	Observer Observer
 	// Now is the clock of the application token's timestamp; time.Now when nil.
 	Now func() time.Time
 	// BodyProgress is how long a request body may send nothing before the call ends and rolls

@@ -22,6 +22,7 @@ import (
 	"github.com/mirrord/mirrord/engine"
 	"github.com/mirrord/mirrord/soapfront"
 	"github.com/mirrord/mirrord/soapfront/auth"
+	statuspage "github.com/mirrord/mirrord/soapfront/status"
 )
 
 type serveFlags struct {
@@ -50,6 +51,8 @@ type serveFlags struct {
 	bodyIdle        time.Duration
 	captureDir      string
 	captureMax      sizeFlag
+	statusOnListen  bool
+	statusBehind    time.Duration
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -74,7 +77,9 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.skew, "token-skew", auth.DefaultSkew, "clock skew tolerated on a token's nbf and exp")
 	fs.Var(&f.pause, "pause", "a tenant to ask not to replicate now (Authenticate answers doNotReplicate); repeatable")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve /metrics on this address instead of --listen (its labels name tenants and tables)")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve /metrics and the /status page on this address instead of --listen (both name tenants and tables)")
+	fs.BoolVar(&f.statusOnListen, "status-on-listen", false, "also serve the /status page on --listen when --metrics-listen is not set (it names tenants and shows database errors)")
+	fs.DurationVar(&f.statusBehind, "status-behind", statuspage.DefaultBehind, "the /status page calls a tenant behind after this long without a completed cycle")
 	fs.StringVar(&f.debugListen, "debug-listen", "", "address of an opt-in pprof listener (off when empty; keep it on localhost)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", time.Minute, "how long SIGINT/SIGTERM waits for calls in flight before rolling them back")
 	fs.DurationVar(&f.readTimeout, "read-timeout", soapfront.DefaultReadTimeout, "longest time a whole request body may take to arrive")
@@ -186,12 +191,13 @@ func serve(ctx context.Context, args []string) error {
 		paused[t] = true
 	}
 	set := metrics.NewSet()
+	board := statuspage.New(statuspage.Options{Behind: f.statusBehind, Version: buildVersion()})
 	soap, err := soapfront.New(eng, soapfront.Config{
 		Path: f.path, AppID: f.appID, Verifier: verifier, PartnerKey: key,
 		Paused:  func(tenant string) bool { return paused[tenant] },
 		MaxBody: int64(f.maxBody), Logger: log, Build: buildName(), Metrics: set,
 		ReadTimeout: f.readTimeout, BodyProgress: f.bodyIdle,
-		CaptureDir: f.captureDir, CaptureMax: int64(f.captureMax),
+		CaptureDir: f.captureDir, CaptureMax: int64(f.captureMax), Observer: board,
 	})
 	if err != nil {
 		return err
@@ -208,12 +214,22 @@ func serve(ctx context.Context, args []string) error {
 	}
 	if f.metricsListen == "" {
 		mux.HandleFunc("/metrics", metricsHandler)
+		if f.statusOnListen {
+			mux.Handle("/status", board)
+		}
 	} else {
 		mmux := http.NewServeMux()
 		mmux.HandleFunc("/metrics", metricsHandler)
+		mmux.Handle("/status", board)
+		mln, err := net.Listen("tcp", f.metricsListen)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		msrv := &http.Server{Handler: mmux, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		defer msrv.Close()
 		go func() {
-			log.Info("metrics listening", "addr", f.metricsListen)
-			if err := http.ListenAndServe(f.metricsListen, mmux); err != nil {
+			log.Info("metrics listening", "addr", mln.Addr().String(), "paths", "/metrics /status")
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("metrics listener", "err", err)
 			}
 		}()
