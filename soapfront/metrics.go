@@ -130,3 +130,13 @@ func (m *serverMetrics) applied(tenant, table string, counts bulk.Counts, valueB
 	t.deleted.Add(int(counts.Deleted))
 	t.bytes.Add(int(valueBytes))
 }
+
+// cycleCompleted records when a tenant's ReplicationCompleted succeeded, so that an alert can
+// name the one tenant that stopped completing cycles among many that did not.
+func (m *serverMetrics) cycleCompleted(tenant string, at time.Time) {
+	if schema.CheckName("tenant", tenant) != nil {
+		return
+	}
+	m.set.GetOrCreateGauge(fmt.Sprintf(`mirrord_cycle_completed_timestamp_seconds{tenant=%q}`, tenant), nil).
+		Set(float64(at.UnixNano()) / 1e9)
+}

@@ -1,9 +1,13 @@
 package soapfront
 
 import (
+	"bytes"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mirrord/mirrord/schema"
 	"github.com/mirrord/mirrord/soapfront/auth"
@@ -75,6 +79,20 @@ func TestObserverHearsVerifiedCalls(t *testing.T) {
 		}
 		if done := calls[6].Completion; done == nil || len(done.Counts) == 0 {
 			t.Fatalf("ReplicationCompleted observed without its counts: %+v", calls[6])
+		}
+
+		// The completed cycle is also the tenant's gauge, for a per-tenant alert.
+		var m bytes.Buffer
+		fx.srv.Metrics().WritePrometheus(&m)
+		prefix := fmt.Sprintf("mirrord_cycle_completed_timestamp_seconds{tenant=%q} ", fx.tenant)
+		var at float64
+		for _, line := range strings.Split(m.String(), "\n") {
+			if v, ok := strings.CutPrefix(line, prefix); ok {
+				at, _ = strconv.ParseFloat(v, 64)
+			}
+		}
+		if since := time.Since(time.Unix(0, int64(at*1e9))); since < 0 || since > time.Minute {
+			t.Fatalf("the cycle gauge says %v (%v ago):\n%s", at, since, m.String())
 		}
 	}, func(c *Config) { c.Observer = rec })
 }

@@ -319,6 +319,7 @@ func (s *Server) replicationCompleted(ctx context.Context, dec *wire.Decoder, c 
 	}
 	c.tables = len(done.Counts)
 	c.completion = &done
+	s.metrics.cycleCompleted(c.tenant, time.Now())
 	resp := wire.ReplicationCompletedResponse{ClientState: req.ClientState, Summary: make([]wire.TableSummary, len(done.Counts))}
 	for i, tc := range done.Counts {
 		resp.Summary[i] = wire.TableSummary{Name: tc.Name, Inserted: tc.Inserted, Updated: tc.Updated, Deleted: tc.Deleted}
