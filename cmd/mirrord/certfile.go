@@ -56,6 +56,14 @@ func (c *certFiles) reload() error {
 	return nil
 }
 
+// Reload reads the pair again whether or not a file changed (SIGHUP); on failure the old pair
+// stays in use.
+func (c *certFiles) Reload() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reload()
+}
+
 // GetCertificate is tls.Config's: the current pair, read again first if a file changed.
 func (c *certFiles) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	c.mu.Lock()

@@ -43,6 +43,7 @@ type serveFlags struct {
 	wait            time.Duration
 	skew            time.Duration
 	pause           listFlag
+	pauseFile       string
 	logLevel        string
 	debugListen     string
 	metricsListen   string
@@ -75,7 +76,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.chunkRows, "chunk-rows", engine.DefaultChunkRows, "rows a decoder hands to a loader at a time")
 	fs.DurationVar(&f.wait, "wait", engine.DefaultWait, "longest wait for a busy table, an apply slot or in-flight budget before a call fails")
 	fs.DurationVar(&f.skew, "token-skew", auth.DefaultSkew, "clock skew tolerated on a token's nbf and exp")
-	fs.Var(&f.pause, "pause", "a tenant to ask not to replicate now (Authenticate answers doNotReplicate); repeatable")
+	fs.Var(&f.pause, "pause", "a tenant to ask not to replicate now (Authenticate answers doNotReplicate); repeatable; * for all")
+	fs.StringVar(&f.pauseFile, "pause-file", "", "a file of tenants to ask not to replicate now, one context id a line (* for all, # comments), read again when it changes")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve /metrics and the /status page on this address instead of --listen (both name tenants and tables)")
 	fs.BoolVar(&f.statusOnListen, "status-on-listen", false, "also serve the /status page on --listen when --metrics-listen is not set (it names tenants and shows database errors)")
@@ -186,15 +188,17 @@ func serve(ctx context.Context, args []string) error {
 	})
 	defer eng.Close()
 
-	paused := map[string]bool{}
-	for _, t := range f.pause {
-		paused[t] = true
+	paused, err := newPauseList(f.pause, f.pauseFile, func(err error) {
+		log.Error("the changed pause file does not read; the tenants it paused before stay paused", "err", err)
+	})
+	if err != nil {
+		return err
 	}
 	set := metrics.NewSet()
 	board := statuspage.New(statuspage.Options{Behind: f.statusBehind, Version: buildVersion()})
 	soap, err := soapfront.New(eng, soapfront.Config{
 		Path: f.path, AppID: f.appID, Verifier: verifier, PartnerKey: key,
-		Paused:  func(tenant string) bool { return paused[tenant] },
+		Paused:  paused.Paused,
 		MaxBody: int64(f.maxBody), Logger: log, Build: buildName(), Metrics: set,
 		ReadTimeout: f.readTimeout, BodyProgress: f.bodyIdle,
 		CaptureDir: f.captureDir, CaptureMax: int64(f.captureMax), Observer: board,
@@ -252,15 +256,18 @@ func serve(ctx context.Context, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
+	var tlsFiles *certFiles
 	if f.tlsCert != "" {
-		certs, err := newCertFiles(f.tlsCert, f.tlsKey, func(err error) {
+		tlsFiles, err = newCertFiles(f.tlsCert, f.tlsKey, func(err error) {
 			log.Error("the changed TLS certificate does not load; the previous one stays in use", "err", err)
 		})
 		if err != nil {
 			return err
 		}
-		srv.TLSConfig = &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12}
+		srv.TLSConfig = &tls.Config{GetCertificate: tlsFiles.GetCertificate, MinVersion: tls.VersionTLS12}
 	}
+	stopReload := reloadOnHangup(log, func() []any { return f.reload(log, verifier, paused, tlsFiles) })
+	defer stopReload()
 	go func() {
 		if f.tlsCert != "" {
 			errc <- srv.ServeTLS(ln, "", "")
@@ -290,6 +297,34 @@ func serve(ctx context.Context, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// reload reads again, on SIGHUP, what serve reads from files: SuperOffice's certificates, the
+// pause file and the TLS pair. What fails to load keeps its old value and is logged; the rest
+// takes effect for the next call. It returns what the log line of the reload says.
+func (f *serveFlags) reload(log *slog.Logger, verifier *auth.Verifier, paused *pauseList, tlsFiles *certFiles) []any {
+	var attrs []any
+	if certs, err := f.certificates(); err != nil {
+		log.Error("reload: SuperOffice's certificates do not load; the previous ones stay trusted", "err", err)
+	} else if err := verifier.SetCertificates(certs...); err != nil {
+		log.Error("reload: SuperOffice's certificates are refused; the previous ones stay trusted", "err", err)
+	} else {
+		attrs = append(attrs, "superoffice_certs", len(certs))
+	}
+	if f.pauseFile != "" {
+		if err := paused.Reload(); err == nil {
+			n, all := paused.Count()
+			attrs = append(attrs, "paused", n, "paused_all", all)
+		}
+	}
+	if tlsFiles != nil {
+		if err := tlsFiles.Reload(); err != nil {
+			log.Error("reload: the TLS certificate does not load; the previous one stays in use", "err", err)
+		} else {
+			attrs = append(attrs, "tls", f.tlsCert)
+		}
+	}
+	return attrs
 }
 
 // serveDebug serves pprof on its own listener, so that profiling is never exposed on the

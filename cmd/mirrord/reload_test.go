@@ -1,0 +1,172 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mirrord/mirrord/soapfront/auth"
+	"github.com/mirrord/mirrord/soapfront/wire"
+)
+
+// authenticateAs posts an Authenticate for tenant with a token from the SuperOffice test key of
+// k, and returns the answer.
+func authenticateAs(t *testing.T, url string, k auth.KeyFiles, tenant string) wire.AuthenticateResponse {
+	t.Helper()
+	key, err := auth.LoadPartnerKey(k.SuperOfficeKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := auth.ReadCertificates(k.SuperOfficeCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := auth.IssueToken(key, certs[0], auth.IssueClaims{AppID: "reload-app", Tenant: tenant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	if err := (wire.Variant{}).WriteAuthenticateRequest(&body, token, wire.AuthenticateRequest{ClientState: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, url, &body)
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	req.Header.Set("SOAPAction", `"`+wire.Action(wire.OpAuthenticate)+`"`)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	got, err := wire.ReadAuthenticateResponse(bytes.NewReader(out))
+	if err != nil {
+		t.Fatalf("Authenticate answered %d: %v\n%s", resp.StatusCode, err, out)
+	}
+	return got
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestServeReloads runs serve in this process: an edited pause file takes effect at the next
+// Authenticate, and SIGHUP makes a rotated SuperOffice certificate the one trusted.
+func TestServeReloads(t *testing.T) {
+	k := checkKeys(t)
+	dir := t.TempDir()
+	certPath := filepath.Join(dir, "superoffice.crt")
+	copyFile(t, k.SuperOfficeCert, certPath)
+	pausePath := filepath.Join(dir, "paused")
+	if err := os.WriteFile(pausePath, []byte("# none yet\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"--app-id", "reload-app", "--partner-key", k.PartnerXML, "--superoffice-cert", certPath,
+			"--target", filepath.Join(dir, "mirrors"), "--listen", addr, "--pause-file", pausePath, "--log-level", "error"})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	url := "http://" + addr + "/mirroring"
+	waitHealthy(t, "http://"+addr+"/healthz", done)
+
+	if got := authenticateAs(t, url, k, "Cust1"); !got.IsSuccessful || got.AdditionalInformationJson != "" {
+		t.Fatalf("before pausing: %+v", got)
+	}
+	// The file's time may not move within its resolution: its size does.
+	if err := os.WriteFile(pausePath, []byte("# maintenance\nCust1 # until noon\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := authenticateAs(t, url, k, "Cust1"); !strings.Contains(got.AdditionalInformationJson, "doNotReplicate") {
+		t.Fatalf("the pause file's tenant was not paused: %+v", got)
+	}
+	if got := authenticateAs(t, url, k, "Cust2"); got.AdditionalInformationJson != "" {
+		t.Fatalf("a tenant not in the pause file was paused: %+v", got)
+	}
+	// A broken file keeps the tenants it paused.
+	if err := os.WriteFile(pausePath, []byte("Cust1\nnot a tenant!\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := authenticateAs(t, url, k, "Cust1"); !strings.Contains(got.AdditionalInformationJson, "doNotReplicate") {
+		t.Fatalf("a broken pause file unpaused its tenant: %+v", got)
+	}
+
+	// SuperOffice rotates its certificate: until SIGHUP the new one is not trusted, after it
+	// only the new one is.
+	rotated := checkKeys(t)
+	copyFile(t, rotated.SuperOfficeCert, certPath)
+	if got := authenticateAs(t, url, rotated, "Cust2"); got.IsSuccessful {
+		t.Fatal("a certificate written but not reloaded was trusted")
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !authenticateAs(t, url, rotated, "Cust2").IsSuccessful {
+		if time.Now().After(deadline) {
+			t.Fatal("the rotated certificate is not trusted 10 s after SIGHUP")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := authenticateAs(t, url, k, "Cust2"); got.IsSuccessful {
+		t.Fatal("the replaced certificate is still trusted after SIGHUP")
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitHealthy waits until url answers 200, failing if serve ends first.
+func waitHealthy(t *testing.T, url string, done <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended before it answered: %v", err)
+		default:
+		}
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not answer 200 in 20 s: %v", url, errors.Join(err))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
