@@ -41,6 +41,7 @@ func check(ctx context.Context, args []string, out io.Writer) error {
 	c.target(ctx, &f)
 	c.spool(f.spoolDir)
 	c.tls(f.tlsCert, f.tlsKey)
+	c.acme(ctx, &f.acme, f.tlsCert != "")
 	c.listen(f.listen)
 	if c.failed > 0 {
 		return fmt.Errorf("%d of %d checks failed", c.failed, c.total)
@@ -182,6 +183,17 @@ func (c *checker) spool(dir string) {
 		detail += fmt.Sprintf(", %d MiB free", free>>20)
 	}
 	c.report("spool folder", nil, detail)
+}
+
+func (c *checker) acme(ctx context.Context, a *acmeFlags, withFiles bool) {
+	if !a.enabled() {
+		return
+	}
+	if withFiles {
+		c.report("acme", errACMEAndFiles, "")
+		return
+	}
+	c.report("acme", a.check(ctx), fmt.Sprintf("%s answers; certificates of %s kept in %s", a.directory, strings.Join(a.domains, ", "), a.cache))
 }
 
 func (c *checker) tls(certFile, keyFile string) {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,16 +53,6 @@ func authenticateAs(t *testing.T, url string, k auth.KeyFiles, tenant string) wi
 		t.Fatalf("Authenticate answered %d: %v\n%s", resp.StatusCode, err, out)
 	}
 	return got
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // TestServeReloads runs serve in this process: an edited pause file takes effect at the next

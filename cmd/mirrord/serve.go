@@ -52,6 +52,7 @@ type serveFlags struct {
 	bodyIdle        time.Duration
 	captureDir      string
 	captureMax      sizeFlag
+	acme            acmeFlags
 	statusOnListen  bool
 	statusBehind    time.Duration
 }
@@ -68,6 +69,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.certs, "superoffice-cert", "a further SuperOffice certificate (.crt, PEM or DER) that signs tokens; repeat for rotation")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "the private key of --tls-cert (PEM)")
+	f.acme.register(fs)
 	fs.Var(&f.maxBody, "max-body", "largest request body accepted, before and after decompression (bytes, or with KiB, MiB, GiB)")
 	fs.IntVar(&f.maxApplies, "max-applies", engine.DefaultMaxApplies, "table applies running at once across all tenants: the cap on database connections in use")
 	fs.IntVar(&f.maxPerTenant, "max-applies-per-tenant", engine.DefaultMaxAppliesPerTenant, "table applies of one tenant at once (PostgreSQL opens one more connection per tenant for catalog reads)")
@@ -108,6 +110,9 @@ func (f *serveFlags) check() error {
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if f.acme.enabled() && f.tlsCert != "" {
+		return errACMEAndFiles
 	}
 	return nil
 }
@@ -266,17 +271,25 @@ func serve(ctx context.Context, args []string) error {
 		}
 		srv.TLSConfig = &tls.Config{GetCertificate: tlsFiles.GetCertificate, MinVersion: tls.VersionTLS12}
 	}
+	if f.acme.enabled() {
+		m, err := f.acme.manager()
+		if err != nil {
+			return err
+		}
+		srv.TLSConfig = acmeTLSConfig(m)
+	}
 	stopReload := reloadOnHangup(log, func() []any { return f.reload(log, verifier, paused, tlsFiles) })
 	defer stopReload()
+	useTLS := srv.TLSConfig != nil
 	go func() {
-		if f.tlsCert != "" {
+		if useTLS {
 			errc <- srv.ServeTLS(ln, "", "")
 		} else {
 			errc <- srv.Serve(ln)
 		}
 	}()
 	log.Info("serving", "version", buildVersion(), "commit", buildCommit(), "environment", f.environment, "listen", ln.Addr().String(), "path", soap.Path(), "target", where,
-		"tls", f.tlsCert != "", "max_applies", f.maxApplies, "max_body", formatSize(int64(f.maxBody)))
+		"tls", useTLS, "acme_domains", strings.Join(f.acme.domains, ","), "max_applies", f.maxApplies, "max_body", formatSize(int64(f.maxBody)))
 
 	select {
 	case err := <-errc:
