@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"sync"
 	"time"
 
-	"github.com/sourcegraph/conc"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/schema"
@@ -23,23 +23,20 @@ type TableApplyResult struct {
 }
 
 // Apply is one RowData call in progress: the decoder hands it batches as it reads them, and
-// each table of the call is applied by its own loader in one transaction while the rest of the
-// body is still arriving.
+// each table of the call is applied by its own loader (loader.go) in one transaction while the
+// rest of the body is still arriving. A table's chunks wait in its spool until the call's
+// admission (admit.go) lets its loader in.
 type Apply struct {
-	e      *Engine
-	t      *tenant
-	states map[string]bulk.TableState // the state table as the call began: LSNs to check against
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	tables map[string]*tableApply
-	order  []*tableApply
-	wg     conc.WaitGroup
-	ended  bool
-	// patience bounds how long a loader waits for its lane and apply slots. Its clock starts
-	// when the body ends: until then a waiting table's rows are spooled and harm no one, and
-	// the loaders ahead of it cannot finish before the body does.
-	patience     context.Context
-	losePatience context.CancelCauseFunc
+	e         *Engine
+	t         *tenant
+	states    map[string]bulk.TableState // the state table as the call began: LSNs to check against
+	ctx       context.Context
+	cancel    context.CancelCauseFunc
+	admission *admission
+	tables    map[string]*tableApply
+	order     []*tableApply
+	wg        sync.WaitGroup
+	ended     bool
 }
 
 // tableApply is one table's part of a call: chunks flow from the decoder through ch to the loader.
@@ -50,10 +47,8 @@ type tableApply struct {
 	ch    chan *chunk
 	// spool takes the table's chunks while its loader waits for its lane and apply slots;
 	// once the loader takes over, chunks go through ch.
-	spool *spool
-	cur   *chunk // being filled by the decoder
-	// loaded is set when the loader returns normally: a panic leaves it unset.
-	loaded bool
+	spool  *spool
+	cur    *chunk // being filled by the decoder
 	lsn    int64
 	hasLSN bool
 	result TableApplyResult
@@ -87,9 +82,8 @@ func (e *Engine) BeginApply(ctx context.Context, tenant string) (*Apply, error) 
 		return nil, err
 	}
 	actx, cancel := context.WithCancelCause(ctx)
-	patience, losePatience := context.WithCancelCause(actx)
-	return &Apply{e: e, t: t, states: states, ctx: actx, cancel: cancel, tables: map[string]*tableApply{},
-		patience: patience, losePatience: losePatience}, nil
+	return &Apply{e: e, t: t, states: states, ctx: actx, cancel: cancel, admission: newAdmission(actx, e, t),
+		tables: map[string]*tableApply{}}, nil
 }
 
 // Batch starts a batch of rows for table carrying the named columns, in order. The columns must
@@ -251,7 +245,7 @@ func (a *Apply) send(ta *tableApply) error {
 }
 
 // acquire waits for n of sem, at most Wait.
-func (a *Apply) acquire(sem weighted, n int64, what string) error {
+func (a *Apply) acquire(sem *semaphore.Weighted, n int64, what string) error {
 	ctx, cancel := context.WithTimeout(a.ctx, a.e.opts.Wait)
 	defer cancel()
 	if err := sem.Acquire(ctx, n); err != nil {
@@ -261,107 +255,6 @@ func (a *Apply) acquire(sem weighted, n int64, what string) error {
 		return fmt.Errorf("server busy: waited %s for the %s", a.e.opts.Wait, what)
 	}
 	return nil
-}
-
-// acquirePatiently waits for n of sem while the call has patience left (see Apply.patience).
-func (a *Apply) acquirePatiently(sem weighted, n int64) error {
-	if err := sem.Acquire(a.patience, n); err != nil {
-		return context.Cause(a.patience)
-	}
-	return nil
-}
-
-type weighted interface {
-	Acquire(context.Context, int64) error
-}
-
-// load runs a table's loader and records that it returned: a loader that panics is not loaded,
-// and end gives its table the panic as its error. (A deferred flag would be set by the panic's
-// unwinding too.)
-func (a *Apply) load(ta *tableApply) {
-	a.loadTable(ta)
-	ta.loaded = true
-}
-
-// loadTable is a table's loader: it takes the table's lane and an apply slot, then streams the
-// chunks into the target in one transaction.
-func (a *Apply) loadTable(ta *tableApply) {
-	rows := &chunkRows{ctx: a.ctx, ch: ta.ch, inflight: a.e.inflight}
-	// Whatever happens, the decoder must never block on a loader that is gone: the spool
-	// is ended first (so the decoder turns to the channel), then the channel is drained.
-	// Deferred calls run last-in first-out.
-	defer rows.drain()
-	defer ta.spool.discard()
-	started := time.Now()
-
-	l := a.t.lane(ta.name)
-	if err := l.acquire(a.patience); err != nil {
-		ta.result.Err = fmt.Errorf("table %s: %w", ta.name, err)
-		return
-	}
-	defer l.release()
-	if err := a.acquirePatiently(a.t.slots, 1); err != nil {
-		ta.result.Err = fmt.Errorf("table %s: %w", ta.name, err)
-		return
-	}
-	defer a.t.slots.Release(1)
-	if err := a.acquirePatiently(a.e.slots, 1); err != nil {
-		ta.result.Err = fmt.Errorf("table %s: %w", ta.name, err)
-		return
-	}
-	defer a.e.slots.Release(1)
-	spooled, err := ta.spool.takeOver()
-	if err != nil {
-		ta.result.Err = fmt.Errorf("table %s: %w", ta.name, err)
-		return
-	}
-	rows.spooled = spooled
-
-	opts := bulk.ApplyOptions{
-		Fresh: a.t.isFresh(ta.name),
-		// Called after the rows are exhausted, so after the decoder's last SetLSN.
-		LSN:  func() (int64, bool) { return ta.lsn, ta.hasLSN },
-		Hash: ta.hash,
-	}
-	m, err := a.t.mirror()
-	if err != nil {
-		ta.result.Err = fmt.Errorf("table %s: %w", ta.name, err)
-		return
-	}
-	counts, err := m.Apply(a.ctx, ta.table, rows, opts)
-	if err != nil {
-		if cause := context.Cause(a.ctx); cause != nil && a.ctx.Err() != nil {
-			err = fmt.Errorf("table %s: %w", ta.name, cause)
-		}
-		var lsnErr *bulk.LSNError
-		switch {
-		case errors.Is(err, bulk.ErrNotFresh):
-			a.t.setFresh(ta.name, false)
-			err = &busyError{fmt.Sprintf("%v; send the rows again", err)}
-		case errors.Is(err, bulk.ErrSchemaChanged):
-			// The rows were parsed with the old model: they are refused whole, and the next
-			// call reads the catalog again.
-			a.t.forget()
-			err = &busyError{fmt.Sprintf("%v; the rows were read with the table's old schema, so nothing was written: send them again", err)}
-		case errors.As(err, &lsnErr):
-			err = &requestError{msg: err.Error()}
-		}
-		ta.result.Err = err
-		a.e.opts.Logger.Warn("apply failed", "tenant", a.t.name, "table", ta.name, "err", err)
-		return
-	}
-	ta.result.Counts = counts
-	// A repopulation keeps the direct path call after call; the first update or delete ends it.
-	if counts.Updated > 0 || counts.Deleted > 0 {
-		a.t.setFresh(ta.name, false)
-	}
-	if ta.hasLSN {
-		ta.result.LSN = ta.lsn
-		a.t.setLSN(ta.name, ta.lsn)
-	}
-	a.e.opts.Logger.Debug("apply committed", "tenant", a.t.name, "table", ta.name,
-		"inserted", counts.Inserted, "updated", counts.Updated, "deleted", counts.Deleted,
-		"duration", time.Since(started))
 }
 
 // Finish ends the call: the remaining rows go to their loaders, and it waits for every table to
@@ -401,104 +294,14 @@ func (a *Apply) Abort(err error) {
 	a.end()
 }
 
+// end closes every table's channel, so that the loaders see the end of their rows, and waits
+// for them; the loaders still waiting to be let in have Wait from now.
 func (a *Apply) end() {
 	a.ended = true
-	patience := time.AfterFunc(a.e.opts.Wait, func() {
-		a.losePatience(fmt.Errorf("server busy: the table waited %s after the body ended for a table lane held by another call, or a database connection", a.e.opts.Wait))
-	})
-	defer patience.Stop()
+	a.admission.bodyEnded()
 	for _, ta := range a.order {
 		close(ta.ch)
 	}
-	if r := a.wg.WaitAndRecover(); r != nil {
-		err := fmt.Errorf("loader panic: %v", r.Value)
-		a.e.opts.Logger.Error("loader panic", "tenant", a.t.name, "panic", r.Value, "stack", string(r.Stack))
-		for _, ta := range a.order {
-			if !ta.loaded {
-				ta.result.Err = err
-			}
-		}
-	}
-}
-
-// chunkRows is the bulk.Rows a loader reads: the chunks the decoder sends, row by row.
-type chunkRows struct {
-	ctx      context.Context
-	ch       <-chan *chunk
-	spooled  *spoolReader // read before ch: the chunks that arrived while the loader waited
-	inflight interface{ Release(int64) }
-	cur      *chunk
-	row      int
-	err      error
-}
-
-func (r *chunkRows) Next() bool {
-	if r.cur != nil && r.row+1 < len(r.cur.ops) {
-		r.row++
-		return true
-	}
-	r.releaseCurrent()
-	for r.spooled != nil {
-		c, err := r.spooled.next()
-		if err == io.EOF {
-			r.spooled.close()
-			r.spooled = nil
-			break
-		}
-		if err != nil {
-			r.err = err
-			return false
-		}
-		if len(c.ops) > 0 {
-			r.cur, r.row = c, 0
-			return true
-		}
-	}
-	if err := r.ctx.Err(); err != nil {
-		r.err = context.Cause(r.ctx)
-		return false
-	}
-	select {
-	case c, ok := <-r.ch:
-		if !ok {
-			// Abort cancels before it closes: a closed channel under a cancelled context is
-			// the end of an aborted call, never a complete one.
-			if r.ctx.Err() != nil {
-				r.err = context.Cause(r.ctx)
-			}
-			return false
-		}
-		r.cur, r.row = c, 0
-		return true
-	case <-r.ctx.Done():
-		r.err = context.Cause(r.ctx)
-		return false
-	}
-}
-
-func (r *chunkRows) releaseCurrent() {
-	if r.cur != nil {
-		r.inflight.Release(r.cur.bytes)
-		r.cur = nil
-	}
-}
-
-func (r *chunkRows) Op() bulk.Op    { return r.cur.ops[r.row] }
-func (r *chunkRows) Columns() []int { return r.cur.cols }
-func (r *chunkRows) Values() []any {
-	n := len(r.cur.cols)
-	return r.cur.vals[r.row*n : (r.row+1)*n : (r.row+1)*n]
-}
-func (r *chunkRows) Err() error { return r.err }
-
-// drain releases the budget of every chunk still on its way, until the decoder closes the channel.
-func (r *chunkRows) drain() {
-	r.releaseCurrent()
-	if r.spooled != nil {
-		r.spooled.close()
-		r.spooled = nil
-	}
-	for c := range r.ch {
-		r.inflight.Release(c.bytes)
-	}
+	a.wg.Wait()
+	a.admission.close()
 }

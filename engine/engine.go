@@ -24,6 +24,8 @@ type Options struct {
 	MaxApplies int
 	// MaxAppliesPerTenant caps the table applies of one tenant at once: set it below the
 	// target's connection pool per tenant, so that a loader never waits inside the target.
+	// A mirror that writes fewer tables at once (bulk.WriterLimiter: SQLite writes one) lowers
+	// it for its tenant.
 	MaxAppliesPerTenant int
 	// SpoolDir holds the temporary files of rows whose table waits for its turn; the
 	// system's temporary folder when empty.
@@ -183,7 +185,9 @@ type tenant struct {
 	tables map[string]bulk.TableState // the catalog; nil until read
 	fresh  map[string]bool            // tables created or wiped this cycle that took only inserts since
 	lanes  map[string]*lane
-	slots  *semaphore.Weighted // the tenant's share of apply slots
+	// slots are the tenant's share of apply slots, sized when the mirror is first opened
+	// (under openMu) and kept from then on.
+	slots *semaphore.Weighted
 }
 
 // tenant returns the tenant, opening its mirror (and creating it on first contact) if needed.
@@ -201,7 +205,6 @@ func (e *Engine) tenant(ctx context.Context, name string) (*tenant, error) {
 			name:  name,
 			fresh: map[string]bool{},
 			lanes: map[string]*lane{},
-			slots: semaphore.NewWeighted(int64(e.opts.MaxAppliesPerTenant)),
 		}
 		e.tenants[name] = t
 	}
@@ -216,7 +219,22 @@ func (e *Engine) tenant(ctx context.Context, name string) (*tenant, error) {
 		}
 		t.m = m
 	}
+	if t.slots == nil {
+		t.slots = semaphore.NewWeighted(int64(e.applySlots(t.m)))
+	}
 	return t, nil
+}
+
+// applySlots is how many tables of the mirror's tenant may be applied at once: no more than the
+// mirror writes at once, so that the tables over it wait in the engine with their chunks spooled,
+// never inside the mirror, where a waiting Apply would stop taking rows and block the decoder
+// that feeds the call's other tables.
+func (e *Engine) applySlots(m bulk.Mirror) int {
+	n := e.opts.MaxAppliesPerTenant
+	if wl, ok := m.(bulk.WriterLimiter); ok && wl.MaxWriters() > 0 {
+		n = min(n, wl.MaxWriters())
+	}
+	return n
 }
 
 // mirror is the tenant's mirror. It fails, rather than handing out nothing, when a reopen

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -912,5 +913,63 @@ func TestLoaderPanicFailsItsTableOnly(t *testing.T) {
 	}
 	if c := contents(t, b, tenant, "SELECT count(*) FROM contact"); c != "1" {
 		t.Fatalf("contact rows: %s", c)
+	}
+}
+
+// writersTarget is a real target whose mirrors take only so many Applies at once, and count the
+// most that ran together.
+type writersTarget struct {
+	bulk.Target
+	writers int
+	active  *atomic.Int64
+	most    *atomic.Int64
+}
+
+func (w writersTarget) Open(ctx context.Context, tenant string) (bulk.Mirror, error) {
+	m, err := w.Target.Open(ctx, tenant)
+	return writersMirror{Mirror: m, t: w}, err
+}
+
+type writersMirror struct {
+	bulk.Mirror
+	t writersTarget
+}
+
+func (w writersMirror) MaxWriters() int { return w.t.writers }
+
+func (w writersMirror) Apply(ctx context.Context, t schema.Table, rows bulk.Rows, opts bulk.ApplyOptions) (bulk.Counts, error) {
+	n := w.t.active.Add(1)
+	defer w.t.active.Add(-1)
+	for most := w.t.most.Load(); n > most && !w.t.most.CompareAndSwap(most, n); most = w.t.most.Load() {
+	}
+	return w.Mirror.Apply(ctx, t, rows, opts)
+}
+
+// A mirror that takes one writer gets one table of a call at a time, whatever the per-tenant
+// cap says: the other tables wait in the engine, their rows spooled, and the call completes.
+func TestMirrorsWritersCapTheTenantsApplies(t *testing.T) {
+	b := sqliteBackend(t)
+	target := writersTarget{Target: b.target, writers: 1, active: new(atomic.Int64), most: new(atomic.Int64)}
+	e := engine.New(target, engine.Options{MaxAppliesPerTenant: 4, ChunkRows: 5, SpoolDir: t.TempDir(), Wait: 10 * time.Second})
+	const tenant = "CustWriters"
+	var tables []schema.Table
+	var batches []batch
+	for i := range 6 {
+		name := fmt.Sprintf("w%d", i)
+		tables = append(tables, schema.Table{Name: name, Columns: []schema.Column{{Name: "id", Type: schema.Int, PrimaryKey: true}}})
+		var rows []row
+		for id := range 40 {
+			rows = append(rows, row{bulk.Insert, []any{int64(id)}})
+		}
+		batches = append(batches, batch{table: name, cols: []string{"id"}, rows: rows, lsn: lsn(4)})
+	}
+	sync_(t, e, tenant, tables...)
+	for _, r := range apply(t, e, tenant, batches...) {
+		if r.Err != nil || r.LSN != 4 || r.Counts.Inserted != 40 {
+			t.Fatalf("%+v", r)
+		}
+	}
+	if most := target.most.Load(); most != 1 {
+		t.Fatalf("%d Applies ran at once on a mirror that takes one writer", most)
 	}
 }

@@ -18,7 +18,9 @@ import (
 // that a decoder never waits on a loader that has not started: however many tables a call
 // carries and however few connections there are, decoding reaches the end of the body, every
 // started loader commits, and the waiting ones get their turn. Memory stays bounded: chunks
-// go to a temporary file, not a queue.
+// go to a temporary file, not a queue. It is the only spool between the body and the database:
+// a mirror that writes fewer tables at once than the engine would apply (a SQLite file writes
+// one) says so (bulk.WriterLimiter), and its tenant's tables wait here, not inside the mirror.
 type spool struct {
 	dir string
 

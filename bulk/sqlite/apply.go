@@ -44,28 +44,15 @@ type driverStmt interface {
 // key, and rows are written in order, so the last state of a key wins. opts.Fresh needs no path
 // of its own here: an upsert into an empty table costs what a plain insert does.
 //
-// One Apply at a time streams its rows straight into the file. The others of the same moment
-// (other tables of the same call, which the caller feeds from one decoder) must not wait for the
-// writer while their rows pile up: the decoder would block on them while the streaming Apply
-// waits for rows behind them. So they spool their rows into a scratch file as they arrive and
-// write them once the writer is theirs.
-func (m *Mirror) Apply(ctx context.Context, table schema.Table, rows bulk.Rows, opts bulk.ApplyOptions) (bulk.Counts, error) {
-	table, err := table.Validate()
+// The file has one writer (MaxWriters): an Apply that starts while another writes waits for it,
+// in database/sql's queue for the one writer connection, until ctx ends. A caller must not feed
+// two Applies of one file from one goroutine at once (bulk.WriterLimiter says why); the engine
+// lets one in at a time, and keeps the others' rows in its spool meanwhile.
+func (m *Mirror) Apply(ctx context.Context, table schema.Table, rows bulk.Rows, opts bulk.ApplyOptions) (counts bulk.Counts, err error) {
+	table, err = table.Validate()
 	if err != nil {
 		return bulk.Counts{}, m.errorf("apply: %w", err)
 	}
-	select {
-	case m.streaming <- struct{}{}:
-		defer func() { <-m.streaming }()
-		return m.applyRows(ctx, table, rows, opts, false)
-	default:
-		return m.applySpooled(ctx, table, rows, opts)
-	}
-}
-
-// applyRows runs one apply on the writer connection. encoded says the rows' values are already
-// in their stored form (replayed from a spool).
-func (m *Mirror) applyRows(ctx context.Context, table schema.Table, rows bulk.Rows, opts bulk.ApplyOptions, encoded bool) (counts bulk.Counts, err error) {
 	conn, err := m.w.Conn(ctx)
 	if err != nil {
 		return counts, m.errorf("table %s: apply: %w", table.Name, err)
@@ -76,7 +63,7 @@ func (m *Mirror) applyRows(ctx context.Context, table schema.Table, rows bulk.Ro
 		if !ok {
 			return fmt.Errorf("the sqlite driver connection %T lacks context methods", dc)
 		}
-		a := applier{m: m, ctx: ctx, conn: c, table: table, key: keyColumns(table), encoded: encoded}
+		a := applier{m: m, ctx: ctx, conn: c, table: table, key: keyColumns(table)}
 		counts, err = a.run(rows, opts)
 		return err
 	})
@@ -93,8 +80,6 @@ type applier struct {
 	conn  driverConn
 	table schema.Table
 	key   []schema.Column
-	// encoded: the values are in stored form already, so they are bound as they are.
-	encoded bool
 
 	segments map[string]*segment // by column set
 	current  *segment
@@ -312,11 +297,7 @@ func (a *applier) segment(cols []int) (*segment, error) {
 		pad = append(pad, a.table.Columns[i])
 	}
 	for _, c := range batchCols {
-		if a.encoded {
-			seg.encoders = append(seg.encoders, storedValue)
-		} else {
-			seg.encoders = append(seg.encoders, newEncoder(c))
-		}
+		seg.encoders = append(seg.encoders, newEncoder(c))
 	}
 	if seg.single, err = a.prepare(writeSQL(a.table.Name, batchCols, pad, a.key, 1)); err != nil {
 		return nil, err
@@ -568,15 +549,6 @@ func checkBatchColumns(table schema.Table, cols []int) (batchCols []schema.Colum
 		keyPos = append(keyPos, pos)
 	}
 	return batchCols, keyPos, nil
-}
-
-// storedValue passes a value read back from a spool on. The driver reads an empty BLOB as a nil
-// slice, which it would bind as NULL.
-func storedValue(v any) (any, error) {
-	if b, ok := v.([]byte); ok && b == nil {
-		return []byte{}, nil
-	}
-	return v, nil
 }
 
 // leavesOutNotNull reports whether a batch of these columns lacks a NOT NULL column.

@@ -42,9 +42,8 @@ func benchRows(n int, op bulk.Op) []bulk.Row {
 }
 
 // BenchmarkApply writes 100k rows of a 12-column table in one Apply: "load" into an empty
-// table (a repopulation), "upsert" over rows that are all there (a cycle of updates), and
-// "load_spooled" as an Apply does while another table holds the writer, each for several rows
-// per INSERT statement and for WITHOUT ROWID and rowid tables.
+// table (a repopulation) and "upsert" over rows that are all there (a cycle of updates), each
+// for several rows per INSERT statement and for WITHOUT ROWID and rowid tables.
 func BenchmarkApply(b *testing.B) {
 	const n = 100_000
 	table, err := benchTable.Validate()
@@ -54,7 +53,7 @@ func BenchmarkApply(b *testing.B) {
 	inserts, updates := benchRows(n, bulk.Insert), benchRows(n, bulk.Update)
 	for _, rowid := range []bool{false, true} {
 		for _, perWrite := range []int{1, 8, 32, 128} {
-			for _, mode := range []string{"load", "upsert", "load_spooled"} {
+			for _, mode := range []string{"load", "upsert"} {
 				name := fmt.Sprintf("%s/rows=%d/%s", map[bool]string{false: "without_rowid", true: "rowid"}[rowid], perWrite, mode)
 				b.Run(name, func(b *testing.B) {
 					ctx := context.Background()
@@ -65,11 +64,6 @@ func BenchmarkApply(b *testing.B) {
 						if _, err := m.Apply(ctx, table, rowsOf(inserts...), bulk.ApplyOptions{}); err != nil {
 							b.Fatal(err)
 						}
-					}
-					if mode == "load_spooled" {
-						// Another table holds the streaming slot: every Apply spools first.
-						m.streaming <- struct{}{}
-						defer func() { <-m.streaming }()
 					}
 					var elapsed time.Duration
 					for b.Loop() {

@@ -23,14 +23,18 @@ type Mirror struct {
 	r            *sql.DB
 	withoutRowID bool
 	rowsPerWrite int
-	// streaming holds a token while one Apply streams rows straight into the file; the
-	// others spool (see Apply).
-	streaming chan struct{}
 	// forget removes the mirror from its target's cache.
 	forget func()
 }
 
-var _ bulk.Mirror = (*Mirror)(nil)
+var (
+	_ bulk.Mirror        = (*Mirror)(nil)
+	_ bulk.WriterLimiter = (*Mirror)(nil)
+)
+
+// MaxWriters is 1: a SQLite file takes one write transaction at a time, so Applies take turns
+// on the writer connection (see Apply).
+func (m *Mirror) MaxWriters() int { return 1 }
 
 // Path is the tenant's file.
 func (m *Mirror) Path() string { return m.path }

@@ -6,7 +6,6 @@ package sqlite
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/mirrord/mirrord/bulk"
@@ -418,40 +417,6 @@ func selectRowsSQL(t schema.Table) string {
 
 // pragmaSQL sets a connection pragma; value is one of this package's constants.
 func pragmaSQL(name, value string) string { return "PRAGMA " + name + " = " + value }
-
-// The spool is a scratch table of a batch's rows in arrival order: the op, the column list and
-// up to width values, untyped so that each keeps the storage class it was encoded to.
-func createSpoolSQL(width int) string {
-	var b strings.Builder
-	b.WriteString("CREATE TABLE spool (op INTEGER NOT NULL, cols TEXT NOT NULL")
-	for i := range width {
-		b.WriteString(", v" + strconv.Itoa(i))
-	}
-	b.WriteString(")")
-	return b.String()
-}
-
-func insertSpoolSQL(values int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO spool (op, cols")
-	for i := range values {
-		b.WriteString(", v" + strconv.Itoa(i))
-	}
-	b.WriteString(") VALUES (?, ?")
-	b.WriteString(strings.Repeat(", ?", values))
-	b.WriteString(")")
-	return b.String()
-}
-
-func selectSpoolSQL(width int) string {
-	var b strings.Builder
-	b.WriteString("SELECT op, cols")
-	for i := range width {
-		b.WriteString(", v" + strconv.Itoa(i))
-	}
-	b.WriteString(" FROM spool ORDER BY rowid")
-	return b.String()
-}
 
 // existingKeysSQL counts the rows of table whose key is one of rowCount keys: how many of a
 // group of upserts will update rather than insert.

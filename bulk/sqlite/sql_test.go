@@ -76,9 +76,6 @@ func TestSQLGolden(t *testing.T) {
 		{"update_key_only", updateRowSQL("pair", nil, keyColumns(pair))},
 		{"delete_composite", deleteRowSQL("pair", keyColumns(pair))},
 		{"select_rows", selectRowsSQL(pair)},
-		{"spool_create", createSpoolSQL(3)},
-		{"spool_insert", insertSpoolSQL(2)},
-		{"spool_select", selectSpoolSQL(3)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

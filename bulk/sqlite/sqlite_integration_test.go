@@ -663,14 +663,16 @@ func (r *chanRows) Columns() []int { return r.row.Columns }
 func (r *chanRows) Values() []any  { return r.row.Values }
 func (r *chanRows) Err() error     { return nil }
 
-// One call's tables are fed from one decoder: while one Apply streams into the file and waits
-// for its next rows, another table's Apply must take all its rows (spooling them) rather than
-// wait for the writer, or the decoder and the two Applies would wait on each other forever.
-// The spooled rows must still round-trip exactly.
-func TestApplySpoolsWhileAnotherTableStreams(t *testing.T) {
+// A file has one writer: an Apply that starts while another table's Apply writes waits for
+// it, then writes all its rows, which must round-trip exactly. (The engine never feeds two
+// Applies of one file from its one decoder at once: MaxWriters is 1.)
+func TestAppliesOfOneFileTakeTurns(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	m := openTestMirror(t, Options{}, "Cust11")
+	if n := m.MaxWriters(); n != 1 {
+		t.Fatalf("MaxWriters %d, want 1", n)
+	}
 	a, b := mustValidate(t, pair), everyTypeTable()
 	create(t, m, a)
 	create(t, m, b)
@@ -682,28 +684,36 @@ func TestApplySpoolsWhileAnotherTableStreams(t *testing.T) {
 	wg.Go(func() {
 		countsA, errA = m.Apply(ctx, a, &chanRows{ch: chA}, bulk.ApplyOptions{LSN: lsnFunc(1)})
 	})
-	// The decoder: A's first row, then all of B's, then the rest of A's.
+	// A's first row is taken: A holds the writer.
 	chA <- bulk.Row{Op: 'I', Columns: []int{0, 1, 2}, Values: []any{int64(1), bulk.UUID{1}, "first"}}
 	chB := make(chan bulk.Row)
 	wg.Go(func() {
 		countsB, errB = m.Apply(ctx, b, &chanRows{ch: chB}, bulk.ApplyOptions{LSN: lsnFunc(2)})
 	})
 	values := everyTypeValues(t)
-	for round := range 40 {
-		for _, v := range values {
-			row := slices.Clone(v)
-			row[0] = int64(round*10) + v[0].(int64)
-			select {
-			case chB <- bulk.Row{Op: 'I', Columns: all(b), Values: row}:
-			case <-ctx.Done():
-				t.Fatal("table B's Apply stopped taking rows while table A held the writer")
+	first := slices.Clone(values[0])
+	select {
+	case chB <- bulk.Row{Op: 'I', Columns: all(b), Values: first}:
+		t.Fatal("table B's Apply took a row while table A held the writer")
+	case <-time.After(200 * time.Millisecond):
+	}
+	// B's rows come from a feeder of their own, as they would from another caller.
+	wg.Go(func() {
+		defer close(chB)
+		for round := range 40 {
+			for _, v := range values {
+				row := slices.Clone(v)
+				row[0] = int64(round*10) + v[0].(int64)
+				select {
+				case chB <- bulk.Row{Op: 'I', Columns: all(b), Values: row}:
+				case <-ctx.Done():
+					return
+				}
 			}
 		}
-	}
-	// A delete and a partial update go through the spool too.
-	chB <- bulk.Row{Op: 'D', Columns: all(b), Values: append([]any{int64(3)}, make([]any, len(b.Columns)-1)...)}
-	chB <- bulk.Row{Op: 'U', Columns: []int{4, 0}, Values: []any{int64(42), int64(11)}}
-	close(chB)
+		chB <- bulk.Row{Op: 'D', Columns: all(b), Values: append([]any{int64(3)}, make([]any, len(b.Columns)-1)...)}
+		chB <- bulk.Row{Op: 'U', Columns: []int{4, 0}, Values: []any{int64(42), int64(11)}}
+	})
 	chA <- bulk.Row{Op: 'I', Columns: []int{0, 1, 2}, Values: []any{int64(2), bulk.UUID{2}, "second"}}
 	close(chA)
 	wg.Wait()
@@ -730,7 +740,7 @@ func TestApplySpoolsWhileAnotherTableStreams(t *testing.T) {
 			r, ok := byID[id]
 			if id == 3 {
 				if ok {
-					t.Error("the spooled delete of row 3 did not happen")
+					t.Error("the delete of row 3 did not happen")
 				}
 				continue
 			}
@@ -752,13 +762,11 @@ func TestApplySpoolsWhileAnotherTableStreams(t *testing.T) {
 	if st[a.Name].LSN != 1 || st[b.Name].LSN != 2 {
 		t.Errorf("LSNs %d and %d, want 1 and 2", st[a.Name].LSN, st[b.Name].LSN)
 	}
-	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(m.Path()), ".mirrord-spool-*")); len(left) != 0 {
-		t.Errorf("spool files left behind: %v", left)
-	}
 }
 
-// A spooled apply that fails writes nothing and leaves no scratch file.
-func TestSpooledApplyRollsBack(t *testing.T) {
+// An Apply that waits for the writer gives up when its context ends, and an Apply that fails
+// writes nothing.
+func TestWaitingApplyEndsWithItsContext(t *testing.T) {
 	ctx := context.Background()
 	m := openTestMirror(t, Options{}, "Cust12")
 	a, b := mustValidate(t, pair), mustValidate(t, keyless)
@@ -773,21 +781,24 @@ func TestSpooledApplyRollsBack(t *testing.T) {
 	})
 	chA <- bulk.Row{Op: 'I', Columns: []int{0, 1, 2}, Values: []any{int64(1), bulk.UUID{1}, "x"}}
 	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	_, err := m.Apply(ctx, b, rowsOf(bulk.Row{Op: 'I', Columns: []int{0, 1}, Values: []any{at, "ok"}},
-		bulk.Row{Op: 'U', Columns: []int{0, 1}, Values: []any{at, "no key"}}), bulk.ApplyOptions{LSN: lsnFunc(9)})
-	if !errors.Is(err, bulk.ErrNoKey) {
-		t.Errorf("spooled update of a keyless table: %v, want ErrNoKey", err)
-	}
-	_, err = m.Apply(ctx, b, rowsOf(bulk.Row{Op: 'I', Columns: []int{0, 1}, Values: []any{at, "ok"}}).FailAfter(1, io.ErrUnexpectedEOF), bulk.ApplyOptions{LSN: lsnFunc(9)})
-	if !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("spooled apply with failing rows: %v", err)
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	_, err := m.Apply(short, b, rowsOf(bulk.Row{Op: 'I', Columns: []int{0, 1}, Values: []any{at, "late"}}), bulk.ApplyOptions{LSN: lsnFunc(9)})
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), b.Name) {
+		t.Errorf("an Apply whose context ended while it waited for the writer: %v", err)
 	}
 	close(chA)
 	wg.Wait()
-	if n, _ := m.RowCount(ctx, b.Name); n != 0 {
-		t.Errorf("failed spooled applies wrote %d rows", n)
+	_, err = m.Apply(ctx, b, rowsOf(bulk.Row{Op: 'I', Columns: []int{0, 1}, Values: []any{at, "ok"}},
+		bulk.Row{Op: 'U', Columns: []int{0, 1}, Values: []any{at, "no key"}}), bulk.ApplyOptions{LSN: lsnFunc(9)})
+	if !errors.Is(err, bulk.ErrNoKey) {
+		t.Errorf("update of a keyless table: %v, want ErrNoKey", err)
 	}
-	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(m.Path()), ".mirrord-spool-*")); len(left) != 0 {
-		t.Errorf("spool files left behind: %v", left)
+	_, err = m.Apply(ctx, b, rowsOf(bulk.Row{Op: 'I', Columns: []int{0, 1}, Values: []any{at, "ok"}}).FailAfter(1, io.ErrUnexpectedEOF), bulk.ApplyOptions{LSN: lsnFunc(9)})
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("apply with failing rows: %v", err)
+	}
+	if n, _ := m.RowCount(ctx, b.Name); n != 0 {
+		t.Errorf("failed applies wrote %d rows", n)
 	}
 }

@@ -216,7 +216,7 @@ func openMirror(ctx context.Context, tenant, path string, opts Options) (*Mirror
 	r.SetMaxOpenConns(opts.ReadConns)
 	r.SetMaxIdleConns(opts.ReadConns)
 	return &Mirror{tenant: tenant, path: path, state: state, w: w, r: r,
-		withoutRowID: !opts.RowIDTables, rowsPerWrite: defaultRowsPerWrite, streaming: make(chan struct{}, 1)}, nil
+		withoutRowID: !opts.RowIDTables, rowsPerWrite: defaultRowsPerWrite}, nil
 }
 
 // prepareStateTable creates the state table, or adds the columns that a state table made by an

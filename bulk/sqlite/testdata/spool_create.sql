@@ -1,1 +1,0 @@
-CREATE TABLE spool (op INTEGER NOT NULL, cols TEXT NOT NULL, v0, v1, v2)

@@ -1,1 +1,0 @@
-INSERT INTO spool (op, cols, v0, v1) VALUES (?, ?, ?, ?)

@@ -1,1 +1,0 @@
-SELECT op, cols, v0, v1, v2 FROM spool ORDER BY rowid
