@@ -13,10 +13,12 @@ import (
 // never write one table at once), then one of the tenant's apply slots, then one of the engine's:
 // every loader takes them in that order, so no two wait on each other in a circle.
 //
-// All three waits run under one deadline, the call's patience. Its clock starts only when the
-// body ends: until then a waiting table's chunks go to its spool and harm no one, and the
-// loaders ahead of it cannot finish before the body does anyway. From then on a table that is
-// still not let in after Wait fails as busy.
+// All three waits run under one deadline, the call's patience. Its clock runs only when the body
+// has ended and none of the call's own tables is being written: until the body ends a waiting
+// table's chunks go to its spool and harm no one, and while one of the call's tables is written
+// the call is moving (on SQLite, whose file takes one writer, its tables take turns). A table
+// still not let in after Wait without either fails as busy: what it waits for is held by other
+// calls.
 type admission struct {
 	t           *tenant
 	tenantSlots *semaphore.Weighted
@@ -25,7 +27,11 @@ type admission struct {
 
 	patience     context.Context
 	losePatience context.CancelCauseFunc
-	clock        *time.Timer // nil until the body ends
+
+	mu      sync.Mutex
+	ended   bool        // the body has ended
+	writing int         // tables of this call let in and not yet released
+	clock   *time.Timer // running while ended and writing == 0
 }
 
 // newAdmission returns the admission of a call whose context is ctx: aborting the call ends
@@ -56,20 +62,50 @@ func (ad *admission) enter(table string) (release func(), err error) {
 		}
 		held = append(held, func() { slots.Release(1) })
 	}
+	ad.mu.Lock()
+	ad.writing++
+	ad.tick()
+	ad.mu.Unlock()
+	held = append(held, func() {
+		ad.mu.Lock()
+		ad.writing--
+		ad.tick()
+		ad.mu.Unlock()
+	})
 	return release, nil
 }
 
-// bodyEnded starts the patience clock.
+// bodyEnded lets the patience clock run.
 func (ad *admission) bodyEnded() {
-	ad.clock = time.AfterFunc(ad.wait, func() {
-		ad.losePatience(fmt.Errorf("server busy: the table waited %s after the body ended for a table lane held by another call, or a database connection", ad.wait))
-	})
+	ad.mu.Lock()
+	defer ad.mu.Unlock()
+	ad.ended = true
+	ad.tick()
+}
+
+// tick starts the patience clock afresh when the call stops moving, and stops it while it
+// moves. ad.mu is held.
+func (ad *admission) tick() {
+	run := ad.ended && ad.writing == 0
+	switch {
+	case run && ad.clock == nil:
+		ad.clock = time.AfterFunc(ad.wait, func() {
+			ad.losePatience(fmt.Errorf("server busy: the table waited %s, after the body ended and with none of the call's tables being written, for a table lane held by another call, or a database connection", ad.wait))
+		})
+	case !run && ad.clock != nil:
+		ad.clock.Stop()
+		ad.clock = nil
+	}
 }
 
 // close stops the clock, once every loader has returned.
 func (ad *admission) close() {
+	ad.mu.Lock()
 	if ad.clock != nil {
 		ad.clock.Stop()
+		ad.clock = nil
 	}
+	ad.ended = false // no clock starts again
+	ad.mu.Unlock()
 	ad.losePatience(nil)
 }

@@ -94,3 +94,51 @@ func TestAdmissionPatienceStartsWhenTheBodyEnds(t *testing.T) {
 	}
 	e.slots.Release(3)
 }
+
+// While one of the call's own tables is written, its other tables wait as long as it takes (on
+// SQLite they take turns at the one writer); the clock starts afresh when the call stops moving.
+func TestAdmissionWaitsForItsOwnTables(t *testing.T) {
+	e := New(nil, Options{MaxApplies: 4, Wait: 100 * time.Millisecond})
+	ten := testTenant(1)
+	ad := newAdmission(context.Background(), e, ten)
+	defer ad.close()
+	release, err := ad.enter("contact")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		rel, err := ad.enter("person")
+		if err == nil {
+			rel()
+		}
+		done <- err
+	}()
+	ad.bodyEnded()
+	select {
+	case err := <-done:
+		t.Fatalf("the call's second table gave up while its first was written: %v", err)
+	case <-time.After(5 * e.opts.Wait):
+	}
+	release()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the second table, once the first was done: %v", err)
+		}
+	case <-time.After(10 * e.opts.Wait):
+		t.Fatal("the second table was not let in after the first was done")
+	}
+
+	// Now another call holds the slot: with none of this call's tables written, the clock runs.
+	other := newAdmission(context.Background(), e, ten)
+	defer other.close()
+	held, err := other.enter("appointment")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held()
+	if _, err := ad.enter("sale"); err == nil || !strings.Contains(err.Error(), "server busy") {
+		t.Fatalf("a table waiting on another call's slot: %v", err)
+	}
+}
