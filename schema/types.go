@@ -1,7 +1,9 @@
 package schema
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -246,3 +248,6 @@ var typeRules = map[Type]typeRule{
 
 // Known reports whether t is a type this package knows.
 func Known(t Type) bool { _, ok := typeRules[t]; return ok }
+
+// Types returns every type this package knows, sorted by name, for tables built over all of them.
+func Types() []Type { return slices.Sorted(maps.Keys(typeRules)) }

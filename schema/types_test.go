@@ -40,7 +40,10 @@ func TestTypeFamily(t *testing.T) {
 			}
 		}
 	}
-	for _, typ := range slices.Sorted(maps.Keys(typeRules)) {
+	if got, want := Types(), slices.Sorted(maps.Keys(typeRules)); !slices.Equal(got, want) {
+		t.Errorf("Types() = %v, want %v", got, want)
+	}
+	for _, typ := range Types() {
 		if _, ok := seen[typ]; !ok {
 			t.Errorf("known type %s (family %s) is in no family of this test", typ, typ.Family())
 		}
