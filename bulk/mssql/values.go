@@ -9,7 +9,7 @@ import (
 	"github.com/mirrord/mirrord/schema"
 )
 
-// converter turns a bulk value (the Go type bulk.go documents for the column's SQL Server type)
+// converter turns a bulk value (the Go type package bulk documents for the column's type family)
 // into what go-mssqldb's bulk copy accepts for the column it is copied into. A value it cannot
 // take gets an error; errNotDirect means the value is fine but must go through staging.
 type converter func(v any) (any, error)
