@@ -11,7 +11,8 @@ import (
 // column's scale.
 
 func parseDecimal(col schema.Column, text string) (any, error) {
-	d, why := canonicalDecimal(text, col, decimalLimit(col.Type))
+	precision, scale, limit := decimalDigits(col)
+	d, why := canonicalDecimal(text, precision, scale, limit)
 	if why != "" {
 		return nil, valueError(col, text, why)
 	}
@@ -19,30 +20,33 @@ func parseDecimal(col schema.Column, text string) (any, error) {
 }
 
 func formatDecimal(col schema.Column, d Decimal) (string, error) {
-	c, why := canonicalDecimal(string(d), col, decimalLimit(col.Type))
+	precision, scale, limit := decimalDigits(col)
+	c, why := canonicalDecimal(string(d), precision, scale, limit)
 	if why != "" {
 		return "", valueError(col, string(d), why)
 	}
 	return string(c), nil
 }
 
-// decimalLimit is canonicalDecimal's bound on the unscaled value: money's and smallmoney's
-// integer range, none (0) for decimal and numeric. Both ranges are two's complement, one more
-// below zero than above.
-func decimalLimit(t schema.Type) uint64 {
-	if _, hi, ok := t.UnscaledRange(); ok {
-		return uint64(hi)
+// decimalDigits is the precision and scale of a decimal-family column (schema.Column.Digits),
+// and canonicalDecimal's bound on the unscaled value: money's and smallmoney's integer range,
+// none (0) for decimal and numeric. Both ranges are two's complement, one more below zero than
+// above. Only money asks for more than the column's own fields, so the common case is one
+// comparison.
+func decimalDigits(col schema.Column) (precision, scale int, limit uint64) {
+	if _, hi, money := col.Type.UnscaledRange(); money {
+		precision, scale = col.Digits()
+		return precision, scale, uint64(hi)
 	}
-	return 0
+	return col.Precision, col.Scale, 0
 }
 
 // canonicalDecimal checks text as a plain decimal number with at most precision-scale integer
-// digits and scale fraction digits (col.Digits; fraction zeros beyond scale are allowed, as they
-// change nothing), and returns it with exactly scale fraction digits, no '+', no leading zeros
-// and no negative zero. A limit above zero also bounds the unscaled value (money): at most
-// limit, or limit+1 when negative. why is empty on success.
-func canonicalDecimal(text string, col schema.Column, limit uint64) (d Decimal, why string) {
-	precision, scale := col.Digits()
+// digits and scale fraction digits (fraction zeros beyond scale are allowed, as they change
+// nothing), and returns it with exactly scale fraction digits, no '+', no leading zeros and no
+// negative zero. A limit above zero also bounds the unscaled value (money): at most limit, or
+// limit+1 when negative. why is empty on success.
+func canonicalDecimal(text string, precision, scale int, limit uint64) (d Decimal, why string) {
 	i, neg := 0, false
 	if i < len(text) && (text[i] == '-' || text[i] == '+') {
 		neg = text[i] == '-'
