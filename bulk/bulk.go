@@ -1,4 +1,3 @@
-// Package bulk is the batch model (rows tagged insert, update or delete with typed values) and the Target interface that every mirror database implements.
 package bulk
 
 import (
@@ -38,20 +37,6 @@ func ParseOp(s string) (Op, error) {
 	}
 	return 0, fmt.Errorf("row op %q is not I, U or D", s)
 }
-
-// Values of a row are Go values chosen by the column's SQL Server type. nil is NULL.
-//
-//	bit                                         bool
-//	tinyint, smallint, int, bigint              int64
-//	float, real                                 float64 (a real holds a float32 value)
-//	decimal, numeric, money, smallmoney         Decimal
-//	char, varchar, nchar, nvarchar, text, ntext, xml   string
-//	binary, varbinary, image (and rowversion)   []byte
-//	date                                        time.Time, midnight UTC
-//	datetime, datetime2, smalldatetime          time.Time in UTC: the wall clock as stored, no zone
-//	datetimeoffset                              time.Time in a fixed zone of the stored offset
-//	time                                        TimeOfDay
-//	uniqueidentifier                            UUID
 
 // Decimal is an exact decimal number in plain notation: an optional minus sign, digits, and
 // optionally a point and more digits ("-12.3400"). It never uses an exponent.

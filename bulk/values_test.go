@@ -295,14 +295,14 @@ func TestFormatValueErrors(t *testing.T) {
 		want string
 	}{
 		{intCol, nil, "NULL"},
-		{intCol, 17, "must be a int64, not int"},
-		{bitCol, int64(1), "must be a bool"},
-		{dec52Col, 1.5, "must be a bulk.Decimal"},
+		{intCol, 17, "must be int64, not int"},
+		{bitCol, int64(1), "must be bool"},
+		{dec52Col, 1.5, "must be bulk.Decimal"},
 		{dec52Col, Decimal("1.234"), "3 digits after the point"},
 		{moneyCol, Decimal("922337203685477.5808"), "out of range"},
 		{dtoCol, time.Date(2024, 1, 1, 0, 0, 0, 0, time.FixedZone("", 30)), "whole minutes"},
 		{time7Col, TimeOfDay(24 * time.Hour), "under 24 hours"},
-		{guidCol, [16]byte{}, "must be a bulk.UUID"},
+		{guidCol, [16]byte{}, "must be bulk.UUID"},
 		{col("geography", 0, 0, 0), "x", "unknown type"},
 	}
 	for _, tt := range tests {

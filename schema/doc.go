@@ -12,6 +12,12 @@ Hash is the schema hash a mirror stores beside each table's LSN. Its canonical f
 change: a table without defaults hashes as it did before defaults were part of the model, so
 that no mirror in the field sees a schema change that did not happen.
 
+Every type belongs to one Family (bool, integer, float, decimal, string, binary, date,
+datetime, datetimeoffset, time, uuid): the kind of value it holds, which decides how the
+targets store and check it. The ranges and limits that SQL Server documents for the types
+(IntegerRange, UnscaledRange and Digits for money, TimeRange, MaxLength, MaxPrecision…) are
+declared here once, beside the types.
+
 Diff compares the table a mirror has with the one the source describes and returns a Plan:
 None, Create, Alter (columns added, widened or dropped, defaults changed; the data stays) or
 Recreate (the table is dropped, created anew and filled again). The rules are the same for every

@@ -10,45 +10,6 @@ import (
 	"unicode/utf8"
 )
 
-// Type is a SQL Server type name as INFORMATION_SCHEMA.COLUMNS.DATA_TYPE spells it, in lower case.
-type Type string
-
-// The SQL Server types a TableSchema may name. rowversion and timestamp are read as binary(8):
-// the mirror cannot write a rowversion column, so it keeps the bytes.
-const (
-	Bit              Type = "bit"
-	TinyInt          Type = "tinyint"
-	SmallInt         Type = "smallint"
-	Int              Type = "int"
-	BigInt           Type = "bigint"
-	Decimal          Type = "decimal"
-	Numeric          Type = "numeric"
-	Money            Type = "money"
-	SmallMoney       Type = "smallmoney"
-	Float            Type = "float"
-	Real             Type = "real"
-	Date             Type = "date"
-	Time             Type = "time"
-	DateTime         Type = "datetime"
-	DateTime2        Type = "datetime2"
-	SmallDateTime    Type = "smalldatetime"
-	DateTimeOffset   Type = "datetimeoffset"
-	Char             Type = "char"
-	VarChar          Type = "varchar"
-	NChar            Type = "nchar"
-	NVarChar         Type = "nvarchar"
-	Text             Type = "text"
-	NText            Type = "ntext"
-	Binary           Type = "binary"
-	VarBinary        Type = "varbinary"
-	Image            Type = "image"
-	UniqueIdentifier Type = "uniqueidentifier"
-	XML              Type = "xml"
-)
-
-// Max is the Length of a (n)varchar(max) or varbinary(max) column, and of text, ntext, image and xml.
-const Max = -1
-
 // Column is one column of a table as the source describes it.
 type Column struct {
 	Name string `json:"name"`
@@ -97,32 +58,6 @@ func CheckName(kind, name string) error {
 	}
 	return nil
 }
-
-// typeRule says which of a column's attributes a type uses and what range they may take.
-type typeRule struct {
-	maxLength int  // > 0: Length is used, 1..maxLength
-	allowMax  bool // Length may be Max
-	alwaysMax bool // Length is always Max (text, ntext, image, xml)
-	decimal   bool // Precision 1..38 and Scale 0..Precision are used
-	fraction  bool // Scale 0..7 is used (fractional seconds)
-	keyable   bool // may be part of a primary key
-}
-
-var typeRules = map[Type]typeRule{
-	Bit: {keyable: true}, TinyInt: {keyable: true}, SmallInt: {keyable: true}, Int: {keyable: true}, BigInt: {keyable: true},
-	Decimal: {decimal: true, keyable: true}, Numeric: {decimal: true, keyable: true},
-	Money: {keyable: true}, SmallMoney: {keyable: true}, Float: {keyable: true}, Real: {keyable: true},
-	Date: {keyable: true}, Time: {fraction: true, keyable: true}, DateTime: {keyable: true},
-	DateTime2: {fraction: true, keyable: true}, SmallDateTime: {keyable: true}, DateTimeOffset: {fraction: true, keyable: true},
-	Char: {maxLength: 8000, keyable: true}, VarChar: {maxLength: 8000, allowMax: true, keyable: true},
-	NChar: {maxLength: 4000, keyable: true}, NVarChar: {maxLength: 4000, allowMax: true, keyable: true},
-	Text: {alwaysMax: true}, NText: {alwaysMax: true},
-	Binary: {maxLength: 8000, keyable: true}, VarBinary: {maxLength: 8000, allowMax: true, keyable: true},
-	Image: {alwaysMax: true}, UniqueIdentifier: {keyable: true}, XML: {alwaysMax: true},
-}
-
-// Known reports whether t is a type this package knows.
-func Known(t Type) bool { _, ok := typeRules[t]; return ok }
 
 // Normalize returns c in canonical form: the type in lower case (rowversion and timestamp as
 // binary(8)), the attributes the type does not use set to zero, and the default without
@@ -176,15 +111,15 @@ func (c Column) Check(table string) error {
 		}
 	}
 	if r.decimal {
-		if c.Precision < 1 || c.Precision > 38 {
-			return where("precision %d is out of range 1 to 38", c.Precision)
+		if c.Precision < 1 || c.Precision > MaxPrecision {
+			return where("precision %d is out of range 1 to %d", c.Precision, MaxPrecision)
 		}
 		if c.Scale < 0 || c.Scale > c.Precision {
 			return where("scale %d is out of range 0 to %d", c.Scale, c.Precision)
 		}
 	}
-	if r.fraction && (c.Scale < 0 || c.Scale > 7) {
-		return where("fractional seconds scale %d is out of range 0 to 7", c.Scale)
+	if r.fraction && (c.Scale < 0 || c.Scale > MaxFractionDigits) {
+		return where("fractional seconds scale %d is out of range 0 to %d", c.Scale, MaxFractionDigits)
 	}
 	if c.PrimaryKey {
 		if c.Nullable {

@@ -11,12 +11,9 @@ import (
 // already binary(8) after schema normalization. Only staging tables use other types, for the
 // values go-mssqldb's bulk copy cannot send as the column's own type.
 
+// isCharacter reports whether t is a character type with a collation: every string type but xml.
 func isCharacter(t schema.Type) bool {
-	switch t {
-	case schema.Char, schema.VarChar, schema.NChar, schema.NVarChar, schema.Text, schema.NText:
-		return true
-	}
-	return false
+	return t.Family() == schema.FamilyString && t != schema.XML
 }
 
 // columnType is the type of a mirrored column, with the collation columnCollations names for it
@@ -41,25 +38,24 @@ func columnType(c schema.Column, collation string) string {
 //
 // The merge casts each back to the column's type.
 func stageBaseType(c schema.Column) string {
-	switch c.Type {
-	case schema.Money:
-		return "decimal(19,4)"
-	case schema.SmallMoney:
-		return "decimal(10,4)"
-	case schema.Image:
-		return "varbinary(max)"
-	case schema.Char:
-		if c.Length > 4000 {
-			return "nvarchar(max)"
+	switch c.Type.Family() {
+	case schema.FamilyDecimal:
+		if _, _, money := c.Type.UnscaledRange(); money {
+			p, s := c.Digits()
+			return fmt.Sprintf("decimal(%d,%d)", p, s)
 		}
-		return fmt.Sprintf("nchar(%d)", c.Length)
-	case schema.VarChar:
-		if c.Length == schema.Max || c.Length > 4000 {
+	case schema.FamilyBinary:
+		if c.Type == schema.Image {
+			return "varbinary(max)"
+		}
+	case schema.FamilyString:
+		switch {
+		case c.Length == schema.Max || c.Length > schema.MaxUnicodeLength:
 			return "nvarchar(max)"
+		case c.Type == schema.Char || c.Type == schema.NChar:
+			return fmt.Sprintf("nchar(%d)", c.Length)
 		}
 		return fmt.Sprintf("nvarchar(%d)", c.Length)
-	case schema.Text, schema.NText, schema.XML:
-		return "nvarchar(max)"
 	}
 	return c.TypeString()
 }
@@ -111,19 +107,17 @@ type catalogColumn struct {
 // (sql_variant, a partner's change by hand) is kept by name, so that the diff recreates the table.
 func columnFromCatalog(r catalogColumn) schema.Column {
 	c := schema.Column{Name: r.Name, Type: schema.Type(r.TypeName), Nullable: r.Nullable, PrimaryKey: r.PrimaryKey}
-	switch c.Type {
-	case schema.Char, schema.VarChar, schema.Binary, schema.VarBinary:
+	switch {
+	case c.Type.MaxLength() > 0:
 		c.Length = r.MaxLength
-	case schema.NChar, schema.NVarChar:
-		c.Length = r.MaxLength
-		if c.Length > 0 {
+		if c.Type.Unicode() && c.Length > 0 {
 			c.Length /= 2
 		}
-	case schema.Decimal, schema.Numeric:
+	case c.Type.HasDigits():
 		c.Precision, c.Scale = r.Precision, r.Scale
-	case schema.Time, schema.DateTime2, schema.DateTimeOffset:
+	case c.Type.HasFraction():
 		c.Scale = r.Scale
-	case "timestamp", "rowversion":
+	case c.Type == "timestamp" || c.Type == "rowversion":
 		c.Type, c.Length = schema.Binary, 8
 	}
 	return c.Normalize()

@@ -9,7 +9,7 @@ import (
 	"github.com/mirrord/mirrord/schema"
 )
 
-// converter turns a bulk value (the Go type bulk.go documents for the column's SQL Server type)
+// converter turns a bulk value (the Go type package bulk documents for the column's type family)
 // into what go-mssqldb's bulk copy accepts for the column it is copied into. A value it cannot
 // take gets an error; errNotDirect means the value is fine but must go through staging.
 type converter func(v any) (any, error)
@@ -21,26 +21,26 @@ var errNotDirect = fmt.Errorf("the value must go through staging")
 // converterFor returns the converter of a column; direct says the value goes straight into the
 // table column (its own type) rather than into the staging column (stageBaseType).
 func converterFor(c schema.Column, direct bool) (converter, error) {
-	switch c.Type {
-	case schema.Bit:
+	switch c.Type.Family() {
+	case schema.FamilyBool:
 		return func(v any) (any, error) {
 			if b, ok := v.(bool); ok {
 				return b, nil
 			}
-			return nil, wrongType(c, v)
+			return nil, bulk.WrongType(c, v)
 		}, nil
-	case schema.TinyInt, schema.SmallInt, schema.Int, schema.BigInt:
+	case schema.FamilyInteger:
 		return func(v any) (any, error) {
 			if i, ok := v.(int64); ok {
 				return i, nil
 			}
-			return nil, wrongType(c, v)
+			return nil, bulk.WrongType(c, v)
 		}, nil
-	case schema.Float, schema.Real:
+	case schema.FamilyFloat:
 		return func(v any) (any, error) {
 			f, ok := v.(float64)
 			if !ok {
-				return nil, wrongType(c, v)
+				return nil, bulk.WrongType(c, v)
 			}
 			if math.IsNaN(f) || math.IsInf(f, 0) {
 				return nil, fmt.Errorf("SQL Server %s cannot hold %v", c.Type, f)
@@ -50,61 +50,56 @@ func converterFor(c schema.Column, direct bool) (converter, error) {
 			}
 			return f, nil
 		}, nil
-	case schema.Decimal, schema.Numeric, schema.Money, schema.SmallMoney:
+	case schema.FamilyDecimal:
 		// The driver takes a decimal as a plain string (not a named string type) and scales it
 		// to the column; money goes into staging's decimal column the same way.
 		return func(v any) (any, error) {
 			if d, ok := v.(bulk.Decimal); ok {
 				return string(d), nil
 			}
-			return nil, wrongType(c, v)
+			return nil, bulk.WrongType(c, v)
 		}, nil
-	case schema.Date, schema.DateTime, schema.DateTime2, schema.SmallDateTime:
+	case schema.FamilyDate, schema.FamilyDateTime:
 		// The wall clock as stored, sent in UTC: the driver encodes the time.Time's own fields.
 		return func(v any) (any, error) {
 			if t, ok := v.(time.Time); ok {
 				return t.UTC(), nil
 			}
-			return nil, wrongType(c, v)
+			return nil, bulk.WrongType(c, v)
 		}, nil
-	case schema.DateTimeOffset:
+	case schema.FamilyDateTimeOffset:
 		return func(v any) (any, error) {
 			if t, ok := v.(time.Time); ok {
 				return t, nil
 			}
-			return nil, wrongType(c, v)
+			return nil, bulk.WrongType(c, v)
 		}, nil
-	case schema.Time:
+	case schema.FamilyTime:
 		// The driver takes a time column's value as a time.Time and sends its clock fields.
 		return func(v any) (any, error) {
 			d, ok := v.(bulk.TimeOfDay)
 			if !ok {
-				return nil, wrongType(c, v)
+				return nil, bulk.WrongType(c, v)
 			}
 			if d < 0 || time.Duration(d) >= 24*time.Hour {
 				return nil, fmt.Errorf("time %v is not within a day", time.Duration(d))
 			}
 			return time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(d)), nil
 		}, nil
-	case schema.Char, schema.VarChar, schema.Text:
+	case schema.FamilyString:
+		// Only UTF-16 types take any string straight: see errNotDirect.
+		ascii := direct && !c.Type.Unicode()
 		return func(v any) (any, error) {
 			s, ok := v.(string)
 			if !ok {
-				return nil, wrongType(c, v)
+				return nil, bulk.WrongType(c, v)
 			}
-			if direct && !isASCII(s) {
+			if ascii && !isASCII(s) {
 				return nil, errNotDirect
 			}
 			return s, nil
 		}, nil
-	case schema.NChar, schema.NVarChar, schema.NText, schema.XML:
-		return func(v any) (any, error) {
-			if s, ok := v.(string); ok {
-				return s, nil
-			}
-			return nil, wrongType(c, v)
-		}, nil
-	case schema.Binary, schema.VarBinary, schema.Image:
+	case schema.FamilyBinary:
 		return func(v any) (any, error) {
 			if b, ok := v.([]byte); ok {
 				if b == nil {
@@ -112,21 +107,17 @@ func converterFor(c schema.Column, direct bool) (converter, error) {
 				}
 				return b, nil
 			}
-			return nil, wrongType(c, v)
+			return nil, bulk.WrongType(c, v)
 		}, nil
-	case schema.UniqueIdentifier:
+	case schema.FamilyUUID:
 		return func(v any) (any, error) {
 			if u, ok := v.(bulk.UUID); ok {
 				return guidWireBytes(u), nil
 			}
-			return nil, wrongType(c, v)
+			return nil, bulk.WrongType(c, v)
 		}, nil
 	}
 	return nil, fmt.Errorf("column %s: no bulk copy conversion for type %q", c.Name, string(c.Type))
-}
-
-func wrongType(c schema.Column, v any) error {
-	return fmt.Errorf("a %s value must be the Go type bulk documents, not %T", c.TypeString(), v)
 }
 
 func isASCII(s string) bool {

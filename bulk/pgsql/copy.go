@@ -69,45 +69,45 @@ type fieldCodec struct {
 // codecFor picks the codec of a column, following the type table of types.go.
 func codecFor(c schema.Column) (fieldCodec, error) {
 	f := fieldCodec{col: c, limit: c.Length}
-	switch c.Type {
-	case schema.Bit:
+	switch c.Type.Family() {
+	case schema.FamilyBool:
 		f.kind, f.oid = kindBool, pgtype.BoolOID
-	case schema.TinyInt:
-		f.kind, f.oid, f.lo, f.hi = kindInt2, pgtype.Int2OID, 0, 255
-	case schema.SmallInt:
-		f.kind, f.oid, f.lo, f.hi = kindInt2, pgtype.Int2OID, math.MinInt16, math.MaxInt16
-	case schema.Int:
-		f.kind, f.oid, f.lo, f.hi = kindInt4, pgtype.Int4OID, math.MinInt32, math.MaxInt32
-	case schema.BigInt:
-		f.kind, f.oid, f.lo, f.hi = kindInt8, pgtype.Int8OID, math.MinInt64, math.MaxInt64
-	case schema.Decimal, schema.Numeric:
-		f.kind, f.oid, f.precision, f.scale = kindNumeric, pgtype.NumericOID, c.Precision, c.Scale
-	case schema.Money:
-		f.kind, f.oid, f.precision, f.scale = kindNumeric, pgtype.NumericOID, 19, 4
-	case schema.SmallMoney:
-		f.kind, f.oid, f.precision, f.scale = kindNumeric, pgtype.NumericOID, 10, 4
-	case schema.Float:
+	case schema.FamilyInteger:
+		// The narrowest PostgreSQL integer that holds the range: tinyint goes into smallint.
+		f.lo, f.hi, _ = c.Type.IntegerRange()
+		switch {
+		case f.hi <= math.MaxInt16:
+			f.kind, f.oid = kindInt2, pgtype.Int2OID
+		case f.hi <= math.MaxInt32:
+			f.kind, f.oid = kindInt4, pgtype.Int4OID
+		default:
+			f.kind, f.oid = kindInt8, pgtype.Int8OID
+		}
+	case schema.FamilyDecimal:
+		f.kind, f.oid = kindNumeric, pgtype.NumericOID
+		f.precision, f.scale = c.Digits()
+	case schema.FamilyFloat:
 		f.kind, f.oid = kindFloat8, pgtype.Float8OID
-	case schema.Real:
-		f.kind, f.oid = kindFloat4, pgtype.Float4OID
-	case schema.Date:
+		if c.Type == schema.Real {
+			f.kind, f.oid = kindFloat4, pgtype.Float4OID
+		}
+	case schema.FamilyDate:
 		f.kind, f.oid = kindDate, pgtype.DateOID
-	case schema.Time:
+	case schema.FamilyTime:
 		f.kind, f.oid = kindTime, pgtype.TimeOID
-	case schema.DateTime, schema.SmallDateTime, schema.DateTime2:
+	case schema.FamilyDateTime:
 		f.kind, f.oid = kindTimestamp, pgtype.TimestampOID
-	case schema.DateTimeOffset:
+	case schema.FamilyDateTimeOffset:
 		f.kind, f.oid = kindTimestamptz, pgtype.TimestamptzOID
-	case schema.Char, schema.VarChar, schema.NChar, schema.NVarChar:
+	case schema.FamilyString:
+		// text, ntext and xml are always max.
 		f.kind, f.oid = kindText, pgtype.VarcharOID
 		if c.Length == schema.Max {
 			f.oid = pgtype.TextOID
 		}
-	case schema.Text, schema.NText, schema.XML:
-		f.kind, f.oid = kindText, pgtype.TextOID
-	case schema.Binary, schema.VarBinary, schema.Image:
+	case schema.FamilyBinary:
 		f.kind, f.oid = kindBytea, pgtype.ByteaOID
-	case schema.UniqueIdentifier:
+	case schema.FamilyUUID:
 		f.kind, f.oid = kindUUID, pgtype.UUIDOID
 	default:
 		return fieldCodec{}, fmt.Errorf("column %s: type %q has no PostgreSQL mapping", c.Name, string(c.Type))
@@ -123,7 +123,7 @@ func (f *fieldCodec) appendField(buf []byte, v any) ([]byte, error) {
 	case kindBool:
 		b, ok := v.(bool)
 		if !ok {
-			return buf, wrongType(f.col, v)
+			return buf, bulk.WrongType(f.col, v)
 		}
 		if b {
 			return append(buf, 0, 0, 0, 1, 1), nil
@@ -132,7 +132,7 @@ func (f *fieldCodec) appendField(buf []byte, v any) ([]byte, error) {
 	case kindInt2, kindInt4, kindInt8:
 		n, ok := v.(int64)
 		if !ok {
-			return buf, wrongType(f.col, v)
+			return buf, bulk.WrongType(f.col, v)
 		}
 		if n < f.lo || n > f.hi {
 			return buf, fmt.Errorf("%d is out of the range of %s (%d to %d)", n, f.col.Type, f.lo, f.hi)
@@ -147,19 +147,19 @@ func (f *fieldCodec) appendField(buf []byte, v any) ([]byte, error) {
 	case kindFloat8:
 		x, ok := v.(float64)
 		if !ok {
-			return buf, wrongType(f.col, v)
+			return buf, bulk.WrongType(f.col, v)
 		}
 		return binary.BigEndian.AppendUint64(append(buf, 0, 0, 0, 8), math.Float64bits(x)), nil
 	case kindFloat4:
 		x, ok := v.(float64)
 		if !ok {
-			return buf, wrongType(f.col, v)
+			return buf, bulk.WrongType(f.col, v)
 		}
 		return binary.BigEndian.AppendUint32(append(buf, 0, 0, 0, 4), math.Float32bits(float32(x))), nil
 	case kindNumeric:
 		d, ok := v.(bulk.Decimal)
 		if !ok {
-			return buf, wrongType(f.col, v)
+			return buf, bulk.WrongType(f.col, v)
 		}
 		if err := checkDecimal(string(d), f.precision, f.scale); err != nil {
 			return buf, err
@@ -174,7 +174,7 @@ func (f *fieldCodec) appendField(buf []byte, v any) ([]byte, error) {
 	case kindText:
 		s, ok := v.(string)
 		if !ok {
-			return buf, wrongType(f.col, v)
+			return buf, bulk.WrongType(f.col, v)
 		}
 		if err := checkText(s, f.limit); err != nil {
 			return buf, err
@@ -186,7 +186,7 @@ func (f *fieldCodec) appendField(buf []byte, v any) ([]byte, error) {
 	case kindBytea:
 		b, ok := v.([]byte)
 		if !ok {
-			return buf, wrongType(f.col, v)
+			return buf, bulk.WrongType(f.col, v)
 		}
 		if f.limit != schema.Max && len(b) > f.limit {
 			return buf, fmt.Errorf("%d bytes do not fit %s", len(b), f.col.TypeString())
@@ -198,14 +198,14 @@ func (f *fieldCodec) appendField(buf []byte, v any) ([]byte, error) {
 	case kindDate:
 		t, ok := v.(time.Time)
 		if !ok {
-			return buf, wrongType(f.col, v)
+			return buf, bulk.WrongType(f.col, v)
 		}
 		days := floorDiv(wallUnix(t), 86400) - y2kUnixDays
 		return binary.BigEndian.AppendUint32(append(buf, 0, 0, 0, 4), uint32(int32(days))), nil
 	case kindTimestamp, kindTimestamptz:
 		t, ok := v.(time.Time)
 		if !ok {
-			return buf, wrongType(f.col, v)
+			return buf, bulk.WrongType(f.col, v)
 		}
 		sec := t.Unix()
 		if f.kind == kindTimestamp {
@@ -218,7 +218,7 @@ func (f *fieldCodec) appendField(buf []byte, v any) ([]byte, error) {
 	case kindTime:
 		d, ok := v.(bulk.TimeOfDay)
 		if !ok {
-			return buf, wrongType(f.col, v)
+			return buf, bulk.WrongType(f.col, v)
 		}
 		if d < 0 || time.Duration(d) >= 24*time.Hour {
 			return buf, fmt.Errorf("time of day %v is not within 00:00 and 24:00", time.Duration(d))
@@ -227,7 +227,7 @@ func (f *fieldCodec) appendField(buf []byte, v any) ([]byte, error) {
 	case kindUUID:
 		u, ok := v.(bulk.UUID)
 		if !ok {
-			return buf, wrongType(f.col, v)
+			return buf, bulk.WrongType(f.col, v)
 		}
 		return append(append(buf, 0, 0, 0, 16), u[:]...), nil
 	}

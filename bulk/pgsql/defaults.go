@@ -17,7 +17,7 @@ import (
 // TimeZone as SQL Server's are in its own.
 func columnDefault(c schema.Column) (expr string, ok bool) {
 	d := schema.ParseDefault(c.Default)
-	isTimestamp := c.Type == schema.DateTime || c.Type == schema.DateTime2 || c.Type == schema.SmallDateTime
+	family := c.Type.Family()
 	switch d.Kind {
 	case schema.DefaultNone, schema.DefaultNull:
 		return "", true
@@ -30,7 +30,7 @@ func columnDefault(c schema.Column) (expr string, ok bool) {
 		if err != nil {
 			return "", false
 		}
-		if c.Type == schema.Binary || c.Type == schema.VarBinary || c.Type == schema.Image {
+		if family == schema.FamilyBinary {
 			return "", false // a string or number into a binary column converts by bytes in SQL Server
 		}
 		t, err := pgType(c)
@@ -39,31 +39,31 @@ func columnDefault(c schema.Column) (expr string, ok bool) {
 		}
 		return literal(text) + "::" + t, true
 	case schema.DefaultBinary:
-		if c.Type == schema.Binary || c.Type == schema.VarBinary || c.Type == schema.Image {
+		if family == schema.FamilyBinary {
 			return `'\x` + d.Value + `'::bytea`, true
 		}
 	case schema.DefaultNow, schema.DefaultNowOffset:
-		switch {
-		case isTimestamp:
+		switch family {
+		case schema.FamilyDateTime:
 			return "LOCALTIMESTAMP", true
-		case c.Type == schema.DateTimeOffset:
+		case schema.FamilyDateTimeOffset:
 			return "CURRENT_TIMESTAMP", true
-		case c.Type == schema.Date:
+		case schema.FamilyDate:
 			return "CURRENT_DATE", true
-		case c.Type == schema.Time:
+		case schema.FamilyTime:
 			return "LOCALTIME", true
 		}
 	case schema.DefaultUTCNow:
-		switch {
-		case isTimestamp:
+		switch family {
+		case schema.FamilyDateTime:
 			return "(now() AT TIME ZONE 'UTC')", true
-		case c.Type == schema.DateTimeOffset:
+		case schema.FamilyDateTimeOffset:
 			return "CURRENT_TIMESTAMP", true
-		case c.Type == schema.Date:
+		case schema.FamilyDate:
 			return "((now() AT TIME ZONE 'UTC')::date)", true
 		}
 	case schema.DefaultNewID:
-		if c.Type == schema.UniqueIdentifier {
+		if family == schema.FamilyUUID {
 			return "gen_random_uuid()", true
 		}
 	}

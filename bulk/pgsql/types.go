@@ -38,47 +38,42 @@ const maxFraction = 6
 
 // pgType is the PostgreSQL type of a normalized column, as format_type() writes it.
 func pgType(c schema.Column) (string, error) {
-	switch c.Type {
-	case schema.Bit:
+	switch c.Type.Family() {
+	case schema.FamilyBool:
 		return "boolean", nil
-	case schema.TinyInt, schema.SmallInt:
-		return "smallint", nil
-	case schema.Int:
-		return "integer", nil
-	case schema.BigInt:
+	case schema.FamilyInteger:
+		switch c.Type {
+		case schema.TinyInt, schema.SmallInt:
+			return "smallint", nil
+		case schema.Int:
+			return "integer", nil
+		}
 		return "bigint", nil
-	case schema.Decimal, schema.Numeric:
-		return "numeric(" + strconv.Itoa(c.Precision) + "," + strconv.Itoa(c.Scale) + ")", nil
-	case schema.Money:
-		return "numeric(19,4)", nil
-	case schema.SmallMoney:
-		return "numeric(10,4)", nil
-	case schema.Float:
+	case schema.FamilyDecimal:
+		p, s := c.Digits()
+		return "numeric(" + strconv.Itoa(p) + "," + strconv.Itoa(s) + ")", nil
+	case schema.FamilyFloat:
+		if c.Type == schema.Real {
+			return "real", nil
+		}
 		return "double precision", nil
-	case schema.Real:
-		return "real", nil
-	case schema.Date:
+	case schema.FamilyDate:
 		return "date", nil
-	case schema.Time:
-		return "time(" + strconv.Itoa(min(c.Scale, maxFraction)) + ") without time zone", nil
-	case schema.DateTime:
-		return "timestamp(3) without time zone", nil
-	case schema.SmallDateTime:
-		return "timestamp(0) without time zone", nil
-	case schema.DateTime2:
-		return "timestamp(" + strconv.Itoa(min(c.Scale, maxFraction)) + ") without time zone", nil
-	case schema.DateTimeOffset:
-		return "timestamp(" + strconv.Itoa(min(c.Scale, maxFraction)) + ") with time zone", nil
-	case schema.Char, schema.VarChar, schema.NChar, schema.NVarChar:
+	case schema.FamilyTime:
+		return "time(" + strconv.Itoa(fractionDigits(c)) + ") without time zone", nil
+	case schema.FamilyDateTime:
+		return "timestamp(" + strconv.Itoa(fractionDigits(c)) + ") without time zone", nil
+	case schema.FamilyDateTimeOffset:
+		return "timestamp(" + strconv.Itoa(fractionDigits(c)) + ") with time zone", nil
+	case schema.FamilyString:
+		// text, ntext and xml are always max.
 		if c.Length == schema.Max {
 			return "text", nil
 		}
 		return "character varying(" + strconv.Itoa(c.Length) + ")", nil
-	case schema.Text, schema.NText, schema.XML:
-		return "text", nil
-	case schema.Binary, schema.VarBinary, schema.Image:
+	case schema.FamilyBinary:
 		return "bytea", nil
-	case schema.UniqueIdentifier:
+	case schema.FamilyUUID:
 		return "uuid", nil
 	}
 	return "", fmt.Errorf("column %s: type %q has no PostgreSQL mapping", c.Name, string(c.Type))
@@ -86,14 +81,14 @@ func pgType(c schema.Column) (string, error) {
 
 // fractionDigits is the number of fractional second digits a time-like column keeps in
 // PostgreSQL; values are truncated to it before they are sent, since PostgreSQL rounds (and
-// rounding could turn 23:59:59.9999999 into the next day).
+// rounding could turn 23:59:59.9999999 into the next day). datetime's 1/300 seconds need 3.
 func fractionDigits(c schema.Column) int {
-	switch c.Type {
-	case schema.DateTime:
+	switch {
+	case c.Type == schema.DateTime:
 		return 3
-	case schema.SmallDateTime:
+	case c.Type == schema.SmallDateTime:
 		return 0
-	case schema.Time, schema.DateTime2, schema.DateTimeOffset:
+	case c.Type.HasFraction():
 		return min(c.Scale, maxFraction)
 	}
 	return maxFraction
@@ -127,8 +122,8 @@ func parseTypeString(s string) (schema.Column, error) {
 			}
 			return n, nil
 		}
-		switch c.Type {
-		case schema.Decimal, schema.Numeric:
+		switch {
+		case c.Type.HasDigits():
 			if !two {
 				return schema.Column{}, fmt.Errorf("type %q needs precision and scale", s)
 			}
@@ -139,7 +134,7 @@ func parseTypeString(s string) (schema.Column, error) {
 			if c.Scale, err = atoi(second); err != nil {
 				return schema.Column{}, err
 			}
-		case schema.Time, schema.DateTime2, schema.DateTimeOffset:
+		case c.Type.HasFraction():
 			if two {
 				return schema.Column{}, fmt.Errorf("type %q takes one argument", s)
 			}
@@ -238,9 +233,9 @@ func reverseType(physical string) schema.Column {
 		return schema.Column{Type: schema.Date}
 	case physical == "text" || physical == "character varying":
 		return schema.Column{Type: schema.NVarChar, Length: schema.Max}
-	case base == "character varying" && len(nums) == 1 && nums[0] >= 1 && nums[0] <= 4000:
+	case base == "character varying" && len(nums) == 1 && nums[0] >= 1 && nums[0] <= schema.MaxUnicodeLength:
 		return schema.Column{Type: schema.NVarChar, Length: nums[0]}
-	case base == "character varying" && len(nums) == 1 && nums[0] > 4000 && nums[0] <= 8000:
+	case base == "character varying" && len(nums) == 1 && nums[0] > schema.MaxUnicodeLength && nums[0] <= schema.MaxByteLength:
 		return schema.Column{Type: schema.VarChar, Length: nums[0]}
 	case physical == "bytea":
 		return schema.Column{Type: schema.VarBinary, Length: schema.Max}

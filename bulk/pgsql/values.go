@@ -12,33 +12,6 @@ import (
 	"github.com/mirrord/mirrord/schema"
 )
 
-// wrongType says which Go type a column's bulk values must have (bulk.go lists them).
-func wrongType(c schema.Column, v any) error {
-	return fmt.Errorf("a %s value must be %s, not %T", c.TypeString(), goTypeOf(c), v)
-}
-
-func goTypeOf(c schema.Column) string {
-	switch c.Type {
-	case schema.Bit:
-		return "bool"
-	case schema.TinyInt, schema.SmallInt, schema.Int, schema.BigInt:
-		return "int64"
-	case schema.Float, schema.Real:
-		return "float64"
-	case schema.Decimal, schema.Numeric, schema.Money, schema.SmallMoney:
-		return "bulk.Decimal"
-	case schema.Binary, schema.VarBinary, schema.Image:
-		return "[]byte"
-	case schema.Date, schema.DateTime, schema.DateTime2, schema.SmallDateTime, schema.DateTimeOffset:
-		return "time.Time"
-	case schema.Time:
-		return "bulk.TimeOfDay"
-	case schema.UniqueIdentifier:
-		return "bulk.UUID"
-	}
-	return "string"
-}
-
 // fractionUnit is the duration of the last kept fractional second digit.
 func fractionUnit(digits int) time.Duration {
 	unit := time.Second

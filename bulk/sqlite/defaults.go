@@ -32,7 +32,7 @@ func columnDefault(c schema.Column) (expr string, ok bool) {
 	case schema.DefaultNone, schema.DefaultNull:
 		return "", true
 	case schema.DefaultNumber, schema.DefaultString:
-		if c.Type == schema.Binary || c.Type == schema.VarBinary || c.Type == schema.Image {
+		if c.Type.Family() == schema.FamilyBinary {
 			return "", false // a string or number into a binary column converts by bytes in SQL Server
 		}
 		v, err := bulk.ParseValue(c, d.Value)
@@ -45,24 +45,24 @@ func columnDefault(c schema.Column) (expr string, ok bool) {
 		}
 		return storedLiteral(stored)
 	case schema.DefaultBinary:
-		if c.Type == schema.Binary || c.Type == schema.VarBinary || c.Type == schema.Image {
+		if c.Type.Family() == schema.FamilyBinary {
 			return "X'" + d.Value + "'", true
 		}
 	case schema.DefaultNow, schema.DefaultUTCNow, schema.DefaultNowOffset:
 		utc := d.Kind == schema.DefaultUTCNow
-		switch c.Type {
-		case schema.DateTime, schema.DateTime2, schema.SmallDateTime:
+		switch c.Type.Family() {
+		case schema.FamilyDateTime:
 			return stamp(utc, "%Y-%m-%dT%H:%M:%S"), true
-		case schema.Date:
+		case schema.FamilyDate:
 			return stamp(utc, "%Y-%m-%d"), true
-		case schema.Time:
+		case schema.FamilyTime:
 			return stamp(utc, "%H:%M:%S"), true
-		case schema.DateTimeOffset:
+		case schema.FamilyDateTimeOffset:
 			// The instant, written in UTC with its offset.
 			return "(strftime('%Y-%m-%dT%H:%M:%S', 'now') || '+00:00')", true
 		}
 	case schema.DefaultNewID:
-		if c.Type == schema.UniqueIdentifier {
+		if c.Type.Family() == schema.FamilyUUID {
 			return "(upper(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(6))))", true
 		}
 	}

@@ -291,7 +291,7 @@ func copyRowsSQL(dst, src string, current, desired schema.Table) string {
 
 func copyExpression(from, to schema.Column) string {
 	col := quote(from.Name)
-	if (from.Type == schema.Decimal || from.Type == schema.Numeric) && to.Type == from.Type && to.Scale > from.Scale {
+	if from.Type.HasDigits() && to.Type == from.Type && to.Scale > from.Scale {
 		pad := strings.Repeat("0", to.Scale-from.Scale)
 		if from.Scale == 0 {
 			pad = "." + pad

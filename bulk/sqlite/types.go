@@ -47,38 +47,34 @@ type sqliteType struct {
 	args    typeArgs
 }
 
-// sqliteTypes is the type table. text, ntext, image and xml are always max, so they have no
-// arguments; money and smallmoney have SQL Server's fixed precision and scale.
-var sqliteTypes = map[schema.Type]sqliteType{
-	schema.Bit:              {storeInteger, argsNone},
-	schema.TinyInt:          {storeInteger, argsNone},
-	schema.SmallInt:         {storeInteger, argsNone},
-	schema.Int:              {storeInteger, argsNone},
-	schema.BigInt:           {storeInteger, argsNone},
-	schema.Decimal:          {storeText, argsPrecScale},
-	schema.Numeric:          {storeText, argsPrecScale},
-	schema.Money:            {storeText, argsNone},
-	schema.SmallMoney:       {storeText, argsNone},
-	schema.Float:            {storeReal, argsNone},
-	schema.Real:             {storeReal, argsNone},
-	schema.Date:             {storeText, argsNone},
-	schema.Time:             {storeText, argsScale},
-	schema.DateTime:         {storeText, argsNone},
-	schema.DateTime2:        {storeText, argsScale},
-	schema.SmallDateTime:    {storeText, argsNone},
-	schema.DateTimeOffset:   {storeText, argsScale},
-	schema.Char:             {storeText, argsLength},
-	schema.VarChar:          {storeText, argsLength},
-	schema.NChar:            {storeText, argsLength},
-	schema.NVarChar:         {storeText, argsLength},
-	schema.Text:             {storeText, argsNone},
-	schema.NText:            {storeText, argsNone},
-	schema.Binary:           {storeBlob, argsLength},
-	schema.VarBinary:        {storeBlob, argsLength},
-	schema.Image:            {storeBlob, argsNone},
-	schema.UniqueIdentifier: {storeText, argsNone},
-	schema.XML:              {storeText, argsNone},
-}
+// sqliteTypes is the type table, built over every SQL Server type: the family picks the
+// storage class, and the attributes the type uses pick the arguments. text, ntext, image and xml
+// are always max, so they have no arguments; money and smallmoney have SQL Server's fixed
+// precision and scale.
+var sqliteTypes = func() map[schema.Type]sqliteType {
+	table := map[schema.Type]sqliteType{}
+	for _, t := range schema.Types() {
+		st := sqliteType{storage: storeText, args: argsNone}
+		switch t.Family() {
+		case schema.FamilyBool, schema.FamilyInteger:
+			st.storage = storeInteger
+		case schema.FamilyFloat:
+			st.storage = storeReal
+		case schema.FamilyBinary:
+			st.storage = storeBlob
+		}
+		switch {
+		case t.MaxLength() > 0:
+			st.args = argsLength
+		case t.HasDigits():
+			st.args = argsPrecScale
+		case t.HasFraction():
+			st.args = argsScale
+		}
+		table[t] = st
+	}
+	return table
+}()
 
 // declaredType is the SQLite type name a column is declared with. c must be normalized and valid.
 func declaredType(c schema.Column) string {
@@ -189,10 +185,10 @@ const nanText = "NaN"
 // instant, one text, whatever the column's scale) and a datetimeoffset's own offset.
 func newEncoder(c schema.Column) encoder {
 	wrong := func(v any) error {
-		return fmt.Errorf("column %s (%s): a %T value cannot be stored; want %s", c.Name, c.TypeString(), v, goTypeOf(c.Type))
+		return fmt.Errorf("column %s: %w", c.Name, bulk.WrongType(c, v))
 	}
-	switch c.Type {
-	case schema.Bit:
+	switch c.Type.Family() {
+	case schema.FamilyBool:
 		return func(v any) (any, error) {
 			switch x := v.(type) {
 			case nil:
@@ -205,8 +201,8 @@ func newEncoder(c schema.Column) encoder {
 			}
 			return nil, wrong(v)
 		}
-	case schema.TinyInt, schema.SmallInt, schema.Int, schema.BigInt:
-		lo, hi := integerRange(c.Type)
+	case schema.FamilyInteger:
+		lo, hi, _ := c.Type.IntegerRange()
 		return func(v any) (any, error) {
 			switch x := v.(type) {
 			case nil:
@@ -219,7 +215,7 @@ func newEncoder(c schema.Column) encoder {
 			}
 			return nil, wrong(v)
 		}
-	case schema.Float, schema.Real:
+	case schema.FamilyFloat:
 		return func(v any) (any, error) {
 			switch x := v.(type) {
 			case nil:
@@ -232,7 +228,7 @@ func newEncoder(c schema.Column) encoder {
 			}
 			return nil, wrong(v)
 		}
-	case schema.Char, schema.VarChar, schema.NChar, schema.NVarChar, schema.Text, schema.NText, schema.XML:
+	case schema.FamilyString:
 		return func(v any) (any, error) {
 			switch x := v.(type) {
 			case nil:
@@ -242,7 +238,7 @@ func newEncoder(c schema.Column) encoder {
 			}
 			return nil, wrong(v)
 		}
-	case schema.Binary, schema.VarBinary, schema.Image:
+	case schema.FamilyBinary:
 		return func(v any) (any, error) {
 			switch x := v.(type) {
 			case nil:
@@ -256,9 +252,8 @@ func newEncoder(c schema.Column) encoder {
 			}
 			return nil, wrong(v)
 		}
-	case schema.Decimal, schema.Numeric, schema.Money, schema.SmallMoney,
-		schema.Date, schema.Time, schema.DateTime, schema.DateTime2, schema.SmallDateTime,
-		schema.DateTimeOffset, schema.UniqueIdentifier:
+	case schema.FamilyDecimal, schema.FamilyDate, schema.FamilyTime, schema.FamilyDateTime,
+		schema.FamilyDateTimeOffset, schema.FamilyUUID:
 		return func(v any) (any, error) {
 			if v == nil {
 				return nil, nil
@@ -285,18 +280,18 @@ func decodeValue(c schema.Column, v any) (any, error) {
 	bad := func() (any, error) {
 		return nil, fmt.Errorf("column %s (%s): stored value %v (%T) is not what mirrord writes", c.Name, c.TypeString(), v, v)
 	}
-	switch c.Type {
-	case schema.Bit:
+	switch c.Type.Family() {
+	case schema.FamilyBool:
 		if x, ok := v.(int64); ok && (x == 0 || x == 1) {
 			return x == 1, nil
 		}
 		return bad()
-	case schema.TinyInt, schema.SmallInt, schema.Int, schema.BigInt:
+	case schema.FamilyInteger:
 		if x, ok := v.(int64); ok {
 			return x, nil
 		}
 		return bad()
-	case schema.Float, schema.Real:
+	case schema.FamilyFloat:
 		switch x := v.(type) {
 		case float64:
 			return x, nil
@@ -308,12 +303,12 @@ func decodeValue(c schema.Column, v any) (any, error) {
 			}
 		}
 		return bad()
-	case schema.Char, schema.VarChar, schema.NChar, schema.NVarChar, schema.Text, schema.NText, schema.XML:
+	case schema.FamilyString:
 		if x, ok := v.(string); ok {
 			return x, nil
 		}
 		return bad()
-	case schema.Binary, schema.VarBinary, schema.Image:
+	case schema.FamilyBinary:
 		if x, ok := v.([]byte); ok {
 			if x == nil {
 				return []byte{}, nil
@@ -328,46 +323,12 @@ func decodeValue(c schema.Column, v any) (any, error) {
 	}
 	// The stored text was checked against the column when it was written; read it back with
 	// the widest fraction, since a column widened later keeps its older, shorter values.
-	if c.Type == schema.Time || c.Type == schema.DateTime2 || c.Type == schema.DateTimeOffset {
-		c.Scale = 7
+	if c.Type.HasFraction() {
+		c.Scale = schema.MaxFractionDigits
 	}
 	out, err := bulk.ParseValue(c, s)
 	if err != nil {
 		return nil, fmt.Errorf("column %s: stored text: %w", c.Name, err)
 	}
 	return out, nil
-}
-
-func goTypeOf(t schema.Type) string {
-	switch t {
-	case schema.Bit:
-		return "bool"
-	case schema.TinyInt, schema.SmallInt, schema.Int, schema.BigInt:
-		return "int64"
-	case schema.Float, schema.Real:
-		return "float64"
-	case schema.Decimal, schema.Numeric, schema.Money, schema.SmallMoney:
-		return "bulk.Decimal"
-	case schema.Binary, schema.VarBinary, schema.Image:
-		return "[]byte"
-	case schema.Date, schema.DateTime, schema.DateTime2, schema.SmallDateTime, schema.DateTimeOffset:
-		return "time.Time"
-	case schema.Time:
-		return "bulk.TimeOfDay"
-	case schema.UniqueIdentifier:
-		return "bulk.UUID"
-	}
-	return "string"
-}
-
-func integerRange(t schema.Type) (lo, hi int64) {
-	switch t {
-	case schema.TinyInt:
-		return 0, math.MaxUint8
-	case schema.SmallInt:
-		return math.MinInt16, math.MaxInt16
-	case schema.Int:
-		return math.MinInt32, math.MaxInt32
-	}
-	return math.MinInt64, math.MaxInt64
 }

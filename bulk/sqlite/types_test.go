@@ -21,7 +21,7 @@ func TestEncoder(t *testing.T) {
 		wantErr string
 	}{
 		{col(schema.Bit, 0, 0, 0), true, int64(1), ""},
-		{col(schema.Bit, 0, 0, 0), int64(1), nil, "int64 value cannot be stored; want bool"},
+		{col(schema.Bit, 0, 0, 0), int64(1), nil, "must be bool, not int64"},
 		{col(schema.TinyInt, 0, 0, 0), int64(256), nil, "out of range 0 to 255"},
 		{col(schema.SmallInt, 0, 0, 0), int64(-32768), int64(-32768), ""},
 		{col(schema.Int, 0, 0, 0), int64(math.MaxInt32 + 1), nil, "out of range"},
@@ -32,7 +32,7 @@ func TestEncoder(t *testing.T) {
 		{col(schema.Decimal, 0, 10, 2), bulk.Decimal("1.555"), nil, "digits after the point"},
 		{col(schema.Numeric, 0, 3, 0), bulk.Decimal("1000"), nil, "digits before the point"},
 		{col(schema.Money, 0, 0, 0), bulk.Decimal("12.3"), "12.3000", ""},
-		{col(schema.Decimal, 0, 10, 2), "1.5", nil, "must be a bulk.Decimal"},
+		{col(schema.Decimal, 0, 10, 2), "1.5", nil, "must be bulk.Decimal"},
 		{col(schema.NVarChar, 10, 0, 0), "a\x00b", "a\x00b", ""},
 		{col(schema.VarBinary, 10, 0, 0), []byte(nil), []byte{}, ""},
 		{col(schema.Date, 0, 0, 0), time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), "2024-02-29", ""},

@@ -240,13 +240,15 @@ func (b *batchReader) open() error {
 
 // parsedAlone lists the types whose parsed value never refers to the text it was parsed from,
 // so that the text can be lent to the parser without a copy. Strings and decimals keep it.
-var parsedAlone = map[schema.Type]bool{
-	schema.Bit: true, schema.TinyInt: true, schema.SmallInt: true, schema.Int: true, schema.BigInt: true,
-	schema.Float: true, schema.Real: true,
-	schema.Date: true, schema.Time: true, schema.DateTime: true, schema.DateTime2: true,
-	schema.SmallDateTime: true, schema.DateTimeOffset: true,
-	schema.Binary: true, schema.VarBinary: true, schema.Image: true, schema.UniqueIdentifier: true,
-}
+var parsedAlone = func() map[schema.Type]bool {
+	alone := map[schema.Type]bool{}
+	for _, t := range schema.Types() {
+		if f := t.Family(); f != schema.FamilyString && f != schema.FamilyDecimal {
+			alone[t] = true
+		}
+	}
+	return alone
+}()
 
 // rows reads <Rows>: the hot path of the whole service. Rows and values written plainly take
 // the tokenizer's fast paths straight from the read buffer; anything else (attributes the

@@ -1,0 +1,75 @@
+package bulk
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/mirrord/mirrord/schema"
+)
+
+// The bool, integer and float families: bool, int64 and float64.
+
+func parseBool(col schema.Column, text string) (any, error) {
+	switch {
+	case text == "1" || strings.EqualFold(text, "true"):
+		return true, nil
+	case text == "0" || strings.EqualFold(text, "false"):
+		return false, nil
+	}
+	return nil, valueError(col, text, "want 0, 1, true or false")
+}
+
+func formatBool(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func parseInt(col schema.Column, text string, lo, hi int64) (any, error) {
+	i, err := strconv.ParseInt(text, 10, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return nil, valueError(col, text, "want a decimal integer")
+	}
+	if err != nil || i < lo || i > hi {
+		return nil, valueError(col, text, "out of range "+strconv.FormatInt(lo, 10)+" to "+strconv.FormatInt(hi, 10))
+	}
+	return i, nil
+}
+
+// floatBits is the size of a float column's values: a real holds a float32.
+func floatBits(t schema.Type) int {
+	if t == schema.Real {
+		return 32
+	}
+	return 64
+}
+
+func parseFloat(col schema.Column, text string) (any, error) {
+	// strconv also takes hexadecimal mantissas and digit separators, which are no decimal.
+	if strings.ContainsAny(text, "xX_") {
+		return nil, valueError(col, text, "want a decimal number, INF, -INF or NaN")
+	}
+	f, err := strconv.ParseFloat(text, floatBits(col.Type))
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return nil, valueError(col, text, "out of range")
+		}
+		return nil, valueError(col, text, "want a decimal number, INF, -INF or NaN")
+	}
+	return f, nil
+}
+
+func formatFloat(col schema.Column, f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "INF"
+	case math.IsInf(f, -1):
+		return "-INF"
+	case math.IsNaN(f):
+		return "NaN"
+	}
+	return strconv.FormatFloat(f, 'g', -1, floatBits(col.Type))
+}
