@@ -168,20 +168,19 @@ func sameType(a, b Column) bool {
 	return a.Type == b.Type && a.Length == b.Length && a.Precision == b.Precision && a.Scale == b.Scale
 }
 
-var integerRank = map[Type]int{TinyInt: 1, SmallInt: 2, Int: 3, BigInt: 4}
-
 // widens reports whether every value of column a fits column b unchanged, so that the column
 // can be altered in place.
 func widens(a, b Column) bool {
-	if ra, rb := integerRank[a.Type], integerRank[b.Type]; ra > 0 && rb > 0 {
-		return rb > ra
+	if alo, ahi, ok := a.Type.IntegerRange(); ok {
+		blo, bhi, ok := b.Type.IntegerRange()
+		return ok && a.Type != b.Type && blo <= alo && bhi >= ahi
 	}
 	switch {
 	case a.Type == Real && b.Type == Float:
 		return true
-	case (a.Type == Decimal || a.Type == Numeric) && a.Type == b.Type:
+	case a.Type.HasDigits() && a.Type == b.Type:
 		return b.Scale >= a.Scale && b.Precision-b.Scale >= a.Precision-a.Scale
-	case (a.Type == Time || a.Type == DateTime2 || a.Type == DateTimeOffset) && a.Type == b.Type:
+	case a.Type.HasFraction() && a.Type == b.Type:
 		return b.Scale >= a.Scale
 	case a.Type == VarChar && (b.Type == VarChar || b.Type == NVarChar),
 		a.Type == NVarChar && b.Type == NVarChar,
