@@ -3,12 +3,14 @@ package mssql
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/bulk/internal/statetable"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -25,7 +27,7 @@ func checkTableNames(t schema.Table) error {
 	}
 	for _, c := range t.Columns {
 		if err := checkIdentifier("column", c.Name); err != nil {
-			return fmt.Errorf("table %s: %w", t.Name, err)
+			return bulk.ForTable(t.Name, err)
 		}
 	}
 	return nil
@@ -114,30 +116,30 @@ func createStateTableSQL(state string) string {
 		"\tschemahash varchar(64) NOT NULL,\n" +
 		"\tlsn bigint NOT NULL,\n" +
 		"\tchanged_at datetime2(3) NULL")
-	for _, c := range stateColumns {
-		b.WriteString(",\n\t" + c.name + " " + c.definition)
+	for _, c := range statetable.Added {
+		b.WriteString(",\n\t" + c.Name + " " + stateColumnType(c.Kind))
 	}
 	b.WriteString("\n)")
 	return b.String()
 }
 
-// stateColumns are the state table's columns that later versions added, as state tables made
-// before them lack them.
-var stateColumns = []struct{ name, definition string }{
-	{"defaults", "nvarchar(max) NULL"},
-	{"cycle", "bigint NULL"},
-	{"inserted", "bigint NOT NULL DEFAULT 0"},
-	{"updated", "bigint NOT NULL DEFAULT 0"},
-	{"deleted", "bigint NOT NULL DEFAULT 0"},
-	{"wiped_cycle", "bigint NULL"},
+// stateColumnType is SQL Server's type of a state table column that later versions added.
+func stateColumnType(k statetable.Kind) string {
+	switch k {
+	case statetable.Text:
+		return "nvarchar(max) NULL"
+	case statetable.Number:
+		return "bigint NULL"
+	}
+	return "bigint NOT NULL DEFAULT 0"
 }
 
 // upgradeStateTableSQL adds the columns a state table made by an earlier version lacks. A
 // column added NOT NULL with a default takes the default in every existing row.
 func upgradeStateTableSQL(state string) string {
 	var parts []string
-	for _, c := range stateColumns {
-		parts = append(parts, "IF COL_LENGTH("+literal(qualified(state))+", "+literal(c.name)+") IS NULL ALTER TABLE "+qualified(state)+" ADD "+c.name+" "+c.definition)
+	for _, c := range statetable.Added {
+		parts = append(parts, "IF COL_LENGTH("+literal(qualified(state))+", "+literal(c.Name)+") IS NULL ALTER TABLE "+qualified(state)+" ADD "+c.Name+" "+stateColumnType(c.Kind))
 	}
 	return strings.Join(parts, ";\n")
 }
@@ -397,18 +399,18 @@ func alterTableSQL(plan schema.Plan, current schema.Table, indexes []tableIndex,
 			if old := current.Column(c.Name); old >= 0 && growsInPlace(current.Columns[old], c) {
 				continue
 			}
-			return nil, fmt.Errorf("table %s: column %s cannot be widened to %s while the index %s uses it; drop that index and re-create it after the cycle", t.Name, c.Name, c.TypeString(), ix.name)
+			return nil, bulk.ForTable(t.Name, fmt.Errorf("column %s cannot be widened to %s while the index %s uses it; drop that index and re-create it after the cycle", c.Name, c.TypeString(), ix.name))
 		}
 	}
 	for _, name := range plan.Drop {
 		for _, ix := range indexes {
 			if ix.uses(name) {
-				return nil, fmt.Errorf("table %s: column %s cannot be dropped while the index %s uses it; drop that index first", t.Name, name, ix.name)
+				return nil, bulk.ForTable(t.Name, fmt.Errorf("column %s cannot be dropped while the index %s uses it; drop that index first", name, ix.name))
 			}
 		}
 	}
 	if widenKey && pk == nil {
-		return nil, fmt.Errorf("table %s: a key column is widened but the table has no primary key constraint to drop and re-add", t.Name)
+		return nil, bulk.ForTable(t.Name, errors.New("a key column is widened but the table has no primary key constraint to drop and re-add"))
 	}
 
 	// Defaults first come off the columns to drop, widen or give another default: SQL Server
