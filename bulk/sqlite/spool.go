@@ -126,13 +126,13 @@ func (s *spool) fill(rows bulk.Rows) error {
 		if cur == nil || !slices.Equal(cur.cols, cols) {
 			id := fmt.Sprint(cols)
 			if cur = segments[id]; cur == nil {
-				batchCols, keyPos, err := checkBatchColumns(s.table, cols)
+				keyPos, err := bulk.CheckColumns(s.table, cols)
 				if err != nil {
 					return s.rowErrorf(op, "%w", err)
 				}
 				cur = &spoolSegment{cols: slices.Clone(cols), text: joinInts(cols), keyPos: keyPos}
-				for _, c := range batchCols {
-					cur.encoders = append(cur.encoders, newEncoder(c))
+				for _, ci := range cols {
+					cur.encoders = append(cur.encoders, newEncoder(s.table.Columns[ci]))
 				}
 				segments[id] = cur
 			}

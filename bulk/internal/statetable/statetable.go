@@ -287,7 +287,8 @@ func (r Row) State() bulk.TableState {
 }
 
 // States keys the rows' states by name (bulk.Mirror.States). A name that schema.CheckName
-// refuses (the state table was edited by hand) fails the read: no such table can be mirrored.
+// refuses (the state table was edited by hand) fails the read, here and in Tables: no such
+// table can be mirrored, and a target must not put it into SQL.
 func States(rows []Row) (map[string]bulk.TableState, error) {
 	out := make(map[string]bulk.TableState, len(rows))
 	for _, r := range rows {
@@ -307,6 +308,9 @@ func States(rows []Row) (map[string]bulk.TableState, error) {
 func Tables(rows []Row, catalog map[string]schema.Table, express bulk.Expressor) (map[string]bulk.TableState, error) {
 	out := make(map[string]bulk.TableState, len(rows))
 	for _, r := range rows {
+		if err := schema.CheckName("table", r.Name); err != nil {
+			return nil, fmt.Errorf("state row: %w", err)
+		}
 		table, ok := catalog[r.Name]
 		if !ok {
 			continue
