@@ -1,4 +1,3 @@
-// Package mssql is the SQL Server mirror target: a database per tenant, TDS bulk copy into #staging and MERGE, T-SQL DDL, and the catalog read back.
 package mssql
 
 import (

@@ -1,4 +1,3 @@
-// Package pgsql is the PostgreSQL 15+ mirror target: one database per tenant, COPY into temp staging tables and MERGE, DDL, and the type mapping.
 package pgsql
 
 import (
