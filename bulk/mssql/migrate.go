@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/bulk/internal/statetable"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -30,8 +31,8 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 			return err
 		}
 		stored, isMirrored := listed[desired.Name]
-		if stored != mig.From {
-			return fmt.Errorf("its state holds schema %.12s where the plan was made from %.12s: %w", stored, mig.From, bulk.ErrSchemaChanged)
+		if err := statetable.CheckFrom(stored, mig.From); err != nil {
+			return err
 		}
 		var exists int
 		if err := c.QueryRowContext(ctx, objectExistsSQL, qualified(desired.Name)).Scan(&exists); err != nil {

@@ -305,8 +305,8 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 			return err
 		}
 		stored, isMirrored := listed[desired.Name]
-		if stored != mig.From {
-			return fmt.Errorf("its state holds schema %.12s where the plan was made from %.12s: %w", stored, mig.From, bulk.ErrSchemaChanged)
+		if err := statetable.CheckFrom(stored, mig.From); err != nil {
+			return err
 		}
 		var exists bool
 		if err := tx.QueryRow(ctx, tableExistsSQL, m.schema, desired.Name).Scan(&exists); err != nil {

@@ -206,8 +206,8 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return m.errorf("table %s: read %s: %w", name, m.state, err)
 		}
-		if stored != mig.From {
-			return m.errorf("table %s: its state holds schema %.12s where the plan was made from %.12s: %w", name, stored, mig.From, bulk.ErrSchemaChanged)
+		if err := statetable.CheckFrom(stored, mig.From); err != nil {
+			return m.errorf("table %s: %w", name, err)
 		}
 		switch plan.Action {
 		case schema.None:

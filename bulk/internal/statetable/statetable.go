@@ -266,6 +266,16 @@ func (s *Table) EndCycle(ctx context.Context) ([]string, error) {
 	return dropped, nil
 }
 
+// CheckFrom checks, under the migration's lock, that the table's stored schema hash (empty when
+// the state table does not list it) is the one a migration was planned from (bulk.Migration.From):
+// otherwise another process changed the table meanwhile, and the migration changes nothing.
+func CheckFrom(stored, from string) error {
+	if stored != from {
+		return fmt.Errorf("its state holds schema %.12s where the plan was made from %.12s: %w", stored, from, bulk.ErrSchemaChanged)
+	}
+	return nil
+}
+
 // Row is a table's row of the state table, as a target reads it.
 type Row struct {
 	Name     string

@@ -2,6 +2,7 @@ package statetable
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -276,5 +277,14 @@ func TestMissing(t *testing.T) {
 	}
 	if m := fmt.Sprint(Missing(all[:6])); m != "[{inserted 2} {updated 2} {deleted 2} {wiped_cycle 1}]" {
 		t.Errorf("Missing of an old state table: %s", m)
+	}
+}
+
+func TestCheckFrom(t *testing.T) {
+	if err := CheckFrom("abc", "abc"); err != nil {
+		t.Error(err)
+	}
+	if err := CheckFrom("", "abc"); !errors.Is(err, bulk.ErrSchemaChanged) {
+		t.Errorf("CheckFrom of a table no longer listed: %v", err)
 	}
 }
