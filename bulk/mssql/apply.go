@@ -30,11 +30,7 @@ func (b *brokenSession) Unwrap() error { return b.err }
 func (m *Mirror) Apply(ctx context.Context, table schema.Table, rows bulk.Rows, opts bulk.ApplyOptions) (bulk.Counts, error) {
 	counts, err := m.apply(ctx, table, rows, opts)
 	if err != nil {
-		var lsnErr *bulk.LSNError
-		if errors.As(err, &lsnErr) {
-			return bulk.Counts{}, err // it names the table already
-		}
-		return bulk.Counts{}, fmt.Errorf("table %s: %w", table.Name, err)
+		return bulk.Counts{}, bulk.ForTable(table.Name, err)
 	}
 	return counts, nil
 }
@@ -71,7 +67,6 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 			direct:    opts.Fresh,
 			chunkRows: m.chunkRows,
 			cur:       bulk.Cursor{Rows: rows},
-			segments:  map[string]*segment{},
 		}
 		if err := a.run(ctx); err != nil {
 			return err
@@ -166,7 +161,7 @@ type applier struct {
 	counts    bulk.Counts
 	stages    int
 	chunks    int
-	segments  map[string]*segment
+	segments  bulk.Segments[*segment]
 	// What the apply did, for the live tests that must know which path ran: rows committed to
 	// their chunk on the direct path, rows copied into staging, chunks replayed through staging
 	// after a duplicate key.
@@ -201,52 +196,37 @@ func (a *applier) run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// segment returns the segment of a column list, checking it: columns of the table, none twice,
-// and every key column present.
+// segment returns the segment of a column list, checked (bulk.CheckColumns) and planned on
+// first use.
 func (a *applier) segment(cols []int) (*segment, error) {
-	key := bulk.ColumnSetKey(cols)
-	if s, ok := a.segments[key]; ok {
+	seg, err := a.segments.For(a.table, cols, func([]int) (*segment, error) {
+		s := &segment{cols: append([]int(nil), cols...), directSafe: true}
+		for _, ci := range cols {
+			c := a.table.Columns[ci]
+			direct, err := converterFor(c, true)
+			if err != nil {
+				return nil, err
+			}
+			staged, err := converterFor(c, false)
+			if err != nil {
+				return nil, err
+			}
+			s.names = append(s.names, c.Name)
+			s.direct = append(s.direct, direct)
+			s.staged = append(s.staged, staged)
+			s.directSafe = s.directSafe && directSafe(c)
+		}
+		// Bulk copy gives a column it is not sent its default; such a segment goes through
+		// staging, whose insert names the column with NULL (omittedDefaults).
+		if len(omittedDefaults(a.table, cols)) > 0 {
+			s.directSafe = false
+		}
 		return s, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("row %d: %w", a.cur.N(), err)
 	}
-	if len(cols) == 0 {
-		return nil, fmt.Errorf("row %d carries no columns", a.cur.N())
-	}
-	s := &segment{cols: append([]int(nil), cols...), directSafe: true}
-	seen := make([]bool, len(a.table.Columns))
-	for _, ci := range cols {
-		if ci < 0 || ci >= len(a.table.Columns) {
-			return nil, fmt.Errorf("row %d names column index %d; the table has %d columns", a.cur.N(), ci, len(a.table.Columns))
-		}
-		c := a.table.Columns[ci]
-		if seen[ci] {
-			return nil, fmt.Errorf("row %d carries column %s twice", a.cur.N(), c.Name)
-		}
-		seen[ci] = true
-		direct, err := converterFor(c, true)
-		if err != nil {
-			return nil, err
-		}
-		staged, err := converterFor(c, false)
-		if err != nil {
-			return nil, err
-		}
-		s.names = append(s.names, c.Name)
-		s.direct = append(s.direct, direct)
-		s.staged = append(s.staged, staged)
-		s.directSafe = s.directSafe && directSafe(c)
-	}
-	for _, ki := range a.table.Key() {
-		if !seen[ki] {
-			return nil, fmt.Errorf("row %d lacks key column %s", a.cur.N(), a.table.Columns[ki].Name)
-		}
-	}
-	// Bulk copy gives a column it is not sent its default; such a segment goes through
-	// staging, whose insert names the column with NULL (omittedDefaults).
-	if len(omittedDefaults(a.table, cols)) > 0 {
-		s.directSafe = false
-	}
-	a.segments[key] = s
-	return s, nil
+	return seg, nil
 }
 
 // convert checks the current row (op, value count) and converts its values into dst with convs.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -165,7 +166,7 @@ func (cl collations) columnCollations(t schema.Table, actual map[string]string) 
 		case c.Type == schema.Text || c.Type == schema.NText:
 			if cl.legacyErr != nil {
 				if _, exists := actual[c.Name]; !exists {
-					return nil, fmt.Errorf("table %s: column %s is %s: %w", t.Name, c.Name, c.Type, cl.legacyErr)
+					return nil, bulk.ForTable(t.Name, fmt.Errorf("column %s is %s: %w", c.Name, c.Type, cl.legacyErr))
 				}
 			}
 			want = cl.legacy

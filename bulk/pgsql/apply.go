@@ -37,11 +37,7 @@ var (
 func (m *Mirror) Apply(ctx context.Context, table schema.Table, rows bulk.Rows, opts bulk.ApplyOptions) (bulk.Counts, error) {
 	counts, err := m.apply(ctx, table, rows, opts)
 	if err != nil {
-		var lsnErr *bulk.LSNError
-		if errors.As(err, &lsnErr) {
-			return bulk.Counts{}, err // it names the table already
-		}
-		return bulk.Counts{}, fmt.Errorf("table %s: %w", table.Name, err)
+		return bulk.Counts{}, bulk.ForTable(table.Name, err)
 	}
 	return counts, nil
 }
@@ -79,7 +75,6 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		direct:    opts.Fresh,
 		chunkRows: m.chunkRows,
 		cur:       bulk.Cursor{Rows: rows},
-		segments:  map[string]*segment{},
 	}
 	buffers, _ := copyBuffers.Get().(*copyBuffer)
 	if buffers == nil {
@@ -155,9 +150,9 @@ type applier struct {
 	cur       bulk.Cursor
 	counts    bulk.Counts
 	stages    int
-	segments  map[string]*segment // by column list, so that alternating batches build each once
-	streamBuf []byte              // reused buffer of the COPY streams that do not keep their bytes
-	chunk     keptChunk           // reused storage of the direct chunk, kept for replay
+	segments  bulk.Segments[*segment]
+	streamBuf []byte    // reused buffer of the COPY streams that do not keep their bytes
+	chunk     keptChunk // reused storage of the direct chunk, kept for replay
 }
 
 // keptChunk is a direct chunk's COPY stream, kept whole so that its tuples can be replayed
@@ -200,42 +195,27 @@ func (a *applier) run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// segment returns the segment of a column list, checking it: columns of the table, none twice,
-// and every key column present.
+// segment returns the segment of a column list, checked (bulk.CheckColumns) and planned on
+// first use.
 func (a *applier) segment(cols []int) (*segment, error) {
-	key := bulk.ColumnSetKey(cols)
-	if s, ok := a.segments[key]; ok {
+	seg, err := a.segments.For(a.table, cols, func([]int) (*segment, error) {
+		s := &segment{cols: append([]int(nil), cols...)}
+		for _, ci := range cols {
+			c := a.table.Columns[ci]
+			codec, err := codecFor(c)
+			if err != nil {
+				return nil, err
+			}
+			s.names = append(s.names, c.Name)
+			s.fields = append(s.fields, codec)
+		}
+		s.pad = bulk.OmittedDefaults(a.table, cols, columnDefault)
 		return s, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("row %d: %w", a.cur.N(), err)
 	}
-	s := &segment{cols: append([]int(nil), cols...)}
-	seen := make([]bool, len(a.table.Columns))
-	for _, ci := range cols {
-		if ci < 0 || ci >= len(a.table.Columns) {
-			return nil, fmt.Errorf("row %d names column index %d; the table has %d columns", a.cur.N(), ci, len(a.table.Columns))
-		}
-		c := a.table.Columns[ci]
-		if seen[ci] {
-			return nil, fmt.Errorf("row %d carries column %s twice", a.cur.N(), c.Name)
-		}
-		seen[ci] = true
-		codec, err := codecFor(c)
-		if err != nil {
-			return nil, err
-		}
-		s.names = append(s.names, c.Name)
-		s.fields = append(s.fields, codec)
-	}
-	if len(cols) == 0 {
-		return nil, fmt.Errorf("row %d carries no columns", a.cur.N())
-	}
-	for _, ki := range a.table.Key() {
-		if !seen[ki] {
-			return nil, fmt.Errorf("row %d lacks key column %s", a.cur.N(), a.table.Columns[ki].Name)
-		}
-	}
-	s.pad = bulk.OmittedDefaults(a.table, cols, columnDefault)
-	a.segments[key] = s
-	return s, nil
+	return seg, nil
 }
 
 // appendRow checks the current row (op, value count, NULLs) and appends its COPY tuple to buf:

@@ -1,11 +1,9 @@
-// Package pgsql is the PostgreSQL 15+ mirror target: one database per tenant, COPY into temp staging tables and MERGE, DDL, and the type mapping.
 package pgsql
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/bulk/internal/statetable"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -132,6 +131,7 @@ func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error)
 		return nil, fmt.Errorf("tenant %s: connect to database %s: %w", tenant, dbName, err)
 	}
 	m := &Mirror{target: t, tenant: tenant, database: dbName, pool: pool, chunkRows: t.opts.ChunkRows}
+	m.ledger = &statetable.Table{Tenant: tenant, Database: "database " + dbName, Name: state, CheckName: checkIdentifier, DB: stateDB{m}}
 	if err := m.prepare(ctx, state); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("tenant %s: database %s: %w", tenant, dbName, err)
@@ -163,12 +163,9 @@ func (m *Mirror) prepare(ctx context.Context, state string) error {
 	if err != nil {
 		return fmt.Errorf("read state table %s: %w", state, err)
 	}
-	for _, c := range stateColumns {
-		if !slices.Contains(have, c.name) {
-			if _, err := m.pool.Exec(ctx, upgradeStateTableSQL(m.state)); err != nil {
-				return fmt.Errorf("add the new columns of state table %s: %w", state, err)
-			}
-			break
+	if len(statetable.Missing(have)) > 0 {
+		if _, err := m.pool.Exec(ctx, upgradeStateTableSQL(m.state)); err != nil {
+			return fmt.Errorf("add the new columns of state table %s: %w", state, err)
 		}
 	}
 	// With track_counts off PostgreSQL keeps no row statistics, and a MERGE's changes can only
@@ -218,6 +215,7 @@ type Mirror struct {
 	database  string
 	schema    string // where the mirrored tables and the state table live
 	state     rel
+	ledger    *statetable.Table // the state table's bookkeeping: wipes, drops, the cycle
 	pool      *pgxpool.Pool
 	chunkRows int
 	// countsTracked says PostgreSQL keeps per-transaction row statistics (track_counts), from
@@ -270,124 +268,12 @@ func rollback(ctx context.Context, tx pgx.Tx) {
 	_ = tx.Rollback(context.WithoutCancel(ctx))
 }
 
-// mirrored reads which of the tables the state table lists, locking their state rows until the
-// transaction ends; it returns their stored hashes by name.
-func (m *Mirror) mirrored(ctx context.Context, tx pgx.Tx, tables []string) (map[string]string, error) {
-	rows, err := tx.Query(ctx, stateLockSQL(m.state), tables)
-	if err != nil {
-		return nil, err
-	}
-	listed := map[string]string{}
-	var name, hash string
-	_, err = pgx.ForEachRow(rows, []any{&name, &hash}, func() error {
-		listed[name] = hash
-		return nil
-	})
-	return listed, err
-}
-
-// checkNames checks table names given to Wipe, Drop, Invalidate and RowCount.
-func checkNames(tables []string) error {
-	for _, t := range tables {
-		if err := checkIdentifier("table", t); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func (m *Mirror) rels(tables []string) []rel {
 	out := make([]rel, len(tables))
 	for i, t := range tables {
 		out[i] = m.rel(t)
 	}
 	return out
-}
-
-// States reads the state table alone.
-func (m *Mirror) States(ctx context.Context) (map[string]bulk.TableState, error) {
-	rows, err := m.pool.Query(ctx, stateSelectSQL(m.state))
-	if err != nil {
-		return nil, fmt.Errorf("tenant %s: read state table %s: %w", m.tenant, m.state.name, err)
-	}
-	states := map[string]bulk.TableState{}
-	var name, hash, defaults string
-	var lsn int64
-	var changed *time.Time
-	var counts bulk.Counts
-	var rewind bool
-	if _, err := pgx.ForEachRow(rows, []any{&name, &hash, &lsn, &changed, &defaults, &counts.Inserted, &counts.Updated, &counts.Deleted, &rewind}, func() error {
-		st := bulk.TableState{Table: schema.Table{Name: name}, Hash: hash, LSN: lsn, Cycle: counts, Rewind: rewind}
-		if changed != nil {
-			st.Changed = changed.UTC()
-		}
-		states[name] = st
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("tenant %s: read state table %s: %w", m.tenant, m.state.name, err)
-	}
-	return states, nil
-}
-
-// Tables reads back every mirrored table from the catalog, with its stored hash, LSN and
-// defaults. A table that the state table lists but the database lacks (dropped by hand) is left
-// out, so that the next schema call creates it.
-func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error) {
-	// One read transaction, so that the state and the catalog are of one moment.
-	tx, err := m.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return nil, fmt.Errorf("tenant %s: read catalog: %w", m.tenant, err)
-	}
-	defer rollback(ctx, tx)
-	rows, err := tx.Query(ctx, stateSelectSQL(m.state))
-	if err != nil {
-		return nil, fmt.Errorf("tenant %s: read state table %s: %w", m.tenant, m.state.name, err)
-	}
-	states := map[string]bulk.TableState{}
-	defaults := map[string]string{}
-	var name, hash, defaultsText string
-	var lsn int64
-	var changed *time.Time
-	var counts bulk.Counts
-	var rewind bool
-	if _, err := pgx.ForEachRow(rows, []any{&name, &hash, &lsn, &changed, &defaultsText, &counts.Inserted, &counts.Updated, &counts.Deleted, &rewind}, func() error {
-		st := bulk.TableState{Hash: hash, LSN: lsn, Cycle: counts, Rewind: rewind}
-		if changed != nil {
-			st.Changed = changed.UTC()
-		}
-		states[name] = st
-		defaults[name] = defaultsText
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("tenant %s: read state table %s: %w", m.tenant, m.state.name, err)
-	}
-	rows, err = tx.Query(ctx, catalogSQL(m.state))
-	if err != nil {
-		return nil, fmt.Errorf("tenant %s: read catalog: %w", m.tenant, err)
-	}
-	out := map[string]bulk.TableState{}
-	var table, column, physical, comment string
-	var notNull, primaryKey bool
-	if _, err := pgx.ForEachRow(rows, []any{&table, &column, &physical, &notNull, &primaryKey, &comment}, func() error {
-		st, ok := out[table]
-		if !ok {
-			st = states[table]
-			st.Table.Name = table
-		}
-		st.Table.Columns = append(st.Table.Columns, columnFromCatalog(column, physical, comment, notNull, primaryKey))
-		out[table] = st
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("tenant %s: read catalog: %w", m.tenant, err)
-	}
-	for name, st := range out {
-		if err := bulk.DecodeDefaults(&st.Table, defaults[name]); err != nil {
-			return nil, fmt.Errorf("tenant %s: %w", m.tenant, err)
-		}
-		st.KeptDefaults = bulk.KeptDefaults(st.Table, columnDefault)
-		out[name] = st
-	}
-	return out, nil
 }
 
 // Migrate carries out a plan in one transaction with its state row, under the mirror's schema
@@ -407,7 +293,7 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 		ddl, err = createTableSQL(table, desired)
 	case schema.Alter, schema.None:
 	default:
-		return fmt.Errorf("table %s: unknown plan action %v", desired.Name, plan.Action)
+		return bulk.ForTable(desired.Name, fmt.Errorf("unknown plan action %v", plan.Action))
 	}
 	if err != nil {
 		return err
@@ -419,8 +305,8 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 			return err
 		}
 		stored, isMirrored := listed[desired.Name]
-		if stored != mig.From {
-			return fmt.Errorf("its state holds schema %.12s where the plan was made from %.12s: %w", stored, mig.From, bulk.ErrSchemaChanged)
+		if err := statetable.CheckFrom(stored, mig.From); err != nil {
+			return err
 		}
 		var exists bool
 		if err := tx.QueryRow(ctx, tableExistsSQL, m.schema, desired.Name).Scan(&exists); err != nil {
@@ -441,7 +327,7 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 			return err
 		default:
 			if !isMirrored || !exists {
-				return fmt.Errorf("table %s is not a mirrored table of database %s, so it cannot be altered", desired.Name, m.database)
+				return fmt.Errorf("it is not a mirrored table of database %s, so it cannot be altered", m.database)
 			}
 			if plan.Action == schema.Alter {
 				physical, err := physicalTypes(ctx, tx, table)
@@ -460,7 +346,7 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 		}
 	})
 	if err != nil {
-		return fmt.Errorf("table %s: %s: %w", desired.Name, plan.Action, err)
+		return bulk.ForTable(desired.Name, fmt.Errorf("%s: %w", plan.Action, err))
 	}
 	return nil
 }
@@ -490,112 +376,6 @@ func execAll(ctx context.Context, tx pgx.Tx, stmts []string) error {
 	return nil
 }
 
-// requireMirrored fails when some of the tables are not listed in the state table.
-func (m *Mirror) requireMirrored(listed map[string]string, tables []string) error {
-	var missing []string
-	for _, t := range tables {
-		if _, ok := listed[t]; !ok {
-			missing = append(missing, t)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("%s not mirrored in database %s (the state table %s does not list them)", strings.Join(missing, ", "), m.database, m.state.name)
-	}
-	return nil
-}
-
-// Wipe empties the tables and sets their LSN to -1 in one transaction; tables and indexes stay.
-func (m *Mirror) Wipe(ctx context.Context, tables []string) error {
-	if len(tables) == 0 {
-		return nil
-	}
-	if err := checkNames(tables); err != nil {
-		return err
-	}
-	// Under the schema lock, as the cycle's statements that lock state rows run: taking them in
-	// another order than those would deadlock against them.
-	err := m.inSchemaTx(ctx, func(tx pgx.Tx) error {
-		listed, err := m.mirrored(ctx, tx, tables)
-		if err != nil {
-			return err
-		}
-		if err := m.requireMirrored(listed, tables); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, truncateSQL(m.rels(tables))); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, stateWipedSQL(m.state), tables)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("wipe %s: %w", strings.Join(tables, ", "), err)
-	}
-	return nil
-}
-
-// Drop drops the tables the state table lists, and their state rows. Names it does not list
-// are skipped: they are not the mirror's to drop.
-func (m *Mirror) Drop(ctx context.Context, tables []string) error {
-	if len(tables) == 0 {
-		return nil
-	}
-	if err := checkNames(tables); err != nil {
-		return err
-	}
-	err := m.inSchemaTx(ctx, func(tx pgx.Tx) error { return m.drop(ctx, tx, tables) })
-	if err != nil {
-		return fmt.Errorf("drop %s: %w", strings.Join(tables, ", "), err)
-	}
-	return nil
-}
-
-func (m *Mirror) drop(ctx context.Context, tx pgx.Tx, tables []string) error {
-	listed, err := m.mirrored(ctx, tx, tables)
-	if err != nil {
-		return err
-	}
-	var drop []string
-	for _, t := range tables {
-		if _, ok := listed[t]; ok {
-			drop = append(drop, dropTableSQL(m.rel(t)))
-		}
-	}
-	if err := execAll(ctx, tx, drop); err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, stateDeleteSQL(m.state), tables)
-	return err
-}
-
-// Invalidate sets the tables' LSN to -1 (every table's when tables is empty), leaving their rows.
-func (m *Mirror) Invalidate(ctx context.Context, tables []string) error {
-	if len(tables) == 0 {
-		if _, err := m.pool.Exec(ctx, stateInvalidateAllSQL(m.state)); err != nil {
-			return fmt.Errorf("invalidate every table: %w", err)
-		}
-		return nil
-	}
-	if err := checkNames(tables); err != nil {
-		return err
-	}
-	err := m.inSchemaTx(ctx, func(tx pgx.Tx) error {
-		listed, err := m.mirrored(ctx, tx, tables)
-		if err != nil {
-			return err
-		}
-		if err := m.requireMirrored(listed, tables); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, stateInvalidateSQL(m.state), tables)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("invalidate %s: %w", strings.Join(tables, ", "), err)
-	}
-	return nil
-}
-
 // RowCount counts the rows of a mirrored table.
 func (m *Mirror) RowCount(ctx context.Context, table string) (int64, error) {
 	if err := checkIdentifier("table", table); err != nil {
@@ -605,7 +385,7 @@ func (m *Mirror) RowCount(ctx context.Context, table string) (int64, error) {
 	var listed bool
 	err := m.pool.QueryRow(ctx, stateListedSQL(m.state), table).Scan(&listed)
 	if err == nil && !listed {
-		err = m.requireMirrored(nil, []string{table})
+		err = m.ledger.RequireListed(nil, []string{table})
 	}
 	if err == nil {
 		err = m.pool.QueryRow(ctx, rowCountSQL(m.rel(table))).Scan(&n)
@@ -614,69 +394,4 @@ func (m *Mirror) RowCount(ctx context.Context, table string) (int64, error) {
 		return 0, fmt.Errorf("count rows of %s: %w", table, err)
 	}
 	return n, nil
-}
-
-// BeginCycle starts the next cycle and sets every table's cycle counts to zero.
-func (m *Mirror) BeginCycle(ctx context.Context) error {
-	err := m.inSchemaTx(ctx, func(tx pgx.Tx) error {
-		return execAll(ctx, tx, []string{beginCycleSQL(m.state), resetCountsSQL(m.state)})
-	})
-	if err != nil {
-		return fmt.Errorf("tenant %s: begin a cycle: %w", m.tenant, err)
-	}
-	return nil
-}
-
-// NameTables records that the cycle in progress named the tables.
-func (m *Mirror) NameTables(ctx context.Context, tables []string) error {
-	err := m.inSchemaTx(ctx, func(tx pgx.Tx) error {
-		var cycle int64
-		err := tx.QueryRow(ctx, nameCycleSQL(m.state)).Scan(&cycle)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // no cycle in progress
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, nameTablesSQL(m.state), tables, cycle)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("tenant %s: record the tables the cycle named: %w", m.tenant, err)
-	}
-	return nil
-}
-
-// EndCycle drops the tables that the cycle's TableSchema calls did not name and ends the cycle.
-func (m *Mirror) EndCycle(ctx context.Context) ([]string, error) {
-	var dropped []string
-	err := m.inSchemaTx(ctx, func(tx pgx.Tx) error {
-		var cycle int64
-		var stage string
-		err := tx.QueryRow(ctx, cycleLockSQL(m.state)).Scan(&cycle, &stage)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if stage == "named" {
-			rows, err := tx.Query(ctx, unnamedSQL(m.state), cycle)
-			if err != nil {
-				return err
-			}
-			if dropped, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-				return err
-			}
-			if err := m.drop(ctx, tx, dropped); err != nil {
-				return err
-			}
-		}
-		_, err = tx.Exec(ctx, endCycleSQL(m.state))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("tenant %s: end the cycle: %w", m.tenant, err)
-	}
-	return dropped, nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mirrord/mirrord/bulk"
-
+	"github.com/mirrord/mirrord/bulk/internal/statetable"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -37,7 +37,7 @@ func checkTableNames(t schema.Table) error {
 	}
 	for _, c := range t.Columns {
 		if err := checkIdentifier("column", c.Name); err != nil {
-			return fmt.Errorf("table %s: %w", t.Name, err)
+			return bulk.ForTable(t.Name, err)
 		}
 	}
 	return nil
@@ -85,22 +85,22 @@ func createStateTableSQL(state rel) string {
 		"\tschemahash text NOT NULL,\n" +
 		"\tlsn bigint NOT NULL,\n" +
 		"\tchanged_at timestamptz")
-	for _, c := range stateColumns {
-		b.WriteString(",\n\t" + c.name + " " + c.definition)
+	for _, c := range statetable.Added {
+		b.WriteString(",\n\t" + c.Name + " " + stateColumnType(c.Kind))
 	}
 	b.WriteString("\n)")
 	return b.String()
 }
 
-// stateColumns are the state table's columns that later versions added, as state tables made
-// before them lack them.
-var stateColumns = []struct{ name, definition string }{
-	{"defaults", "text"},
-	{"cycle", "bigint"},
-	{"inserted", "bigint NOT NULL DEFAULT 0"},
-	{"updated", "bigint NOT NULL DEFAULT 0"},
-	{"deleted", "bigint NOT NULL DEFAULT 0"},
-	{"wiped_cycle", "bigint"},
+// stateColumnType is PostgreSQL's type of a state table column that later versions added.
+func stateColumnType(k statetable.Kind) string {
+	switch k {
+	case statetable.Text:
+		return "text"
+	case statetable.Number:
+		return "bigint"
+	}
+	return "bigint NOT NULL DEFAULT 0"
 }
 
 // stateColumnsSQL lists the state table's columns ($1 schema, $2 table).
@@ -110,9 +110,9 @@ WHERE attrelid = (SELECT c.oid FROM pg_class c WHERE c.relname = $2 AND c.relnam
 
 // upgradeStateTableSQL adds the columns a state table made by an earlier version lacks.
 func upgradeStateTableSQL(state rel) string {
-	parts := make([]string, len(stateColumns))
-	for i, c := range stateColumns {
-		parts[i] = "ADD COLUMN IF NOT EXISTS " + c.name + " " + c.definition
+	parts := make([]string, len(statetable.Added))
+	for i, c := range statetable.Added {
+		parts[i] = "ADD COLUMN IF NOT EXISTS " + c.Name + " " + stateColumnType(c.Kind)
 	}
 	return "ALTER TABLE " + state.String() + "\n\t" + strings.Join(parts, ",\n\t")
 }
@@ -283,7 +283,7 @@ func createTableSQL(table rel, t schema.Table) ([]string, error) {
 	for i, c := range t.Columns {
 		def, err := columnDefinition(c, true)
 		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", t.Name, err)
+			return nil, bulk.ForTable(t.Name, err)
 		}
 		if i > 0 {
 			b.WriteString(",")
@@ -321,7 +321,7 @@ func alterTableSQL(table rel, plan schema.Plan, physical map[string]string) ([]s
 	for _, c := range plan.Add {
 		def, err := columnDefinition(c, false)
 		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", table.name, err)
+			return nil, bulk.ForTable(table.name, err)
 		}
 		actions = append(actions, "ADD COLUMN "+def)
 		if expr, _ := columnDefault(c); expr != "" {
@@ -338,7 +338,7 @@ func alterTableSQL(table rel, plan schema.Plan, physical map[string]string) ([]s
 	for _, c := range plan.Widen {
 		t, err := pgType(c)
 		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", table.name, err)
+			return nil, bulk.ForTable(table.name, err)
 		}
 		if physical[c.Name] != t {
 			actions = append(actions, "ALTER COLUMN "+quote(c.Name)+" TYPE "+t)
@@ -397,7 +397,7 @@ func createStageSQL(stage rel, t schema.Table, cols []int) (string, error) {
 	for _, ci := range cols {
 		ty, err := pgType(t.Columns[ci])
 		if err != nil {
-			return "", fmt.Errorf("table %s: %w", t.Name, err)
+			return "", bulk.ForTable(t.Name, err)
 		}
 		b.WriteString(", " + quote(t.Columns[ci].Name) + " " + ty)
 	}

@@ -81,7 +81,7 @@ type applier struct {
 	table schema.Table
 	key   []schema.Column
 
-	segments map[string]*segment // by column set
+	segments bulk.Segments[*segment]
 	current  *segment
 	del      driverStmt
 	delArgs  []driver.NamedValue
@@ -281,16 +281,19 @@ func (a *applier) checkState(hash string) (lsn int64, rewind bool, err error) {
 	return lsn, flag != 0, nil
 }
 
-// segment returns the write path of a column set, preparing it on first use.
+// segment returns the write path of a column set, checked (bulk.CheckColumns) and prepared on
+// first use.
 func (a *applier) segment(cols []int) (*segment, error) {
-	id := fmt.Sprint(cols)
-	if seg, ok := a.segments[id]; ok {
-		return seg, nil
+	return a.segments.For(a.table, cols, func(keyPos []int) (*segment, error) { return a.newSegment(cols, keyPos) })
+}
+
+// newSegment prepares the write path of a checked column set.
+func (a *applier) newSegment(cols, keyPos []int) (*segment, error) {
+	batchCols := make([]schema.Column, len(cols))
+	for i, ci := range cols {
+		batchCols[i] = a.table.Columns[ci]
 	}
-	batchCols, keyPos, err := checkBatchColumns(a.table, cols)
-	if err != nil {
-		return nil, err
-	}
+	var err error
 	seg := &segment{cols: slices.Clone(cols), keyPos: keyPos}
 	var pad []schema.Column
 	for _, i := range bulk.OmittedDefaults(a.table, cols, columnDefault) {
@@ -345,10 +348,6 @@ func (a *applier) segment(cols []int) (*segment, error) {
 			return nil, err
 		}
 	}
-	if a.segments == nil {
-		a.segments = make(map[string]*segment)
-	}
-	a.segments[id] = seg
 	return seg, nil
 }
 
@@ -522,33 +521,6 @@ func isKeyConflict(err error) bool {
 	}
 	code := se.Code()
 	return code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || code == sqlite3.SQLITE_CONSTRAINT_UNIQUE
-}
-
-// checkBatchColumns checks a batch's column indexes against the table: in range, each once, the
-// key included. It returns the batch's columns and the position in cols of each key column.
-func checkBatchColumns(table schema.Table, cols []int) (batchCols []schema.Column, keyPos []int, err error) {
-	if len(cols) == 0 {
-		return nil, nil, fmt.Errorf("a batch names no columns")
-	}
-	seen := make(map[int]bool, len(cols))
-	for _, ci := range cols {
-		if ci < 0 || ci >= len(table.Columns) {
-			return nil, nil, fmt.Errorf("column index %d is out of range: the table has %d columns", ci, len(table.Columns))
-		}
-		if seen[ci] {
-			return nil, nil, fmt.Errorf("column %s is named twice in one batch", table.Columns[ci].Name)
-		}
-		seen[ci] = true
-		batchCols = append(batchCols, table.Columns[ci])
-	}
-	for _, k := range table.Key() {
-		pos := slices.Index(cols, k)
-		if pos < 0 {
-			return nil, nil, fmt.Errorf("a batch leaves out key column %s", table.Columns[k].Name)
-		}
-		keyPos = append(keyPos, pos)
-	}
-	return batchCols, keyPos, nil
 }
 
 // leavesOutNotNull reports whether a batch of these columns lacks a NOT NULL column.

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/bulk/internal/statetable"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -81,25 +81,26 @@ func (m *Mirror) read(ctx context.Context, catalog bool) (map[string]bulk.TableS
 	if err != nil {
 		return nil, m.errorf("read %s: %w", m.state, err)
 	}
-	out := make(map[string]bulk.TableState, len(states))
-	for _, st := range states {
-		if !catalog {
-			out[st.state.Table.Name] = st.state
-			continue
-		}
-		table, found, err := readCatalog(ctx, tx, st.state.Table.Name)
+	if !catalog {
+		out, err := statetable.States(states)
 		if err != nil {
 			return nil, m.errorf("%w", err)
 		}
-		if !found {
-			continue
-		}
-		if err := bulk.DecodeDefaults(&table, st.defaults); err != nil {
+		return out, nil
+	}
+	tables := make(map[string]schema.Table, len(states))
+	for _, st := range states {
+		table, found, err := readCatalog(ctx, tx, st.Name)
+		if err != nil {
 			return nil, m.errorf("%w", err)
 		}
-		st.state.Table = table
-		st.state.KeptDefaults = bulk.KeptDefaults(table, columnDefault)
-		out[table.Name] = st.state
+		if found {
+			tables[st.Name] = table
+		}
+	}
+	out, err := statetable.Tables(states, tables, columnDefault)
+	if err != nil {
+		return nil, m.errorf("%w", err)
 	}
 	return out, nil
 }
@@ -108,38 +109,6 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// stateRow is a table's row of the state table.
-type stateRow struct {
-	state    bulk.TableState
-	defaults string
-}
-
-func readStates(ctx context.Context, q queryer, state string) ([]stateRow, error) {
-	rows, err := q.QueryContext(ctx, stateListSQL(state))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var states []stateRow
-	for rows.Next() {
-		var r stateRow
-		st := &r.state
-		var changed sql.NullString
-		if err := rows.Scan(&st.Table.Name, &st.Hash, &st.LSN, &changed, &r.defaults, &st.Cycle.Inserted, &st.Cycle.Updated, &st.Cycle.Deleted, &st.Rewind); err != nil {
-			return nil, err
-		}
-		if changed.Valid {
-			// Written by the state statements in this form; anything else is shown as unknown.
-			st.Changed, _ = time.Parse("2006-01-02T15:04:05.999Z", changed.String)
-		}
-		if err := schema.CheckName("table", st.Table.Name); err != nil {
-			return nil, fmt.Errorf("state row: %w", err)
-		}
-		states = append(states, r)
-	}
-	return states, rows.Err()
 }
 
 // readCatalog reads a table's columns back into SQL Server types from their declared type
@@ -241,8 +210,8 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return m.errorf("table %s: read %s: %w", name, m.state, err)
 		}
-		if stored != mig.From {
-			return m.errorf("table %s: its state holds schema %.12s where the plan was made from %.12s: %w", name, stored, mig.From, bulk.ErrSchemaChanged)
+		if err := statetable.CheckFrom(stored, mig.From); err != nil {
+			return m.errorf("table %s: %w", name, err)
 		}
 		switch plan.Action {
 		case schema.None:
@@ -415,63 +384,6 @@ func (m *Mirror) setHash(ctx context.Context, q queryer, table, hash, defaults s
 	return nil
 }
 
-// Wipe empties the tables and sets their LSN to NoLSN in one transaction; tables and indexes stay.
-func (m *Mirror) Wipe(ctx context.Context, tables []string) error {
-	return m.writeTx(ctx, func(tx *sql.Tx) error {
-		for _, name := range tables {
-			if err := m.mustBeListed(ctx, tx, name, "wipe"); err != nil {
-				return err
-			}
-			if err := execAll(ctx, tx, deleteAllSQL(name)); err != nil {
-				return m.errorf("wipe table %s: %w", name, err)
-			}
-			if _, err := tx.ExecContext(ctx, stateWipedSQL(m.state), name); err != nil {
-				return m.errorf("wipe table %s: write %s: %w", name, m.state, err)
-			}
-		}
-		return nil
-	})
-}
-
-// Drop drops the tables and their state rows in one transaction.
-func (m *Mirror) Drop(ctx context.Context, tables []string) error {
-	return m.writeTx(ctx, func(tx *sql.Tx) error {
-		for _, name := range tables {
-			if err := m.mustBeListed(ctx, tx, name, "drop"); err != nil {
-				return err
-			}
-			if err := execAll(ctx, tx, dropTableSQL(name)); err != nil {
-				return m.errorf("drop table %s: %w", name, err)
-			}
-			if _, err := tx.ExecContext(ctx, stateDeleteSQL(m.state), name); err != nil {
-				return m.errorf("drop table %s: write %s: %w", name, m.state, err)
-			}
-		}
-		return nil
-	})
-}
-
-// Invalidate sets the tables' LSN (every table's when tables is empty) to NoLSN.
-func (m *Mirror) Invalidate(ctx context.Context, tables []string) error {
-	return m.writeTx(ctx, func(tx *sql.Tx) error {
-		if len(tables) == 0 {
-			if _, err := tx.ExecContext(ctx, stateInvalidateAllSQL(m.state)); err != nil {
-				return m.errorf("invalidate: write %s: %w", m.state, err)
-			}
-			return nil
-		}
-		for _, name := range tables {
-			if err := m.mustBeListed(ctx, tx, name, "invalidate"); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, stateSetLSNSQL(m.state), bulk.NoLSN, name); err != nil {
-				return m.errorf("invalidate table %s: write %s: %w", name, m.state, err)
-			}
-		}
-		return nil
-	})
-}
-
 // RowCount counts a table's rows.
 func (m *Mirror) RowCount(ctx context.Context, table string) (int64, error) {
 	if err := schema.CheckName("table", table); err != nil {
@@ -482,87 +394,4 @@ func (m *Mirror) RowCount(ctx context.Context, table string) (int64, error) {
 		return 0, m.errorf("count rows of table %s: %w", table, err)
 	}
 	return n, nil
-}
-
-// BeginCycle starts the next cycle and sets every table's cycle counts to zero.
-func (m *Mirror) BeginCycle(ctx context.Context) error {
-	return m.writeTx(ctx, func(tx *sql.Tx) error {
-		if err := execAll(ctx, tx, beginCycleSQL(m.state), resetCountsSQL(m.state)); err != nil {
-			return m.errorf("begin a cycle: %w", err)
-		}
-		return nil
-	})
-}
-
-// NameTables records that the cycle in progress named the tables.
-func (m *Mirror) NameTables(ctx context.Context, tables []string) error {
-	return m.writeTx(ctx, func(tx *sql.Tx) error {
-		var cycle int64
-		err := tx.QueryRowContext(ctx, nameCycleSQL(m.state)).Scan(&cycle)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil // no cycle in progress
-		}
-		if err != nil {
-			return m.errorf("record the tables the cycle named: %w", err)
-		}
-		for _, name := range tables {
-			if _, err := tx.ExecContext(ctx, nameTableSQL(m.state), cycle, name); err != nil {
-				return m.errorf("record that the cycle named %s: %w", name, err)
-			}
-		}
-		return nil
-	})
-}
-
-// EndCycle drops the tables that the cycle's TableSchema calls did not name and ends the cycle.
-func (m *Mirror) EndCycle(ctx context.Context) ([]string, error) {
-	var dropped []string
-	err := m.writeTx(ctx, func(tx *sql.Tx) error {
-		var cycle int64
-		var stage string
-		err := tx.QueryRowContext(ctx, cycleSQL(m.state)).Scan(&cycle, &stage)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return m.errorf("read the cycle: %w", err)
-		}
-		if stage == "named" {
-			rows, err := tx.QueryContext(ctx, unnamedSQL(m.state), cycle)
-			if err != nil {
-				return m.errorf("read the tables the cycle did not name: %w", err)
-			}
-			for rows.Next() {
-				var name string
-				if err := rows.Scan(&name); err != nil {
-					rows.Close()
-					return err
-				}
-				dropped = append(dropped, name)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			for _, name := range dropped {
-				if err := schema.CheckName("table", name); err != nil {
-					return m.errorf("state row: %w", err)
-				}
-				if err := execAll(ctx, tx, dropTableSQL(name)); err != nil {
-					return m.errorf("drop table %s: %w", name, err)
-				}
-				if _, err := tx.ExecContext(ctx, stateDeleteSQL(m.state), name); err != nil {
-					return m.errorf("drop table %s: write %s: %w", name, m.state, err)
-				}
-			}
-		}
-		if _, err := tx.ExecContext(ctx, endCycleSQL(m.state)); err != nil {
-			return m.errorf("end the cycle: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return dropped, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/bulk/internal/statetable"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -55,16 +56,23 @@ func createStateTableSQL(state string) string {
 	return b.String()
 }
 
-// stateColumns are the state table's columns that later versions added, as state tables made
-// before them lack them.
-var stateColumns = []struct{ name, definition string }{
-	{"defaults", "TEXT"},
-	{"cycle", "INTEGER"},
-	{"inserted", "INTEGER NOT NULL DEFAULT 0"},
-	{"updated", "INTEGER NOT NULL DEFAULT 0"},
-	{"deleted", "INTEGER NOT NULL DEFAULT 0"},
-	{"wiped_cycle", "INTEGER"},
-}
+// stateColumns are the state table's columns that later versions added (statetable.Added), as
+// state tables made before them lack them, with their SQLite definitions.
+var stateColumns = func() []struct{ name, definition string } {
+	out := make([]struct{ name, definition string }, len(statetable.Added))
+	for i, c := range statetable.Added {
+		out[i].name = c.Name
+		switch c.Kind {
+		case statetable.Text:
+			out[i].definition = "TEXT"
+		case statetable.Number:
+			out[i].definition = "INTEGER"
+		default:
+			out[i].definition = "INTEGER NOT NULL DEFAULT 0"
+		}
+	}
+	return out
+}()
 
 func stateColumnsSQL(state string) string {
 	return "SELECT name FROM pragma_table_info(" + literal(state) + ")"

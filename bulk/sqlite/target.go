@@ -1,4 +1,3 @@
-// Package sqlite is the embedded mirror target: one SQLite file per tenant in a folder, written through modernc.org/sqlite (pure Go).
 package sqlite
 
 import (

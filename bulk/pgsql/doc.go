@@ -1,0 +1,43 @@
+/*
+Package pgsql is the PostgreSQL 15+ mirror target: it implements bulk.Target and bulk.Mirror
+with one database per tenant, binary COPY into temporary staging tables and MERGE, its own DDL,
+and the type mapping of SQL Server types onto PostgreSQL's.
+
+# What it maps
+
+A tenant's mirror is the database that Options.NameTemplate names ("Mirror_{ctx}"), created on
+first contact in the server that the DSN's maintenance database belongs to. The mirrored tables
+and the state table <tenant>_mirroring live in the login's current schema, and every statement
+names them with that schema, so that nothing earlier on the search path stands in for them.
+Each column takes the PostgreSQL type TYPES.md lists, and a comment that keeps its exact SQL
+Server type, from which Tables reads the table back. A default that PostgreSQL cannot express
+is kept only in the state table (bulk.TableState.KeptDefaults). The state table lists the
+tables that are the mirror's: the partner's own tables, views and indexes in the database are
+never altered, emptied or dropped.
+
+# How it loads
+
+An Apply runs in one transaction on one connection. Rows go in segments of consecutive rows
+with one column set. A keyless table takes inserts by COPY straight into it. A fresh table
+(bulk.ApplyOptions.Fresh) takes COPY straight into it too, in chunks of Options.ChunkRows under
+a savepoint, until a delete arrives or a chunk meets a key that is there already; from then on
+the rows go through staging: COPY into a temporary table, then one MERGE of each key's last
+state. What each MERGE did is read from PostgreSQL's per-transaction row statistics, or from
+the rows' op tags when track_counts is off.
+
+# Locks
+
+Creates, alters, drops, wipes, invalidations and the cycle's bookkeeping of one mirror take a
+transaction-level advisory lock of its database, so they run one at a time across processes.
+An apply locks its table's state row (SELECT … FOR UPDATE) for its whole transaction: applies
+of one table, and migrations of it, wait for each other, while applies of different tables run
+side by side, up to Options.MaxConnsPerTenant connections per tenant.
+
+# Limits
+
+Names are at most 63 bytes (PostgreSQL's identifier limit) and pass schema.CheckName. Statements
+are described on every use rather than cached, since DDL would make cached descriptions stale.
+Binary COPY does not convert: a segment checks once that the table's column types are the ones
+its codecs write, and an apply against a stale model fails instead of storing wrong bytes.
+*/
+package pgsql

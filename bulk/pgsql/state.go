@@ -1,0 +1,230 @@
+package pgsql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/bulk/internal/statetable"
+	"github.com/mirrord/mirrord/schema"
+)
+
+// The state table's logic is statetable's; this file gives it PostgreSQL's statements and the
+// mirror's schema lock (an advisory lock of the transaction).
+
+// stateDB is the mirror as statetable.Table reaches it.
+type stateDB struct{ m *Mirror }
+
+func (d stateDB) Update(ctx context.Context, fn func(statetable.Tx) error) error {
+	return d.m.inSchemaTx(ctx, func(tx pgx.Tx) error { return fn(stateTx{d.m, tx}) })
+}
+
+func (d stateDB) InvalidateAll(ctx context.Context) error {
+	_, err := d.m.pool.Exec(ctx, stateInvalidateAllSQL(d.m.state))
+	return err
+}
+
+// stateTx runs the state table's statements in a transaction that holds the schema lock.
+type stateTx struct {
+	m  *Mirror
+	tx pgx.Tx
+}
+
+func (s stateTx) Listed(ctx context.Context, tables []string) (map[string]string, error) {
+	return s.m.mirrored(ctx, s.tx, tables)
+}
+
+func (s stateTx) Empty(ctx context.Context, tables []string) error {
+	_, err := s.tx.Exec(ctx, truncateSQL(s.m.rels(tables)))
+	return err
+}
+
+func (s stateTx) DropTables(ctx context.Context, tables []string) error {
+	stmts := make([]string, len(tables))
+	for i, t := range tables {
+		stmts[i] = dropTableSQL(s.m.rel(t))
+	}
+	return execAll(ctx, s.tx, stmts)
+}
+
+func (s stateTx) Forget(ctx context.Context, tables []string) error {
+	_, err := s.tx.Exec(ctx, stateDeleteSQL(s.m.state), tables)
+	return err
+}
+
+func (s stateTx) SetWiped(ctx context.Context, tables []string) error {
+	_, err := s.tx.Exec(ctx, stateWipedSQL(s.m.state), tables)
+	return err
+}
+
+func (s stateTx) SetInvalid(ctx context.Context, tables []string) error {
+	_, err := s.tx.Exec(ctx, stateInvalidateSQL(s.m.state), tables)
+	return err
+}
+
+func (s stateTx) BeginCycle(ctx context.Context) error {
+	return execAll(ctx, s.tx, []string{beginCycleSQL(s.m.state), resetCountsSQL(s.m.state)})
+}
+
+func (s stateTx) NameCycle(ctx context.Context) (int64, bool, error) {
+	var cycle int64
+	err := s.tx.QueryRow(ctx, nameCycleSQL(s.m.state)).Scan(&cycle)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	return cycle, err == nil, err
+}
+
+func (s stateTx) NameTables(ctx context.Context, cycle int64, tables []string) error {
+	_, err := s.tx.Exec(ctx, nameTablesSQL(s.m.state), tables, cycle)
+	return err
+}
+
+func (s stateTx) LockCycle(ctx context.Context) (int64, string, bool, error) {
+	var cycle int64
+	var stage string
+	err := s.tx.QueryRow(ctx, cycleLockSQL(s.m.state)).Scan(&cycle, &stage)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, "", false, nil
+	}
+	return cycle, stage, err == nil, err
+}
+
+func (s stateTx) Unnamed(ctx context.Context, cycle int64) ([]string, error) {
+	rows, err := s.tx.Query(ctx, unnamedSQL(s.m.state), cycle)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func (s stateTx) EndCycle(ctx context.Context) error {
+	_, err := s.tx.Exec(ctx, endCycleSQL(s.m.state))
+	return err
+}
+
+// mirrored reads which of the tables the state table lists, locking their state rows until the
+// transaction ends; it returns their stored hashes by name.
+func (m *Mirror) mirrored(ctx context.Context, tx pgx.Tx, tables []string) (map[string]string, error) {
+	rows, err := tx.Query(ctx, stateLockSQL(m.state), tables)
+	if err != nil {
+		return nil, err
+	}
+	listed := map[string]string{}
+	var name, hash string
+	_, err = pgx.ForEachRow(rows, []any{&name, &hash}, func() error {
+		listed[name] = hash
+		return nil
+	})
+	return listed, err
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// readStateRows reads every table's row of the state table.
+func (m *Mirror) readStateRows(ctx context.Context, q querier) ([]statetable.Row, error) {
+	rows, err := q.Query(ctx, stateSelectSQL(m.state))
+	if err != nil {
+		return nil, fmt.Errorf("read state table %s: %w", m.state.name, err)
+	}
+	var out []statetable.Row
+	var r statetable.Row
+	var changed *time.Time
+	if _, err := pgx.ForEachRow(rows, []any{&r.Name, &r.Hash, &r.LSN, &changed, &r.Defaults, &r.Cycle.Inserted, &r.Cycle.Updated, &r.Cycle.Deleted, &r.Rewind}, func() error {
+		row := r
+		if changed != nil {
+			row.Changed = *changed
+		}
+		out = append(out, row)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read state table %s: %w", m.state.name, err)
+	}
+	return out, nil
+}
+
+// States reads the state table alone.
+func (m *Mirror) States(ctx context.Context) (map[string]bulk.TableState, error) {
+	rows, err := m.readStateRows(ctx, m.pool)
+	if err == nil {
+		var states map[string]bulk.TableState
+		if states, err = statetable.States(rows); err == nil {
+			return states, nil
+		}
+	}
+	return nil, fmt.Errorf("tenant %s: %w", m.tenant, err)
+}
+
+// Tables reads back every mirrored table from the catalog, with its stored hash, LSN and
+// defaults. A table that the state table lists but the database lacks (dropped by hand) is left
+// out, so that the next schema call creates it.
+func (m *Mirror) Tables(ctx context.Context) (map[string]bulk.TableState, error) {
+	out, err := m.tables(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", m.tenant, err)
+	}
+	return out, nil
+}
+
+func (m *Mirror) tables(ctx context.Context) (map[string]bulk.TableState, error) {
+	// One read transaction, so that the state and the catalog are of one moment.
+	tx, err := m.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, fmt.Errorf("read catalog: %w", err)
+	}
+	defer rollback(ctx, tx)
+	states, err := m.readStateRows(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, catalogSQL(m.state))
+	if err != nil {
+		return nil, fmt.Errorf("read catalog: %w", err)
+	}
+	catalog := map[string]schema.Table{}
+	var table, column, physical, comment string
+	var notNull, primaryKey bool
+	if _, err := pgx.ForEachRow(rows, []any{&table, &column, &physical, &notNull, &primaryKey, &comment}, func() error {
+		t := catalog[table]
+		t.Columns = append(t.Columns, columnFromCatalog(column, physical, comment, notNull, primaryKey))
+		catalog[table] = t
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read catalog: %w", err)
+	}
+	return statetable.Tables(states, catalog, columnDefault)
+}
+
+// Wipe empties the tables and sets their LSN to -1 in one transaction; tables and indexes stay.
+func (m *Mirror) Wipe(ctx context.Context, tables []string) error {
+	return m.ledger.Wipe(ctx, tables)
+}
+
+// Drop drops the tables the state table lists, and their state rows. Names it does not list
+// are skipped: they are not the mirror's to drop.
+func (m *Mirror) Drop(ctx context.Context, tables []string) error {
+	return m.ledger.Drop(ctx, tables)
+}
+
+// Invalidate sets the tables' LSN to -1 (every table's when tables is empty), leaving their rows.
+func (m *Mirror) Invalidate(ctx context.Context, tables []string) error {
+	return m.ledger.Invalidate(ctx, tables)
+}
+
+// BeginCycle starts the next cycle and sets every table's cycle counts to zero.
+func (m *Mirror) BeginCycle(ctx context.Context) error { return m.ledger.BeginCycle(ctx) }
+
+// NameTables records that the cycle in progress named the tables.
+func (m *Mirror) NameTables(ctx context.Context, tables []string) error {
+	return m.ledger.NameTables(ctx, tables)
+}
+
+// EndCycle drops the tables that the cycle's TableSchema calls did not name and ends the cycle.
+func (m *Mirror) EndCycle(ctx context.Context) ([]string, error) { return m.ledger.EndCycle(ctx) }
