@@ -29,6 +29,7 @@ func check(ctx context.Context, args []string, out io.Writer) error {
 	f.register(fs)
 	partnerPub := fs.String("partner-pub", "", "the partner's public key as registered with SuperOffice (PEM or RSA XML), to match against --partner-key")
 	timeout := fs.Duration("timeout", time.Minute, "longest time the whole check may take")
+	selfTest := fs.Bool("self-test", false, "also run a whole mirroring cycle through the endpoint into the target, as tenant "+selfTestTenant+", with tokens signed by a throwaway key that only this check trusts")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,6 +44,13 @@ func check(ctx context.Context, args []string, out io.Writer) error {
 	c.tls(f.tlsCert, f.tlsKey)
 	c.acme(ctx, &f.acme, f.tlsCert != "")
 	c.listen(f.listen)
+	if *selfTest {
+		if c.failed > 0 {
+			c.report("self-test", errors.New("not run: fix the checks above first"), "")
+		} else {
+			c.selfTest(ctx, &f)
+		}
+	}
 	if c.failed > 0 {
 		return fmt.Errorf("%d of %d checks failed", c.failed, c.total)
 	}

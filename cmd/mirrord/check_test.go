@@ -100,3 +100,33 @@ func TestCheckFailsClearly(t *testing.T) {
 		t.Errorf("the SQL Server failure says nothing of the connection:\n%s", out)
 	}
 }
+
+// TestCheckSelfTest runs a whole cycle through the endpoint into SQLite, and into PostgreSQL
+// where it is available, twice each: the second run finds the first's mirror and reuses it.
+func TestCheckSelfTest(t *testing.T) {
+	targets := map[string]string{"sqlite": t.TempDir()}
+	if dsn := os.Getenv("MIRRORD_TEST_PG_DSN"); dsn != "" {
+		targets["postgres"] = dsn
+	}
+	for name, target := range targets {
+		t.Run(name, func(t *testing.T) {
+			k := checkKeys(t)
+			for run := 1; run <= 2; run++ {
+				out, err := runCheck(t, "--self-test", "--app-id", "demo-app", "--partner-key", k.PartnerXML, "--environment", "sod",
+					"--target", target, "--db-name", "SelfTest_{ctx}", "--listen", "127.0.0.1:0")
+				if err != nil {
+					t.Fatalf("run %d: %v\n%s", run, err, out)
+				}
+				if !strings.Contains(out, "ok    self-test") || !strings.Contains(out, "1000 rows inserted, 10 updated, 10 deleted") {
+					t.Fatalf("run %d: the report lacks the self-test:\n%s", run, out)
+				}
+			}
+		})
+	}
+	// A failing check before it keeps the self-test from running.
+	out, err := runCheck(t, "--self-test", "--app-id", "demo-app", "--partner-key", "/nonexistent", "--environment", "sod",
+		"--target", t.TempDir(), "--listen", "127.0.0.1:0")
+	if err == nil || !strings.Contains(out, "self-test") || !strings.Contains(out, "not run") {
+		t.Fatalf("a self-test after a failed check: %v\n%s", err, out)
+	}
+}
