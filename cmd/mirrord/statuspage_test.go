@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mirrord/mirrord/soapfront/auth"
+)
+
+// TestServeStatusPage runs serve with --metrics-listen, sends it a whole cycle, and reads the
+// tenant's row on /status there; the service listener does not serve the page.
+func TestServeStatusPage(t *testing.T) {
+	k := checkKeys(t)
+	dir := t.TempDir()
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"--app-id", "status-app", "--partner-key", k.PartnerXML, "--superoffice-cert", k.SuperOfficeCert,
+			"--target", filepath.Join(dir, "mirrors"), "--listen", addr, "--metrics-listen", metricsAddr, "--log-level", "error"})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	waitHealthy(t, "http://"+addr+"/healthz", done)
+
+	soKey, err := auth.LoadPartnerKey(k.SuperOfficeKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := auth.ReadCertificates(k.SuperOfficeCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &selfTestClient{url: "http://" + addr + "/mirroring", token: func() (string, error) {
+		return auth.IssueToken(soKey, certs[0], auth.IssueClaims{AppID: "status-app", Tenant: selfTestTenant})
+	}}
+	if err := cl.cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	page := get(t, "http://"+metricsAddr+"/status")
+	for _, want := range []string{selfTestTenant, `class="state ok"`, "1020 rows", "0 in a cycle", "<svg"} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("/status lacks %q:\n%s", want, page)
+		}
+	}
+	if resp, err := http.Get("http://" + addr + "/status"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Fatal("the service listener serves /status without --status-on-listen")
+		}
+	}
+}
