@@ -1,4 +1,3 @@
-// Package soapfront is the HTTP front end of mirrord: it serves the five SOAP operations of the mirroring contract, checks each call's token, and hands decoded requests to the engine.
 package soapfront
 
 import (

@@ -1,4 +1,3 @@
-// Package auth checks SuperOffice's signed tokens, signs the partner's answer, and loads and makes the keys both need.
 package auth
 
 import (
