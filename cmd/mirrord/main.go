@@ -20,7 +20,8 @@ Usage:
   mirrord check      [flags]   check, with serve's flags, everything a first call needs
   mirrord version              print the version, the commit and the Go version
 
-Every flag has an environment equivalent: --max-body is MIRRORD_MAX_BODY.
+Every flag has an environment equivalent: --max-body is MIRRORD_MAX_BODY. --config FILE
+reads serve's settings from a TOML file; a flag wins over its variable, which wins over the file.
 Run "mirrord <command> -h" for a command's flags.
 `
 
@@ -59,45 +60,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mirrord:", err)
 		os.Exit(1)
 	}
-}
-
-// parseFlags parses args, then gives every flag not set on the command line the value of its
-// environment variable MIRRORD_<NAME>, if set. A repeatable flag takes a comma-separated list.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || err != nil {
-			return
-		}
-		name := envName(f.Name)
-		v, ok := os.LookupEnv(name)
-		if !ok {
-			return
-		}
-		values := []string{v}
-		if _, repeatable := f.Value.(*listFlag); repeatable {
-			values = strings.Split(v, ",")
-		}
-		for _, one := range values {
-			if e := f.Value.Set(strings.TrimSpace(one)); e != nil {
-				err = fmt.Errorf("%s=%q: %v", name, v, e)
-				return
-			}
-		}
-	})
-	return err
-}
-
-func envName(flagName string) string {
-	return "MIRRORD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
 // listFlag is a repeatable string flag.

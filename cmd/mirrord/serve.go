@@ -149,8 +149,13 @@ func serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var f serveFlags
 	f.register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	printSettings := fs.Bool("print-config", false, "print the effective settings, secrets masked, as a --config file, and exit")
+	from, err := parseFlagsFrom(fs, args)
+	if err != nil {
 		return err
+	}
+	if *printSettings {
+		return printConfig(os.Stdout, fs, from)
 	}
 	if err := f.check(); err != nil {
 		return err
