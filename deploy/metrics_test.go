@@ -22,7 +22,7 @@ import (
 
 // metricSources are the files that create every metric of mirrord's own; metrics.WriteProcessMetrics
 // adds the process_* and go_* ones.
-var metricSources = []string{"soapfront/metrics.go", "soapfront/skipped.go"}
+var metricSources = []string{"soapfront/metrics.go", "soapfront/skipped.go", "cmd/mirrord/spoolmetrics.go"}
 
 // catalog is what mirrord exports, as read from its source.
 type catalog struct {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/internal/diskspace"
 )
 
 var _ bulk.Checker = (*Target)(nil)
@@ -48,7 +49,7 @@ func (t *Target) Check(ctx context.Context) []bulk.Check {
 	if err != nil {
 		return append(checks, bulk.Check{Name: "folder", Detail: fmt.Sprintf("cannot write a SQLite file in %s: %v", filepath.Clean(t.dir), err)})
 	}
-	if free, ok := FreeSpace(t.dir); ok {
+	if free, _, ok := diskspace.Space(t.dir); ok {
 		c := bulk.Check{Name: "free space", OK: free >= minFreeSpace, Detail: fmt.Sprintf("%d MiB free in %s", free>>20, t.dir)}
 		if !c.OK {
 			c.Detail += "; a repopulation writes a tenant's whole data again: free some space"

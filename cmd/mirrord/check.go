@@ -17,7 +17,7 @@ import (
 
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/bulk/mssql"
-	"github.com/mirrord/mirrord/bulk/sqlite"
+	"github.com/mirrord/mirrord/internal/diskspace"
 	"github.com/mirrord/mirrord/soapfront/auth"
 )
 
@@ -187,7 +187,7 @@ func (c *checker) spool(dir string) {
 	f.Close()
 	os.Remove(f.Name())
 	detail := dir + " is writable"
-	if free, ok := sqlite.FreeSpace(dir); ok {
+	if free, _, ok := diskspace.Space(dir); ok {
 		detail += fmt.Sprintf(", %d MiB free", free>>20)
 	}
 	c.report("spool folder", nil, detail)

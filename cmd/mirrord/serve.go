@@ -205,6 +205,7 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	set := metrics.NewSet()
+	registerSpoolMetrics(set, f.spoolDir)
 	board := statuspage.New(statuspage.Options{Behind: f.statusBehind, Version: buildVersion()})
 	soap, err := soapfront.New(eng, soapfront.Config{
 		Path: f.path, AppID: f.appID, Verifier: verifier, PartnerKey: key,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -50,6 +51,10 @@ func TestServeStatusPage(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Fatalf("/status lacks %q:\n%s", want, page)
 		}
+	}
+	if m := get(t, "http://"+metricsAddr+"/metrics"); runtime.GOOS != "windows" &&
+		(!strings.Contains(m, "mirrord_spool_free_bytes ") || !strings.Contains(m, "mirrord_spool_size_bytes ")) {
+		t.Fatalf("/metrics lacks the spool's room:\n%s", m)
 	}
 	if resp, err := http.Get("http://" + addr + "/status"); err == nil {
 		resp.Body.Close()
