@@ -12,12 +12,12 @@ import (
 	"net"
 	"os"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/bulk/mssql"
 	"github.com/mirrord/mirrord/bulk/sqlite"
+	"github.com/mirrord/mirrord/bulk/target"
 	"github.com/mirrord/mirrord/soapfront/auth"
 )
 
@@ -139,9 +139,9 @@ func expiry(cert *x509.Certificate) error {
 }
 
 func (c *checker) target(ctx context.Context, f *serveFlags) {
-	if scheme, _, _ := strings.Cut(f.target.dsn, "://"); strings.EqualFold(scheme, "sqlserver") {
+	if spec, err := target.Parse(f.target.dsn); err == nil && spec.Kind == target.SQLServer {
 		// Without opening a Target, which could wait on a server that accepts but never answers.
-		c.reportChecks(mssql.CheckDSN(ctx, f.target.dsn, mssql.Options{NameTemplate: f.target.dbName, CreateOptions: f.target.mssqlCreate}))
+		c.reportChecks(mssql.CheckDSN(ctx, spec.DSN, mssql.Options{NameTemplate: f.target.dbName, CreateOptions: f.target.mssqlCreate}))
 		return
 	}
 	target, where, err := f.target.open(ctx)
