@@ -119,15 +119,16 @@ func fromPostgres(c schema.Column, v any) (any, error) {
 // Kept is what PostgreSQL keeps of a value (TYPES.md): the fraction of a second truncated to
 // what the column keeps, as Apply sends it, and of a datetimeoffset the instant, in UTC.
 func (m *Mirror) Kept(c schema.Column, v any) any {
-	unit := int64(fractionUnit(fractionDigits(c.Normalize())))
 	switch x := v.(type) {
 	case time.Time:
+		unit := int64(fractionUnit(fractionDigits(c.Normalize())))
 		x = x.Add(-time.Duration(int64(x.Nanosecond()) % unit))
 		if c.Type == schema.DateTimeOffset {
 			return x.UTC()
 		}
 		return x
 	case bulk.TimeOfDay:
+		unit := int64(fractionUnit(fractionDigits(c.Normalize())))
 		return bulk.TimeOfDay(int64(x) / unit * unit)
 	}
 	return v
