@@ -3,6 +3,8 @@ package bulktest
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,12 +20,9 @@ import (
 // Mirror it opens); Open registers with t.Cleanup whatever removes the namespace afterwards
 // (dropping the databases), which then runs after the suite's own Close.
 //
-// ReadRows (required) reads every row of table in the tenant database of m, which the suite
-// opened from a Target that Open returned (type-assert it to the target's own Mirror type). Each
-// row holds the columns of table in the order of table.Columns, as the Go values that bulk.go
-// documents for their types (int64 for every integer type, bulk.Decimal, bulk.UUID, time.Time in
-// UTC or in the value's fixed zone, …) and nil for NULL. Rows may come in any order. table need
-// not be mirrored: the suite also reads a partner's own table with it.
+// Every Mirror the targets open must be a bulk.Inspector: the suite reads tables back with its
+// ReadRows (a partner's own table too), and checks that each value read back is what Kept says
+// the mirror keeps of the value written.
 //
 // ExecSQL (optional) runs one statement of the target's SQL in the tenant database of m. The
 // suite uses it for portable statements only (CREATE TABLE and INSERT with double-quoted names,
@@ -36,11 +35,10 @@ import (
 // exactly except U+0000 in strings and the sign of a float zero (set NulInText and SignedZero
 // when it can).
 type Harness struct {
-	Open     func(t *testing.T) bulk.Target
-	ReadRows func(ctx context.Context, m bulk.Mirror, table schema.Table) ([][]any, error)
-	ExecSQL  func(ctx context.Context, m bulk.Mirror, sql string) error
-	Reopen   func(t *testing.T, old bulk.Target) bulk.Target
-	Limits   Limits
+	Open    func(t *testing.T) bulk.Target
+	ExecSQL func(ctx context.Context, m bulk.Mirror, sql string) error
+	Reopen  func(t *testing.T, old bulk.Target) bulk.Target
+	Limits  Limits
 }
 
 // Limits are a target's documented departures from exact round trips. The suite asserts exactly
@@ -74,8 +72,8 @@ type Limits struct {
 
 // Run runs the conformance suite against the targets that h opens.
 func Run(t *testing.T, h Harness) {
-	if h.Open == nil || h.ReadRows == nil {
-		t.Fatal("bulktest: the Harness needs Open and ReadRows")
+	if h.Open == nil {
+		t.Fatal("bulktest: the Harness needs Open")
 	}
 	target := h.Open(t)
 	t.Cleanup(func() {
@@ -105,4 +103,19 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Defaults", func(t *testing.T) { s.testDefaults(t, main) })
 	t.Run("WipeDropInvalidate", s.testWipeDropInvalidate)
 	t.Run("Concurrency", s.testConcurrency)
+}
+
+// ReadAll reads every row of table in m, which must be a bulk.Inspector, into memory: for tests,
+// whose tables are small.
+func ReadAll(ctx context.Context, m bulk.Mirror, table schema.Table) ([][]any, error) {
+	ins, ok := m.(bulk.Inspector)
+	if !ok {
+		return nil, fmt.Errorf("mirror %T cannot read its tables back: it is not a bulk.Inspector", m)
+	}
+	var rows [][]any
+	err := ins.ReadRows(ctx, table, func(values []any) error {
+		rows = append(rows, slices.Clone(values))
+		return nil
+	})
+	return rows, err
 }

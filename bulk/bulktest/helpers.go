@@ -397,44 +397,56 @@ func show(col schema.Column, v any) string {
 	return strconv.Quote(text)
 }
 
-// expectRows reads tbl back with the harness and compares it with want, whole rows of tbl as
-// written; the target's declared limits adjust what is expected.
+// expectRows reads tbl back through the mirror's bulk.Inspector and compares it with want,
+// whole rows of tbl as written: the target's declared limits adjust what is expected, and what
+// the Inspector's Kept says of each written value must be what is read back.
 func (s *suite) expectRows(t *testing.T, m bulk.Mirror, tbl schema.Table, want [][]any) {
 	t.Helper()
-	got, err := s.h.ReadRows(t.Context(), m, tbl)
+	got, err := ReadAll(t.Context(), m, tbl)
 	if err != nil {
 		t.Fatalf("ReadRows(%s): %v", tbl.Name, err)
 	}
+	ins := m.(bulk.Inspector)
 	adjusted := make([][]any, len(want))
+	kept := make([][]any, len(want))
 	for i, row := range want {
 		adjusted[i] = make([]any, len(row))
+		kept[i] = make([]any, len(row))
 		for j, v := range row {
 			adjusted[i][j] = s.expected(tbl.Columns[j], v)
+			kept[i][j] = ins.Kept(tbl.Columns[j], v)
 		}
 	}
-	byKey := func(rows [][]any) {
-		slices.SortStableFunc(rows, func(a, b []any) int { return strings.Compare(sortKey(tbl, a), sortKey(tbl, b)) })
+	order := make([]int, len(want))
+	for i := range order {
+		order[i] = i
 	}
-	got = slices.Clone(got)
-	byKey(adjusted)
-	byKey(got)
-	if len(got) != len(adjusted) {
-		t.Errorf("table %s: %d rows read back, want %d", tbl.Name, len(got), len(adjusted))
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(sortKey(tbl, adjusted[a]), sortKey(tbl, adjusted[b])) })
+	slices.SortStableFunc(got, func(a, b []any) int { return strings.Compare(sortKey(tbl, a), sortKey(tbl, b)) })
+	if len(got) != len(want) {
+		t.Errorf("table %s: %d rows read back, want %d", tbl.Name, len(got), len(want))
 	}
 	bad := 0
-	for i := 0; i < len(got) && i < len(adjusted); i++ {
+	for i := 0; i < len(got) && i < len(want); i++ {
 		if len(got[i]) != len(tbl.Columns) {
 			t.Fatalf("table %s: ReadRows gave a row of %d values for %d columns", tbl.Name, len(got[i]), len(tbl.Columns))
 		}
+		w, k := adjusted[order[i]], kept[order[i]]
 		for j, col := range tbl.Columns {
-			if s.equal(col, adjusted[i][j], got[i][j]) {
+			var problem string
+			switch {
+			case !s.equal(col, w[j], got[i][j]):
+				problem = "want " + show(col, w[j])
+			case !bulk.EqualValues(k[j], got[i][j]):
+				problem = fmt.Sprintf("Kept says %s (%T)", show(col, k[j]), k[j])
+			default:
 				continue
 			}
 			if bad++; bad > 12 {
 				t.Fatalf("table %s: more mismatches follow", tbl.Name)
 			}
-			t.Errorf("table %s, row %d (by key), column %s (%s): got %s (%T), want %s", tbl.Name, i+1, col.Name, col.TypeString(),
-				show(col, got[i][j]), got[i][j], show(col, adjusted[i][j]))
+			t.Errorf("table %s, row %d (by key), column %s (%s): got %s (%T), %s", tbl.Name, i+1, col.Name, col.TypeString(),
+				show(col, got[i][j]), got[i][j], problem)
 		}
 	}
 }

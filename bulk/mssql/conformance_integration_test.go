@@ -1,12 +1,10 @@
 package mssql
 
 import (
-	"context"
 	"testing"
 
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/bulk/bulktest"
-	"github.com/mirrord/mirrord/schema"
 )
 
 // TestConformance runs the shared target suite against MIRRORD_TEST_MSSQL_DSN, on mirror
@@ -50,9 +48,6 @@ func conformance(t *testing.T, base Options, limits bulktest.Limits) {
 			}
 			templates[target] = opts
 			return target
-		},
-		ReadRows: func(ctx context.Context, m bulk.Mirror, table schema.Table) ([][]any, error) {
-			return readRows(ctx, m, table)
 		},
 		ExecSQL: execSQL,
 		Limits:  limits,

@@ -5,14 +5,12 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/bulk/bulktest"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -133,90 +131,7 @@ func execSQL(ctx context.Context, m bulk.Mirror, stmt string) error {
 	})
 }
 
-// readRows reads every row of a table as the Go values bulk documents, by way of their text form
-// and bulk.ParseValue where the driver's own type differs.
+// readRows reads every row of a table through the mirror's Inspector.
 func readRows(ctx context.Context, m bulk.Mirror, tbl schema.Table) ([][]any, error) {
-	var out [][]any
-	names := make([]string, len(tbl.Columns))
-	for i, c := range tbl.Columns {
-		names[i] = quote(c.Name)
-	}
-	err := m.(*Mirror).withConn(ctx, func(c *sql.Conn) error {
-		rows, err := c.QueryContext(ctx, "SELECT "+strings.Join(names, ", ")+" FROM "+qualified(tbl.Name))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			raw := make([]any, len(tbl.Columns))
-			ptrs := make([]any, len(raw))
-			for i := range raw {
-				ptrs[i] = &raw[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				return err
-			}
-			row := make([]any, len(raw))
-			for i, col := range tbl.Columns {
-				v, err := fromDriver(col.Normalize(), raw[i])
-				if err != nil {
-					return fmt.Errorf("column %s: %w", col.Name, err)
-				}
-				row[i] = v
-			}
-			out = append(out, row)
-		}
-		return rows.Err()
-	})
-	return out, err
-}
-
-// fromDriver turns what go-mssqldb returns for a column into the bulk Go type.
-func fromDriver(col schema.Column, v any) (any, error) {
-	if v == nil {
-		return nil, nil
-	}
-	switch col.Type {
-	case schema.Decimal, schema.Numeric, schema.Money, schema.SmallMoney:
-		var text string
-		switch d := v.(type) {
-		case []byte:
-			text = string(d)
-		case string:
-			text = d
-		default:
-			text = fmt.Sprint(d)
-		}
-		return bulk.ParseValue(col, text)
-	case schema.Real:
-		if f, ok := v.(float32); ok {
-			return float64(f), nil
-		}
-	case schema.TinyInt, schema.SmallInt, schema.Int, schema.BigInt:
-		switch i := v.(type) {
-		case int64:
-			return i, nil
-		case uint8:
-			return int64(i), nil
-		case []byte:
-			return strconv.ParseInt(string(i), 10, 64)
-		}
-	case schema.Date, schema.DateTime, schema.DateTime2, schema.SmallDateTime:
-		if t, ok := v.(time.Time); ok {
-			return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC), nil
-		}
-	case schema.Time:
-		if t, ok := v.(time.Time); ok {
-			return bulk.TimeOfDay(time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute + time.Duration(t.Second())*time.Second + time.Duration(t.Nanosecond())), nil
-		}
-	case schema.UniqueIdentifier:
-		if b, ok := v.([]byte); ok {
-			return guidFromWire(b)
-		}
-	case schema.Char, schema.VarChar, schema.NChar, schema.NVarChar, schema.Text, schema.NText, schema.XML:
-		if b, ok := v.([]byte); ok {
-			return string(b), nil
-		}
-	}
-	return v, nil
+	return bulktest.ReadAll(ctx, m, tbl)
 }

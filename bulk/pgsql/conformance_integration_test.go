@@ -33,7 +33,6 @@ func TestConformance(t *testing.T) {
 			templates[target] = opts
 			return target
 		},
-		ReadRows: readRows,
 		ExecSQL: func(ctx context.Context, m bulk.Mirror, sql string) error {
 			return execSQL(ctx, m, sql)
 		},

@@ -4,16 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/bulk/bulktest"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -100,68 +98,7 @@ func execSQL(ctx context.Context, m bulk.Mirror, sql string) error {
 	return err
 }
 
-// readRows reads every row of a table as the Go values bulk.go documents for the column types.
-func readRows(ctx context.Context, bm bulk.Mirror, table schema.Table) ([][]any, error) {
-	m := bm.(*Mirror)
-	var sel []string
-	for _, c := range table.Columns {
-		q := quote(c.Name)
-		switch c.Type {
-		case schema.Decimal, schema.Numeric, schema.Money, schema.SmallMoney:
-			q += "::text"
-		}
-		sel = append(sel, q)
-	}
-	rows, err := m.pool.Query(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM "+m.rel(table.Name).String())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][]any
-	for rows.Next() {
-		raw, err := rows.Values()
-		if err != nil {
-			return nil, err
-		}
-		row := make([]any, len(raw))
-		for i, v := range raw {
-			if row[i], err = goValue(table.Columns[i], v); err != nil {
-				return nil, fmt.Errorf("table %s, column %s: %w", table.Name, table.Columns[i].Name, err)
-			}
-		}
-		out = append(out, row)
-	}
-	return out, rows.Err()
-}
-
-// goValue turns what pgx decodes into the bulk value of the column's type.
-func goValue(c schema.Column, v any) (any, error) {
-	if v == nil {
-		return nil, nil
-	}
-	if s, ok := v.(string); ok && (c.Type == schema.Decimal || c.Type == schema.Numeric || c.Type == schema.Money || c.Type == schema.SmallMoney) {
-		return bulk.Decimal(s), nil
-	}
-	switch x := v.(type) {
-	case bool, string, []byte, float64:
-		return x, nil
-	case int16:
-		return int64(x), nil
-	case int32:
-		return int64(x), nil
-	case int64:
-		return x, nil
-	case float32:
-		return float64(x), nil
-	case time.Time:
-		if c.Type == schema.DateTimeOffset {
-			return x, nil
-		}
-		return x.UTC(), nil
-	case pgtype.Time:
-		return bulk.TimeOfDay(time.Duration(x.Microseconds) * time.Microsecond), nil
-	case [16]byte:
-		return bulk.UUID(x), nil
-	}
-	return nil, fmt.Errorf("unexpected %T from the database", v)
+// readRows reads every row of a table through the mirror's Inspector.
+func readRows(ctx context.Context, m bulk.Mirror, table schema.Table) ([][]any, error) {
+	return bulktest.ReadAll(ctx, m, table)
 }

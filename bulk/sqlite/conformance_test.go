@@ -7,7 +7,6 @@ import (
 
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/bulk/bulktest"
-	"github.com/mirrord/mirrord/schema"
 )
 
 func TestConformance(t *testing.T) {
@@ -25,13 +24,6 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			return target
-		},
-		ReadRows: func(ctx context.Context, m bulk.Mirror, table schema.Table) ([][]any, error) {
-			sm, ok := m.(*Mirror)
-			if !ok {
-				return nil, fmt.Errorf("mirror %T is not a sqlite mirror", m)
-			}
-			return readRows(ctx, sm, table)
 		},
 		ExecSQL: func(ctx context.Context, m bulk.Mirror, sql string) error {
 			sm, ok := m.(*Mirror)

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
 	"github.com/mirrord/mirrord/bulk"
@@ -10,41 +9,9 @@ import (
 	"github.com/mirrord/mirrord/schema"
 )
 
-// readRows reads every row of a table (mirrored or not) as the Go values bulk documents, in
-// key order, through the mirror's read pool.
+// readRows reads every row of a table (mirrored or not) through the mirror's Inspector.
 func readRows(ctx context.Context, m *Mirror, table schema.Table) ([][]any, error) {
-	if err := schema.CheckName("table", table.Name); err != nil {
-		return nil, err
-	}
-	for _, c := range table.Columns {
-		if err := schema.CheckName("column", c.Name); err != nil {
-			return nil, fmt.Errorf("table %s: %w", table.Name, err)
-		}
-	}
-	rows, err := m.r.QueryContext(ctx, selectRowsSQL(table))
-	if err != nil {
-		return nil, fmt.Errorf("read table %s: %w", table.Name, err)
-	}
-	defer rows.Close()
-	var out [][]any
-	for rows.Next() {
-		raw := make([]any, len(table.Columns))
-		ptrs := make([]any, len(raw))
-		for i := range raw {
-			ptrs[i] = &raw[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("read table %s: %w", table.Name, err)
-		}
-		row := make([]any, len(raw))
-		for i, c := range table.Columns {
-			if row[i], err = decodeValue(c.Normalize(), raw[i]); err != nil {
-				return nil, fmt.Errorf("table %s, row %d: %w", table.Name, len(out)+1, err)
-			}
-		}
-		out = append(out, row)
-	}
-	return out, rows.Err()
+	return bulktest.ReadAll(ctx, m, table)
 }
 
 func openTarget(t testing.TB, opts Options) *Target {

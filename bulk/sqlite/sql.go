@@ -409,20 +409,6 @@ func deleteRowSQL(table string, key []schema.Column) string {
 	return b.String()
 }
 
-// selectRowsSQL reads every column of a table in key order (rowid order without a key).
-func selectRowsSQL(t schema.Table) string {
-	var b strings.Builder
-	b.WriteString("SELECT ")
-	quoteList(&b, columnNames(t.Columns))
-	b.WriteString(" FROM ")
-	b.WriteString(quote(t.Name))
-	if key := keyColumns(t); len(key) > 0 {
-		b.WriteString(" ORDER BY ")
-		quoteList(&b, columnNames(key))
-	}
-	return b.String()
-}
-
 // pragmaSQL sets a connection pragma; value is one of this package's constants.
 func pragmaSQL(name, value string) string { return "PRAGMA " + name + " = " + value }
 

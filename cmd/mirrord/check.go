@@ -17,6 +17,7 @@ import (
 
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/bulk/mssql"
+	"github.com/mirrord/mirrord/bulk/target"
 	"github.com/mirrord/mirrord/internal/diskspace"
 	"github.com/mirrord/mirrord/soapfront/auth"
 )
@@ -148,9 +149,9 @@ func expiry(cert *x509.Certificate) error {
 }
 
 func (c *checker) target(ctx context.Context, f *serveFlags) {
-	if scheme, _, _ := strings.Cut(f.target.dsn, "://"); strings.EqualFold(scheme, "sqlserver") {
+	if spec, err := target.Parse(f.target.dsn); err == nil && spec.Kind == target.SQLServer {
 		// Without opening a Target, which could wait on a server that accepts but never answers.
-		c.reportChecks(mssql.CheckDSN(ctx, f.target.dsn, mssql.Options{NameTemplate: f.target.dbName, CreateOptions: f.target.mssqlCreate}))
+		c.reportChecks(mssql.CheckDSN(ctx, spec.DSN, mssql.Options{NameTemplate: f.target.dbName, CreateOptions: f.target.mssqlCreate}))
 		return
 	}
 	target, where, err := f.target.open(ctx)

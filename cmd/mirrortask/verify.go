@@ -2,23 +2,18 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
-	"net/url"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/mirrord/mirrord/bench/tenant"
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/bulk/target"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -28,7 +23,7 @@ const maxListedKeys = 10
 func cmdVerify(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("verify")
 	source := fs.String("source", "", "the tenant file")
-	target := fs.String("target", "", "where the mirrors live: a folder or sqlite:///folder, or postgres://…")
+	target := fs.String("target", "", "where the mirrors live: a folder or sqlite:///folder, postgres://… or sqlserver://…")
 	dbName := fs.String("db-name", "Mirror_{ctx}", "name template of the mirror database; {ctx} is the tenant")
 	name := fs.String("tenant", "", "context identifier of the mirror (default: the tenant's own)")
 	if err := parse(fs, args, "source", "target"); err != nil {
@@ -44,25 +39,6 @@ func cmdVerify(ctx context.Context, args []string, out io.Writer) error {
 		ctxName = t.Name()
 	}
 	return verify(ctx, t, *target, *dbName, ctxName, out)
-}
-
-// mirrorDB reads a mirror with plain SQL, values converted back to bulk values.
-type mirrorDB interface {
-	// lsns reads the state table: each mirrored table's LSN.
-	lsns(ctx context.Context, tenant string) (map[string]int64, error)
-	// rows reads every row of tb, in key order.
-	rows(ctx context.Context, tb schema.Table) (valueRows, error)
-	// normalize turns a value into what the database can keep of it, so that both sides
-	// compare alike.
-	normalize(c schema.Column, v any) any
-	close()
-}
-
-type valueRows interface {
-	Next() bool
-	Values() []any
-	Err() error
-	Close()
 }
 
 // tableCheck is one table's comparison.
@@ -84,9 +60,8 @@ func verify(ctx context.Context, t *tenant.Tenant, target, dbName, ctxName strin
 	if err := schema.CheckName("tenant", ctxName); err != nil {
 		return err
 	}
-	database := strings.ReplaceAll(dbName, "{ctx}", ctxName)
 	start := time.Now()
-	m, where, err := openMirror(ctx, target, database)
+	m, where, err := openMirror(ctx, target, dbName, ctxName)
 	if err != nil {
 		fmt.Fprintf(out, "verify tenant %s: DIFFERENT: %v\n", ctxName, err)
 		return errDifferent
@@ -96,10 +71,17 @@ func verify(ctx context.Context, t *tenant.Tenant, target, dbName, ctxName strin
 	if err != nil {
 		return err
 	}
-	lsns, err := m.lsns(ctx, ctxName)
+	states, err := m.States(ctx)
 	if err != nil {
 		fmt.Fprintf(out, "verify tenant %s: DIFFERENT: reading the state table of %s: %v\n", ctxName, where, err)
 		return errDifferent
+	}
+	// The state table's cycle row is no table: only real tables' LSNs are compared.
+	lsns := map[string]int64{}
+	for name, st := range states {
+		if name != bulk.CycleRow {
+			lsns[name] = st.LSN
+		}
 	}
 	tables := t.Tables()
 	checks := make([]*tableCheck, len(tables))
@@ -174,27 +156,31 @@ func verify(ctx context.Context, t *tenant.Tenant, target, dbName, ctxName strin
 
 // compareTable counts and hashes both sides; when they differ it reads both again in key order
 // to name the differing keys.
-func compareTable(ctx context.Context, t *tenant.Tenant, m mirrorDB, tb schema.Table, c *tableCheck) error {
+func compareTable(ctx context.Context, t *tenant.Tenant, m *mirror, tb schema.Table, c *tableCheck) error {
 	src, err := t.AllRows(ctx, tb.Name)
 	if err != nil {
 		return err
 	}
-	c.srcRows, c.srcHash, err = hashRows(tb, sourceRows{src}, m.normalize)
+	source := tableHash{tb: tb, kept: m.Kept}
+	for src.Next() {
+		if err = source.add(src.Row().Values); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = src.Err()
+	}
 	src.Close()
 	if err != nil {
 		return fmt.Errorf("source table %s: %w", tb.Name, err)
 	}
-	mr, err := m.rows(ctx, tb)
-	if err != nil {
+	c.srcRows, c.srcHash = source.rows, source.sum
+	mirrored := tableHash{tb: tb, kept: m.Kept}
+	if err := m.ReadRows(ctx, tb, mirrored.add); err != nil {
 		c.problem = err.Error()
 		return nil
 	}
-	c.mirrorRows, c.mirrorHash, err = hashRows(tb, mr, m.normalize)
-	mr.Close()
-	if err != nil {
-		c.problem = err.Error()
-		return nil
-	}
+	c.mirrorRows, c.mirrorHash = mirrored.rows, mirrored.sum
 	if c.srcRows == c.mirrorRows && c.srcHash == c.mirrorHash {
 		return nil
 	}
@@ -207,35 +193,32 @@ func compareTable(ctx context.Context, t *tenant.Tenant, m mirrorDB, tb schema.T
 	return err
 }
 
-// sourceRows adapts the tenant's rows to valueRows.
-type sourceRows struct{ r *tenant.Rows }
-
-func (s sourceRows) Next() bool    { return s.r.Next() }
-func (s sourceRows) Values() []any { return s.r.Row().Values }
-func (s sourceRows) Err() error    { return s.r.Err() }
-func (s sourceRows) Close()        { s.r.Close() }
-
-// hashRows counts rows and sums a hash of each row's canonical text: a sum does not depend on
+// tableHash counts rows and sums a hash of each row's canonical text: a sum does not depend on
 // the order rows come in.
-func hashRows(tb schema.Table, rows valueRows, normalize func(schema.Column, any) any) (n int64, sum uint64, err error) {
-	for rows.Next() {
-		h, err := rowHash(tb, rows.Values(), normalize)
-		if err != nil {
-			return n, sum, err
-		}
-		sum += h
-		n++
-	}
-	return n, sum, rows.Err()
+type tableHash struct {
+	tb   schema.Table
+	kept func(schema.Column, any) any
+	rows int64
+	sum  uint64
 }
 
-// rowHash hashes each column's name and canonical text (bulk.FormatValue), NULL apart from
-// every text.
-func rowHash(tb schema.Table, vals []any, normalize func(schema.Column, any) any) (uint64, error) {
+func (h *tableHash) add(vals []any) error {
+	x, err := rowHash(h.tb, vals, h.kept)
+	if err != nil {
+		return err
+	}
+	h.sum += x
+	h.rows++
+	return nil
+}
+
+// rowHash hashes each column's name and canonical text (bulk.FormatValue) of what the mirror
+// keeps of the value, NULL apart from every text.
+func rowHash(tb schema.Table, vals []any, kept func(schema.Column, any) any) (uint64, error) {
 	h := fnv.New64a()
 	for i, c := range tb.Columns {
 		h.Write([]byte(c.Name))
-		v := normalize(c, vals[i])
+		v := kept(c, vals[i])
 		if v == nil {
 			h.Write([]byte{0xff})
 			continue
@@ -251,44 +234,57 @@ func rowHash(tb schema.Table, vals []any, normalize func(schema.Column, any) any
 	return h.Sum64(), nil
 }
 
+// errListed ends the mirror's read once enough keys are listed.
+var errListed = errors.New("enough differing keys are listed")
+
 // differingKeys merges both sides in key order and lists up to maxListedKeys keys that are
 // missing on one side or differ, with the first differing column.
-func differingKeys(ctx context.Context, t *tenant.Tenant, m mirrorDB, tb schema.Table) ([]string, error) {
+func differingKeys(ctx context.Context, t *tenant.Tenant, m *mirror, tb schema.Table) ([]string, error) {
 	key := tb.Key()[0]
 	src, err := t.AllRows(ctx, tb.Name)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
-	mr, err := m.rows(ctx, tb)
-	if err != nil {
-		return nil, nil
-	}
-	defer mr.Close()
 	keyOf := func(vals []any) int64 { k, _ := vals[key].(int64); return k }
 	var out []string
-	sOK, mOK := src.Next(), mr.Next()
-	for (sOK || mOK) && len(out) < maxListedKeys {
-		switch {
-		case !mOK || sOK && keyOf(src.Row().Values) < keyOf(mr.Values()):
+	sOK := src.Next()
+	// The mirror's rows come in key order too; the source's are pulled along to meet each.
+	err = m.ReadRows(ctx, tb, func(mv []any) error {
+		mk := keyOf(mv)
+		for sOK && keyOf(src.Row().Values) < mk {
 			out = append(out, fmt.Sprintf("%d (missing in the mirror)", keyOf(src.Row().Values)))
 			sOK = src.Next()
-		case !sOK || keyOf(mr.Values()) < keyOf(src.Row().Values):
-			out = append(out, fmt.Sprintf("%d (only in the mirror)", keyOf(mr.Values())))
-			mOK = mr.Next()
-		default:
-			sv, mv := src.Row().Values, mr.Values()
+			if len(out) == maxListedKeys {
+				return errListed
+			}
+		}
+		if !sOK || mk < keyOf(src.Row().Values) {
+			out = append(out, fmt.Sprintf("%d (only in the mirror)", mk))
+		} else {
+			sv := src.Row().Values
 			for i, c := range tb.Columns {
-				a, b := m.normalize(c, sv[i]), m.normalize(c, mv[i])
+				a, b := m.Kept(c, sv[i]), m.Kept(c, mv[i])
 				if !bulk.EqualValues(a, b) {
-					out = append(out, fmt.Sprintf("%d (column %s: source %s, mirror %s)", keyOf(sv), c.Name, show(c, a), show(c, b)))
+					out = append(out, fmt.Sprintf("%d (column %s: source %s, mirror %s)", mk, c.Name, show(c, a), show(c, b)))
 					break
 				}
 			}
-			sOK, mOK = src.Next(), mr.Next()
+			sOK = src.Next()
 		}
+		if len(out) == maxListedKeys {
+			return errListed
+		}
+		return nil
+	})
+	if errors.Is(err, errListed) {
+		return out, src.Err()
 	}
-	return out, errors.Join(src.Err(), mr.Err())
+	for sOK && len(out) < maxListedKeys {
+		out = append(out, fmt.Sprintf("%d (missing in the mirror)", keyOf(src.Row().Values)))
+		sOK = src.Next()
+	}
+	return out, errors.Join(src.Err(), err)
 }
 
 func show(c schema.Column, v any) string {
@@ -305,317 +301,53 @@ func show(c schema.Column, v any) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// openMirror opens the mirror database named database under target: a folder (or
-// sqlite:///folder) holding <database>.db, or a PostgreSQL server.
-func openMirror(ctx context.Context, target, database string) (mirrorDB, string, error) {
-	target = strings.TrimSpace(target)
-	scheme, _, hasScheme := strings.Cut(target, "://")
-	if !hasScheme {
-		scheme = ""
-	}
-	switch strings.ToLower(scheme) {
-	case "", "sqlite", "file":
-		dir := target
-		if hasScheme {
-			u, err := url.Parse(target)
-			if err != nil {
-				return nil, "", fmt.Errorf("--target %q: %v", target, err)
-			}
-			dir = u.Host + u.Path
-		}
-		path := filepath.Join(dir, database+".db")
-		if _, err := os.Stat(path); err != nil {
-			return nil, path, fmt.Errorf("mirror %s: %w", path, err)
-		}
-		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
-		if err != nil {
-			return nil, path, err
-		}
-		return &sqliteMirror{db: db}, path, nil
-	case "postgres", "postgresql":
-		cfg, err := pgx.ParseConfig(target)
-		if err != nil {
-			return nil, "", fmt.Errorf("--target: %v", err)
-		}
-		cfg.Database = database
-		where := fmt.Sprintf("postgres %s:%d/%s", cfg.Host, cfg.Port, database)
-		conns := make(chan *pgx.Conn, 4)
-		for range cap(conns) {
-			conn, err := pgx.ConnectConfig(ctx, cfg)
-			if err != nil {
-				close(conns)
-				for c := range conns {
-					c.Close(ctx)
-				}
-				return nil, where, fmt.Errorf("mirror database %s: %w", database, err)
-			}
-			conns <- conn
-		}
-		return &pgMirror{conns: conns}, where, nil
-	}
-	return nil, "", fmt.Errorf("--target %q: unknown scheme %q (want a folder, sqlite:// or postgres://)", target, scheme)
+// mirror is a tenant's mirror opened to be read back, with the target that holds it.
+type mirror struct {
+	bulk.Mirror
+	bulk.Inspector
+	target bulk.Target
 }
 
-func quoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
-
-func selectAll(tb schema.Table, column func(c schema.Column) string) string {
-	cols := make([]string, len(tb.Columns))
-	for i, c := range tb.Columns {
-		cols[i] = column(c)
-	}
-	return "SELECT " + strings.Join(cols, ", ") + " FROM " + quoteIdent(tb.Name) +
-		" ORDER BY " + quoteIdent(tb.Columns[tb.Key()[0]].Name)
+func (m *mirror) close() {
+	m.Mirror.Close()
+	m.target.Close()
 }
 
-// sqliteMirror reads mirrord's SQLite target, which keeps integers, floats, strings and bytes
-// natively and the other types as canonical text (bulk/sqlite/TYPES.md): the same decoding as
-// the tenant's own file.
-type sqliteMirror struct{ db *sql.DB }
-
-func (m *sqliteMirror) close() { m.db.Close() }
-
-func (m *sqliteMirror) normalize(_ schema.Column, v any) any { return v }
-
-func (m *sqliteMirror) lsns(ctx context.Context, tenant string) (map[string]int64, error) {
-	rows, err := m.db.QueryContext(ctx, "SELECT tablename, lsn FROM "+quoteIdent(bulk.StateTable(tenant))+" WHERE tablename <> '"+bulk.CycleRow+"'")
+// openMirror opens the tenant's existing mirror on the target spec names (bulk/target), and
+// names where it is. A missing mirror is an error: verify creates nothing.
+func openMirror(ctx context.Context, spec, dbName, tenant string) (*mirror, string, error) {
+	tg, _, err := target.Open(ctx, spec, target.Options{NameTemplate: dbName})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var name string
-		var lsn int64
-		if err := rows.Scan(&name, &lsn); err != nil {
-			return nil, err
-		}
-		out[name] = lsn
-	}
-	return out, rows.Err()
-}
-
-func (m *sqliteMirror) rows(ctx context.Context, tb schema.Table) (valueRows, error) {
-	for _, c := range tb.Columns {
-		if err := schema.CheckName("column", c.Name); err != nil {
-			return nil, err
-		}
-	}
-	rows, err := m.db.QueryContext(ctx, selectAll(tb, func(c schema.Column) string { return quoteIdent(c.Name) }))
+	m, where, err := openExisting(ctx, tg, tenant)
 	if err != nil {
-		return nil, fmt.Errorf("reading the mirror: %w", err)
+		tg.Close()
+		return nil, where, err
 	}
-	r := &sqlRows{rows: rows, tb: tb, raw: make([]any, len(tb.Columns)), ptrs: make([]any, len(tb.Columns))}
-	for i := range r.raw {
-		r.ptrs[i] = &r.raw[i]
-	}
-	return r, nil
+	return m, where, nil
 }
 
-type sqlRows struct {
-	rows *sql.Rows
-	tb   schema.Table
-	raw  []any
-	ptrs []any
-	vals []any
-	err  error
-}
-
-func (r *sqlRows) Next() bool {
-	if r.err != nil || !r.rows.Next() {
-		return false
+func openExisting(ctx context.Context, tg bulk.Target, tenant string) (*mirror, string, error) {
+	loc, ok := tg.(bulk.Locator)
+	if !ok {
+		return nil, "", fmt.Errorf("target %T cannot tell whether a mirror exists", tg)
 	}
-	if r.err = r.rows.Scan(r.ptrs...); r.err != nil {
-		return false
-	}
-	r.vals = make([]any, len(r.raw))
-	for i, c := range r.tb.Columns {
-		v, err := tenant.DecodeSQLite(c, r.raw[i])
-		if err != nil {
-			r.err = fmt.Errorf("mirror table %s, column %s: %w", r.tb.Name, c.Name, err)
-			return false
-		}
-		r.vals[i] = v
-	}
-	return true
-}
-
-func (r *sqlRows) Values() []any { return r.vals }
-
-func (r *sqlRows) Err() error {
-	if r.err != nil {
-		return r.err
-	}
-	return r.rows.Err()
-}
-
-func (r *sqlRows) Close() { r.rows.Close() }
-
-// pgMirror reads mirrord's PostgreSQL target (bulk/pgsql/types.go) through a few connections.
-type pgMirror struct{ conns chan *pgx.Conn }
-
-func (m *pgMirror) close() {
-	close(m.conns)
-	for c := range m.conns {
-		c.Close(context.Background())
-	}
-}
-
-func (m *pgMirror) lsns(ctx context.Context, tenant string) (map[string]int64, error) {
-	conn := <-m.conns
-	defer func() { m.conns <- conn }()
-	rows, err := conn.Query(ctx, "SELECT tablename, lsn FROM "+quoteIdent(bulk.StateTable(tenant))+" WHERE tablename <> '"+bulk.CycleRow+"'")
+	where, exists, err := loc.Locate(ctx, tenant)
 	if err != nil {
-		return nil, err
+		return nil, where, err
 	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var name string
-		var lsn int64
-		if err := rows.Scan(&name, &lsn); err != nil {
-			return nil, err
-		}
-		out[name] = lsn
+	if !exists {
+		return nil, where, fmt.Errorf("mirror %s does not exist", where)
 	}
-	return out, rows.Err()
-}
-
-// normalize keeps what PostgreSQL keeps of a value, as documented beside its target:
-// fractional seconds truncated to microseconds (milliseconds for datetime, none for
-// smalldatetime), and of a datetimeoffset the instant only.
-func (m *pgMirror) normalize(c schema.Column, v any) any {
-	switch x := v.(type) {
-	case time.Time:
-		digits := 6
-		switch c.Type {
-		case schema.DateTime:
-			digits = 3
-		case schema.SmallDateTime:
-			digits = 0
-		case schema.DateTime2, schema.DateTimeOffset:
-			digits = min(c.Scale, 6)
-		}
-		unit := time.Second
-		for range digits {
-			unit /= 10
-		}
-		x = x.Truncate(unit)
-		if c.Type == schema.DateTimeOffset {
-			return x.UTC()
-		}
-		return x
-	case bulk.TimeOfDay:
-		return bulk.TimeOfDay(time.Duration(x).Truncate(time.Microsecond))
-	}
-	return v
-}
-
-func (m *pgMirror) rows(ctx context.Context, tb schema.Table) (valueRows, error) {
-	for _, c := range tb.Columns {
-		if err := schema.CheckName("column", c.Name); err != nil {
-			return nil, err
-		}
-	}
-	// Decimals and times come as text, which bulk.ParseValue reads exactly.
-	q := selectAll(tb, func(c schema.Column) string {
-		switch c.Type {
-		case schema.Decimal, schema.Numeric, schema.Money, schema.SmallMoney, schema.Time:
-			return quoteIdent(c.Name) + "::text"
-		}
-		return quoteIdent(c.Name)
-	})
-	conn := <-m.conns
-	rows, err := conn.Query(ctx, q)
+	bm, err := tg.Open(ctx, tenant)
 	if err != nil {
-		m.conns <- conn
-		return nil, fmt.Errorf("reading the mirror: %w", err)
+		return nil, where, fmt.Errorf("mirror %s: %w", where, err)
 	}
-	return &pgRows{m: m, conn: conn, rows: rows, tb: tb}, nil
-}
-
-type pgRows struct {
-	m      *pgMirror
-	conn   *pgx.Conn
-	rows   pgx.Rows
-	tb     schema.Table
-	vals   []any
-	err    error
-	closed bool
-}
-
-func (r *pgRows) Next() bool {
-	if r.err != nil || !r.rows.Next() {
-		return false
+	ins, ok := bm.(bulk.Inspector)
+	if !ok {
+		bm.Close()
+		return nil, where, fmt.Errorf("mirror %s cannot be read back (%T is no bulk.Inspector)", where, bm)
 	}
-	raw, err := r.rows.Values()
-	if err != nil {
-		r.err = err
-		return false
-	}
-	r.vals = make([]any, len(raw))
-	for i, c := range r.tb.Columns {
-		v, err := fromPG(c, raw[i])
-		if err != nil {
-			r.err = fmt.Errorf("mirror table %s, column %s: %w", r.tb.Name, c.Name, err)
-			return false
-		}
-		r.vals[i] = v
-	}
-	return true
-}
-
-func (r *pgRows) Values() []any { return r.vals }
-
-func (r *pgRows) Err() error {
-	if r.err != nil {
-		return r.err
-	}
-	return r.rows.Err()
-}
-
-func (r *pgRows) Close() {
-	if r.closed {
-		return
-	}
-	r.closed = true
-	r.rows.Close()
-	r.m.conns <- r.conn
-}
-
-// fromPG converts a value pgx decoded into the bulk value of column c.
-func fromPG(c schema.Column, raw any) (any, error) {
-	if raw == nil {
-		return nil, nil
-	}
-	switch x := raw.(type) {
-	case int16:
-		return int64(x), nil
-	case int32:
-		return int64(x), nil
-	case int64:
-		return x, nil
-	case bool:
-		return x, nil
-	case float32:
-		return float64(x), nil
-	case float64:
-		return x, nil
-	case []byte:
-		return x, nil
-	case [16]byte:
-		return bulk.UUID(x), nil
-	case time.Time:
-		if c.Type == schema.DateTimeOffset {
-			return x.UTC(), nil
-		}
-		// date and timestamp carry no zone: the wall clock as stored, in UTC.
-		return time.Date(x.Year(), x.Month(), x.Day(), x.Hour(), x.Minute(), x.Second(), x.Nanosecond(), time.UTC), nil
-	case string:
-		switch c.Type {
-		case schema.Char, schema.VarChar, schema.NChar, schema.NVarChar, schema.Text, schema.NText, schema.XML:
-			return x, nil
-		}
-		return bulk.ParseValue(c, x)
-	}
-	return nil, fmt.Errorf("a %T value does not hold a %s", raw, c.TypeString())
+	return &mirror{Mirror: bm, Inspector: ins, target: tg}, where, nil
 }

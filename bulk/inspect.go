@@ -1,0 +1,33 @@
+package bulk
+
+import (
+	"context"
+
+	"github.com/mirrord/mirrord/schema"
+)
+
+// Inspector is implemented by mirrors that can read their tables back as the bulk value model
+// (the Go types listed beside Values), which is how tools and tests prove a mirror equal to
+// what was applied to it.
+type Inspector interface {
+	// ReadRows calls fn with every row of table, each holding the columns of table in the
+	// order of table.Columns, nil for NULL. Rows come in the order of the table's primary key
+	// when it has one. The table need not be mirrored (a partner's own table reads alike);
+	// its columns say which to read and the types to read them as. The slice fn gets is
+	// reused for the next row, its values are fn's to keep. An error from fn ends the read
+	// and is returned as it is.
+	ReadRows(ctx context.Context, table schema.Table, fn func(values []any) error) error
+	// Kept returns what the mirror keeps of v, a value of column c, so that a value sent
+	// compares equal (EqualValues) to the value read back: a finer time truncated to the
+	// database's precision, a float's -0 that the database turns into 0, and so on. Kept
+	// of a kept value is that value.
+	Kept(c schema.Column, v any) any
+}
+
+// Locator is implemented by targets that can tell where a tenant's mirror lives and whether
+// it is there, without creating anything (Target.Open creates what is missing).
+type Locator interface {
+	// Locate names the tenant's mirror for messages (its file, or its server and database,
+	// never a secret) and reports whether it exists.
+	Locate(ctx context.Context, tenant string) (where string, exists bool, err error)
+}
