@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/mirrord/mirrord/bulk/target"
 )
 
 // A --config file is TOML: one key per flag of `mirrord serve`, named as the flag without its
@@ -191,7 +192,7 @@ func configValue(f *flag.Flag) string {
 		case secret && s != "":
 			return "********"
 		case f.Name == "target" || strings.Contains(f.Name, "dsn") || strings.Contains(f.Name, "webhook"):
-			return redactDSN(s)
+			return target.Redact(s)
 		}
 		return s
 	}
