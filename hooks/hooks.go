@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -105,6 +106,10 @@ func New(cfg Config) (*Dispatcher, error) {
 		argv, err := SplitArgs(h.Command)
 		if err != nil {
 			return nil, err
+		}
+		// Found now, so that a misspelt command stops mirrord at start rather than every table.
+		if _, err := exec.LookPath(argv[0]); err != nil {
+			return nil, fmt.Errorf("hook %s=%s: %w", h.Event, argv[0], err)
 		}
 		timeout := cfg.Timeout
 		s := newSink(cfg.Metrics, cfg.Logger, fmt.Sprintf("exec%d", i+1), []string{h.Event}, func(ctx context.Context, ev Event, body []byte) error {
