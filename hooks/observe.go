@@ -16,7 +16,7 @@ func (d *Dispatcher) Observe(c soapfront.Call) {
 	switch {
 	case c.Operation == wire.OpReplicationCompleted && c.Completion != nil:
 		ev := newEvent(CycleCompleted, c.Tenant)
-		ev.ClientState = c.ClientState
+		ev.ClientState = d.clientState(c.Tenant)
 		for _, tc := range c.Completion.Tables {
 			ev.Tables = append(ev.Tables, TableCycle{TableCounts{tc.Name, tc.Inserted, tc.Updated, tc.Deleted}, tc.LSN})
 		}
@@ -42,7 +42,7 @@ func (d *Dispatcher) Observe(c soapfront.Call) {
 
 func (d *Dispatcher) failed(c soapfront.Call, table, msg string) Event {
 	ev := newEvent(CallFailed, c.Tenant)
-	ev.Table, ev.Call, ev.Operation, ev.Error, ev.ClientState = table, c.ID, c.Operation, msg, c.ClientState
+	ev.Table, ev.Call, ev.Operation, ev.Error, ev.ClientState = table, c.ID, c.Operation, msg, d.clientState(c.Tenant)
 	return ev
 }
 
