@@ -71,8 +71,9 @@ func observers(board soapfront.Observer, d *hooks.Dispatcher) soapfront.Observer
 	return soapfront.Observers{board, d}
 }
 
-// hookExecFlag is the repeatable --hook-exec. Its environment variable holds one hook a line,
-// since a command may hold commas.
+// hookExecFlag is the repeatable --hook-exec. One value may hold several hooks, each on a line
+// of its own or after a ; outside quotes (a command never holds one: without a shell it would
+// mean nothing), since MIRRORD_HOOK_EXEC is one variable and a command may hold commas.
 type hookExecFlag []hooks.ExecHook
 
 func (h *hookExecFlag) String() string {
@@ -80,19 +81,51 @@ func (h *hookExecFlag) String() string {
 	for _, x := range *h {
 		out = append(out, x.Event+"="+x.Command)
 	}
-	return strings.Join(out, "\n")
+	return strings.Join(out, "; ")
 }
 
 func (h *hookExecFlag) Set(v string) error {
-	for _, line := range strings.Split(v, "\n") {
-		if strings.TrimSpace(line) == "" {
+	for _, one := range splitHooks(v) {
+		if strings.TrimSpace(one) == "" {
 			continue
 		}
-		x, err := hooks.ParseExecHook(line)
+		x, err := hooks.ParseExecHook(strings.TrimSpace(one))
 		if err != nil {
 			return err
 		}
 		*h = append(*h, x)
 	}
 	return nil
+}
+
+// splitHooks cuts v at newlines and at each ; outside quotes and not after a backslash.
+func splitHooks(v string) []string {
+	var (
+		out   []string
+		start int
+		quote rune
+		esc   bool
+	)
+	for i, r := range v {
+		switch {
+		case esc:
+			esc = false
+		case quote == '\'':
+			if r == '\'' {
+				quote = 0
+			}
+		case r == '\\':
+			esc = true
+		case quote == '"':
+			if r == '"' {
+				quote = 0
+			}
+		case r == '\'' || r == '"':
+			quote = r
+		case r == ';' || r == '\n':
+			out = append(out, v[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, v[start:])
 }

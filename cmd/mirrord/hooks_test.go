@@ -3,13 +3,14 @@ package main
 import (
 	"flag"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/mirrord/mirrord/hooks"
 )
 
 func TestHookFlagsFromEnvironment(t *testing.T) {
-	t.Setenv("MIRRORD_HOOK_EXEC", "table.before=/bin/sh -c 'echo a, b'\n\ncycle.completed=true")
+	t.Setenv("MIRRORD_HOOK_EXEC", "table.before=/bin/sh -c 'echo a, b; echo \"c;\"' \\; ; cycle.completed=true\n\ncall.failed=x")
 	t.Setenv("MIRRORD_WEBHOOK", "http://a.example/h,https://b.example/h")
 	t.Setenv("MIRRORD_HOOK_TIMEOUT", "5s")
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -32,8 +33,8 @@ func TestHookFlagsFromEnvironment(t *testing.T) {
 	if err := parseFlags(fs, nil); err != nil {
 		t.Fatal(err)
 	}
-	want := []hooks.ExecHook{{Event: hooks.TableBefore, Command: "/bin/sh -c 'echo a, b'"}, {Event: hooks.CycleCompleted, Command: "true"}}
-	if len(f.hooks.exec) != 2 || f.hooks.exec[0] != want[0] || f.hooks.exec[1] != want[1] {
+	want := []hooks.ExecHook{{Event: hooks.TableBefore, Command: `/bin/sh -c 'echo a, b; echo "c;"' \;`}, {Event: hooks.CycleCompleted, Command: "true"}, {Event: hooks.CallFailed, Command: "x"}}
+	if !slices.Equal(f.hooks.exec, want) {
 		t.Fatalf("MIRRORD_HOOK_EXEC gave %+v, want %+v", f.hooks.exec, want)
 	}
 
