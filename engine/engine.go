@@ -38,6 +38,8 @@ type Options struct {
 	// in-flight budget before it fails with a clear error instead of hanging.
 	Wait   time.Duration
 	Logger *slog.Logger
+	// Hooks hears the events a partner's code may refuse (hooks.go); none when nil.
+	Hooks Hooks
 }
 
 // Defaults of Options.
@@ -108,14 +110,22 @@ type TableCounts struct {
 	bulk.Counts
 }
 
+// TableCycle is one mirrored table as a cycle ended: the rows it took in the cycle and its LSN.
+type TableCycle struct {
+	Name string
+	bulk.Counts
+	LSN int64
+}
+
 // Completion is what ReplicationCompleted did: each table's counts for the cycle, sorted by
 // name, the tables dropped because no TableSchema call of the cycle named them, and the counts
 // the Mirroring Task sent with the call (its own summary, where it sent one), kept for whatever
-// follows the cycle.
+// follows the cycle. Tables lists every table still mirrored, with its LSN, for the hooks.
 type Completion struct {
 	Counts  []TableCounts
 	Dropped []string
 	Sent    []TableCounts
+	Tables  []TableCycle
 }
 
 // ErrBusy marks errors that go away when the call is sent again: another process changed the
@@ -185,6 +195,7 @@ type tenant struct {
 	tables map[string]bulk.TableState // the catalog; nil until read
 	fresh  map[string]bool            // tables created or wiped this cycle that took only inserts since
 	lanes  map[string]*lane
+	cycle  hookCycle // what this process saw of the tenant's cycle, for the hooks
 	// slots are the tenant's share of apply slots, sized when the mirror is first opened
 	// (under openMu) and kept from then on.
 	slots *semaphore.Weighted
@@ -205,6 +216,7 @@ func (e *Engine) tenant(ctx context.Context, name string) (*tenant, error) {
 			name:  name,
 			fresh: map[string]bool{},
 			lanes: map[string]*lane{},
+			cycle: newHookCycle(),
 		}
 		e.tenants[name] = t
 	}
@@ -371,7 +383,11 @@ func (e *Engine) Authenticate(ctx context.Context, tenant string) error {
 	if err != nil {
 		return err
 	}
-	return m.BeginCycle(ctx)
+	if err := m.BeginCycle(ctx); err != nil {
+		return err
+	}
+	t.beginHookCycle()
+	return nil
 }
 
 // maxSchemaTries bounds how often a TableSchema call plans again when another process changed
@@ -444,6 +460,9 @@ func (e *Engine) SyncSchema(ctx context.Context, tenant string, tables []schema.
 	defer t.forget()
 	for try := 1; ; try++ {
 		results, err := e.syncSchema(ctx, t, m, desired, seen)
+		if err == nil {
+			t.schemaChanged(results)
+		}
 		if !errors.Is(err, bulk.ErrSchemaChanged) {
 			return results, err
 		}
@@ -514,7 +533,8 @@ func (e *Engine) syncSchema(ctx context.Context, t *tenant, m bulk.Mirror, desir
 }
 
 // Wipe removes every row of the tables and sets their LSN to -1, in one transaction; the tables
-// and their indexes stay.
+// and their indexes stay. Once it has committed, the table.wiped hook hears each table, with the
+// tables' lanes still held: a hook that fails fails the call, but the wipe stays done.
 func (e *Engine) Wipe(ctx context.Context, tenant string, tables []string) error {
 	t, err := e.tenant(ctx, tenant)
 	if err != nil {
@@ -543,7 +563,7 @@ func (e *Engine) Wipe(ctx context.Context, tenant string, tables []string) error
 		t.setLSN(name, bulk.NoLSN)
 		t.setFresh(name, true)
 	}
-	return nil
+	return e.wiped(ctx, t, tables)
 }
 
 // mirrored returns the catalog entries of the named tables, reading the catalog again once if a
@@ -601,9 +621,12 @@ func (e *Engine) Complete(ctx context.Context, tenant string, sent []TableCounts
 		return Completion{}, err
 	}
 	for _, name := range bulk.SortedNames(states) {
-		if c := states[name].Cycle; c.Any() {
+		st := states[name]
+		if c := st.Cycle; c.Any() {
 			done.Counts = append(done.Counts, TableCounts{Name: name, Counts: c})
 		}
+		done.Tables = append(done.Tables, TableCycle{Name: name, Counts: st.Cycle, LSN: st.LSN})
 	}
+	t.endHookCycle()
 	return done, nil
 }

@@ -29,6 +29,13 @@ func (a *Apply) load(ta *tableApply) {
 		return
 	}
 	defer release()
+	// The partner's hook runs before the loader takes the spool over, so that the table's rows
+	// keep going to disk meanwhile and the decoder feeds the call's other tables.
+	if err := a.beforeTable(ta); err != nil {
+		ta.result.Err = fmt.Errorf("table %s: its table.before hook refused the rows, so none was written: %w", ta.name, err)
+		a.e.opts.Logger.Warn("table refused by its table.before hook", "tenant", a.t.name, "table", ta.name, "err", err)
+		return
+	}
 	spooled, err := ta.spool.takeOver()
 	if err != nil {
 		ta.result.Err = fmt.Errorf("table %s: %w", ta.name, err)

@@ -14,6 +14,17 @@ type Observer interface {
 	Observe(Call)
 }
 
+// Observers is an Observer that tells each of its observers in turn: the status page and the
+// partner's hooks, say.
+type Observers []Observer
+
+// Observe tells every observer.
+func (o Observers) Observe(c Call) {
+	for _, one := range o {
+		one.Observe(c)
+	}
+}
+
 // Call is what one call of a verified tenant did.
 type Call struct {
 	ID        string
@@ -35,6 +46,8 @@ type Call struct {
 	Completion *engine.Completion
 	// Bytes is the request body's size on the wire.
 	Bytes int64
+	// ClientState is the request's ClientState, when the call read it.
+	ClientState string
 }
 
 // observe tells the Observer what a finished call did, if its caller was a verified tenant.
@@ -52,6 +65,6 @@ func (s *Server) observe(c *call, d time.Duration, wireBytes int64) {
 	s.cfg.Observer.Observe(Call{
 		ID: c.id, Operation: c.op, Tenant: c.tenant, Start: c.start, Duration: d,
 		Outcome: c.outcome, Err: c.errMsg, Tables: tables, Wiped: c.wiped,
-		Completion: c.completion, Bytes: wireBytes,
+		Completion: c.completion, Bytes: wireBytes, ClientState: c.clientState,
 	})
 }

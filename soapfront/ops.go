@@ -51,9 +51,10 @@ type call struct {
 	verified     bool // the token checked out
 	captureFile  string
 	// What the operation did, for the Observer.
-	results    []engine.TableApplyResult
-	wiped      []string
-	completion *engine.Completion
+	results     []engine.TableApplyResult
+	wiped       []string
+	completion  *engine.Completion
+	clientState string
 }
 
 // serveCall runs one POSTed SOAP call from the transport checks to the response.
@@ -231,6 +232,7 @@ func (s *Server) dispatch(ctx context.Context, w http.ResponseWriter, r *http.Re
 // IsSuccessful=false with the reason, HTTP 200.
 func (s *Server) authenticate(ctx context.Context, dec *wire.Decoder, c *call, claims auth.Claims, tokenErr error) ([]byte, int, error) {
 	req, decodeErr := dec.Authenticate()
+	c.clientState = req.ClientState
 	resp := wire.AuthenticateResponse{
 		SupportedInterfaces:       supportedInterfaces,
 		SuperOfficeMirroringBuild: s.cfg.Build,
@@ -279,6 +281,7 @@ func (s *Server) tableSchema(ctx context.Context, dec *wire.Decoder, c *call, ou
 	if err != nil {
 		return err
 	}
+	c.clientState = req.ClientState
 	c.tables = len(req.Tables)
 	results, err := s.engine.SyncSchema(ctx, c.tenant, req.Tables)
 	if err != nil {
@@ -296,6 +299,7 @@ func (s *Server) wipe(ctx context.Context, dec *wire.Decoder, c *call, out *byte
 	if err != nil {
 		return err
 	}
+	c.clientState = req.ClientState
 	c.tables = len(req.Tables)
 	if err := s.engine.Wipe(ctx, c.tenant, req.Tables); err != nil {
 		return fmt.Errorf("Wipe: %w", err)
@@ -309,6 +313,7 @@ func (s *Server) replicationCompleted(ctx context.Context, dec *wire.Decoder, c 
 	if err != nil {
 		return err
 	}
+	c.clientState = req.ClientState
 	sent := make([]engine.TableCounts, len(req.Summary))
 	for i, t := range req.Summary {
 		sent[i] = engine.TableCounts{Name: t.Name, Counts: bulk.Counts{Inserted: t.Inserted, Updated: t.Updated, Deleted: t.Deleted}}
@@ -355,6 +360,7 @@ func (s *Server) rowData(ctx context.Context, dec *wire.Decoder, c *call, out *b
 		apply.Abort(err)
 		return err
 	}
+	c.clientState = clientState
 	decoded := time.Now()
 	finished = true
 	results, err := apply.Finish()

@@ -55,6 +55,7 @@ type serveFlags struct {
 	acme            acmeFlags
 	statusOnListen  bool
 	statusBehind    time.Duration
+	hooks           hookFlags
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -91,6 +92,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.captureDir, "capture-dir", "", "keep every request the wire refuses here (token redacted), with its fault; the newest 100")
 	f.captureMax = soapfront.DefaultCaptureMax
 	fs.Var(&f.captureMax, "capture-max", "how much of a refused request a capture keeps")
+	f.hooks.register(fs)
 }
 
 // check reports every missing required setting at once, so an operator fixes them in one go.
@@ -191,10 +193,18 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	set := metrics.NewSet()
+	registerSpoolMetrics(set, f.spoolDir)
+	hk, err := f.hooks.start(set, log)
+	if err != nil {
+		target.Close()
+		return err
+	}
+	defer f.hooks.stop(hk, log)
 	eng := engine.New(target, engine.Options{
 		MaxApplies: f.maxApplies, MaxAppliesPerTenant: f.maxPerTenant, SpoolDir: f.spoolDir,
 		MaxInflightBytes: int64(f.maxInflight), ChunkRows: f.chunkRows,
-		Wait: f.wait, Logger: log,
+		Wait: f.wait, Logger: log, Hooks: engineHooks(hk),
 	})
 	defer eng.Close()
 
@@ -204,15 +214,13 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	set := metrics.NewSet()
-	registerSpoolMetrics(set, f.spoolDir)
 	board := statuspage.New(statuspage.Options{Behind: f.statusBehind, Version: buildVersion()})
 	soap, err := soapfront.New(eng, soapfront.Config{
 		Path: f.path, AppID: f.appID, Verifier: verifier, PartnerKey: key,
 		Paused:  paused.Paused,
 		MaxBody: int64(f.maxBody), Logger: log, Build: buildName(), Metrics: set,
 		ReadTimeout: f.readTimeout, BodyProgress: f.bodyIdle,
-		CaptureDir: f.captureDir, CaptureMax: int64(f.captureMax), Observer: board,
+		CaptureDir: f.captureDir, CaptureMax: int64(f.captureMax), Observer: observers(board, hk),
 	})
 	if err != nil {
 		return err

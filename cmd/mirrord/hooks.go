@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/mirrord/mirrord/engine"
+	"github.com/mirrord/mirrord/hooks"
+	"github.com/mirrord/mirrord/soapfront"
+)
+
+// hookFlags are serve's flags of the partner hooks (package hooks).
+type hookFlags struct {
+	exec      hookExecFlag
+	webhooks  listFlag
+	secret    string
+	timeout   time.Duration
+	queueSize int
+}
+
+func (f *hookFlags) register(fs *flag.FlagSet) {
+	fs.Var(&f.exec, "hook-exec", "EVENT=COMMAND: run COMMAND (split like a shell would, run without one) for each event "+strings.Join(hooks.Events, ", ")+
+		"; the event's JSON on stdin; repeatable (MIRRORD_HOOK_EXEC: one a line)")
+	fs.Var(&f.webhooks, "webhook", "POST every event as JSON to this URL; repeatable")
+	fs.StringVar(&f.secret, "webhook-secret", "", "sign each webhook body: header X-Mirrord-Signature: sha256=<hex HMAC-SHA256> (prefer MIRRORD_WEBHOOK_SECRET to the command line)")
+	fs.DurationVar(&f.timeout, "hook-timeout", hooks.DefaultTimeout, "a hook command is killed after this long; also bounds each webhook try")
+	fs.IntVar(&f.queueSize, "hook-queue", hooks.DefaultQueueSize, "events each asynchronous hook or webhook may have waiting; more are dropped and counted")
+}
+
+// start builds the hooks, or returns nil when none is configured.
+func (f *hookFlags) start(set *metrics.Set, log *slog.Logger) (*hooks.Dispatcher, error) {
+	if len(f.exec) == 0 && len(f.webhooks) == 0 {
+		return nil, nil
+	}
+	return hooks.New(hooks.Config{
+		Exec: f.exec, Webhooks: f.webhooks, Secret: f.secret,
+		Timeout: f.timeout, QueueSize: f.queueSize, Metrics: set, Logger: log,
+	})
+}
+
+// stop delivers what the hooks still have queued, for at most --hook-timeout.
+func (f *hookFlags) stop(d *hooks.Dispatcher, log *slog.Logger) {
+	if d == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	defer cancel()
+	if err := d.Close(ctx); err != nil {
+		log.Warn("hooks stopped", "err", err)
+	}
+}
+
+// engineHooks is what the engine calls: nil, not a nil *Dispatcher, when there are no hooks.
+func engineHooks(d *hooks.Dispatcher) engine.Hooks {
+	if d == nil {
+		return nil
+	}
+	return d
+}
+
+// observers are the status page and, when configured, the hooks.
+func observers(board soapfront.Observer, d *hooks.Dispatcher) soapfront.Observer {
+	if d == nil {
+		return board
+	}
+	return soapfront.Observers{board, d}
+}
+
+// hookExecFlag is the repeatable --hook-exec. One value may hold several hooks, each on a line
+// of its own or after a ; outside quotes (a command never holds one: without a shell it would
+// mean nothing), since MIRRORD_HOOK_EXEC is one variable and a command may hold commas.
+type hookExecFlag []hooks.ExecHook
+
+func (h *hookExecFlag) String() string {
+	var out []string
+	for _, x := range *h {
+		out = append(out, x.Event+"="+x.Command)
+	}
+	return strings.Join(out, "; ")
+}
+
+func (h *hookExecFlag) Set(v string) error {
+	for _, one := range splitHooks(v) {
+		if strings.TrimSpace(one) == "" {
+			continue
+		}
+		x, err := hooks.ParseExecHook(strings.TrimSpace(one))
+		if err != nil {
+			return err
+		}
+		*h = append(*h, x)
+	}
+	return nil
+}
+
+// splitHooks cuts v at newlines and at each ; outside quotes and not after a backslash.
+func splitHooks(v string) []string {
+	var (
+		out   []string
+		start int
+		quote rune
+		esc   bool
+	)
+	for i, r := range v {
+		switch {
+		case esc:
+			esc = false
+		case quote == '\'':
+			if r == '\'' {
+				quote = 0
+			}
+		case r == '\\':
+			esc = true
+		case quote == '"':
+			if r == '"' {
+				quote = 0
+			}
+		case r == '\'' || r == '"':
+			quote = r
+		case r == ';' || r == '\n':
+			out = append(out, v[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, v[start:])
+}

@@ -1,0 +1,237 @@
+// Package hooks lets a partner's own code follow and gate the mirroring: it turns what the engine
+// and the SOAP front end do into events (table.before, table.wiped, cycle.completed, call.failed),
+// one JSON shape for every sink, and delivers them to commands (--hook-exec) and webhooks
+// (--webhook). Its contract: table.before and table.wiped are synchronous for commands (the
+// engine waits, and a command that fails refuses the table's rows or fails the Wipe call);
+// cycle.completed and call.failed reach commands after the call's answer, from a bounded queue;
+// webhooks get every event from a bounded queue and never hold a call up. A full queue drops the
+// event and counts it. Every sink counts its runs, failures, durations and drops
+// (mirrord_hook_*) and logs each failure.
+package hooks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/mirrord/mirrord/engine"
+)
+
+// Defaults of Config.
+const (
+	DefaultTimeout   = 30 * time.Second
+	DefaultQueueSize = 1000
+	DefaultTries     = 5
+	DefaultBackoff   = time.Second
+)
+
+// Config says which sinks get the events.
+type Config struct {
+	Exec []ExecHook
+	// Webhooks are URLs every event is POSTed to; Secret, when set, signs each body.
+	Webhooks []string
+	Secret   string
+	// Timeout bounds a command's run and each try of a webhook; DefaultTimeout when zero.
+	Timeout time.Duration
+	// QueueSize bounds each sink's queue of events not yet delivered; DefaultQueueSize when zero.
+	QueueSize int
+	// Tries and Backoff: a webhook is tried Tries times, waiting Backoff before the second try
+	// and twice as long before each next; DefaultTries and DefaultBackoff when zero.
+	Tries   int
+	Backoff time.Duration
+	// Client sends the webhooks; a client of its own when nil.
+	Client  *http.Client
+	Metrics *metrics.Set // a new set when nil
+	Logger  *slog.Logger // nothing is logged when nil
+}
+
+// Dispatcher hands events to the sinks. It is the engine's Hooks and a soapfront Observer.
+type Dispatcher struct {
+	log     *slog.Logger
+	execs   map[string][]*sink // by event, in flag order
+	hooks   []*sink            // those with a queue: asynchronous commands and webhooks
+	webhook []*sink
+
+	ctx    context.Context // of the queues' deliveries; ended when Close gives up
+	cancel context.CancelFunc
+
+	mu      sync.RWMutex
+	closed  bool
+	tenants map[string]*tenantSeen
+}
+
+// tenantSeen is what the dispatcher saw of a tenant's calls.
+type tenantSeen struct {
+	clientState string
+	cycleStart  time.Time // zero when no cycle begun by an Authenticate is open
+}
+
+// New builds the sinks and starts their queues' workers. Close stops them.
+func New(cfg Config) (*Dispatcher, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	if cfg.Tries <= 0 {
+		cfg.Tries = DefaultTries
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = DefaultBackoff
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{}
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.NewSet()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Dispatcher{log: cfg.Logger, execs: map[string][]*sink{}, ctx: ctx, cancel: cancel, tenants: map[string]*tenantSeen{}}
+	for i, h := range cfg.Exec {
+		if err := CheckEvent(h.Event); err != nil {
+			return nil, err
+		}
+		argv, err := SplitArgs(h.Command)
+		if err != nil {
+			return nil, err
+		}
+		// Found now, so that a misspelt command stops mirrord at start rather than every table.
+		if _, err := exec.LookPath(argv[0]); err != nil {
+			return nil, fmt.Errorf("hook %s=%s: %w", h.Event, argv[0], err)
+		}
+		timeout := cfg.Timeout
+		s := newSink(cfg.Metrics, cfg.Logger, fmt.Sprintf("exec%d", i+1), []string{h.Event}, func(ctx context.Context, ev Event, body []byte) error {
+			return runCommand(ctx, argv, timeout, ev, body)
+		})
+		if !synchronous(h.Event) {
+			s.queue = newQueue(cfg.Metrics, s, cfg.QueueSize)
+			d.hooks = append(d.hooks, s)
+		}
+		d.execs[h.Event] = append(d.execs[h.Event], s)
+		cfg.Logger.Info("hook", "sink", s.name, "event", h.Event, "command", argv[0], "synchronous", synchronous(h.Event))
+	}
+	if len(cfg.Webhooks) > 0 && cfg.Secret == "" {
+		cfg.Logger.Warn("webhooks are sent unsigned: no --webhook-secret")
+	}
+	for i, u := range cfg.Webhooks {
+		if err := CheckWebhookURL(u); err != nil {
+			return nil, err
+		}
+		w := &webhook{url: u, secret: []byte(cfg.Secret), client: cfg.Client, timeout: cfg.Timeout, tries: cfg.Tries, backoff: cfg.Backoff}
+		s := newSink(cfg.Metrics, cfg.Logger, fmt.Sprintf("webhook%d", i+1), Events, w.deliver)
+		s.retries = cfg.Metrics.GetOrCreateCounter(fmt.Sprintf(`mirrord_hook_retries_total{sink=%q}`, s.name))
+		w.retried = s.retries.Inc
+		s.queue = newQueue(cfg.Metrics, s, cfg.QueueSize)
+		d.hooks = append(d.hooks, s)
+		d.webhook = append(d.webhook, s)
+		cfg.Logger.Info("hook", "sink", s.name, "event", "all", "webhook", redactURL(u))
+	}
+	for _, s := range d.hooks {
+		go s.queue.work(ctx)
+	}
+	return d, nil
+}
+
+// Any reports whether any sink is configured: without one, nothing need hear the events.
+func (d *Dispatcher) Any() bool { return len(d.execs) > 0 || len(d.webhook) > 0 }
+
+// Close stops taking events and waits until the queued ones are delivered, or until ctx ends:
+// the deliveries still running are then stopped, and what is left is counted as dropped.
+func (d *Dispatcher) Close(ctx context.Context) error {
+	d.mu.Lock()
+	if !d.closed {
+		d.closed = true
+		for _, s := range d.hooks {
+			close(s.queue.ch)
+		}
+	}
+	d.mu.Unlock()
+	var err error
+	for _, s := range d.hooks {
+		select {
+		case <-s.queue.done:
+			continue
+		case <-ctx.Done():
+			err = fmt.Errorf("hook events still queued when mirrord stopped were dropped: %w", ctx.Err())
+			d.cancel()
+		}
+		<-s.queue.done
+	}
+	d.cancel()
+	return err
+}
+
+// fire delivers ev: to the webhooks' queues, and to the event's commands, in flag order, now
+// when the event is synchronous (the first that fails ends the run and is the error), or through
+// their queues.
+func (d *Dispatcher) fire(ctx context.Context, ev Event) error {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("event %s: %w", ev.Event, err)
+	}
+	d.mu.RLock()
+	if !d.closed {
+		for _, s := range d.webhook {
+			s.queue.push(ev, body)
+		}
+		for _, s := range d.execs[ev.Event] {
+			if s.queue != nil {
+				s.queue.push(ev, body)
+			}
+		}
+	}
+	d.mu.RUnlock()
+	for _, s := range d.execs[ev.Event] {
+		if s.queue != nil {
+			continue
+		}
+		if err := s.run(ctx, ev, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BeforeTable fires table.before and waits for its commands (engine.Hooks).
+func (d *Dispatcher) BeforeTable(ctx context.Context, tenant, table string, change engine.Change) error {
+	ev := newEvent(TableBefore, tenant)
+	ev.Table, ev.SchemaChange, ev.ClientState = table, strings.ToLower(string(change)), d.clientState(tenant)
+	return d.fire(ctx, ev)
+}
+
+// Wiped fires table.wiped and waits for its commands (engine.Hooks).
+func (d *Dispatcher) Wiped(ctx context.Context, tenant, table string) error {
+	ev := newEvent(TableWiped, tenant)
+	ev.Table, ev.ClientState = table, d.clientState(tenant)
+	return d.fire(ctx, ev)
+}
+
+func (d *Dispatcher) clientState(tenant string) string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if t := d.tenants[tenant]; t != nil {
+		return t.clientState
+	}
+	return ""
+}
+
+// fireAsync fires an event whose sinks all run from queues: nothing here waits.
+func (d *Dispatcher) fireAsync(ev Event) {
+	if err := d.fire(d.ctx, ev); err != nil {
+		d.log.Error("hook event not delivered", "event", ev.Event, "tenant", ev.Tenant, "err", err)
+	}
+}
+
+var _ engine.Hooks = (*Dispatcher)(nil)
