@@ -122,29 +122,9 @@ func (a *Apply) Batch(table string, columns []string) (*Batch, error) {
 }
 
 func batchColumns(t schema.Table, names []string) ([]int, error) {
-	if len(names) == 0 {
-		return nil, badRequest("batch for table %s names no columns", t.Name)
-	}
-	cols := make([]int, len(names))
-	seen := make(map[int]bool, len(names))
-	for i, name := range names {
-		c := t.Column(name)
-		if c < 0 {
-			if err := schema.CheckName("column", name); err != nil {
-				return nil, badRequest("table %s: %v", t.Name, err)
-			}
-			return nil, badRequest("table %s has no column %s", t.Name, name)
-		}
-		if seen[c] {
-			return nil, badRequest("table %s: column %s is named twice in one batch", t.Name, name)
-		}
-		seen[c] = true
-		cols[i] = c
-	}
-	for _, k := range t.Key() {
-		if !seen[k] {
-			return nil, badRequest("table %s: batch lacks primary key column %s", t.Name, t.Columns[k].Name)
-		}
+	cols, err := bulk.ColumnIndexes(t, names)
+	if err != nil {
+		return nil, badRequest("table %s: %v", t.Name, err)
 	}
 	return cols, nil
 }

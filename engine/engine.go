@@ -513,7 +513,7 @@ func (e *Engine) syncSchema(ctx context.Context, t *tenant, m bulk.Mirror, desir
 		}
 		if plan.Action != schema.None || st.Hash != d.Hash() {
 			if err := m.Migrate(ctx, bulk.Migration{Plan: plan, From: from}); err != nil {
-				return nil, fmt.Errorf("%s table %s: %w", plan.Action, d.Name, err)
+				return nil, bulk.ForTable(d.Name, err)
 			}
 		}
 		res := TableResult{Name: d.Name, LSN: st.LSN, Change: ChangeNone}
@@ -557,7 +557,7 @@ func (e *Engine) Wipe(ctx context.Context, tenant string, tables []string) error
 	}
 	if err := m.Wipe(ctx, tables); err != nil {
 		t.forget()
-		return fmt.Errorf("wipe %s: %w", strings.Join(tables, ", "), err)
+		return err // the mirror's error names the wipe and its tables
 	}
 	for _, name := range tables {
 		t.setLSN(name, bulk.NoLSN)
