@@ -232,6 +232,7 @@ func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error)
 	}
 	m := &Mirror{target: t, tenant: tenant, database: dbName, state: state, sessions: sess, chunkRows: t.opts.ChunkRows}
 	m.ledger = &statetable.Table{Tenant: tenant, Database: "database " + dbName, Name: state, CheckName: checkIdentifier, DB: stateDB{m}}
+	m.Ops = m.ledger.Ops()
 	if err := t.ensureDatabase(ctx, m); err != nil {
 		sess.close()
 		return nil, fmt.Errorf("tenant %s: database %s: %w", tenant, dbName, err)
@@ -285,14 +286,15 @@ func isError(err error, numbers ...int32) bool {
 
 // Mirror is one tenant's mirror database. It is safe for concurrent use on different tables.
 type Mirror struct {
-	target    *Target
-	tenant    string
-	database  string
-	state     string
-	ledger    *statetable.Table // the state table's bookkeeping: wipes, drops, the cycle
-	sessions  *sessions         // pinned sessions: #staging and T-SQL transactions live on one
-	chunkRows int
-	coll      collations // chosen from the database's collation at open
+	statetable.Ops // Wipe, Drop, Invalidate and the cycle: the state table's alone
+	target         *Target
+	tenant         string
+	database       string
+	state          string
+	ledger         *statetable.Table // the state table's bookkeeping: wipes, drops, the cycle
+	sessions       *sessions         // pinned sessions: #staging and T-SQL transactions live on one
+	chunkRows      int
+	coll           collations // chosen from the database's collation at open
 	// lastApply is what the last committed apply did, by path: for the live tests only.
 	lastApply atomic.Pointer[applyPaths]
 }

@@ -132,6 +132,7 @@ func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error)
 	}
 	m := &Mirror{target: t, tenant: tenant, database: dbName, pool: pool, chunkRows: t.opts.ChunkRows}
 	m.ledger = &statetable.Table{Tenant: tenant, Database: "database " + dbName, Name: state, CheckName: checkIdentifier, DB: stateDB{m}}
+	m.Ops = m.ledger.Ops()
 	if err := m.prepare(ctx, state); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("tenant %s: database %s: %w", tenant, dbName, err)
@@ -210,14 +211,15 @@ func isCode(err error, codes ...string) bool {
 
 // Mirror is one tenant's mirror database. It is safe for concurrent use on different tables.
 type Mirror struct {
-	target    *Target
-	tenant    string
-	database  string
-	schema    string // where the mirrored tables and the state table live
-	state     rel
-	ledger    *statetable.Table // the state table's bookkeeping: wipes, drops, the cycle
-	pool      *pgxpool.Pool
-	chunkRows int
+	statetable.Ops // Wipe, Drop, Invalidate and the cycle: the state table's alone
+	target         *Target
+	tenant         string
+	database       string
+	schema         string // where the mirrored tables and the state table live
+	state          rel
+	ledger         *statetable.Table // the state table's bookkeeping: wipes, drops, the cycle
+	pool           *pgxpool.Pool
+	chunkRows      int
 	// countsTracked says PostgreSQL keeps per-transaction row statistics (track_counts), from
 	// which an apply reads what each MERGE really did.
 	countsTracked bool

@@ -201,30 +201,3 @@ func (m *Mirror) tables(ctx context.Context) (map[string]bulk.TableState, error)
 	}
 	return statetable.Tables(states, catalog, columnDefault)
 }
-
-// Wipe empties the tables and sets their LSN to -1 in one transaction; tables and indexes stay.
-func (m *Mirror) Wipe(ctx context.Context, tables []string) error {
-	return m.ledger.Wipe(ctx, tables)
-}
-
-// Drop drops the tables the state table lists, and their state rows. Names it does not list
-// are skipped: they are not the mirror's to drop.
-func (m *Mirror) Drop(ctx context.Context, tables []string) error {
-	return m.ledger.Drop(ctx, tables)
-}
-
-// Invalidate sets the tables' LSN to -1 (every table's when tables is empty), leaving their rows.
-func (m *Mirror) Invalidate(ctx context.Context, tables []string) error {
-	return m.ledger.Invalidate(ctx, tables)
-}
-
-// BeginCycle starts the next cycle and sets every table's cycle counts to zero.
-func (m *Mirror) BeginCycle(ctx context.Context) error { return m.ledger.BeginCycle(ctx) }
-
-// NameTables records that the cycle in progress named the tables.
-func (m *Mirror) NameTables(ctx context.Context, tables []string) error {
-	return m.ledger.NameTables(ctx, tables)
-}
-
-// EndCycle drops the tables that the cycle's TableSchema calls did not name and ends the cycle.
-func (m *Mirror) EndCycle(ctx context.Context) ([]string, error) { return m.ledger.EndCycle(ctx) }

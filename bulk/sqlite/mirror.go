@@ -16,13 +16,14 @@ import (
 // Mirror is one tenant's file. Writes go through a single connection, reads through a small
 // pool of read-only ones; with the file in WAL mode the readers never wait for the writer.
 type Mirror struct {
-	tenant       string
-	path         string
-	state        string // the state table <tenant>_mirroring
-	w            *sql.DB
-	r            *sql.DB
-	withoutRowID bool
-	rowsPerWrite int
+	statetable.Ops // Wipe, Drop, Invalidate and the cycle: the state table's alone
+	tenant         string
+	path           string
+	state          string // the state table <tenant>_mirroring
+	w              *sql.DB
+	r              *sql.DB
+	withoutRowID   bool
+	rowsPerWrite   int
 	// forget removes the mirror from its target's cache.
 	forget func()
 }

@@ -169,30 +169,3 @@ func readStates(ctx context.Context, q queryer, state string) ([]statetable.Row,
 	}
 	return out, rows.Err()
 }
-
-// Wipe empties the tables and sets their LSN to NoLSN in one transaction; tables and indexes stay.
-func (m *Mirror) Wipe(ctx context.Context, tables []string) error {
-	return m.ledger().Wipe(ctx, tables)
-}
-
-// Drop drops the tables and their state rows in one transaction. A table the state table does
-// not list fails it: it is the partner's.
-func (m *Mirror) Drop(ctx context.Context, tables []string) error {
-	return m.ledger().Drop(ctx, tables)
-}
-
-// Invalidate sets the tables' LSN (every table's when tables is empty) to NoLSN.
-func (m *Mirror) Invalidate(ctx context.Context, tables []string) error {
-	return m.ledger().Invalidate(ctx, tables)
-}
-
-// BeginCycle starts the next cycle and sets every table's cycle counts to zero.
-func (m *Mirror) BeginCycle(ctx context.Context) error { return m.ledger().BeginCycle(ctx) }
-
-// NameTables records that the cycle in progress named the tables.
-func (m *Mirror) NameTables(ctx context.Context, tables []string) error {
-	return m.ledger().NameTables(ctx, tables)
-}
-
-// EndCycle drops the tables that the cycle's TableSchema calls did not name and ends the cycle.
-func (m *Mirror) EndCycle(ctx context.Context) ([]string, error) { return m.ledger().EndCycle(ctx) }

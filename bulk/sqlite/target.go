@@ -214,8 +214,10 @@ func openMirror(ctx context.Context, tenant, path string, opts Options) (*Mirror
 	}
 	r.SetMaxOpenConns(opts.ReadConns)
 	r.SetMaxIdleConns(opts.ReadConns)
-	return &Mirror{tenant: tenant, path: path, state: state, w: w, r: r,
-		withoutRowID: !opts.RowIDTables, rowsPerWrite: defaultRowsPerWrite}, nil
+	m := &Mirror{tenant: tenant, path: path, state: state, w: w, r: r,
+		withoutRowID: !opts.RowIDTables, rowsPerWrite: defaultRowsPerWrite}
+	m.Ops = m.ledger().Ops()
+	return m, nil
 }
 
 // prepareStateTable creates the state table, or adds the columns that a state table made by an

@@ -84,6 +84,14 @@ type Table struct {
 	DB             DB
 }
 
+// Ops are the bulk.Mirror methods that are the state table's alone: Wipe, Drop, Invalidate and
+// the cycle's. A target embeds the Ops of its Table (Table.Ops) in its Mirror, so that each is
+// written once, here.
+type Ops struct{ table *Table }
+
+// Ops returns the Mirror methods of t.
+func (t *Table) Ops() Ops { return Ops{t} }
+
 func (s *Table) checkNames(tables []string) error {
 	for _, t := range tables {
 		if err := s.CheckName("table", t); err != nil {
@@ -119,7 +127,8 @@ func (s *Table) listed(ctx context.Context, tx Tx, tables []string) error {
 
 // Wipe empties the tables and sets their LSN to bulk.NoLSN in one transaction; the tables and
 // their indexes stay. Every table must be listed.
-func (s *Table) Wipe(ctx context.Context, tables []string) error {
+func (o Ops) Wipe(ctx context.Context, tables []string) error {
+	s := o.table
 	if len(tables) == 0 {
 		return nil
 	}
@@ -144,7 +153,8 @@ func (s *Table) Wipe(ctx context.Context, tables []string) error {
 }
 
 // Drop drops the tables the state table lists, and their state rows, in one transaction.
-func (s *Table) Drop(ctx context.Context, tables []string) error {
+func (o Ops) Drop(ctx context.Context, tables []string) error {
+	s := o.table
 	if len(tables) == 0 {
 		return nil
 	}
@@ -184,7 +194,8 @@ func (s *Table) drop(ctx context.Context, tx Tx, tables []string) error {
 
 // Invalidate sets the tables' LSN to bulk.NoLSN (every table's when tables is empty), leaving
 // their rows. Every table named must be listed.
-func (s *Table) Invalidate(ctx context.Context, tables []string) error {
+func (o Ops) Invalidate(ctx context.Context, tables []string) error {
+	s := o.table
 	if len(tables) == 0 {
 		if err := s.DB.InvalidateAll(ctx); err != nil {
 			return fmt.Errorf("invalidate every table: %w", err)
@@ -208,7 +219,8 @@ func (s *Table) Invalidate(ctx context.Context, tables []string) error {
 
 // BeginCycle starts the next cycle, or continues the one that has not ended, and sets every
 // table's cycle counts to zero.
-func (s *Table) BeginCycle(ctx context.Context) error {
+func (o Ops) BeginCycle(ctx context.Context) error {
+	s := o.table
 	if err := s.DB.Update(ctx, func(tx Tx) error { return tx.BeginCycle(ctx) }); err != nil {
 		return fmt.Errorf("tenant %s: begin a cycle: %w", s.Tenant, err)
 	}
@@ -218,7 +230,8 @@ func (s *Table) BeginCycle(ctx context.Context) error {
 // NameTables records that the cycle in progress named the tables. A call that names none still
 // marks the cycle Named: it means that no table is mirrored. Without a cycle in progress it does
 // nothing.
-func (s *Table) NameTables(ctx context.Context, tables []string) error {
+func (o Ops) NameTables(ctx context.Context, tables []string) error {
+	s := o.table
 	err := s.DB.Update(ctx, func(tx Tx) error {
 		cycle, ok, err := tx.NameCycle(ctx)
 		if err != nil || !ok || len(tables) == 0 {
@@ -234,7 +247,8 @@ func (s *Table) NameTables(ctx context.Context, tables []string) error {
 
 // EndCycle ends the cycle in progress. When it is Named, the tables none of its TableSchema
 // calls named are dropped first, and returned.
-func (s *Table) EndCycle(ctx context.Context) ([]string, error) {
+func (o Ops) EndCycle(ctx context.Context) ([]string, error) {
+	s := o.table
 	var dropped []string
 	err := s.DB.Update(ctx, func(tx Tx) error {
 		dropped = nil

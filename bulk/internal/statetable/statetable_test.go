@@ -124,46 +124,46 @@ func newTable(refuse bool) (*Table, *fakeDB) {
 func TestWipeDropInvalidate(t *testing.T) {
 	ctx := context.Background()
 	s, db := newTable(false)
-	if err := s.Wipe(ctx, []string{"a", "partner"}); err == nil || !strings.Contains(err.Error(), "wipe a, partner: partner not mirrored in database Mirror_Cust1 (the state table Cust1_mirroring does not list them)") {
+	if err := s.Ops().Wipe(ctx, []string{"a", "partner"}); err == nil || !strings.Contains(err.Error(), "wipe a, partner: partner not mirrored in database Mirror_Cust1 (the state table Cust1_mirroring does not list them)") {
 		t.Errorf("Wipe of a partner's table: %v", err)
 	}
 	if slices.Contains(db.calls, "empty a,partner") {
 		t.Error("Wipe emptied tables when one is not listed")
 	}
 	db.calls = nil
-	if err := s.Wipe(ctx, []string{"a", "b"}); err != nil {
+	if err := s.Ops().Wipe(ctx, []string{"a", "b"}); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"begin", "listed a,b", "empty a,b", "wiped a,b", "end"}; !slices.Equal(db.calls, want) {
 		t.Errorf("Wipe ran %q, want %q", db.calls, want)
 	}
-	if err := s.Wipe(ctx, []string{"a;b"}); err == nil {
+	if err := s.Ops().Wipe(ctx, []string{"a;b"}); err == nil {
 		t.Error("Wipe of a bad name: no error")
 	}
 	db.calls = nil
-	if err := s.Drop(ctx, []string{"a", "partner"}); err != nil {
+	if err := s.Ops().Drop(ctx, []string{"a", "partner"}); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"begin", "listed a,partner", "drop a", "forget a,partner", "end"}; !slices.Equal(db.calls, want) {
 		t.Errorf("Drop ran %q, want %q", db.calls, want)
 	}
 	strict, _ := newTable(true)
-	if err := strict.Drop(ctx, []string{"b", "partner"}); err == nil || !strings.Contains(err.Error(), "partner not mirrored") {
+	if err := strict.Ops().Drop(ctx, []string{"b", "partner"}); err == nil || !strings.Contains(err.Error(), "partner not mirrored") {
 		t.Errorf("strict Drop of a partner's table: %v", err)
 	}
 	db.calls = nil
-	if err := s.Invalidate(ctx, nil); err != nil || !db.invalidated || len(db.calls) != 0 {
+	if err := s.Ops().Invalidate(ctx, nil); err != nil || !db.invalidated || len(db.calls) != 0 {
 		t.Errorf("Invalidate of every table: %v, %t, %q", err, db.invalidated, db.calls)
 	}
-	if err := s.Invalidate(ctx, []string{"b"}); err != nil || !slices.Contains(db.calls, "invalid b") {
+	if err := s.Ops().Invalidate(ctx, []string{"b"}); err != nil || !slices.Contains(db.calls, "invalid b") {
 		t.Errorf("Invalidate b: %v, %q", err, db.calls)
 	}
-	if err := s.Invalidate(ctx, []string{"partner"}); err == nil {
+	if err := s.Ops().Invalidate(ctx, []string{"partner"}); err == nil {
 		t.Error("Invalidate of a partner's table: no error")
 	}
 	for _, f := range []func() error{
-		func() error { return s.Wipe(ctx, nil) },
-		func() error { return s.Drop(ctx, nil) },
+		func() error { return s.Ops().Wipe(ctx, nil) },
+		func() error { return s.Ops().Drop(ctx, nil) },
 	} {
 		db.calls = nil
 		if err := f(); err != nil || len(db.calls) != 0 {
@@ -176,26 +176,26 @@ func TestCycle(t *testing.T) {
 	ctx := context.Background()
 	s, db := newTable(false)
 	// Without a cycle, naming tables and ending do nothing.
-	if err := s.NameTables(ctx, []string{"a"}); err != nil || len(db.named) != 0 {
+	if err := s.Ops().NameTables(ctx, []string{"a"}); err != nil || len(db.named) != 0 {
 		t.Errorf("NameTables without a cycle: %v, %v", err, db.named)
 	}
-	if dropped, err := s.EndCycle(ctx); err != nil || dropped != nil {
+	if dropped, err := s.Ops().EndCycle(ctx); err != nil || dropped != nil {
 		t.Errorf("EndCycle without a cycle: %v, %v", dropped, err)
 	}
 	// A cycle that makes no TableSchema call drops nothing.
-	must(t, s.BeginCycle(ctx))
-	if dropped, err := s.EndCycle(ctx); err != nil || dropped != nil || db.stage != Ended {
+	must(t, s.Ops().BeginCycle(ctx))
+	if dropped, err := s.Ops().EndCycle(ctx); err != nil || dropped != nil || db.stage != Ended {
 		t.Errorf("EndCycle of an open cycle: %v, %v, stage %s", dropped, err, db.stage)
 	}
 	// A named cycle drops what none of its calls named; a second BeginCycle continues it.
-	must(t, s.BeginCycle(ctx))
-	must(t, s.NameTables(ctx, []string{"a"}))
-	must(t, s.BeginCycle(ctx))
-	must(t, s.NameTables(ctx, []string{"c"}))
+	must(t, s.Ops().BeginCycle(ctx))
+	must(t, s.Ops().NameTables(ctx, []string{"a"}))
+	must(t, s.Ops().BeginCycle(ctx))
+	must(t, s.Ops().NameTables(ctx, []string{"c"}))
 	if db.cycle != 2 {
 		t.Errorf("cycle %d, want 2", db.cycle)
 	}
-	dropped, err := s.EndCycle(ctx)
+	dropped, err := s.Ops().EndCycle(ctx)
 	if err != nil || !slices.Equal(dropped, []string{"b"}) {
 		t.Errorf("EndCycle dropped %v, %v; want b", dropped, err)
 	}
@@ -203,16 +203,16 @@ func TestCycle(t *testing.T) {
 		t.Errorf("b is still listed, or was not dropped: %q", db.calls)
 	}
 	// A call that names no table still counts: every table goes.
-	must(t, s.BeginCycle(ctx))
-	must(t, s.NameTables(ctx, nil))
-	if dropped, err := s.EndCycle(ctx); err != nil || !slices.Equal(dropped, []string{"a", "c"}) {
+	must(t, s.Ops().BeginCycle(ctx))
+	must(t, s.Ops().NameTables(ctx, nil))
+	if dropped, err := s.Ops().EndCycle(ctx); err != nil || !slices.Equal(dropped, []string{"a", "c"}) {
 		t.Errorf("EndCycle after a call that named nothing dropped %v, %v", dropped, err)
 	}
 	// A hand-edited name in the state table fails the end rather than reach SQL.
 	db.listed["x;y"] = "h"
-	must(t, s.BeginCycle(ctx))
-	must(t, s.NameTables(ctx, nil))
-	if _, err := s.EndCycle(ctx); err == nil || !strings.Contains(err.Error(), "tenant Cust1: end the cycle: state row:") {
+	must(t, s.Ops().BeginCycle(ctx))
+	must(t, s.Ops().NameTables(ctx, nil))
+	if _, err := s.Ops().EndCycle(ctx); err == nil || !strings.Contains(err.Error(), "tenant Cust1: end the cycle: state row:") {
 		t.Errorf("EndCycle with a bad state row: %v", err)
 	}
 }
