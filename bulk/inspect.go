@@ -2,6 +2,8 @@ package bulk
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 
 	"github.com/mirrord/mirrord/schema"
 )
@@ -30,4 +32,39 @@ type Locator interface {
 	// Locate names the tenant's mirror for messages (its file, or its server and database,
 	// never a secret) and reports whether it exists.
 	Locate(ctx context.Context, tenant string) (where string, exists bool, err error)
+}
+
+// ScanRows is ReadRows' loop for a target read through database/sql: it scans each row of rows
+// (every column of table, in order), turns each raw value into the bulk value of its column
+// with decode, and calls fn. It closes rows.
+func ScanRows(rows *sql.Rows, table schema.Table, decode func(c schema.Column, raw any) (any, error), fn func(values []any) error) error {
+	defer rows.Close()
+	cols := make([]schema.Column, len(table.Columns))
+	for i, c := range table.Columns {
+		cols[i] = c.Normalize()
+	}
+	raw := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	values := make([]any, len(cols))
+	for n := 1; rows.Next(); n++ {
+		if err := rows.Scan(ptrs...); err != nil {
+			return fmt.Errorf("read table %s: %w", table.Name, err)
+		}
+		for i, c := range cols {
+			var err error
+			if values[i], err = decode(c, raw[i]); err != nil {
+				return fmt.Errorf("table %s, row %d, column %s: %w", table.Name, n, c.Name, err)
+			}
+		}
+		if err := fn(values); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read table %s: %w", table.Name, err)
+	}
+	return nil
 }

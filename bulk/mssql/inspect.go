@@ -20,39 +20,12 @@ var (
 // ReadRows reads every row of a table (mirrored or not) on one session, turning what
 // go-mssqldb returns into the bulk value of each column's type.
 func (m *Mirror) ReadRows(ctx context.Context, table schema.Table, fn func(values []any) error) error {
-	cols := make([]schema.Column, len(table.Columns))
-	for i, c := range table.Columns {
-		cols[i] = c.Normalize()
-	}
 	return m.withConn(ctx, func(conn *sql.Conn) error {
 		rows, err := conn.QueryContext(ctx, selectRowsSQL(table))
 		if err != nil {
 			return fmt.Errorf("read table %s: %w", table.Name, err)
 		}
-		defer rows.Close()
-		raw := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range raw {
-			ptrs[i] = &raw[i]
-		}
-		values := make([]any, len(cols))
-		for n := 1; rows.Next(); n++ {
-			if err := rows.Scan(ptrs...); err != nil {
-				return fmt.Errorf("read table %s: %w", table.Name, err)
-			}
-			for i, c := range cols {
-				if values[i], err = fromServer(c, raw[i]); err != nil {
-					return fmt.Errorf("table %s, row %d, column %s: %w", table.Name, n, c.Name, err)
-				}
-			}
-			if err := fn(values); err != nil {
-				return err
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read table %s: %w", table.Name, err)
-		}
-		return nil
+		return bulk.ScanRows(rows, table, fromServer, fn)
 	})
 }
 

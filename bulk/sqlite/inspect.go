@@ -22,41 +22,16 @@ func (m *Mirror) ReadRows(ctx context.Context, table schema.Table, fn func(value
 	if err := schema.CheckName("table", table.Name); err != nil {
 		return err
 	}
-	cols := make([]schema.Column, len(table.Columns))
-	for i, c := range table.Columns {
+	for _, c := range table.Columns {
 		if err := schema.CheckName("column", c.Name); err != nil {
 			return fmt.Errorf("table %s: %w", table.Name, err)
 		}
-		cols[i] = c.Normalize()
 	}
 	rows, err := m.r.QueryContext(ctx, selectRowsSQL(table))
 	if err != nil {
 		return fmt.Errorf("read table %s: %w", table.Name, err)
 	}
-	defer rows.Close()
-	raw := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range raw {
-		ptrs[i] = &raw[i]
-	}
-	values := make([]any, len(cols))
-	for n := 1; rows.Next(); n++ {
-		if err := rows.Scan(ptrs...); err != nil {
-			return fmt.Errorf("read table %s: %w", table.Name, err)
-		}
-		for i, c := range cols {
-			if values[i], err = decodeValue(c, raw[i]); err != nil {
-				return fmt.Errorf("table %s, row %d: %w", table.Name, n, err)
-			}
-		}
-		if err := fn(values); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read table %s: %w", table.Name, err)
-	}
-	return nil
+	return bulk.ScanRows(rows, table, decodeValue, fn)
 }
 
 // Kept is v as the file gives it back: every value the same, but a float's -0, which SQLite
