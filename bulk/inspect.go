@@ -34,11 +34,17 @@ type Locator interface {
 	Locate(ctx context.Context, tenant string) (where string, exists bool, err error)
 }
 
-// ScanRows is ReadRows' loop for a target read through database/sql: it scans each row of rows
-// (every column of table, in order), turns each raw value into the bulk value of its column
-// with decode, and calls fn. It closes rows.
-func ScanRows(rows *sql.Rows, table schema.Table, decode func(c schema.Column, raw any) (any, error), fn func(values []any) error) error {
-	defer rows.Close()
+// RowScanner is what ScanRows reads: *sql.Rows, and pgx's Rows, are one.
+type RowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// ScanRows is ReadRows' loop: it scans each row of rows (every column of table, in order, each
+// into an any), turns each raw value into the bulk value of its column with decode, and calls
+// fn. The caller closes rows.
+func ScanRows(rows RowScanner, table schema.Table, decode func(c schema.Column, raw any) (any, error), fn func(values []any) error) error {
 	cols := make([]schema.Column, len(table.Columns))
 	for i, c := range table.Columns {
 		cols[i] = c.Normalize()
@@ -67,4 +73,22 @@ func ScanRows(rows *sql.Rows, table schema.Table, decode func(c schema.Column, r
 		return fmt.Errorf("read table %s: %w", table.Name, err)
 	}
 	return nil
+}
+
+// ScanStrings reads the one text column of every row a query returned; it takes the query's
+// results as they are, so that a caller writes ScanStrings(conn.QueryContext(…)).
+func ScanStrings(rows *sql.Rows, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }

@@ -281,20 +281,7 @@ func check(ctx context.Context, base *url.URL, opts Options) []bulk.Check {
 
 // listDatabases lists the databases sys.databases shows the login.
 func listDatabases(ctx context.Context, conn *sql.Conn) ([]string, error) {
-	rows, err := conn.QueryContext(ctx, listDatabasesSQL)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		names = append(names, name)
-	}
-	return names, rows.Err()
+	return bulk.ScanStrings(conn.QueryContext(ctx, listDatabasesSQL))
 }
 
 // connectDetail says why a connection failed, with the fix where the error tells it.

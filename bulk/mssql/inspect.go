@@ -25,6 +25,7 @@ func (m *Mirror) ReadRows(ctx context.Context, table schema.Table, fn func(value
 		if err != nil {
 			return fmt.Errorf("read table %s: %w", table.Name, err)
 		}
+		defer rows.Close()
 		return bulk.ScanRows(rows, table, fromServer, fn)
 	})
 }

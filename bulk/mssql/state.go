@@ -112,20 +112,7 @@ func (s stateTx) LockCycle(ctx context.Context) (int64, string, bool, error) {
 }
 
 func (s stateTx) Unnamed(ctx context.Context, cycle int64) ([]string, error) {
-	rows, err := s.c.QueryContext(ctx, unnamedSQL(s.m.state), cycle)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		names = append(names, name)
-	}
-	return names, rows.Err()
+	return bulk.ScanStrings(s.c.QueryContext(ctx, unnamedSQL(s.m.state), cycle))
 }
 
 func (s stateTx) EndCycle(ctx context.Context) error {

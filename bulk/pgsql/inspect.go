@@ -20,34 +20,12 @@ var (
 // ReadRows reads every row of a table (mirrored or not) with one query, turning what pgx
 // decodes into the bulk value of each column's SQL Server type.
 func (m *Mirror) ReadRows(ctx context.Context, table schema.Table, fn func(values []any) error) error {
-	cols := make([]schema.Column, len(table.Columns))
-	for i, c := range table.Columns {
-		cols[i] = c.Normalize()
-	}
 	rows, err := m.pool.Query(ctx, selectRowsSQL(m.rel(table.Name), table))
 	if err != nil {
 		return fmt.Errorf("read table %s: %w", table.Name, err)
 	}
 	defer rows.Close()
-	values := make([]any, len(cols))
-	for n := 1; rows.Next(); n++ {
-		raw, err := rows.Values()
-		if err != nil {
-			return fmt.Errorf("read table %s: %w", table.Name, err)
-		}
-		for i, c := range cols {
-			if values[i], err = fromPostgres(c, raw[i]); err != nil {
-				return fmt.Errorf("table %s, row %d, column %s: %w", table.Name, n, c.Name, err)
-			}
-		}
-		if err := fn(values); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read table %s: %w", table.Name, err)
-	}
-	return nil
+	return bulk.ScanRows(rows, table, fromPostgres, fn)
 }
 
 // selectRowsSQL reads every column of a table in key order. Decimals come as text, which

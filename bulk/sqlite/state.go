@@ -127,20 +127,7 @@ func (s stateTx) LockCycle(ctx context.Context) (int64, string, bool, error) {
 }
 
 func (s stateTx) Unnamed(ctx context.Context, cycle int64) ([]string, error) {
-	rows, err := s.tx.QueryContext(ctx, unnamedSQL(s.state), cycle)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		names = append(names, name)
-	}
-	return names, rows.Err()
+	return bulk.ScanStrings(s.tx.QueryContext(ctx, unnamedSQL(s.state), cycle))
 }
 
 func (s stateTx) EndCycle(ctx context.Context) error {
