@@ -1,4 +1,3 @@
-// Package engine applies mirroring calls to a bulk.Target: tenants, per-table lanes, schema sync, wipes, streamed row applies, LSN bookkeeping and per-cycle counts.
 package engine
 
 import (
