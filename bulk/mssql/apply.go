@@ -304,15 +304,15 @@ type bulkWriter interface {
 // rowNo numbers the current row for errors.
 //
 // However the copy stops, Done ends it. go-mssqldb sends INSERT BULK on the first AddRow
-// (bulkcopy.go:181-187, sendBulkCommand 68-177), and from then on the server waits for the
+// ((*Bulk).AddRow, (*Bulk).sendBulkCommand), and from then on the server waits for the
 // bulk data: a session that sends anything else first gets its batch refused (error 4022,
 // "Bulk load data was expected but not sent") and its rollback with it, which left the
 // session's transaction and the load's table lock open. Done sends what the load still lacks
-// (the rows it holds, then DONE) and reads the reply (bulkcopy.go:238-265); it does nothing when
-// INSERT BULK was never sent (239-242). A failed AddRow leaves no part of its row on the wire:
-// the row is encoded into a buffer of its own first (makeRowData, 208-236), so a failed
-// conversion of row 1 or of row n ends a valid load of the rows before it, which the caller's
-// rollback then undoes. Only a Done that fails leaves the session in doubt: brokenSession.
+// (the rows it holds, then DONE) and reads the reply ((*Bulk).Done); it does nothing when
+// INSERT BULK was never sent (Done's headerSent check). A failed AddRow leaves no part of its row
+// on the wire: the row is encoded into a buffer of its own first ((*Bulk).makeRowData), so a
+// failed conversion of row 1 or of row n ends a valid load of the rows before it, which the
+// caller's rollback then undoes. Only a Done that fails leaves the session in doubt: brokenSession.
 func copyRows(b bulkWriter, into string, rowNo func() int64, next func() ([]any, bool, error)) error {
 	var sent int64
 	for {

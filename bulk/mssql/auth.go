@@ -16,8 +16,8 @@ import (
 //	sqlserver://myserver.database.windows.net?database=master&fedauth=ActiveDirectoryDefault
 //
 // azuread.NewConnector returns the same *mssqldb.Connector as mssqldb.NewConnector, with a token
-// provider that asks Entra for a token at each login (azuread/driver.go:36-65); without fedauth
-// it builds the same connector as mssqldb does.
+// provider that asks Entra for a token at each login (azuread's newConnectorConfig); without
+// fedauth it builds the same connector as mssqldb does.
 
 // fedAuthMethods are azuread's method names as its token switch spells them.
 var fedAuthMethods = []string{
@@ -30,11 +30,11 @@ var fedAuthMethods = []string{
 }
 
 // canonicalFedAuth spells a method name as azuread's constants do. azuread accepts the name
-// without case when it checks the DSN (validateParameters, strings.EqualFold,
-// azuread/configuration.go:97-240) but keeps it as written, and picks the credential by an exact
-// switch (configuration.go:328): "activedirectoryserviceprincipal" passes the check, misses
-// every case and falls to DefaultAzureCredential, ignoring the secret it was given. A name it
-// does not know is left as it is, for azuread to refuse.
+// without case when it checks the DSN ((*azureFedAuthConfig).validateParameters,
+// strings.EqualFold) but keeps it as written, and picks the credential by an exact switch
+// ((*azureFedAuthConfig).provideActiveDirectoryToken): "activedirectoryserviceprincipal" passes
+// the check, misses every case and falls to DefaultAzureCredential, ignoring the secret it was
+// given. A name it does not know is left as it is, for azuread to refuse.
 func canonicalFedAuth(method string) string {
 	for _, m := range fedAuthMethods {
 		if strings.EqualFold(m, method) {

@@ -26,8 +26,9 @@ var _ bulk.Checker = (*Target)(nil)
 // The check's bounds. The context bounds the TCP dial, the login and the queries, but not the
 // prelogin exchange and TLS handshake (go-mssqldb tds.go: readPrelogin and the handshake take no
 // context); only "connection timeout" bounds those, as a deadline on every read and write of the
-// connection (net.go:19-35, tds.go:1215). The check's own connection has it; the tenant pools
-// do not, since a long MERGE sends no byte for longer than that.
+// connection (timeoutConn's Read and Write, which connect puts around the socket). The check's
+// own connection has it; the tenant pools do not, since a long MERGE sends no byte for longer
+// than that.
 const (
 	checkTimeout     = time.Minute
 	checkDialTimeout = 10 // seconds, the DSN's "dial timeout"
@@ -79,8 +80,9 @@ func (p phase) String() string {
 	return "query: logged in, waiting on a query"
 }
 
-// phaseDialer dials as go-mssqldb's own dialer does (TCP keepalive 30 s, mssql.go:40-46) and
-// records how far its connections got: a connection that read a byte has heard the server.
+// phaseDialer dials as go-mssqldb's own dialer does (TCP keepalive 30 s, the createDialer its
+// init sets) and records how far its connections got: a connection that read a byte has heard
+// the server.
 type phaseDialer struct{ phase *atomic.Int32 }
 
 func (d phaseDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {

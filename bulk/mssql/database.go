@@ -220,7 +220,7 @@ func checkCreateOptions(opts string) error {
 
 // setQuery sets key in q, after deleting every spelling of it: msdsn reads keys without case and
 // refuses a key given twice ("key … provided more than once (connection string keys are
-// case-insensitive…)", msdsn/conn_str.go:924-934), so "Database=master" in the DSN and a
+// case-insensitive…)", msdsn's splitConnectionStringURL), so "Database=master" in the DSN and a
 // "database" set beside it would fail every connection.
 func setQuery(q url.Values, key, value string) {
 	for k := range q {

@@ -106,9 +106,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Target, error) {
 		return nil, err
 	}
 	admin.SetMaxOpenConns(2)
-	// database/sql retries a statement of this pool on a connection it finds bad (sql.go:
-	// 1572-1585), but it finds out only by trying; closing idle connections before a gateway
-	// drops them keeps that first try from failing.
+	// database/sql retries a statement of this pool on a connection it finds bad ((*DB).retry,
+	// maxBadConnRetries), but it finds out only by trying; closing idle connections before a
+	// gateway drops them keeps that first try from failing.
 	admin.SetConnMaxIdleTime(maxIdle)
 	admin.SetConnMaxLifetime(30 * time.Minute)
 	if err := pingWithin(ctx, admin); err != nil {

@@ -26,8 +26,9 @@ import (
 const (
 	// idleCheck is how long a session may sit idle before it is pinged before use. Nothing
 	// else notices a dead socket: go-mssqldb's IsValid turns false only after an error was seen
-	// (mssql.go:262-302), and its ResetSession only sets a flag for the next request
-	// (mssql_go110.go:15-35); Ping is a real round trip, "select 1;" (mssql.go:1267-1274).
+	// ((*Conn).IsValid, which checkBadConn clears), and its ResetSession only sets a flag for
+	// the next request ((*Conn).ResetSession); Ping is a real round trip, "select 1;"
+	// ((*Conn).Ping).
 	idleCheck = time.Minute
 	// pingTimeout bounds that ping: a path that drops packets silently would otherwise hold the
 	// apply until its context ends, or for the TCP retransmission timeout (minutes).
@@ -109,13 +110,13 @@ func (s *sessions) connect(ctx context.Context) (*sql.Conn, error) {
 // closeSession closes a pinned session's connection to the server for good.
 //
 // (*sql.Conn).Close alone would not: it hands the driver connection back to database/sql's free
-// list (sql.go:2131-2154 to putConn, 1481-1519), where it keeps its open transaction and every
+// list ((*Conn).close to (*DB).putConn), where it keeps its open transaction and every
 // lock of it (TABLOCK of a bulk load, MERGE's key-range locks, the state row's UPDLOCK, the
 // schema's sp_getapplock) until database/sql happens to reuse it (the reset bit then rolls it
 // back) or to close it. A function passed to Raw that returns driver.ErrBadConn makes
-// database/sql close the driver connection instead (Raw's release, sql.go:2072-2096, and
-// closemuRUnlockCondReleaseConn, 2120-2126, then putConn's "Don't reuse bad connections",
-// 1511-1518), which closes the socket (go-mssqldb mssql.go:490-493); the server rolls back the
+// database/sql close the driver connection instead ((*Conn).Raw's release, and
+// (*Conn).closemuRUnlockCondReleaseConn, then (*DB).putConn's "Don't reuse bad connections"),
+// which closes the socket (go-mssqldb's (*Conn).Close); the server rolls back the
 // transaction of a connection that is gone. The Close after it then only reports that the
 // connection is closed already.
 func closeSession(c *sql.Conn) {
@@ -207,15 +208,15 @@ const (
 // connectionFault tells whether err means the session's connection is gone.
 //
 //   - driver.ErrBadConn: go-mssqldb returns it on entry when an earlier error marked the
-//     connection bad (mssql.go:847-849), and its RetryableError, for a request it could not
-//     send, matches it with errors.Is (error.go:119-133; mssql.go:856-857). sql.ErrConnDone:
+//     connection bad ((*Stmt).exec), and its RetryableError, for a request it could not
+//     send, matches it with errors.Is (RetryableError.Is; (*Stmt).exec). sql.ErrConnDone:
 //     database/sql closed the *sql.Conn after such an error.
 //   - io.EOF, io.ErrUnexpectedEOF, a net.Error, mssqldb.StreamError (a broken stream, also a
-//     failed drain after a cancel, token.go:131-145) and mssqldb.ServerError (a fatal
-//     DONE_SRVERROR, token.go:1098-1100): the driver marks the connection bad on each
-//     (checkBadConn, mssql.go:274-302) but does not make them retryable once the request was
-//     sent (processExec, mssql.go:865-871). With disableretry=true in the DSN even a failed
-//     send comes back this way (msdsn/conn_str.go:552-562).
+//     failed drain after a cancel, cancelDrainError) and mssqldb.ServerError (a fatal
+//     DONE_SRVERROR, processSingleResponse): the driver marks the connection bad on each
+//     ((*Conn).checkBadConn) but does not make them retryable once the request was
+//     sent ((*Stmt).processExec). With disableretry=true in the DSN even a failed
+//     send comes back this way (msdsn.Parse).
 //
 // The context's own errors come first: context.DeadlineExceeded is a net.Error too (it has
 // Timeout), but after a cancel the driver sends an attention and drains the reply (token.go),
