@@ -327,7 +327,7 @@ func serve(ctx context.Context, args []string) error {
 }
 
 // reload reads again, on SIGHUP, what serve reads from files: SuperOffice's certificates, the
-// pause file and the TLS pair. What fails to load keeps its old value and is logged; the rest
+// routes (for tenants first seen from then on), the pause file and the TLS pair. What fails to load keeps its old value and is logged; the rest
 // takes effect for the next call. It returns what the log line of the reload says.
 func (f *serveFlags) reload(log *slog.Logger, verifier *auth.Verifier, paused *pauseList, tlsFiles *certFiles) []any {
 	var attrs []any
@@ -337,6 +337,13 @@ func (f *serveFlags) reload(log *slog.Logger, verifier *auth.Verifier, paused *p
 		log.Error("reload: SuperOffice's certificates are refused; the previous ones stay trusted", "err", err)
 	} else {
 		attrs = append(attrs, "superoffice_certs", len(certs))
+	}
+	if f.target.routes != "" {
+		if n, err := f.target.reloadRoutes(); err != nil {
+			log.Error("reload: the routes file does not read; the routes in use stay", "err", err)
+		} else {
+			attrs = append(attrs, "routes", n)
+		}
 	}
 	if f.pauseFile != "" {
 		if err := paused.Reload(); err == nil {

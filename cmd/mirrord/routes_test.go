@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/bulk/target"
+	"github.com/mirrord/mirrord/soapfront/auth"
+)
+
+// TestServeRoutes runs one serve whose routes put one tenant on PostgreSQL (a second SQLite
+// folder where there is no PostgreSQL) and the rest in a SQLite folder, sends each a whole
+// cycle, and finds each mirror on its own target only, with its rows.
+func TestServeRoutes(t *testing.T) {
+	k := checkKeys(t)
+	dir := t.TempDir()
+	routed := filepath.Join(dir, "routed")
+	if dsn := os.Getenv("MIRRORD_TEST_PG_DSN"); dsn != "" {
+		routed = dsn
+	}
+	rest := filepath.Join(dir, "rest")
+	routesFile := filepath.Join(dir, "routes")
+	if err := os.WriteFile(routesFile, []byte("# big tenants apart\nCustBig* "+routed+" RouteTest_{ctx}\n* "+rest+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"--app-id", "routes-app", "--partner-key", k.PartnerXML, "--superoffice-cert", k.SuperOfficeCert,
+			"--target", filepath.Join(dir, "unused"), "--routes", routesFile, "--listen", addr, "--log-level", "error"})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	waitHealthy(t, "http://"+addr+"/healthz", done)
+
+	soKey, err := auth.LoadPartnerKey(k.SuperOfficeKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := auth.ReadCertificates(k.SuperOfficeCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, small := "CustBig7", "CustSmall7"
+	for _, tenant := range []string{big, small} {
+		cl := &selfTestClient{url: "http://" + addr + "/mirroring", token: func() (string, error) {
+			return auth.IssueToken(soKey, certs[0], auth.IssueClaims{AppID: "routes-app", Tenant: tenant})
+		}}
+		if err := cl.cycle(context.Background()); err != nil {
+			t.Fatalf("%s: %v", tenant, err)
+		}
+	}
+
+	bg := context.Background()
+	for _, place := range []struct {
+		spec, template, here, notHere string
+	}{{routed, "RouteTest_{ctx}", big, small}, {rest, "Mirror_{ctx}", small, big}} {
+		tg, where, err := target.Open(bg, place.spec, target.Options{NameTemplate: place.template})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tg.Close()
+		loc := tg.(bulk.Locator)
+		if _, exists, err := loc.Locate(bg, place.notHere); err != nil || exists {
+			t.Errorf("%s holds a mirror of %s, routed elsewhere (%v)", where, place.notHere, err)
+		}
+		if _, exists, err := loc.Locate(bg, place.here); err != nil || !exists {
+			t.Fatalf("%s holds no mirror of %s: %v", where, place.here, err)
+		}
+		m, err := tg.Open(bg, place.here)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := m.RowCount(bg, selfTestTable.Name); err != nil || n != selfTestRows-selfTestChanged {
+			t.Errorf("%s: %s has %d rows (%v), want %d", where, place.here, n, err, selfTestRows-selfTestChanged)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "unused")); err == nil {
+		if entries, _ := os.ReadDir(filepath.Join(dir, "unused")); len(entries) > 0 {
+			t.Errorf("the fallback target, which no tenant routes to, holds %d files", len(entries))
+		}
+	}
+}
