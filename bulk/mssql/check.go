@@ -24,7 +24,7 @@ import (
 var _ bulk.Checker = (*Target)(nil)
 
 // The check's bounds. The context bounds the TCP dial, the login and the queries, but not the
-// prelogin exchange and TLS handshake (go-mssqldb tds.go: readPrelogin and the handshake take no
+// prelogin exchange and TLS handshake (go-mssqldb's readPrelogin and the handshake take no
 // context); only "connection timeout" bounds those, as a deadline on every read and write of the
 // connection (timeoutConn's Read and Write, which connect puts around the socket). The check's
 // own connection has it; the tenant pools do not, since a long MERGE sends no byte for longer

@@ -118,7 +118,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Target, error) {
 }
 
 // pingWithin pings db and returns by the end of ctx, even where the driver would not: go-mssqldb
-// reads the prelogin answer and does the TLS handshake without the context (tds.go), so a
+// reads the prelogin answer and does the TLS handshake without the context (go-mssqldb's connect), so a
 // server that accepts TCP and never answers holds a ping until the DSN's connection timeout,
 // which tenant connections do not set. The ping then goes on in the background and closes db
 // when it returns. On failure db is closed, or will be.

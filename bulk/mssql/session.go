@@ -18,7 +18,7 @@ import (
 // A mirror's sessions are *sql.Conn values pinned by a puddle pool: #staging tables and T-SQL
 // transactions live on one session, so database/sql must not hand a statement to another. The
 // price is that database/sql's own care of its free list (its session reset, its validator, its
-// idle and lifetime limits: database/sql/sql.go putConn and connectionCleaner) never sees a
+// idle and lifetime limits: database/sql's (*DB).putConn and connectionCleaner) never sees a
 // pinned session. This file does that care itself: it closes a session for good, checks one
 // that sat idle before use, closes sessions idle too long, and tells a lost connection from an
 // error of SQL.
@@ -219,7 +219,7 @@ const (
 //     send comes back this way (msdsn.Parse).
 //
 // The context's own errors come first: context.DeadlineExceeded is a net.Error too (it has
-// Timeout), but after a cancel the driver sends an attention and drains the reply (token.go),
+// Timeout), but after a cancel the driver sends an attention and drains the reply (go-mssqldb's token processing),
 // and the session stays usable.
 func connectionFault(err error) fault {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

@@ -46,7 +46,7 @@ func qualified(name string) string { return "[dbo]." + quote(name) }
 
 // bulkTarget names a mirror table for go-mssqldb's bulk copy, which splits the name on dots and
 // quotes each part itself (quoteObjectName) and writes the name as given into
-// the COLMETADATA of text, ntext and image columns (bulkcopy.go createColMetadata): dbo.name,
+// the COLMETADATA of text, ntext and image columns ((*Bulk).createColMetadata): dbo.name,
 // where the name has passed checkIdentifier (letters, digits, underscores).
 func bulkTarget(name string) string { return "dbo." + name }
 
