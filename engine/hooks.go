@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/mirrord/mirrord/bulk"
 )
 
 // Hooks hears the events a partner's own code may refuse, while the engine waits for it: the
@@ -122,4 +124,22 @@ func (e *Engine) wiped(ctx context.Context, t *tenant, tables []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// RunSQL runs a partner's SQL hook in the tenant's mirror database (bulk.SQLRunner): the
+// --hook-sql sinks call it. table is empty for an event of no table.
+func (e *Engine) RunSQL(ctx context.Context, tenant, table, text string) error {
+	t, err := e.tenant(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	m, err := t.mirror()
+	if err != nil {
+		return err
+	}
+	runner, ok := m.(bulk.SQLRunner)
+	if !ok {
+		return fmt.Errorf("the mirror of tenant %s (%T) cannot run SQL hooks", tenant, m)
+	}
+	return runner.RunSQL(ctx, text, table)
 }

@@ -195,12 +195,16 @@ func newFixture(t *testing.T, b backend, cfg hooks.Config) *fixture {
 	fx := &fixture{t: t, b: b, metrics: metrics.NewSet(), logs: &syncBuffer{}}
 	log := slog.New(slog.NewTextHandler(fx.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg.Metrics, cfg.Logger = fx.metrics, log
+	var e *engine.Engine // the SQL hooks run through it; it is built after them
+	if cfg.RunSQL == nil {
+		cfg.RunSQL = func(ctx context.Context, tenant, table, text string) error { return e.RunSQL(ctx, tenant, table, text) }
+	}
 	d, err := hooks.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fx.hooks = d
-	e := engine.New(b.target, engine.Options{Wait: 10 * time.Second, Hooks: d, Logger: log})
+	e = engine.New(b.target, engine.Options{Wait: 10 * time.Second, Hooks: d, Logger: log})
 	v := &auth.Verifier{}
 	if err := v.SetCertificates(keys.soCert); err != nil {
 		t.Fatal(err)

@@ -36,6 +36,9 @@ const (
 // Config says which sinks get the events.
 type Config struct {
 	Exec []ExecHook
+	// SQL are the --hook-sql hooks, run through RunSQL (the engine's) in the tenant's mirror.
+	SQL    []SQLHook
+	RunSQL RunSQL
 	// Webhooks are URLs every event is POSTed to; Secret, when set, signs each body.
 	Webhooks []string
 	Secret   string
@@ -56,7 +59,7 @@ type Config struct {
 // Dispatcher hands events to the sinks. It is the engine's Hooks and a soapfront Observer.
 type Dispatcher struct {
 	log     *slog.Logger
-	execs   map[string][]*sink // by event, in flag order
+	execs   map[string][]*sink // commands and SQL hooks by event, commands first, in flag order
 	hooks   []*sink            // those with a queue: asynchronous commands and webhooks
 	webhook []*sink
 
@@ -121,6 +124,22 @@ func New(cfg Config) (*Dispatcher, error) {
 		}
 		d.execs[h.Event] = append(d.execs[h.Event], s)
 		cfg.Logger.Info("hook", "sink", s.name, "event", h.Event, "command", argv[0], "synchronous", synchronous(h.Event))
+	}
+	for i, h := range cfg.SQL {
+		if err := CheckEvent(h.Event); err != nil {
+			return nil, err
+		}
+		deliver, err := sqlDeliver(h, cfg.RunSQL, cfg.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		s := newSink(cfg.Metrics, cfg.Logger, fmt.Sprintf("sql%d", i+1), []string{h.Event}, deliver)
+		if !synchronous(h.Event) {
+			s.queue = newQueue(cfg.Metrics, s, cfg.QueueSize)
+			d.hooks = append(d.hooks, s)
+		}
+		d.execs[h.Event] = append(d.execs[h.Event], s)
+		cfg.Logger.Info("hook", "sink", s.name, "event", h.Event, "sql", h.File, "synchronous", synchronous(h.Event))
 	}
 	if len(cfg.Webhooks) > 0 && cfg.Secret == "" {
 		cfg.Logger.Warn("webhooks are sent unsigned: no --webhook-secret")

@@ -143,7 +143,7 @@ func applyConfig(fs *flag.FlagSet, path string, from origins) error {
 
 // configValues turns a TOML value into the strings Set takes.
 func configValues(v any, f *flag.Flag) ([]string, error) {
-	_, repeatable := f.Value.(*listFlag)
+	_, repeatable := f.Value.(repeatableFlag)
 	switch x := v.(type) {
 	case string:
 		return []string{x}, nil
@@ -197,9 +197,10 @@ func configValue(f *flag.Flag) string {
 		return s
 	}
 	switch v := f.Value.(type) {
-	case *listFlag:
-		parts := make([]string, len(*v))
-		for i, s := range *v {
+	case repeatableFlag:
+		values := v.Values()
+		parts := make([]string, len(values))
+		for i, s := range values {
 			parts[i] = tomlString(mask(s))
 		}
 		return "[" + strings.Join(parts, ", ") + "]"

@@ -17,6 +17,7 @@ import (
 // hookFlags are serve's flags of the partner hooks (package hooks).
 type hookFlags struct {
 	exec      hookExecFlag
+	sql       hookSQLFlag
 	webhooks  listFlag
 	secret    string
 	timeout   time.Duration
@@ -26,6 +27,8 @@ type hookFlags struct {
 func (f *hookFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.exec, "hook-exec", "EVENT=COMMAND: run COMMAND (split like a shell would, run without one) for each event "+strings.Join(hooks.Events, ", ")+
 		"; the event's JSON on stdin; repeatable (MIRRORD_HOOK_EXEC: one a line)")
+	fs.Var(&f.sql, "hook-sql", "EVENT=FILE: run the SQL of FILE in the tenant's mirror database for each event "+strings.Join(hooks.Events, ", ")+
+		"; {{table}} becomes the table's quoted name, {{tenant}} a string literal; repeatable")
 	fs.Var(&f.webhooks, "webhook", "POST every event as JSON to this URL; repeatable")
 	fs.StringVar(&f.secret, "webhook-secret", "", "sign each webhook body: header X-Mirrord-Signature: sha256=<hex HMAC-SHA256> (prefer MIRRORD_WEBHOOK_SECRET to the command line)")
 	fs.DurationVar(&f.timeout, "hook-timeout", hooks.DefaultTimeout, "a hook command is killed after this long; also bounds each webhook try")
@@ -33,12 +36,12 @@ func (f *hookFlags) register(fs *flag.FlagSet) {
 }
 
 // start builds the hooks, or returns nil when none is configured.
-func (f *hookFlags) start(set *metrics.Set, log *slog.Logger) (*hooks.Dispatcher, error) {
-	if len(f.exec) == 0 && len(f.webhooks) == 0 {
+func (f *hookFlags) start(set *metrics.Set, log *slog.Logger, runSQL hooks.RunSQL) (*hooks.Dispatcher, error) {
+	if len(f.exec) == 0 && len(f.sql) == 0 && len(f.webhooks) == 0 {
 		return nil, nil
 	}
 	return hooks.New(hooks.Config{
-		Exec: f.exec, Webhooks: f.webhooks, Secret: f.secret,
+		Exec: f.exec, SQL: f.sql, RunSQL: runSQL, Webhooks: f.webhooks, Secret: f.secret,
 		Timeout: f.timeout, QueueSize: f.queueSize, Metrics: set, Logger: log,
 	})
 }
@@ -76,12 +79,15 @@ func observers(board soapfront.Observer, d *hooks.Dispatcher) soapfront.Observer
 // mean nothing), since MIRRORD_HOOK_EXEC is one variable and a command may hold commas.
 type hookExecFlag []hooks.ExecHook
 
-func (h *hookExecFlag) String() string {
+func (h *hookExecFlag) String() string { return strings.Join(h.Values(), "; ") }
+
+// Values are the hooks, each as EVENT=COMMAND (repeatableFlag).
+func (h *hookExecFlag) Values() []string {
 	var out []string
 	for _, x := range *h {
 		out = append(out, x.Event+"="+x.Command)
 	}
-	return strings.Join(out, "; ")
+	return out
 }
 
 func (h *hookExecFlag) Set(v string) error {
@@ -128,4 +134,27 @@ func splitHooks(v string) []string {
 		}
 	}
 	return append(out, v[start:])
+}
+
+// hookSQLFlag is the repeatable --hook-sql EVENT=FILE.
+type hookSQLFlag []hooks.SQLHook
+
+func (h *hookSQLFlag) String() string { return strings.Join(h.Values(), ",") }
+
+// Values are the hooks, each as EVENT=FILE (repeatableFlag).
+func (h *hookSQLFlag) Values() []string {
+	parts := make([]string, len(*h))
+	for i, x := range *h {
+		parts[i] = x.Event + "=" + x.File
+	}
+	return parts
+}
+
+func (h *hookSQLFlag) Set(v string) error {
+	hook, err := hooks.ParseSQLHook(v)
+	if err != nil {
+		return err
+	}
+	*h = append(*h, hook)
+	return nil
 }

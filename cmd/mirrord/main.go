@@ -62,10 +62,18 @@ func main() {
 	}
 }
 
+// repeatableFlag is a flag that may be given more than once: a config file gives it an array,
+// and --print-config prints one.
+type repeatableFlag interface {
+	flag.Value
+	Values() []string
+}
+
 // listFlag is a repeatable string flag.
 type listFlag []string
 
 func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Values() []string { return *l }
 func (l *listFlag) Set(v string) error {
 	if v != "" {
 		*l = append(*l, v)

@@ -195,18 +195,23 @@ func serve(ctx context.Context, args []string) error {
 	}
 	set := metrics.NewSet()
 	registerSpoolMetrics(set, f.spoolDir)
-	hk, err := f.hooks.start(set, log)
+	// The SQL hooks run through the engine, which is built after them: it calls the hooks.
+	var eng *engine.Engine
+	hk, err := f.hooks.start(set, log, func(ctx context.Context, tenant, table, text string) error {
+		return eng.RunSQL(ctx, tenant, table, text)
+	})
 	if err != nil {
 		target.Close()
 		return err
 	}
-	defer f.hooks.stop(hk, log)
-	eng := engine.New(target, engine.Options{
+	eng = engine.New(target, engine.Options{
 		MaxApplies: f.maxApplies, MaxAppliesPerTenant: f.maxPerTenant, SpoolDir: f.spoolDir,
 		MaxInflightBytes: int64(f.maxInflight), ChunkRows: f.chunkRows,
 		Wait: f.wait, Logger: log, Hooks: engineHooks(hk),
 	})
 	defer eng.Close()
+	// Before the engine closes: the queued SQL hooks still run through it.
+	defer f.hooks.stop(hk, log)
 
 	paused, err := newPauseList(f.pause, f.pauseFile, func(err error) {
 		log.Error("the changed pause file does not read; the tenants it paused before stay paused", "err", err)

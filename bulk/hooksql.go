@@ -1,0 +1,23 @@
+package bulk
+
+import (
+	"context"
+	"strings"
+)
+
+// SQLRunner is implemented by mirrors that run a partner's own SQL in the tenant's mirror
+// database, for the --hook-sql hooks: drop the partner's indexes before a table is repopulated,
+// say, and create them again when the cycle completes.
+type SQLRunner interface {
+	// RunSQL runs text, which may hold several statements, in one transaction of the mirror
+	// database, with {{table}} replaced by table's quoted name (as the mirror names it: schema
+	// and all) and {{tenant}} by the tenant as a quoted string literal; nothing else of text is
+	// touched. table is empty for an event of no table, and must then not appear in text.
+	RunSQL(ctx context.Context, text, table string) error
+}
+
+// ExpandSQL replaces {{table}} and {{tenant}} in text with quotedTable and quotedTenant, in one
+// pass, so that neither replacement is read again.
+func ExpandSQL(text, quotedTable, quotedTenant string) string {
+	return strings.NewReplacer("{{table}}", quotedTable, "{{tenant}}", quotedTenant).Replace(text)
+}
