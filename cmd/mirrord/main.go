@@ -72,7 +72,7 @@ type repeatableFlag interface {
 // listFlag is a repeatable string flag.
 type listFlag []string
 
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) String() string   { return strings.Join(*l, ",") }
 func (l *listFlag) Values() []string { return *l }
 func (l *listFlag) Set(v string) error {
 	if v != "" {
