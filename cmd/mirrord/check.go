@@ -149,7 +149,7 @@ func expiry(cert *x509.Certificate) error {
 }
 
 func (c *checker) target(ctx context.Context, f *serveFlags) {
-	if spec, err := target.Parse(f.target.dsn); err == nil && spec.Kind == target.SQLServer && f.target.routes == "" {
+	if spec, err := target.Parse(f.target.dsn); err == nil && spec.Kind == target.SQLServer && f.target.routes == "" && len(f.target.route) == 0 {
 		// Without opening a Target, which could wait on a server that accepts but never answers.
 		c.reportChecks(mssql.CheckDSN(ctx, spec.DSN, mssql.Options{NameTemplate: f.target.dbName, CreateOptions: f.target.mssqlCreate}))
 		return

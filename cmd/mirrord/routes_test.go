@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mirrord/mirrord/bulk"
@@ -87,5 +88,30 @@ func TestServeRoutes(t *testing.T) {
 		if entries, _ := os.ReadDir(filepath.Join(dir, "unused")); len(entries) > 0 {
 			t.Errorf("the fallback target, which no tenant routes to, holds %d files", len(entries))
 		}
+	}
+}
+
+// Routes given one by one (--route, or an array in --config) come before the file's.
+func TestRoutesFromConfigAndFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "routes")
+	if err := os.WriteFile(file, []byte("Cust1* "+filepath.Join(dir, "file")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	config := writeConfig(t, "routes = \""+file+"\"\nroute = [\"Cust1* "+filepath.Join(dir, "inline")+" Inline_{ctx}\"]\n")
+	fs, f := serveFlagSet()
+	if err := parseFlags(fs, []string{"--config", config}); err != nil {
+		t.Fatal(err)
+	}
+	routes, err := f.target.readRoutes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(routes) != 2 || routes[0].NameTemplate != "Inline_{ctx}" || routes[1].Spec.Dir != filepath.Join(dir, "file") {
+		t.Fatalf("routes %+v", routes)
+	}
+	f.target.route = append(f.target.route, "Cust2 mysql://x")
+	if _, err := f.target.readRoutes(); err == nil || !strings.Contains(err.Error(), "--route:2") {
+		t.Fatalf("a bad --route: %v", err)
 	}
 }

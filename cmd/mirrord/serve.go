@@ -343,7 +343,7 @@ func (f *serveFlags) reload(log *slog.Logger, verifier *auth.Verifier, paused *p
 	} else {
 		attrs = append(attrs, "superoffice_certs", len(certs))
 	}
-	if f.target.routes != "" {
+	if f.target.router != nil {
 		if n, err := f.target.reloadRoutes(); err != nil {
 			log.Error("reload: the routes file does not read; the routes in use stay", "err", err)
 		} else {
