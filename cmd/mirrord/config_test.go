@@ -60,7 +60,7 @@ func TestConfigRefusesWhatIsNoSetting(t *testing.T) {
 		`max-applies = "many"`:    "max-applies",
 		`listen = [":1", ":2"]`:   "takes one value",
 		`pause = [1, 2]`:          "array of strings",
-		"[route]\ntarget = \"x\"": `"route" is not a setting`,
+		"[routing]\ntarget = \"x\"": `"routing" is not a setting`,
 		`app-id = "unterminated`:  "mirrord.toml",
 	} {
 		fs, _ := serveFlagSet()
