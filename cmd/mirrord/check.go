@@ -9,12 +9,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/bulk/mssql"
 	"github.com/mirrord/mirrord/bulk/target"
@@ -44,6 +46,7 @@ func check(ctx context.Context, args []string, out io.Writer) error {
 	c.spool(f.spoolDir)
 	c.tls(f.tlsCert, f.tlsKey)
 	c.acme(ctx, &f.acme, f.tlsCert != "")
+	c.hooks(&f.hooks)
 	c.listen(f.listen)
 	if *selfTest {
 		if c.failed > 0 {
@@ -192,6 +195,21 @@ func (c *checker) spool(dir string) {
 		detail += fmt.Sprintf(", %d MiB free", free>>20)
 	}
 	c.report("spool folder", nil, detail)
+}
+
+// hooks builds the partner hooks as serve would: commands found, SQL files read, webhook URLs
+// valid. Nothing is run or sent.
+func (c *checker) hooks(h *hookFlags) {
+	if len(h.exec) == 0 && len(h.sql) == 0 && len(h.webhooks) == 0 {
+		return
+	}
+	d, err := h.start(metrics.NewSet(), slog.New(slog.DiscardHandler), func(context.Context, string, string, string) error { return nil })
+	if err != nil {
+		c.report("hooks", err, "")
+		return
+	}
+	defer d.Close(context.Background())
+	c.report("hooks", nil, fmt.Sprintf("%d commands, %d SQL files and %d webhooks ready", len(h.exec), len(h.sql), len(h.webhooks)))
 }
 
 func (c *checker) acme(ctx context.Context, a *acmeFlags, withFiles bool) {

@@ -130,3 +130,16 @@ func TestCheckSelfTest(t *testing.T) {
 		t.Fatalf("a self-test after a failed check: %v\n%s", err, out)
 	}
 }
+
+func TestCheckHooks(t *testing.T) {
+	k := checkKeys(t)
+	args := []string{"--app-id", "demo-app", "--partner-key", k.PartnerXML, "--environment", "sod", "--target", t.TempDir(), "--listen", "127.0.0.1:0"}
+	out, err := runCheck(t, append(args, "--hook-exec", "cycle.completed=true", "--webhook", "https://partner.example/hook")...)
+	if err != nil || !strings.Contains(out, "ok    hooks") {
+		t.Fatalf("good hooks: %v\n%s", err, out)
+	}
+	out, err = runCheck(t, append(args, "--hook-exec", "table.before=/nonexistent/partner-hook")...)
+	if err == nil || !strings.Contains(out, "/nonexistent/partner-hook") {
+		t.Fatalf("a missing hook command: %v\n%s", err, out)
+	}
+}
