@@ -117,7 +117,7 @@ func TestCheckSelfTest(t *testing.T) {
 				if err != nil {
 					t.Fatalf("run %d: %v\n%s", run, err, out)
 				}
-				if !strings.Contains(out, "ok    self-test") || !strings.Contains(out, "1000 rows inserted, 10 updated, 10 deleted") {
+				if !strings.Contains(out, "ok    self-test") || !strings.Contains(out, "1000 rows inserted, 10 updated, 10 deleted, and every row read back") {
 					t.Fatalf("run %d: the report lacks the self-test:\n%s", run, out)
 				}
 			}

@@ -83,6 +83,9 @@ func TestServeRoutes(t *testing.T) {
 		if n, err := m.RowCount(bg, selfTestTable.Name); err != nil || n != selfTestRows-selfTestChanged {
 			t.Errorf("%s: %s has %d rows (%v), want %d", where, place.here, n, err, selfTestRows-selfTestChanged)
 		}
+		if err := checkSelfTestRows(bg, m); err != nil {
+			t.Errorf("%s: %s: %v", where, place.here, err)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "unused")); err == nil {
 		if entries, _ := os.ReadDir(filepath.Join(dir, "unused")); len(entries) > 0 {

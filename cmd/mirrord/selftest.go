@@ -119,10 +119,13 @@ func runSelfTest(ctx context.Context, f *serveFlags) (string, error) {
 	if want := int64(selfTestRows - selfTestChanged); rows != want {
 		return "", fmt.Errorf("the mirror holds %d rows after the cycle, want %d: the target lost or kept rows while answering success", rows, want)
 	}
+	if err := checkSelfTestRows(ctx, m); err != nil {
+		return "", err
+	}
 	if err := m.Wipe(ctx, []string{selfTestTable.Name}); err != nil {
 		return "", fmt.Errorf("empty the self-test table: %w", err)
 	}
-	return fmt.Sprintf("a whole cycle through %s in %s: %d rows inserted, %d updated, %d deleted, the mirror's rows counted; tenant %s's mirror is kept, empty",
+	return fmt.Sprintf("a whole cycle through %s in %s: %d rows inserted, %d updated, %d deleted, and every row read back; tenant %s's mirror is kept, empty",
 		cl.url, took.Round(time.Millisecond), selfTestRows, selfTestChanged, selfTestChanged, selfTestTenant), nil
 }
 
@@ -264,4 +267,36 @@ func call[T any](ctx context.Context, cl *selfTestClient, op string, write func(
 		return zero, fmt.Errorf("%s answered %d: %w", op, resp.StatusCode, err)
 	}
 	return got, nil
+}
+
+// checkSelfTestRows reads the self-test table back through the mirror's Inspector and compares
+// every row with what the cycle sent: the first rows updated, the last deleted, the rest as
+// inserted.
+func checkSelfTestRows(ctx context.Context, m bulk.Mirror) error {
+	in, ok := m.(bulk.Inspector)
+	if !ok {
+		return fmt.Errorf("the mirror (%T) cannot be read back", m)
+	}
+	id := 0
+	err := in.ReadRows(ctx, selfTestTable, func(values []any) error {
+		id++
+		name := "row"
+		if id <= selfTestChanged {
+			name = "changed"
+		}
+		want := selfTestValues(id, name)
+		for i, c := range selfTestTable.Columns {
+			if !bulk.EqualValues(in.Kept(c, want[i]), values[i]) {
+				return fmt.Errorf("row %d, column %s reads back as %#v, but %#v was sent", id, c.Name, values[i], want[i])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read the mirror back: %w", err)
+	}
+	if want := selfTestRows - selfTestChanged; id != want {
+		return fmt.Errorf("read back %d rows, want %d", id, want)
+	}
+	return nil
 }
