@@ -12,6 +12,7 @@ package hooks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -58,10 +59,8 @@ type Config struct {
 
 // Dispatcher hands events to the sinks. It is the engine's Hooks and a soapfront Observer.
 type Dispatcher struct {
-	log     *slog.Logger
-	execs   map[string][]*sink // commands and SQL hooks by event, commands first, in flag order
-	hooks   []*sink            // those with a queue: asynchronous commands and webhooks
-	webhook []*sink
+	log   *slog.Logger
+	sinks sinks // guarded by mu: Reload replaces them
 
 	ctx    context.Context // of the queues' deliveries; ended when Close gives up
 	cancel context.CancelFunc
@@ -79,6 +78,21 @@ type tenantSeen struct {
 
 // New builds the sinks and starts their queues' workers. Close stops them.
 func New(cfg Config) (*Dispatcher, error) {
+	cfg = cfg.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Dispatcher{log: cfg.Logger, ctx: ctx, cancel: cancel, tenants: map[string]*tenantSeen{}}
+	sk, err := buildSinks(cfg)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	d.sinks = sk
+	sk.start(ctx)
+	return d, nil
+}
+
+// withDefaults fills in what Config leaves zero.
+func (cfg Config) withDefaults() Config {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -100,19 +114,38 @@ func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	d := &Dispatcher{log: cfg.Logger, execs: map[string][]*sink{}, ctx: ctx, cancel: cancel, tenants: map[string]*tenantSeen{}}
+	return cfg
+}
+
+// sinks are a Dispatcher's commands, SQL hooks and webhooks, as one Config made them.
+type sinks struct {
+	execs   map[string][]*sink // commands and SQL hooks by event, commands first, in flag order
+	queued  []*sink            // those with a queue: asynchronous commands and SQL hooks, webhooks
+	webhook []*sink
+}
+
+func (sk sinks) any() bool { return len(sk.execs) > 0 || len(sk.webhook) > 0 }
+
+func (sk sinks) start(ctx context.Context) {
+	for _, s := range sk.queued {
+		go s.queue.work(ctx)
+	}
+}
+
+// buildSinks makes the sinks of cfg, whose defaults are filled in.
+func buildSinks(cfg Config) (sinks, error) {
+	d := &sinks{execs: map[string][]*sink{}}
 	for i, h := range cfg.Exec {
 		if err := CheckEvent(h.Event); err != nil {
-			return nil, err
+			return sinks{}, err
 		}
 		argv, err := SplitArgs(h.Command)
 		if err != nil {
-			return nil, err
+			return sinks{}, err
 		}
 		// Found now, so that a misspelt command stops mirrord at start rather than every table.
 		if _, err := exec.LookPath(argv[0]); err != nil {
-			return nil, fmt.Errorf("hook %s=%s: %w", h.Event, argv[0], err)
+			return sinks{}, fmt.Errorf("hook %s=%s: %w", h.Event, argv[0], err)
 		}
 		timeout := cfg.Timeout
 		s := newSink(cfg.Metrics, cfg.Logger, fmt.Sprintf("exec%d", i+1), []string{h.Event}, func(ctx context.Context, ev Event, body []byte) error {
@@ -120,23 +153,23 @@ func New(cfg Config) (*Dispatcher, error) {
 		})
 		if !synchronous(h.Event) {
 			s.queue = newQueue(cfg.Metrics, s, cfg.QueueSize)
-			d.hooks = append(d.hooks, s)
+			d.queued = append(d.queued, s)
 		}
 		d.execs[h.Event] = append(d.execs[h.Event], s)
 		cfg.Logger.Info("hook", "sink", s.name, "event", h.Event, "command", argv[0], "synchronous", synchronous(h.Event))
 	}
 	for i, h := range cfg.SQL {
 		if err := CheckEvent(h.Event); err != nil {
-			return nil, err
+			return sinks{}, err
 		}
 		deliver, err := sqlDeliver(h, cfg.RunSQL, cfg.Timeout)
 		if err != nil {
-			return nil, err
+			return sinks{}, err
 		}
 		s := newSink(cfg.Metrics, cfg.Logger, fmt.Sprintf("sql%d", i+1), []string{h.Event}, deliver)
 		if !synchronous(h.Event) {
 			s.queue = newQueue(cfg.Metrics, s, cfg.QueueSize)
-			d.hooks = append(d.hooks, s)
+			d.queued = append(d.queued, s)
 		}
 		d.execs[h.Event] = append(d.execs[h.Event], s)
 		cfg.Logger.Info("hook", "sink", s.name, "event", h.Event, "sql", h.File, "synchronous", synchronous(h.Event))
@@ -146,39 +179,66 @@ func New(cfg Config) (*Dispatcher, error) {
 	}
 	for i, u := range cfg.Webhooks {
 		if err := CheckWebhookURL(u); err != nil {
-			return nil, err
+			return sinks{}, err
 		}
 		w := &webhook{url: u, secret: []byte(cfg.Secret), client: cfg.Client, timeout: cfg.Timeout, tries: cfg.Tries, backoff: cfg.Backoff}
 		s := newSink(cfg.Metrics, cfg.Logger, fmt.Sprintf("webhook%d", i+1), Events, w.deliver)
 		s.retries = cfg.Metrics.GetOrCreateCounter(fmt.Sprintf(`mirrord_hook_retries_total{sink=%q}`, s.name))
 		w.retried = s.retries.Inc
 		s.queue = newQueue(cfg.Metrics, s, cfg.QueueSize)
-		d.hooks = append(d.hooks, s)
+		d.queued = append(d.queued, s)
 		d.webhook = append(d.webhook, s)
 		cfg.Logger.Info("hook", "sink", s.name, "event", "all", "webhook", redactURL(u))
 	}
-	for _, s := range d.hooks {
-		go s.queue.work(ctx)
-	}
-	return d, nil
+	return *d, nil
 }
 
 // Any reports whether any sink is configured: without one, nothing need hear the events.
-func (d *Dispatcher) Any() bool { return len(d.execs) > 0 || len(d.webhook) > 0 }
+func (d *Dispatcher) Any() bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.sinks.any()
+}
+
+// Reload replaces the sinks with those of cfg (SIGHUP): commands looked up and SQL files read
+// again. A cfg that does not build keeps the sinks in use. Events already queued for the old
+// sinks are still delivered, for at most the old Timeout.
+func (d *Dispatcher) Reload(cfg Config) error {
+	cfg = cfg.withDefaults()
+	sk, err := buildSinks(cfg)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return errors.New("hooks: reload after Close")
+	}
+	old := d.sinks
+	d.sinks = sk
+	sk.start(d.ctx)
+	// No push can reach the old queues now: pushes hold the read lock and take the sinks then.
+	for _, s := range old.queued {
+		close(s.queue.ch)
+	}
+	d.mu.Unlock()
+	return nil
+}
 
 // Close stops taking events and waits until the queued ones are delivered, or until ctx ends:
 // the deliveries still running are then stopped, and what is left is counted as dropped.
 func (d *Dispatcher) Close(ctx context.Context) error {
 	d.mu.Lock()
+	queued := d.sinks.queued
 	if !d.closed {
 		d.closed = true
-		for _, s := range d.hooks {
+		for _, s := range queued {
 			close(s.queue.ch)
 		}
 	}
 	d.mu.Unlock()
 	var err error
-	for _, s := range d.hooks {
+	for _, s := range queued {
 		select {
 		case <-s.queue.done:
 			continue
@@ -196,23 +256,27 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 // when the event is synchronous (the first that fails ends the run and is the error), or through
 // their queues.
 func (d *Dispatcher) fire(ctx context.Context, ev Event) error {
+	if !d.Any() {
+		return nil
+	}
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("event %s: %w", ev.Event, err)
 	}
 	d.mu.RLock()
+	execs := d.sinks.execs[ev.Event]
 	if !d.closed {
-		for _, s := range d.webhook {
+		for _, s := range d.sinks.webhook {
 			s.queue.push(ev, body)
 		}
-		for _, s := range d.execs[ev.Event] {
+		for _, s := range execs {
 			if s.queue != nil {
 				s.queue.push(ev, body)
 			}
 		}
 	}
 	d.mu.RUnlock()
-	for _, s := range d.execs[ev.Event] {
+	for _, s := range execs {
 		if s.queue != nil {
 			continue
 		}

@@ -200,7 +200,7 @@ func (c *checker) spool(dir string) {
 // hooks builds the partner hooks as serve would: commands found, SQL files read, webhook URLs
 // valid. Nothing is run or sent.
 func (c *checker) hooks(h *hookFlags) {
-	if len(h.exec) == 0 && len(h.sql) == 0 && len(h.webhooks) == 0 {
+	if h.count() == 0 {
 		return
 	}
 	d, err := h.start(metrics.NewSet(), slog.New(slog.DiscardHandler), func(context.Context, string, string, string) error { return nil })

@@ -9,9 +9,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
-	"github.com/mirrord/mirrord/engine"
 	"github.com/mirrord/mirrord/hooks"
-	"github.com/mirrord/mirrord/soapfront"
 )
 
 // hookFlags are serve's flags of the partner hooks (package hooks).
@@ -35,15 +33,20 @@ func (f *hookFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.queueSize, "hook-queue", hooks.DefaultQueueSize, "events each asynchronous hook or webhook may have waiting; more are dropped and counted")
 }
 
-// start builds the hooks, or returns nil when none is configured.
+// start builds the hooks. It builds a Dispatcher even when no hook is configured, so that SIGHUP
+// can add some (Reload); with no sink it hears the events and does nothing with them.
 func (f *hookFlags) start(set *metrics.Set, log *slog.Logger, runSQL hooks.RunSQL) (*hooks.Dispatcher, error) {
-	if len(f.exec) == 0 && len(f.sql) == 0 && len(f.webhooks) == 0 {
-		return nil, nil
-	}
-	return hooks.New(hooks.Config{
+	return hooks.New(f.config(set, log, runSQL))
+}
+
+// count is how many hooks the flags configure.
+func (f *hookFlags) count() int { return len(f.exec) + len(f.sql) + len(f.webhooks) }
+
+func (f *hookFlags) config(set *metrics.Set, log *slog.Logger, runSQL hooks.RunSQL) hooks.Config {
+	return hooks.Config{
 		Exec: f.exec, SQL: f.sql, RunSQL: runSQL, Webhooks: f.webhooks, Secret: f.secret,
 		Timeout: f.timeout, QueueSize: f.queueSize, Metrics: set, Logger: log,
-	})
+	}
 }
 
 // stop delivers what the hooks still have queued, for at most --hook-timeout.
@@ -56,22 +59,6 @@ func (f *hookFlags) stop(d *hooks.Dispatcher, log *slog.Logger) {
 	if err := d.Close(ctx); err != nil {
 		log.Warn("hooks stopped", "err", err)
 	}
-}
-
-// engineHooks is what the engine calls: nil, not a nil *Dispatcher, when there are no hooks.
-func engineHooks(d *hooks.Dispatcher) engine.Hooks {
-	if d == nil {
-		return nil
-	}
-	return d
-}
-
-// observers are the status page and, when configured, the hooks.
-func observers(board soapfront.Observer, d *hooks.Dispatcher) soapfront.Observer {
-	if d == nil {
-		return board
-	}
-	return soapfront.Observers{board, d}
 }
 
 // hookExecFlag is the repeatable --hook-exec. One value may hold several hooks, each on a line

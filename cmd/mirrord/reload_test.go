@@ -134,3 +134,69 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestServeReloadsHooks: a hook added to the --config file is taken on SIGHUP, without a restart.
+func TestServeReloadsHooks(t *testing.T) {
+	k := checkKeys(t)
+	dir := t.TempDir()
+	config := filepath.Join(dir, "mirrord.toml")
+	if err := os.WriteFile(config, []byte("app-id = \"hooks-app\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"--config", config, "--partner-key", k.PartnerXML, "--superoffice-cert", k.SuperOfficeCert,
+			"--target", filepath.Join(dir, "mirrors"), "--listen", addr, "--log-level", "error"})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	waitHealthy(t, "http://"+addr+"/healthz", done)
+	soKey, err := auth.LoadPartnerKey(k.SuperOfficeKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := auth.ReadCertificates(k.SuperOfficeCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &selfTestClient{url: "http://" + addr + "/mirroring", token: func() (string, error) {
+		return auth.IssueToken(soKey, certs[0], auth.IssueClaims{AppID: "hooks-app", Tenant: "Cust1"})
+	}}
+	marker := filepath.Join(dir, "completed")
+	if err := cl.cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a hook ran before it was configured")
+	}
+
+	hook := "hook-exec = [\"cycle.completed=sh -c 'echo \\\"$MIRRORD_TENANT\\\" > " + marker + "'\"]\n"
+	if err := os.WriteFile(config, []byte("app-id = \"hooks-app\"\n"+hook), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if err := cl.cycle(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if data, err := os.ReadFile(marker); err == nil {
+			if strings.TrimSpace(string(data)) != "Cust1" {
+				t.Fatalf("the hook wrote %q", data)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the hook added to --config did not run within 15 s of SIGHUP")
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/mirrord/mirrord/engine"
+	"github.com/mirrord/mirrord/hooks"
 	"github.com/mirrord/mirrord/soapfront"
 	"github.com/mirrord/mirrord/soapfront/auth"
 	statuspage "github.com/mirrord/mirrord/soapfront/status"
@@ -197,9 +199,10 @@ func serve(ctx context.Context, args []string) error {
 	registerSpoolMetrics(set, f.spoolDir)
 	// The SQL hooks run through the engine, which is built after them: it calls the hooks.
 	var eng *engine.Engine
-	hk, err := f.hooks.start(set, log, func(ctx context.Context, tenant, table, text string) error {
+	runSQL := func(ctx context.Context, tenant, table, text string) error {
 		return eng.RunSQL(ctx, tenant, table, text)
-	})
+	}
+	hk, err := f.hooks.start(set, log, runSQL)
 	if err != nil {
 		target.Close()
 		return err
@@ -207,7 +210,7 @@ func serve(ctx context.Context, args []string) error {
 	eng = engine.New(target, engine.Options{
 		MaxApplies: f.maxApplies, MaxAppliesPerTenant: f.maxPerTenant, SpoolDir: f.spoolDir,
 		MaxInflightBytes: int64(f.maxInflight), ChunkRows: f.chunkRows,
-		Wait: f.wait, Logger: log, Hooks: engineHooks(hk),
+		Wait: f.wait, Logger: log, Hooks: hk,
 	})
 	defer eng.Close()
 	// Before the engine closes: the queued SQL hooks still run through it.
@@ -225,7 +228,7 @@ func serve(ctx context.Context, args []string) error {
 		Paused:  paused.Paused,
 		MaxBody: int64(f.maxBody), Logger: log, Build: buildName(), Metrics: set,
 		ReadTimeout: f.readTimeout, BodyProgress: f.bodyIdle,
-		CaptureDir: f.captureDir, CaptureMax: int64(f.captureMax), Observer: observers(board, hk),
+		CaptureDir: f.captureDir, CaptureMax: int64(f.captureMax), Observer: soapfront.Observers{board, hk},
 	})
 	if err != nil {
 		return err
@@ -297,7 +300,10 @@ func serve(ctx context.Context, args []string) error {
 		}
 		srv.TLSConfig = acmeTLSConfig(m)
 	}
-	stopReload := reloadOnHangup(log, func() []any { return f.reload(log, verifier, paused, tlsFiles) })
+	stopReload := reloadOnHangup(log, func() []any {
+		attrs := f.reload(log, verifier, paused, tlsFiles)
+		return append(attrs, f.reloadSettings(args, log, hk, set, runSQL)...)
+	})
 	defer stopReload()
 	useTLS := srv.TLSConfig != nil
 	go func() {
@@ -332,7 +338,7 @@ func serve(ctx context.Context, args []string) error {
 }
 
 // reload reads again, on SIGHUP, what serve reads from files: SuperOffice's certificates, the
-// routes (for tenants first seen from then on), the pause file and the TLS pair. What fails to load keeps its old value and is logged; the rest
+// pause file and the TLS pair (reloadSettings does the routes and the hooks). What fails to load keeps its old value and is logged; the rest
 // takes effect for the next call. It returns what the log line of the reload says.
 func (f *serveFlags) reload(log *slog.Logger, verifier *auth.Verifier, paused *pauseList, tlsFiles *certFiles) []any {
 	var attrs []any
@@ -342,13 +348,6 @@ func (f *serveFlags) reload(log *slog.Logger, verifier *auth.Verifier, paused *p
 		log.Error("reload: SuperOffice's certificates are refused; the previous ones stay trusted", "err", err)
 	} else {
 		attrs = append(attrs, "superoffice_certs", len(certs))
-	}
-	if f.target.router != nil {
-		if n, err := f.target.reloadRoutes(); err != nil {
-			log.Error("reload: the routes file does not read; the routes in use stay", "err", err)
-		} else {
-			attrs = append(attrs, "routes", n)
-		}
 	}
 	if f.pauseFile != "" {
 		if err := paused.Reload(); err == nil {
@@ -362,6 +361,36 @@ func (f *serveFlags) reload(log *slog.Logger, verifier *auth.Verifier, paused *p
 		} else {
 			attrs = append(attrs, "tls", f.tlsCert)
 		}
+	}
+	return attrs
+}
+
+// reloadSettings reads serve's settings again (the command line, MIRRORD_*, and the --config
+// file as it is now) and takes from them, on SIGHUP, the routes and the hooks; other settings
+// need a restart. It returns what the log line of the reload says.
+func (f *serveFlags) reloadSettings(args []string, log *slog.Logger, hk *hooks.Dispatcher, set *metrics.Set, runSQL hooks.RunSQL) []any {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var now serveFlags
+	now.register(fs)
+	fs.Bool("print-config", false, "")
+	if _, err := parseFlagsFrom(fs, args); err != nil {
+		log.Error("reload: the settings do not read; the routes and hooks in use stay", "err", err)
+		return nil
+	}
+	var attrs []any
+	if f.target.router != nil {
+		f.target.routes, f.target.route = now.target.routes, now.target.route
+		if n, err := f.target.reloadRoutes(); err != nil {
+			log.Error("reload: the routes do not read; the routes in use stay", "err", err)
+		} else {
+			attrs = append(attrs, "routes", n)
+		}
+	}
+	if err := hk.Reload(now.hooks.config(set, log, runSQL)); err != nil {
+		log.Error("reload: the hooks do not build; the hooks in use stay", "err", err)
+	} else {
+		attrs = append(attrs, "hooks", now.hooks.count())
 	}
 	return attrs
 }
