@@ -1,4 +1,15 @@
-// Package bulktest is the conformance suite that every bulk.Target must pass, run from each target's own tests.
+// Package bulktest is the conformance suite that every bulk.Target must pass, run from each
+// target's own tests.
+//
+// Run drives a target through everything the engine asks of one: opening mirrors, migrations of
+// every kind (in place, recreate, defaults), wipes, drops and invalidations, the cycle's
+// bookkeeping, applies of every value type in every column set (fresh and incremental, keys sent
+// twice, partial updates, deletes of missing keys), exact counts, LSN rules, concurrent applies,
+// names that could collide with the target's own objects, and a partner's objects left alone. It
+// reads every mirror back through the target's bulk.Inspector and compares each value with what
+// was written, as the target's Kept says it keeps it, and holds the target to the Limits it
+// declares: a departure from an exact round trip fails unless it is declared, and a declared one
+// fails unless it is there. The same suite runs against an in-memory reference model.
 package bulktest
 
 import (
