@@ -3,6 +3,8 @@ package bulk
 import (
 	"context"
 	"strings"
+
+	"github.com/mirrord/mirrord/schema"
 )
 
 // SQLRunner is implemented by mirrors that run a partner's own SQL in the tenant's mirror
@@ -16,8 +18,17 @@ type SQLRunner interface {
 	RunSQL(ctx context.Context, text, table string) error
 }
 
-// ExpandSQL replaces {{table}} and {{tenant}} in text with quotedTable and quotedTenant, in one
-// pass, so that neither replacement is read again.
-func ExpandSQL(text, quotedTable, quotedTenant string) string {
-	return strings.NewReplacer("{{table}}", quotedTable, "{{tenant}}", quotedTenant).Replace(text)
+// ExpandSQL replaces {{table}} in text with table's name as quoteTable quotes it, and
+// {{tenant}} with tenant as quoteLiteral quotes it, in one pass, so that neither replacement is
+// read again. table is checked as a name first (schema.CheckName): only such names are quoted
+// into SQL. An empty table replaces {{table}} with nothing.
+func ExpandSQL(text, table, tenant string, quoteTable, quoteLiteral func(string) string) (string, error) {
+	quotedTable := ""
+	if table != "" {
+		if err := schema.CheckName("table", table); err != nil {
+			return "", err
+		}
+		quotedTable = quoteTable(table)
+	}
+	return strings.NewReplacer("{{table}}", quotedTable, "{{tenant}}", quoteLiteral(tenant)).Replace(text), nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/mirrord/mirrord/bulk"
-	"github.com/mirrord/mirrord/schema"
 )
 
 var _ bulk.SQLRunner = (*Mirror)(nil)
@@ -17,15 +16,11 @@ var _ bulk.SQLRunner = (*Mirror)(nil)
 // procedure name alone it calls as a procedure), which may hold several statements, but no GO
 // separators: those are sqlcmd's, not T-SQL.
 func (m *Mirror) RunSQL(ctx context.Context, text, table string) error {
-	quotedTable := ""
-	if table != "" {
-		if err := schema.CheckName("table", table); err != nil {
-			return err
-		}
-		quotedTable = qualified(table)
+	batch, err := bulk.ExpandSQL(text, table, m.tenant, qualified, literal)
+	if err != nil {
+		return err
 	}
-	batch := bulk.ExpandSQL(text, quotedTable, literal(m.tenant))
-	err := m.withConn(ctx, func(conn *sql.Conn) error {
+	err = m.withConn(ctx, func(conn *sql.Conn) error {
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err

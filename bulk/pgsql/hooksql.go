@@ -7,7 +7,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mirrord/mirrord/bulk"
-	"github.com/mirrord/mirrord/schema"
 )
 
 var _ bulk.SQLRunner = (*Mirror)(nil)
@@ -16,15 +15,11 @@ var _ bulk.SQLRunner = (*Mirror)(nil)
 // {{table}} becomes the schema-qualified quoted name; the text goes as one simple-protocol
 // query, so it may hold several statements.
 func (m *Mirror) RunSQL(ctx context.Context, text, table string) error {
-	quotedTable := ""
-	if table != "" {
-		if err := schema.CheckName("table", table); err != nil {
-			return err
-		}
-		quotedTable = m.rel(table).String()
+	sql, err := bulk.ExpandSQL(text, table, m.tenant, func(name string) string { return m.rel(name).String() }, literal)
+	if err != nil {
+		return err
 	}
-	sql := bulk.ExpandSQL(text, quotedTable, literal(m.tenant))
-	err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol)
 		return err
 	})

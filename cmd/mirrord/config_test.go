@@ -56,12 +56,12 @@ pause = ["Cust1", "Cust2"]
 
 func TestConfigRefusesWhatIsNoSetting(t *testing.T) {
 	for text, want := range map[string]string{
-		`lisen = ":1"`:            `"lisen" is not a setting`,
-		`max-applies = "many"`:    "max-applies",
-		`listen = [":1", ":2"]`:   "takes one value",
-		`pause = [1, 2]`:          "array of strings",
+		`lisen = ":1"`:              `"lisen" is not a setting`,
+		`max-applies = "many"`:      "max-applies",
+		`listen = [":1", ":2"]`:     "takes one value",
+		`pause = [1, 2]`:            "array of strings",
 		"[routing]\ntarget = \"x\"": `"routing" is not a setting`,
-		`app-id = "unterminated`:  "mirrord.toml",
+		`app-id = "unterminated`:    "mirrord.toml",
 	} {
 		fs, _ := serveFlagSet()
 		_, err := parseFlagsFrom(fs, []string{"--config", writeConfig(t, text)})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mirrord/mirrord/soapfront/auth"
 )
 
 func freeAddr(t *testing.T) string {
@@ -75,4 +78,39 @@ func get(t *testing.T, url string) string {
 		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
 	}
 	return string(body)
+}
+
+// serveInProcess runs serve with args, listening on a free loopback address, until the test
+// ends, and returns that address once /healthz answers there.
+func serveInProcess(t *testing.T, args ...string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, append(args, "--listen", addr, "--log-level", "error")) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	waitHealthy(t, "http://"+addr+"/healthz", done)
+	return addr
+}
+
+// cycleClient sends cycles to the serve at addr as tenant, with tokens for appID signed by the
+// test SuperOffice key of k.
+func cycleClient(t *testing.T, k auth.KeyFiles, addr, appID, tenant string) *selfTestClient {
+	t.Helper()
+	key, err := auth.LoadPartnerKey(k.SuperOfficeKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := auth.ReadCertificates(k.SuperOfficeCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &selfTestClient{url: "http://" + addr + "/mirroring", token: func() (string, error) {
+		return auth.IssueToken(key, certs[0], auth.IssueClaims{AppID: appID, Tenant: tenant})
+	}}
 }

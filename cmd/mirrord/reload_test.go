@@ -65,21 +65,9 @@ func TestServeReloads(t *testing.T) {
 	if err := os.WriteFile(pausePath, []byte("# none yet\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"--app-id", "reload-app", "--partner-key", k.PartnerXML, "--superoffice-cert", certPath,
-			"--target", filepath.Join(dir, "mirrors"), "--listen", addr, "--pause-file", pausePath, "--log-level", "error"})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
+	addr := serveInProcess(t, "--app-id", "reload-app", "--partner-key", k.PartnerXML, "--superoffice-cert", certPath,
+		"--target", filepath.Join(dir, "mirrors"), "--pause-file", pausePath)
 	url := "http://" + addr + "/mirroring"
-	waitHealthy(t, "http://"+addr+"/healthz", done)
 
 	if got := authenticateAs(t, url, k, "Cust1"); !got.IsSuccessful || got.AdditionalInformationJson != "" {
 		t.Fatalf("before pausing: %+v", got)
@@ -143,31 +131,9 @@ func TestServeReloadsHooks(t *testing.T) {
 	if err := os.WriteFile(config, []byte("app-id = \"hooks-app\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"--config", config, "--partner-key", k.PartnerXML, "--superoffice-cert", k.SuperOfficeCert,
-			"--target", filepath.Join(dir, "mirrors"), "--listen", addr, "--log-level", "error"})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	waitHealthy(t, "http://"+addr+"/healthz", done)
-	soKey, err := auth.LoadPartnerKey(k.SuperOfficeKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certs, err := auth.ReadCertificates(k.SuperOfficeCert)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := &selfTestClient{url: "http://" + addr + "/mirroring", token: func() (string, error) {
-		return auth.IssueToken(soKey, certs[0], auth.IssueClaims{AppID: "hooks-app", Tenant: "Cust1"})
-	}}
+	addr := serveInProcess(t, "--config", config, "--partner-key", k.PartnerXML, "--superoffice-cert", k.SuperOfficeCert,
+		"--target", filepath.Join(dir, "mirrors"))
+	cl := cycleClient(t, k, addr, "hooks-app", "Cust1")
 	marker := filepath.Join(dir, "completed")
 	if err := cl.cycle(context.Background()); err != nil {
 		t.Fatal(err)

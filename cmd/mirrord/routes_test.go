@@ -9,7 +9,6 @@ import (
 
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/bulk/target"
-	"github.com/mirrord/mirrord/soapfront/auth"
 )
 
 // TestServeRoutes runs one serve whose routes put one tenant on PostgreSQL (a second SQLite
@@ -27,34 +26,12 @@ func TestServeRoutes(t *testing.T) {
 	if err := os.WriteFile(routesFile, []byte("# big tenants apart\nCustBig* "+routed+" RouteTest_{ctx}\n* "+rest+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"--app-id", "routes-app", "--partner-key", k.PartnerXML, "--superoffice-cert", k.SuperOfficeCert,
-			"--target", filepath.Join(dir, "unused"), "--routes", routesFile, "--listen", addr, "--log-level", "error"})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	waitHealthy(t, "http://"+addr+"/healthz", done)
+	addr := serveInProcess(t, "--app-id", "routes-app", "--partner-key", k.PartnerXML, "--superoffice-cert", k.SuperOfficeCert,
+		"--target", filepath.Join(dir, "unused"), "--routes", routesFile)
 
-	soKey, err := auth.LoadPartnerKey(k.SuperOfficeKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certs, err := auth.ReadCertificates(k.SuperOfficeCert)
-	if err != nil {
-		t.Fatal(err)
-	}
 	big, small := "CustBig7", "CustSmall7"
 	for _, tenant := range []string{big, small} {
-		cl := &selfTestClient{url: "http://" + addr + "/mirroring", token: func() (string, error) {
-			return auth.IssueToken(soKey, certs[0], auth.IssueClaims{AppID: "routes-app", Tenant: tenant})
-		}}
+		cl := cycleClient(t, k, addr, "routes-app", tenant)
 		if err := cl.cycle(context.Background()); err != nil {
 			t.Fatalf("%s: %v", tenant, err)
 		}

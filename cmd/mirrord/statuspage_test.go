@@ -7,8 +7,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-
-	"github.com/mirrord/mirrord/soapfront/auth"
 )
 
 // TestServeStatusPage runs serve with --metrics-listen, sends it a whole cycle, and reads the
@@ -16,32 +14,10 @@ import (
 func TestServeStatusPage(t *testing.T) {
 	k := checkKeys(t)
 	dir := t.TempDir()
-	addr, metricsAddr := freeAddr(t), freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"--app-id", "status-app", "--partner-key", k.PartnerXML, "--superoffice-cert", k.SuperOfficeCert,
-			"--target", filepath.Join(dir, "mirrors"), "--listen", addr, "--metrics-listen", metricsAddr, "--log-level", "error"})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	waitHealthy(t, "http://"+addr+"/healthz", done)
-
-	soKey, err := auth.LoadPartnerKey(k.SuperOfficeKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certs, err := auth.ReadCertificates(k.SuperOfficeCert)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := &selfTestClient{url: "http://" + addr + "/mirroring", token: func() (string, error) {
-		return auth.IssueToken(soKey, certs[0], auth.IssueClaims{AppID: "status-app", Tenant: selfTestTenant})
-	}}
+	metricsAddr := freeAddr(t)
+	addr := serveInProcess(t, "--app-id", "status-app", "--partner-key", k.PartnerXML, "--superoffice-cert", k.SuperOfficeCert,
+		"--target", filepath.Join(dir, "mirrors"), "--metrics-listen", metricsAddr)
+	cl := cycleClient(t, k, addr, "status-app", selfTestTenant)
 	if err := cl.cycle(context.Background()); err != nil {
 		t.Fatal(err)
 	}
