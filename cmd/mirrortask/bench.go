@@ -183,14 +183,6 @@ func (b *bench) run(ctx context.Context) error {
 	return err
 }
 
-func (b *bench) tableNames() []string {
-	names := make([]string, b.s.tables)
-	for i := range names {
-		names[i] = benchTableName(i, b.s.tables)
-	}
-	return names
-}
-
 // repopulation: every tenant wipes its tables and receives every row.
 func (b *bench) repopulation(ctx context.Context) error {
 	plan := b.fullPlan(1)
@@ -338,6 +330,10 @@ func cloneColumns(cols []schema.Column) []schema.Column {
 // prepare runs each tenant's cycle up to its first RowData: Authenticate, TableSchema, and
 // Wipe when wipe is set.
 func (b *bench) prepare(ctx context.Context, tables []schema.Table, wipe bool) error {
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = t.Name
+	}
 	return b.eachTenant(func(bt *benchTenant) error {
 		paused, err := bt.c.authenticate(ctx)
 		if err != nil {
@@ -350,7 +346,7 @@ func (b *bench) prepare(ctx context.Context, tables []schema.Table, wipe bool) e
 			return fmt.Errorf("tenant %s: %w", bt.name, err)
 		}
 		if wipe {
-			if err := bt.c.wipe(ctx, b.tableNames()); err != nil {
+			if err := bt.c.wipe(ctx, names); err != nil {
 				return fmt.Errorf("tenant %s: %w", bt.name, err)
 			}
 		}
