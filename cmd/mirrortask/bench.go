@@ -44,6 +44,9 @@ type benchSettings struct {
 }
 
 func cmdBench(ctx context.Context, args []string, out io.Writer) error {
+	if sweepRequested(args) {
+		return cmdSweep(ctx, args, out)
+	}
 	fs := newFlags("bench")
 	var s benchSettings
 	url := fs.String("url", "", "the mirrord endpoint, e.g. http://localhost:8080/mirroring")
@@ -65,6 +68,7 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&s.spoolDir, "spool-dir", "", "folder of the temporary file holding the encoded requests (default: the system's temporary folder)")
 	fs.IntVar(&s.mirrordPID, "mirrord-pid", 0, "process id of mirrord, to report its peak RSS (VmHWM) at the end (Linux)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "longest wait for one call")
+	fs.Bool("sweep", false, "instead, measure mirrord's worker counts in this process against a --target and recommend --max-applies and --max-applies-per-tenant (mirrortask bench --sweep -h for its flags)")
 	if err := parse(fs, args, "url", "app-id", "superoffice-cert", "superoffice-key", "partner-pub", "pg"); err != nil {
 		return err
 	}

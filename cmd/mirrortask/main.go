@@ -30,6 +30,8 @@ Usage:
   mirrortask token   --app-id A --superoffice-cert C --superoffice-key K [--tenant X]
   mirrortask bench   --url U --pg DSN (token flags as sync) [--mode repopulation|incremental|add-column]
                      [--rows N] [--tenants N] [--tables N] [--parallel N] [--batch-bytes B]
+  mirrortask bench   --sweep --target T [--tenants 4] [--rows 20000] [--repeat 3] [--tolerance 5]
+                     [--per-tenant 1,2,4,8] [--max-applies N,...] [--max-connections N]
 
 Run "mirrortask <command> -h" for a command's flags.
 `
