@@ -158,8 +158,8 @@ func sweepTable(t *testing.T, out string) (measured []sweepSetting, recommended 
 		}
 		if f[5] == "best" {
 			bests++
-		} else if !strings.HasPrefix(f[5], "-") || !strings.HasSuffix(f[5], "%") {
-			t.Errorf("row %q: vs best %q", l, f[5])
+		} else if v, err := strconv.ParseFloat(strings.TrimSuffix(f[5], "%"), 64); err != nil || v > 0 || !strings.HasSuffix(f[5], "%") {
+			t.Errorf("row %q: vs best %q is not a percentage at or below the best", l, f[5])
 		}
 		measured = append(measured, sweepSetting{perTenant: int(n[1]), maxApplies: int(n[2])})
 	}

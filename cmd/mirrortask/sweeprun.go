@@ -54,11 +54,15 @@ func (sw *sweep) targetOptions(perTenant int) target.Options {
 	return target.Options{NameTemplate: sw.s.dbName, MaxConnsPerTenant: int32(perTenant + 1), MSSQLCreateOptions: sw.s.mssqlCreate}
 }
 
-func (sw *sweep) run(ctx context.Context) (err error) {
+func (sw *sweep) run(ctx context.Context) error {
 	s := &sw.s
 	writers, err := sw.probeWriters(ctx)
 	if err != nil {
 		return err
+	}
+	// The probe made the first tenant's mirror: from here on the mirrors go whatever happens.
+	if !s.keep {
+		defer sw.cleanup()
 	}
 	if s.perTenant == nil {
 		s.perTenant = []int{1, 2, 4, 8}
@@ -95,10 +99,39 @@ func (sw *sweep) run(ctx context.Context) (err error) {
 		return err
 	}
 	defer sw.sp.remove()
-	if !s.keep {
-		defer sw.cleanup()
-	}
 
+	sw.describe(writers, roomNote, left)
+	rows := sw.sp.rows()
+	results := make([]sweepResult, len(grid))
+	for i, st := range grid {
+		results[i].sweepSetting = st
+	}
+	// Rounds go over every setting in turn, so that a change in the machine's load meets every
+	// setting alike instead of one.
+	for round := range s.repeat {
+		for i := range results {
+			r := &results[i]
+			c, err := sw.measure(ctx, r.sweepSetting)
+			if err != nil {
+				return fmt.Errorf("per-tenant %d, max-applies %d: %w", r.perTenant, r.maxApplies, err)
+			}
+			r.rates = append(r.rates, c.rate)
+			cpuText := "-"
+			if c.cpu >= 0 {
+				r.cpu = append(r.cpu, c.cpu)
+				cpuText = fmt.Sprintf("%.2f", c.cpu.Seconds())
+			}
+			fmt.Fprintf(sw.out, "round %d/%d  per-tenant %d  max-applies %d: %d rows in %s, %.0f rows/s, cpu-s %s\n",
+				round+1, s.repeat, r.perTenant, r.maxApplies, rows*int64(s.tenants), c.took.Round(time.Millisecond), c.rate, cpuText)
+		}
+	}
+	printSweep(sw.out, s.tenants, results, s.tolerance)
+	return nil
+}
+
+// describe says what the sweep measures, and what the target makes of the settings.
+func (sw *sweep) describe(writers int, roomNote string, left []sweepSetting) {
+	s := &sw.s
 	rows := sw.sp.rows()
 	fmt.Fprintf(sw.out, "sweep of %s: %d tenants (%s..%d) syncing at once, %d rows each over %d SuperOffice tables (%.0f bytes a row as sent), up to %d RowData calls in flight per tenant; each setting measured %d times, its median kept\n",
 		sw.spec, s.tenants, sweepTenant(0), s.tenants, rows, len(sw.tables), float64(sw.sp.bytes)/float64(max(rows, 1)), s.parallel, s.repeat)
@@ -130,31 +163,6 @@ func (sw *sweep) run(ctx context.Context) (err error) {
 		fmt.Fprintln(sw.out, "cpu-s: CPU seconds of this process while the rows are sent: mirrord's engine and SOAP front end run in it; the database server's own CPU is not counted")
 	}
 
-	results := make([]sweepResult, len(grid))
-	for i, st := range grid {
-		results[i].sweepSetting = st
-	}
-	// Rounds go over every setting in turn, so that a change in the machine's load meets every
-	// setting alike instead of one.
-	for round := range s.repeat {
-		for i := range results {
-			r := &results[i]
-			rate, cpu, took, err := sw.measure(ctx, r.sweepSetting)
-			if err != nil {
-				return fmt.Errorf("per-tenant %d, max-applies %d: %w", r.perTenant, r.maxApplies, err)
-			}
-			r.rates = append(r.rates, rate)
-			cpuText := "-"
-			if cpu >= 0 {
-				r.cpu = append(r.cpu, cpu)
-				cpuText = fmt.Sprintf("%.2f", cpu.Seconds())
-			}
-			fmt.Fprintf(sw.out, "round %d/%d  per-tenant %d  max-applies %d: %d rows in %s, %.0f rows/s, cpu-s %s\n",
-				round+1, s.repeat, r.perTenant, r.maxApplies, rows*int64(s.tenants), took.Round(time.Millisecond), rate, cpuText)
-		}
-	}
-	printSweep(sw.out, s.tenants, results, s.tolerance)
-	return nil
 }
 
 // probeWriters opens the first sweep tenant's mirror and returns how many tables of a tenant it
@@ -273,24 +281,31 @@ func (sw *sweep) load(ctx context.Context) error {
 	return nil
 }
 
+// sweepCycle is what one measured cycle's RowData phase took.
+type sweepCycle struct {
+	rate float64 // rows per second
+	took time.Duration
+	cpu  time.Duration // of this process; negative where not measured
+}
+
 // measure runs one cycle of every sweep tenant at once through a fresh mirrord with the
-// setting, and returns the rows per second of its RowData phase, the CPU this process used in
-// it (negative where not measured) and its duration. Authenticate, TableSchema and Wipe come
-// first and are not timed, nor is ReplicationCompleted.
-func (sw *sweep) measure(ctx context.Context, st sweepSetting) (float64, time.Duration, time.Duration, error) {
+// setting. Only the RowData phase is timed: Authenticate, TableSchema and Wipe come before it,
+// ReplicationCompleted after.
+func (sw *sweep) measure(ctx context.Context, st sweepSetting) (sweepCycle, error) {
+	var none sweepCycle
 	tg, err := sw.spec.Open(ctx, sw.targetOptions(st.perTenant))
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("open --target: %w", err)
+		return none, fmt.Errorf("open --target: %w", err)
 	}
 	eng := engine.New(tg, engine.Options{MaxApplies: st.maxApplies, MaxAppliesPerTenant: st.perTenant, SpoolDir: sw.s.spoolDir, Wait: sw.s.timeout})
 	defer eng.Close()
 	soap, err := soapfront.New(eng, soapfront.Config{AppID: sweepAppID, Verifier: sw.verifier, PartnerKey: sw.partner, Build: "mirrortask-sweep"})
 	if err != nil {
-		return 0, 0, 0, err
+		return none, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, 0, 0, err
+		return none, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle(soap.Path(), soap)
@@ -301,28 +316,28 @@ func (sw *sweep) measure(ctx context.Context, st sweepSetting) (float64, time.Du
 	defer sw.b.tk.client.CloseIdleConnections()
 
 	if err := sw.b.prepare(ctx, sw.tables, true); err != nil {
-		return 0, 0, 0, err
+		return none, err
 	}
 	cpu0, cpuOK := processCPU()
 	res, err := sw.b.drive(ctx, sw.sp)
 	cpu1, _ := processCPU()
 	if err != nil {
-		return 0, 0, 0, err
+		return none, err
 	}
 	if res.errors > 0 {
-		return 0, 0, 0, fmt.Errorf("%d of %d RowData calls failed, the first: %w", res.errors, res.calls, res.firstError)
+		return none, fmt.Errorf("%d of %d RowData calls failed, the first: %w", res.errors, res.calls, res.firstError)
 	}
 	if want := sw.sp.rows() * int64(sw.s.tenants); res.rows != want {
-		return 0, 0, 0, fmt.Errorf("mirrord took %d rows of the %d sent", res.rows, want)
+		return none, fmt.Errorf("mirrord took %d rows of the %d sent", res.rows, want)
 	}
 	if err := sw.b.complete(ctx); err != nil {
-		return 0, 0, 0, err
+		return none, err
 	}
-	cpu := time.Duration(-1)
+	cycle := sweepCycle{rate: res.rowsPerSecond(), took: res.took, cpu: -1}
 	if cpuOK {
-		cpu = cpu1 - cpu0
+		cycle.cpu = cpu1 - cpu0
 	}
-	return res.rowsPerSecond(), cpu, res.took, nil
+	return cycle, nil
 }
 
 // cleanup drops the sweep tenants' mirrors: SQLite's files, PostgreSQL's databases. SQL Server's
