@@ -81,7 +81,7 @@ func cmdSweep(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&s.dbName, "db-name", "Mirror_{ctx}", "name template of the sweep tenants' mirror databases (or files), as mirrord's --db-name")
 	fs.StringVar(&s.mssqlCreate, "mssql-create-options", "", "SQL Server only: options after CREATE DATABASE [name], as mirrord's")
 	fs.IntVar(&s.tenants, "tenants", 4, "tenants syncing at once, each its own mirror: how many of yours sync at the same time at peak")
-	fs.Int64Var(&s.rows, "rows", 20_000, "about how many rows each tenant sends, over 31 SuperOffice tables (about 1 KB a row)")
+	fs.Int64Var(&s.rows, "rows", 40_000, "about how many rows each tenant sends, over 31 SuperOffice tables (about 1 KB a row)")
 	fs.IntVar(&s.repeat, "repeat", 3, "rounds over every setting; each setting's figure is the median of its rounds")
 	fs.Float64Var(&s.tolerance, "tolerance", 5, "percent below the best throughput that still counts as as good")
 	perTenant := intList{1, 2, 4, 8}

@@ -92,7 +92,7 @@ func (sw *sweep) run(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(sw.work)
-	if err := sw.prepareKeys(); err != nil {
+	if err := sw.prepareCalls(); err != nil {
 		return err
 	}
 	if err := sw.load(ctx); err != nil {
@@ -162,7 +162,6 @@ func (sw *sweep) describe(writers int, roomNote string, left []sweepSetting) {
 	} else {
 		fmt.Fprintln(sw.out, "cpu-s: CPU seconds of this process while the rows are sent: mirrord's engine and SOAP front end run in it; the database server's own CPU is not counted")
 	}
-
 }
 
 // probeWriters opens the first sweep tenant's mirror and returns how many tables of a tenant it
@@ -213,9 +212,9 @@ func (sw *sweep) connectionRoom(ctx context.Context) (int, string, error) {
 	return 0, "", nil
 }
 
-// prepareKeys makes a throwaway SuperOffice certificate and partner key: the sweep's endpoint
-// trusts them and nothing else does.
-func (sw *sweep) prepareKeys() error {
+// prepareCalls makes a throwaway SuperOffice certificate and partner key, which the sweep's
+// endpoints trust and nothing else does, and the sending side that signs its tokens with them.
+func (sw *sweep) prepareCalls() error {
 	keys, err := auth.GenerateKeys(filepath.Join(sw.work, "keys"), auth.KeygenOptions{})
 	if err != nil {
 		return fmt.Errorf("make throwaway keys: %w", err)
