@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -350,7 +351,8 @@ func (b *bench) prepare(ctx context.Context, tables []schema.Table, wipe bool) e
 			return fmt.Errorf("tenant %s: %w", bt.name, err)
 		}
 		if wipe {
-			if err := bt.c.wipe(ctx, names); err != nil {
+			// wipe sorts the names it is given: each tenant gets its own copy.
+			if err := bt.c.wipe(ctx, slices.Clone(names)); err != nil {
 				return fmt.Errorf("tenant %s: %w", bt.name, err)
 			}
 		}
