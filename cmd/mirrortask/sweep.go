@@ -83,7 +83,7 @@ func cmdSweep(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&s.tenants, "tenants", 4, "tenants syncing at once, each its own mirror: how many of yours sync at the same time at peak")
 	fs.Int64Var(&s.rows, "rows", 40_000, "about how many rows each tenant sends, over 31 SuperOffice tables (about 1 KB a row)")
 	fs.IntVar(&s.repeat, "repeat", 3, "rounds over every setting; each setting's figure is the median of its rounds")
-	fs.Float64Var(&s.tolerance, "tolerance", 5, "percent below the best throughput that still counts as as good")
+	fs.Float64Var(&s.tolerance, "tolerance", 5, "a setting whose throughput is at most this many percent below the best counts as good as the best")
 	perTenant := intList{1, 2, 4, 8}
 	fs.Var(&perTenant, "per-tenant", "--max-applies-per-tenant values to measure (default 1,2,4,8; 1 on a target that writes one table of a tenant at a time, as SQLite does)")
 	var overall intList
