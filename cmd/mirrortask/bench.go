@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -44,6 +45,9 @@ type benchSettings struct {
 }
 
 func cmdBench(ctx context.Context, args []string, out io.Writer) error {
+	if sweepRequested(args) {
+		return cmdSweep(ctx, args, out)
+	}
 	fs := newFlags("bench")
 	var s benchSettings
 	url := fs.String("url", "", "the mirrord endpoint, e.g. http://localhost:8080/mirroring")
@@ -65,6 +69,7 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&s.spoolDir, "spool-dir", "", "folder of the temporary file holding the encoded requests (default: the system's temporary folder)")
 	fs.IntVar(&s.mirrordPID, "mirrord-pid", 0, "process id of mirrord, to report its peak RSS (VmHWM) at the end (Linux)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "longest wait for one call")
+	fs.Bool("sweep", false, "instead, measure mirrord's worker counts in this process against a --target and recommend --max-applies and --max-applies-per-tenant (mirrortask bench --sweep -h for its flags)")
 	if err := parse(fs, args, "url", "app-id", "superoffice-cert", "superoffice-key", "partner-pub", "pg"); err != nil {
 		return err
 	}
@@ -181,14 +186,6 @@ func (b *bench) run(ctx context.Context) error {
 		fmt.Fprintf(b.out, "mirrord peak RSS (VmHWM of pid %d): %s\n", b.s.mirrordPID, hwm)
 	}
 	return err
-}
-
-func (b *bench) tableNames() []string {
-	names := make([]string, b.s.tables)
-	for i := range names {
-		names[i] = benchTableName(i, b.s.tables)
-	}
-	return names
 }
 
 // repopulation: every tenant wipes its tables and receives every row.
@@ -338,6 +335,10 @@ func cloneColumns(cols []schema.Column) []schema.Column {
 // prepare runs each tenant's cycle up to its first RowData: Authenticate, TableSchema, and
 // Wipe when wipe is set.
 func (b *bench) prepare(ctx context.Context, tables []schema.Table, wipe bool) error {
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = t.Name
+	}
 	return b.eachTenant(func(bt *benchTenant) error {
 		paused, err := bt.c.authenticate(ctx)
 		if err != nil {
@@ -350,7 +351,8 @@ func (b *bench) prepare(ctx context.Context, tables []schema.Table, wipe bool) e
 			return fmt.Errorf("tenant %s: %w", bt.name, err)
 		}
 		if wipe {
-			if err := bt.c.wipe(ctx, b.tableNames()); err != nil {
+			// wipe sorts the names it is given: each tenant gets its own copy.
+			if err := bt.c.wipe(ctx, slices.Clone(names)); err != nil {
 				return fmt.Errorf("tenant %s: %w", bt.name, err)
 			}
 		}

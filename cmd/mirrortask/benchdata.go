@@ -172,6 +172,34 @@ type spooledCall struct {
 	lsn   int64 // the LSN of the table's last batch; 0 on the calls before it
 }
 
+func newSpool(dir string) (*spool, error) {
+	f, err := os.CreateTemp(dir, "mirrortask-bench-*.xml")
+	if err != nil {
+		return nil, err
+	}
+	return &spool{f: f, tokenAt: -1}, nil
+}
+
+// calls counts the spooled calls.
+func (sp *spool) calls() int {
+	var n int
+	for _, calls := range sp.tables {
+		n += len(calls)
+	}
+	return n
+}
+
+// rows counts the spooled rows.
+func (sp *spool) rows() int64 {
+	var n int64
+	for _, calls := range sp.tables {
+		for _, c := range calls {
+			n += int64(c.rows)
+		}
+	}
+	return n
+}
+
 func (sp *spool) remove() {
 	sp.f.Close()
 	os.Remove(sp.f.Name())
@@ -181,38 +209,46 @@ func (sp *spool) remove() {
 // reaches --batch-bytes.
 func (b *bench) encode(p *benchPlan) (*spool, error) {
 	start := time.Now()
-	f, err := os.CreateTemp(b.s.spoolDir, "mirrortask-bench-*.xml")
+	sp, err := newSpool(b.s.spoolDir)
 	if err != nil {
 		return nil, err
 	}
-	sp := &spool{f: f, tokenAt: -1}
 	var buf bytes.Buffer
 	for _, t := range p.tables {
-		calls, err := sp.encodeTable(&buf, p, &t, b.s.batchBytes)
+		rows := func(emit rowEmitter) error {
+			return t.each(func(op bulk.Op, id, lsn int64) error {
+				if err := emit(op, lsn, p.values(op, id)); err != nil {
+					return fmt.Errorf("row %d: %w", id, err)
+				}
+				return nil
+			})
+		}
+		calls, err := sp.encodeTable(&buf, t.table, rows, p.lastLSN, b.s.batchBytes)
 		if err != nil {
 			sp.remove()
 			return nil, fmt.Errorf("encoding table %s: %w", t.table.Name, err)
 		}
 		sp.tables = append(sp.tables, calls)
 	}
-	var n int
-	for _, calls := range sp.tables {
-		n += len(calls)
-	}
 	fmt.Fprintf(b.out, "encoded %d rows per tenant into %d RowData calls, %.1f MB, in %s (not counted)\n",
-		p.rows(), n, float64(sp.bytes)/1e6, time.Since(start).Round(time.Millisecond))
+		p.rows(), sp.calls(), float64(sp.bytes)/1e6, time.Since(start).Round(time.Millisecond))
 	return sp, nil
 }
 
-func (sp *spool) encodeTable(buf *bytes.Buffer, p *benchPlan, t *planTable, batchBytes int) ([]spooledCall, error) {
+// rowEmitter writes one row into the spool.
+type rowEmitter func(op bulk.Op, lsn int64, values []any) error
+
+// encodeTable spools one table's rows, which rows hands to emit in order; the table's last call
+// carries lastLSN.
+func (sp *spool) encodeTable(buf *bytes.Buffer, table schema.Table, rows func(emit rowEmitter) error, lastLSN int64, batchBytes int) ([]spooledCall, error) {
 	var calls []spooledCall
 	var rw *wire.RowDataWriter
-	cur := spooledCall{table: t.table.Name}
+	cur := spooledCall{table: table.Name}
 	open := func() error {
 		buf.Reset()
 		rw = wire.NewRowDataWriter(buf, tokenPlaceholder, "")
 		cur.rows = 0
-		return rw.Begin(t.table.Name, t.table.Columns)
+		return rw.Begin(table.Name, table.Columns)
 	}
 	finish := func() error {
 		if err := rw.Close(); err != nil {
@@ -240,9 +276,9 @@ func (sp *spool) encodeTable(buf *bytes.Buffer, p *benchPlan, t *planTable, batc
 	if err := open(); err != nil {
 		return nil, err
 	}
-	err := t.each(func(op bulk.Op, id, lsn int64) error {
-		if err := rw.Row(op, lsn, p.values(op, id)...); err != nil {
-			return fmt.Errorf("row %d: %w", id, err)
+	err := rows(func(op bulk.Op, lsn int64, values []any) error {
+		if err := rw.Row(op, lsn, values...); err != nil {
+			return err
 		}
 		cur.rows++
 		if err := rw.Flush(); err != nil {
@@ -262,10 +298,10 @@ func (sp *spool) encodeTable(buf *bytes.Buffer, p *benchPlan, t *planTable, batc
 	if err != nil {
 		return nil, err
 	}
-	if err := rw.EndLSN(p.lastLSN); err != nil {
+	if err := rw.EndLSN(lastLSN); err != nil {
 		return nil, err
 	}
-	cur.lsn = p.lastLSN
+	cur.lsn = lastLSN
 	if err := finish(); err != nil {
 		return nil, err
 	}

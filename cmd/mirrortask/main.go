@@ -1,4 +1,7 @@
 // Command mirrortask plays SuperOffice's Mirroring Task against any mirrord URL, from a synthetic source tenant it creates and changes, and proves the mirror equal to the source.
+//
+// Its bench command measures mirrord; with --sweep it runs mirrord's engine and endpoint in its own
+// process against a target, to find the worker counts that suit the target's hardware.
 package main
 
 import (
@@ -30,6 +33,8 @@ Usage:
   mirrortask token   --app-id A --superoffice-cert C --superoffice-key K [--tenant X]
   mirrortask bench   --url U --pg DSN (token flags as sync) [--mode repopulation|incremental|add-column]
                      [--rows N] [--tenants N] [--tables N] [--parallel N] [--batch-bytes B]
+  mirrortask bench   --sweep --target T [--tenants 4] [--rows 40000] [--repeat 3] [--tolerance 5]
+                     [--per-tenant 1,2,4,8] [--max-applies N,...] [--max-connections N]
 
 Run "mirrortask <command> -h" for a command's flags.
 `
