@@ -8,8 +8,9 @@ A tenant's mirror is the file that Options.NameTemplate names in the folder
 ("Mirror_{ctx}.db"), created on first contact in WAL mode, with its state table
 <tenant>_mirroring. Each column is declared with a type name that carries its exact SQL Server
 type and gives it the affinity its values need (TYPES.md), so that the catalog reads the table
-back without a side table. A keyed table is a WITHOUT ROWID table unless Options.RowIDTables
-says otherwise. A default that SQLite cannot express is kept only in the state table
+back without a side table. A keyed table whose declared row is narrow (at most 400 characters of
+text and binary, none of them max) is a WITHOUT ROWID table, a wider one a rowid table, and
+Options.RowIDTables makes every one a rowid table. A default that SQLite cannot express is kept only in the state table
 (bulk.TableState.KeptDefaults). The state table lists the tables that are the mirror's: the
 partner's own tables, views, indexes and triggers in the file are never altered, emptied or
 dropped, and Drop refuses to touch one.

@@ -22,7 +22,7 @@ type Mirror struct {
 	state          string // the state table <tenant>_mirroring
 	w              *sql.DB
 	r              *sql.DB
-	withoutRowID   bool
+	withoutRowID   func(schema.Table) bool // whether a keyed table is stored WITHOUT ROWID
 	rowsPerWrite   int
 	// forget removes the mirror from its target's cache.
 	forget func()
@@ -226,7 +226,7 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 			if err := m.mustBeListed(ctx, tx, name, "recreate"); err != nil {
 				return err
 			}
-			if err := execAll(ctx, tx, dropTableSQL(name), createTableSQL(name, desired, m.withoutRowID)); err != nil {
+			if err := execAll(ctx, tx, dropTableSQL(name), createTableSQL(name, desired, m.withoutRowID(desired))); err != nil {
 				return m.errorf("recreate table %s: %w", name, err)
 			}
 			return m.setState(ctx, tx, name, hash, defaults, bulk.NoLSN)
@@ -263,7 +263,7 @@ func (m *Mirror) create(ctx context.Context, tx *sql.Tx, desired schema.Table, h
 	if strings.HasPrefix(strings.ToLower(name), "sqlite_") {
 		return m.errorf("table %s cannot be mirrored into SQLite, which keeps names starting with sqlite_ for itself", name)
 	}
-	if err := execAll(ctx, tx, createTableSQL(name, desired, m.withoutRowID)); err != nil {
+	if err := execAll(ctx, tx, createTableSQL(name, desired, m.withoutRowID(desired))); err != nil {
 		return m.errorf("create table %s: %w", name, err)
 	}
 	return m.setState(ctx, tx, name, hash, defaults, bulk.NoLSN)
@@ -330,7 +330,7 @@ func (m *Mirror) rebuild(ctx context.Context, tx *sql.Tx, desired schema.Table) 
 	}
 	tmp := rebuildName(name)
 	if err := execAll(ctx, tx,
-		createTableSQL(tmp, desired, m.withoutRowID),
+		createTableSQL(tmp, desired, m.withoutRowID(desired)),
 		copyRowsSQL(tmp, name, current, desired),
 		dropTableSQL(name),
 		// With legacy renaming, SQLite renames the table alone and does not re-check the

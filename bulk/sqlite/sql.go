@@ -206,6 +206,31 @@ const dependentsSQL = "SELECT type, name, sql FROM sqlite_schema" +
 const tableInfoSQL = `SELECT name, type, "notnull", pk, hidden FROM pragma_table_xinfo(?) ORDER BY cid`
 
 // createTableSQL declares each column with its type name from the type table, NOT NULL where
+// narrowRowChars is the most declared characters of text and binary a table's row may hold and
+// still be stored WITHOUT ROWID. SQLite advises WITHOUT ROWID only for rows under about a
+// twentieth of a page (about 200 bytes of 4 KiB), since the whole row then sits in the key's
+// B-tree: for rows of about 1 KB, a WITHOUT ROWID table measured twice the file and half the
+// load speed of a rowid one (BenchmarkRowSize, TYPES.md). Declared lengths are upper bounds that
+// real rows rarely fill, so the bound is set above the advice: a table of a few short names and
+// codes stays WITHOUT ROWID, where loads and upserts by key measured faster.
+const narrowRowChars = 400
+
+// narrowRow reports whether t's rows are small enough, by their declared lengths, to be stored
+// WITHOUT ROWID (narrowRowChars).
+func narrowRow(t schema.Table) bool {
+	chars := 0
+	for _, c := range t.Columns {
+		switch c.Type.Family() {
+		case schema.FamilyString, schema.FamilyBinary:
+			if c.Length == schema.Max || c.Length <= 0 {
+				return false
+			}
+			chars += c.Length
+		}
+	}
+	return chars <= narrowRowChars
+}
+
 // the source has it, and the primary key in column order. withoutRowID stores a keyed table in
 // its key's B-tree, so that upserts and deletes by key need one lookup instead of two.
 func createTableSQL(name string, t schema.Table, withoutRowID bool) string {

@@ -227,3 +227,26 @@ func TestDefaultsSQLGolden(t *testing.T) {
 	got := createTableSQL(tbl.Name, tbl, true) + ";\n" + writeSQL(tbl.Name, tbl.Columns[:2], pad, keyColumns(tbl), 2)
 	bulktest.Golden(t, filepath.Join("testdata", "defaults.sql"), got, *update)
 }
+
+func TestNarrowRow(t *testing.T) {
+	col := func(name string, typ schema.Type, length int) schema.Column {
+		return schema.Column{Name: name, Type: typ, Length: length, Nullable: true}
+	}
+	key := schema.Column{Name: "id", Type: schema.Int, PrimaryKey: true}
+	for _, tc := range []struct {
+		name string
+		cols []schema.Column
+		want bool
+	}{
+		{"numbers only", []schema.Column{key, {Name: "n", Type: schema.BigInt}}, true},
+		{"short names", []schema.Column{key, col("name", schema.NVarChar, 220), col("code", schema.VarChar, 20)}, true},
+		{"at the bound", []schema.Column{key, col("a", schema.NVarChar, 200), col("b", schema.VarBinary, 200)}, true},
+		{"over the bound", []schema.Column{key, col("a", schema.NVarChar, 200), col("b", schema.VarChar, 201)}, false},
+		{"a max column", []schema.Column{key, col("notes", schema.NVarChar, schema.Max)}, false},
+		{"text", []schema.Column{key, {Name: "t", Type: schema.NText, Length: schema.Max, Nullable: true}}, false},
+	} {
+		if got := narrowRow(schema.Table{Name: "t", Columns: tc.cols}); got != tc.want {
+			t.Errorf("%s: narrowRow = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -30,9 +30,11 @@ type Options struct {
 	// ReadConns is the number of read connections per tenant file (catalog reads, counts);
 	// writes always go through one connection of their own. Default 2.
 	ReadConns int
-	// RowIDTables creates keyed tables as ordinary rowid tables instead of WITHOUT ROWID ones.
-	// WITHOUT ROWID is the default because loads and upserts by key measured faster (TYPES.md);
-	// rowid tables suit a partner who needs rowid or incremental blob I/O.
+	// RowIDTables creates every keyed table as an ordinary rowid table. By default a keyed
+	// table whose declared row is narrow is WITHOUT ROWID, where loads and upserts by key
+	// measured faster, and a wider one is a rowid table, where they measured faster and the
+	// file smaller (TYPES.md); rowid tables also suit a partner who needs rowid or incremental
+	// blob I/O.
 	RowIDTables bool
 }
 
@@ -215,7 +217,10 @@ func openMirror(ctx context.Context, tenant, path string, opts Options) (*Mirror
 	r.SetMaxOpenConns(opts.ReadConns)
 	r.SetMaxIdleConns(opts.ReadConns)
 	m := &Mirror{tenant: tenant, path: path, state: state, w: w, r: r,
-		withoutRowID: !opts.RowIDTables, rowsPerWrite: defaultRowsPerWrite}
+		withoutRowID: narrowRow, rowsPerWrite: defaultRowsPerWrite}
+	if opts.RowIDTables {
+		m.withoutRowID = func(schema.Table) bool { return false }
+	}
 	m.Ops = m.ledger().Ops()
 	return m, nil
 }
