@@ -321,6 +321,7 @@ func scenarios(t *testing.T, h *harness) {
 }
 
 func TestScenariosSQLite(t *testing.T) {
+	t.Parallel() // the two scenario runs share nothing, and they are the package's longest tests
 	dir := t.TempDir()
 	target, err := sqlite.Open(dir, sqlite.Options{})
 	if err != nil {
@@ -350,6 +351,7 @@ func TestScenariosSQLite(t *testing.T) {
 }
 
 func TestScenariosPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := os.Getenv("MIRRORD_TEST_PG_DSN")
 	if dsn == "" {
 		t.Skip("MIRRORD_TEST_PG_DSN is not set: the PostgreSQL scenarios need a server (make test starts one)")
