@@ -24,6 +24,12 @@ var (
 	analyzeStage = false
 	// lastStateByWindow picks each key's last row with row_number() rather than DISTINCT ON.
 	lastStateByWindow = false
+	// distinctOnlyOnRepeats merges a staging table whose keys all differ in key order, without
+	// DISTINCT ON; the loader tells from the keys it staged (keySet).
+	distinctOnlyOnRepeats = true
+	// reuseStage keeps each staging table in the connection's session, emptied at commit,
+	// instead of creating it in each transaction and dropping it at commit.
+	reuseStage = false
 )
 
 // Apply writes the rows into the table in one transaction on one connection, with the new LSN
@@ -137,6 +143,7 @@ type segment struct {
 	fields  []fieldCodec // their codecs
 	checked bool         // the table's column types are known to match the codecs
 	stage   *rel         // the segment's staging table, once created
+	staged  bool         // the staging table has taken rows in this transaction
 }
 
 type applier struct {
@@ -153,6 +160,7 @@ type applier struct {
 	segments  bulk.Segments[*segment]
 	streamBuf []byte    // reused buffer of the COPY streams that do not keep their bytes
 	chunk     keptChunk // reused storage of the direct chunk, kept for replay
+	keys      keySet    // the keys of the rows staged for the next merge
 }
 
 // keptChunk is a direct chunk's COPY stream, kept whole so that its tuples can be replayed
@@ -400,23 +408,15 @@ func opName(op bulk.Op) string {
 	return "insert"
 }
 
-// stage loads the rest of a segment (after the replayed rows) into a new temp table and merges
+// stage loads the rest of a segment (after the replayed rows) into a staging table and merges
 // the last state of each key into the table.
 func (a *applier) stage(ctx context.Context, seg *segment, replay keptChunk) error {
-	if seg.stage == nil {
-		a.stages++
-		stage := stageRel(a.stages)
-		create, err := createStageSQL(stage, a.table, seg.cols)
-		if err != nil {
-			return err
-		}
-		if _, err := a.tx.Exec(ctx, create); err != nil {
-			return fmt.Errorf("create staging table: %w", err)
-		}
-		seg.stage = &stage
+	if err := a.prepareStage(ctx, seg); err != nil {
+		return err
 	}
 	stage := *seg.stage
 	cols := append([]string{"#seq", "#del"}, seg.names...)
+	a.keys.reset(seg)
 	feed := &stageFeed{a: a, seg: seg, replay: replay}
 	var err error
 	if a.streamBuf, err = a.copyRows(ctx, stage, cols, newCopyStream(feed, a.streamBuf, false)); err != nil {
@@ -425,21 +425,59 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay keptChunk) err
 		}
 		return fmt.Errorf("copy into staging: %w", err)
 	}
+	seg.staged = true
 	var stmts []string
 	if analyzeStage {
 		stmts = append(stmts, analyzeSQL(stage))
 	}
+	unique := distinctOnlyOnRepeats && a.keys.unique()
 	if useMerge {
-		stmts = append(stmts, mergeSQL(a.rel, a.table, stage, seg.cols, seg.pad))
+		stmts = append(stmts, mergeSQL(a.rel, a.table, stage, seg.cols, seg.pad, unique))
 	} else {
-		stmts = append(stmts, threeStatementSQL(a.rel, a.table, stage, seg.cols, seg.pad)...)
+		stmts = append(stmts, threeStatementSQL(a.rel, a.table, stage, seg.cols, seg.pad, unique)...)
 	}
-	// Each column set has one staging table per transaction, emptied after each merge, so that
-	// rows whose columns alternate do not pile up tables (and their locks) until commit.
-	stmts = append(stmts, truncateSQL([]rel{stage}))
+	if !reuseStage {
+		// Each column set has one staging table per transaction, emptied after each merge, so
+		// that rows whose columns alternate do not pile up tables (and their locks) until commit.
+		stmts = append(stmts, truncateSQL([]rel{stage}))
+	}
 	if err := a.merge(ctx, stmts, feed.counts); err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
+	return nil
+}
+
+// prepareStage makes sure the segment's staging table exists and is empty. A table created in
+// this transaction is dropped at commit. A reused one lives in the session under a name made
+// from its columns, and commit empties it; when the transaction has staged rows in it already,
+// they are deleted, since a TRUNCATE of a table created before the transaction would give it
+// a new file.
+func (a *applier) prepareStage(ctx context.Context, seg *segment) error {
+	if seg.stage != nil {
+		if reuseStage && seg.staged {
+			if _, err := a.tx.Exec(ctx, deleteAllSQL(*seg.stage)); err != nil {
+				return fmt.Errorf("empty staging table: %w", err)
+			}
+		}
+		return nil
+	}
+	var stage rel
+	var create string
+	var err error
+	if reuseStage {
+		stage, create, err = createSessionStageSQL(a.table, seg.cols)
+	} else {
+		a.stages++
+		stage = stageRel(a.stages)
+		create, err = createStageSQL(stage, a.table, seg.cols)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := a.tx.Exec(ctx, create); err != nil {
+		return fmt.Errorf("create staging table: %w", err)
+	}
+	seg.stage = &stage
 	return nil
 }
 
@@ -487,11 +525,14 @@ func (f *stageFeed) appendTuple(buf []byte) ([]byte, bool, error) {
 	if len(f.replay.rows) > 0 {
 		r := f.replay.rows[0]
 		f.replay.rows = f.replay.rows[1:]
+		start := len(buf)
 		buf = binary.BigEndian.AppendUint16(buf, uint16(len(f.seg.cols)+2))
 		buf = appendInt8Field(buf, r.seq)
 		buf = appendBoolField(buf, false)
 		f.counts.Inserted++
-		return append(buf, f.replay.buf[r.start+2:r.end]...), true, nil // past the field count
+		buf = append(buf, f.replay.buf[r.start+2:r.end]...) // past the field count
+		f.a.keys.add(buf[start:])
+		return buf, true, nil
 	}
 	a := f.a
 	if !a.cur.PeekColumns(f.seg.cols) {
@@ -504,6 +545,7 @@ func (f *stageFeed) appendTuple(buf []byte) ([]byte, bool, error) {
 		return buf[:start], false, err
 	}
 	f.counts.Count(op)
+	a.keys.add(buf[start:])
 	a.cur.Take()
 	return buf, true, nil
 }
