@@ -95,8 +95,7 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		}
 	}()
 	if err := a.run(ctx); err != nil {
-		rollback(ctx, tx)
-		return bulk.Counts{}, err
+		return a.fail(ctx, err)
 	}
 	lsn, hasLSN := int64(0), false
 	if opts.LSN != nil {
@@ -104,22 +103,30 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 	}
 	if hasLSN {
 		if err := bulk.CheckLSN(table.Name, storedLSN, lsn, rewind); err != nil {
-			rollback(ctx, tx)
-			return bulk.Counts{}, err
+			return a.fail(ctx, err)
 		}
 	}
 	if hasLSN || a.counts.Any() {
 		c := a.counts
 		if _, err := tx.Exec(ctx, stateAppliedSQL(m.state), table.Name, hasLSN, lsn, c.Inserted, c.Updated, c.Deleted); err != nil {
-			rollback(ctx, tx)
-			return bulk.Counts{}, fmt.Errorf("store LSN %d and counts: %w", lsn, err)
+			return a.fail(ctx, fmt.Errorf("store LSN %d and counts: %w", lsn, err))
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
+		// The connection may be back in the pool already, so its staging list stays as it is.
 		rollback(ctx, tx)
 		return bulk.Counts{}, fmt.Errorf("commit: %w", err)
 	}
 	return a.counts, nil
+}
+
+// fail rolls the apply's transaction back and returns err.
+func (a *applier) fail(ctx context.Context, err error) (bulk.Counts, error) {
+	if reuseStage {
+		forgetStages(a.tx.Conn().PgConn())
+	}
+	rollback(ctx, a.tx)
+	return bulk.Counts{}, err
 }
 
 // copyBuffers keeps the COPY buffers of finished applies for the next ones, so that the many
@@ -461,20 +468,41 @@ func (a *applier) prepareStage(ctx context.Context, seg *segment) error {
 		}
 		return nil
 	}
-	var stage rel
-	var create string
-	var err error
 	if reuseStage {
-		stage, create, err = createSessionStageSQL(a.table, seg.cols)
-	} else {
-		a.stages++
-		stage = stageRel(a.stages)
-		create, err = createStageSQL(stage, a.table, seg.cols)
+		return a.sessionStage(ctx, seg)
 	}
+	a.stages++
+	stage := stageRel(a.stages)
+	create, err := createStageSQL(stage, a.table, seg.cols)
 	if err != nil {
 		return err
 	}
 	if _, err := a.tx.Exec(ctx, create); err != nil {
+		return fmt.Errorf("create staging table: %w", err)
+	}
+	seg.stage = &stage
+	return nil
+}
+
+// sessionStage finds or creates the session's staging table of a segment's columns, dropping
+// the least recently used ones beyond maxSessionStages.
+func (a *applier) sessionStage(ctx context.Context, seg *segment) error {
+	stage, create, err := createSessionStageSQL(a.table, seg.cols)
+	if err != nil {
+		return err
+	}
+	stages, err := stagesOf(ctx, a.tx)
+	if err != nil {
+		return err
+	}
+	// The create runs even when the list has the table: a transaction whose commit failed may
+	// have taken it back after the list recorded it. The list only bounds the tables' number.
+	var stmts []string
+	for _, name := range stages.use(stage.name) {
+		stmts = append(stmts, dropTableSQL(rel{"pg_temp", name}))
+	}
+	stmts = append(stmts, create)
+	if err := execAll(ctx, a.tx, stmts); err != nil {
 		return fmt.Errorf("create staging table: %w", err)
 	}
 	seg.stage = &stage
