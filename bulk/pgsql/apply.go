@@ -27,9 +27,9 @@ var (
 	// distinctOnlyOnRepeats merges a staging table whose keys all differ in key order, without
 	// DISTINCT ON; the loader tells from the keys it staged (keySet).
 	distinctOnlyOnRepeats = true
-	// reuseStage keeps each staging table in the connection's session, emptied at commit,
-	// instead of creating it in each transaction and dropping it at commit.
-	reuseStage = false
+	// reuseStage keeps each staging table in the connection's session instead of creating it
+	// in each transaction and dropping it at commit.
+	reuseStage = true
 )
 
 // Apply writes the rows into the table in one transaction on one connection, with the new LSN
@@ -52,7 +52,14 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 	if err := checkTableNames(table); err != nil {
 		return bulk.Counts{}, err
 	}
-	tx, err := m.pool.Begin(ctx)
+	// The connection is held until the transaction has ended either way, so that a failed
+	// commit can still forget the staging tables it would have kept (forgetStages).
+	conn, err := m.pool.Acquire(ctx)
+	if err != nil {
+		return bulk.Counts{}, err
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return bulk.Counts{}, err
 	}
@@ -113,9 +120,7 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		// The connection may be back in the pool already, so its staging list stays as it is.
-		rollback(ctx, tx)
-		return bulk.Counts{}, fmt.Errorf("commit: %w", err)
+		return a.fail(ctx, fmt.Errorf("commit: %w", err))
 	}
 	return a.counts, nil
 }
@@ -150,7 +155,6 @@ type segment struct {
 	fields  []fieldCodec // their codecs
 	checked bool         // the table's column types are known to match the codecs
 	stage   *rel         // the segment's staging table, once created
-	staged  bool         // the staging table has taken rows in this transaction
 }
 
 type applier struct {
@@ -432,7 +436,6 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay keptChunk) err
 		}
 		return fmt.Errorf("copy into staging: %w", err)
 	}
-	seg.staged = true
 	var stmts []string
 	if analyzeStage {
 		stmts = append(stmts, analyzeSQL(stage))
@@ -443,29 +446,20 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay keptChunk) err
 	} else {
 		stmts = append(stmts, threeStatementSQL(a.rel, a.table, stage, seg.cols, seg.pad, unique)...)
 	}
-	if !reuseStage {
-		// Each column set has one staging table per transaction, emptied after each merge, so
-		// that rows whose columns alternate do not pile up tables (and their locks) until commit.
-		stmts = append(stmts, truncateSQL([]rel{stage}))
-	}
+	// Each column set has one staging table, emptied after each merge: rows whose columns
+	// alternate do not pile up tables (and their locks) until commit, and a table kept in the
+	// session is empty when the next transaction finds it.
+	stmts = append(stmts, truncateSQL([]rel{stage}))
 	if err := a.merge(ctx, stmts, feed.counts); err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
 	return nil
 }
 
-// prepareStage makes sure the segment's staging table exists and is empty. A table created in
-// this transaction is dropped at commit. A reused one lives in the session under a name made
-// from its columns, and commit empties it; when the transaction has staged rows in it already,
-// they are deleted, since a TRUNCATE of a table created before the transaction would give it
-// a new file.
+// prepareStage makes sure the segment's staging table exists: created in this transaction and
+// dropped at commit, or kept in the session (sessionStage).
 func (a *applier) prepareStage(ctx context.Context, seg *segment) error {
 	if seg.stage != nil {
-		if reuseStage && seg.staged {
-			if _, err := a.tx.Exec(ctx, deleteAllSQL(*seg.stage)); err != nil {
-				return fmt.Errorf("empty staging table: %w", err)
-			}
-		}
 		return nil
 	}
 	if reuseStage {
@@ -495,13 +489,14 @@ func (a *applier) sessionStage(ctx context.Context, seg *segment) error {
 	if err != nil {
 		return err
 	}
-	// The create runs even when the list has the table: a transaction whose commit failed may
-	// have taken it back after the list recorded it. The list only bounds the tables' number.
+	exists, drop := stages.use(stage.name)
 	var stmts []string
-	for _, name := range stages.use(stage.name) {
+	for _, name := range drop {
 		stmts = append(stmts, dropTableSQL(rel{"pg_temp", name}))
 	}
-	stmts = append(stmts, create)
+	if !exists {
+		stmts = append(stmts, create)
+	}
 	if err := execAll(ctx, a.tx, stmts); err != nil {
 		return fmt.Errorf("create staging table: %w", err)
 	}

@@ -403,7 +403,9 @@ func createStageSQL(stage rel, t schema.Table, cols []int) (string, error) {
 
 // createSessionStageSQL names the staging table of a segment that stays in the session, and
 // creates it unless the session has it: its name is a hash of its columns and their types, so
-// that a table whose types change gets another one. Commit empties it.
+// that a table whose types change gets another one. Each merge empties it by TRUNCATE, not ON
+// COMMIT DELETE ROWS: that empties every such table of the session at every commit, each at
+// the cost of a TRUNCATE.
 func createSessionStageSQL(t schema.Table, cols []int) (rel, string, error) {
 	def, err := stageColumns(t, cols)
 	if err != nil {
@@ -411,7 +413,7 @@ func createSessionStageSQL(t schema.Table, cols []int) (rel, string, error) {
 	}
 	sum := sha256.Sum256([]byte(def))
 	stage := rel{"pg_temp", "#stage_" + hex.EncodeToString(sum[:16])}
-	return stage, "CREATE TEMP TABLE IF NOT EXISTS " + quote(stage.name) + " (" + def + ") ON COMMIT DELETE ROWS", nil
+	return stage, "CREATE TEMP TABLE IF NOT EXISTS " + quote(stage.name) + " (" + def + ")", nil
 }
 
 // stageColumns defines a staging table's columns.
@@ -427,9 +429,6 @@ func stageColumns(t schema.Table, cols []int) (string, error) {
 	}
 	return b.String(), nil
 }
-
-// deleteAllSQL empties a table in place.
-func deleteAllSQL(table rel) string { return "DELETE FROM " + table.String() }
 
 // keyMatch is the join condition of the key columns between two aliases.
 func keyMatch(t schema.Table, a, b string) string {

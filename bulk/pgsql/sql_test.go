@@ -102,7 +102,7 @@ func TestSQLGolden(t *testing.T) {
 		"three_statements":    strings.Join(threeStatementSQL(contact, tbl, stageRel(1), some, nil, false), ";\n"),
 		"merge_unique":        mergeSQL(contact, tbl, stageRel(2), some, nil, true),
 		"three_unique":        strings.Join(threeStatementSQL(contact, tbl, stageRel(1), some, nil, true), ";\n"),
-		"session_stage":       sessionCreate + ";\n" + deleteAllSQL(sessionStage),
+		"session_stage":       sessionCreate + ";\n" + truncateSQL([]rel{sessionStage}),
 	}
 	for name, got := range cases {
 		t.Run(name, func(t *testing.T) {

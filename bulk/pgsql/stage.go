@@ -10,10 +10,10 @@ import (
 )
 
 // Staging tables kept in a session: creating a temp table and dropping it at commit costs
-// PostgreSQL a few milliseconds of catalog and file work, as much as merging thousands of rows,
-// so each connection keeps the staging tables of its last few column sets, emptied at commit
-// (ON COMMIT DELETE ROWS). Their number is bounded: every commit that touched a temp table
-// empties all of them, under a lock each.
+// PostgreSQL a few milliseconds of catalog and file work, as much as merging hundreds of rows,
+// so each connection keeps the staging tables of its last few column sets, emptied after each
+// merge. Their number is bounded, since each holds catalog rows until the session ends, and
+// the session's end drops them all in one transaction, under a lock each.
 
 // maxSessionStages is the most staging tables one connection keeps.
 const maxSessionStages = 16
@@ -45,22 +45,22 @@ func stagesOf(ctx context.Context, tx pgx.Tx) (*sessionStages, error) {
 	return s, nil
 }
 
-// forgetStages drops what is known of a connection's staging tables, before its transaction
-// rolls back: the rollback undoes the creates and drops the list has recorded, and a drop
-// undone would leave a table the list no longer bounds.
+// forgetStages drops what is known of a connection's staging tables when its transaction fails:
+// the rollback undoes the creates and drops the list has recorded. The list is otherwise exact,
+// so that a table it holds is used without a create.
 func forgetStages(conn *pgconn.PgConn) { delete(conn.CustomData(), sessionStagesKey) }
 
-// use notes that name is used now, and returns the tables to drop to keep within
-// maxSessionStages.
-func (s *sessionStages) use(name string) (drop []string) {
+// use notes that name is used now, and says whether the session has it already, and which
+// tables to drop to keep within maxSessionStages.
+func (s *sessionStages) use(name string) (exists bool, drop []string) {
 	if i := slices.Index(s.names, name); i >= 0 {
 		s.names = append(slices.Delete(s.names, i, i+1), name)
-		return nil
+		return true, nil
 	}
 	if n := len(s.names) + 1 - maxSessionStages; n > 0 {
 		drop = slices.Clone(s.names[:n])
 		s.names = slices.Delete(s.names, 0, n)
 	}
 	s.names = append(s.names, name)
-	return drop
+	return false, drop
 }

@@ -11,12 +11,14 @@ import (
 func TestSessionStages(t *testing.T) {
 	var s sessionStages
 	for i := range maxSessionStages {
-		if drop := s.use(fmt.Sprint(i)); drop != nil {
+		if _, drop := s.use(fmt.Sprint(i)); drop != nil {
 			t.Fatalf("use %d of %d drops %v", i, maxSessionStages, drop)
 		}
 	}
-	s.use("0") // now the most recently used
-	if drop := s.use("new"); len(drop) != 1 || drop[0] != "1" {
+	if exists, _ := s.use("0"); !exists { // now the most recently used
+		t.Fatal("a listed table is reported missing")
+	}
+	if exists, drop := s.use("new"); exists || len(drop) != 1 || drop[0] != "1" {
 		t.Fatalf("a table past the bound drops %v, want the least recently used, [1]", drop)
 	}
 	if len(s.names) != maxSessionStages {
