@@ -16,7 +16,8 @@ import (
 
 // Strategy knobs, fixed to the faster choice that BenchmarkApply measured (figures in
 // apply_benchmark_test.go: MERGE 0.80 s, DELETE+UPDATE+INSERT 1.16 s, MERGE after ANALYZE 0.84 s,
-// MERGE over row_number() 0.99 s, for 100k mixed rows over 300k); the benchmark flips them.
+// MERGE over row_number() 0.99 s, for 100k mixed rows over 300k), and BenchmarkStagingStrategies
+// for the last two (BENCHMARKS.md); the benchmarks flip them.
 var (
 	// useMerge writes a staging table with one MERGE rather than DELETE + UPDATE + INSERT.
 	useMerge = true
