@@ -36,20 +36,30 @@ type change struct {
 }
 
 // incrementalChanges is a deterministic mix of 60% updates, 25% inserts and 15% deletes
-// against keys 1..base, inserting above next.
+// against keys 1..base, inserting above next. Each key comes at most once, as in a RowData
+// call, where a row changed several times is sent once in its final state.
 func incrementalChanges(n int, base int64, next *int64, gen int) []change {
 	r := rand.New(rand.NewPCG(uint64(gen), 7))
+	seen := make(map[int64]bool, n)
+	existing := func() int64 {
+		for {
+			if k := 1 + r.Int64N(base); !seen[k] {
+				seen[k] = true
+				return k
+			}
+		}
+	}
 	out := make([]change, 0, n)
 	for range n {
 		switch p := r.IntN(100); {
 		case p < 60:
-			out = append(out, change{bulk.Update, contact.Row(1+r.Int64N(base), gen)})
+			out = append(out, change{bulk.Update, contact.Row(existing(), gen)})
 		case p < 85:
 			*next++
 			out = append(out, change{bulk.Insert, contact.Row(*next, gen)})
 		default:
 			vals := make([]any, len(contactColumns))
-			vals[0] = 1 + r.Int64N(base)
+			vals[0] = existing()
 			out = append(out, change{bulk.Delete, vals})
 		}
 	}

@@ -163,19 +163,29 @@ func backendsCPU(b *testing.B, conn *pgxpool.Conn) time.Duration {
 }
 
 // changeRows is n changes in random order: 60% updates and 15% deletes of keys below base, 25%
-// inserts of new keys above next.
+// inserts of new keys above next. Each key comes at most once, as in a RowData call, where a
+// row changed several times is sent once in its final state.
 func changeRows(r *rand.Rand, n, base int, next *int, version int) []bulk.Row {
+	seen := make(map[int]bool, n)
+	existing := func() int {
+		for {
+			if k := r.IntN(base); !seen[k] {
+				seen[k] = true
+				return k
+			}
+		}
+	}
 	rows := make([]bulk.Row, 0, n)
 	for range n {
 		switch p := r.IntN(100); {
 		case p < 60:
-			rows = append(rows, bulk.Row{Op: bulk.Update, Columns: benchColumns, Values: benchValues(r.IntN(base), version)})
+			rows = append(rows, bulk.Row{Op: bulk.Update, Columns: benchColumns, Values: benchValues(existing(), version)})
 		case p < 85:
 			*next++
 			rows = append(rows, bulk.Row{Op: bulk.Insert, Columns: benchColumns, Values: benchValues(*next, version)})
 		default:
 			vals := make([]any, len(benchColumns))
-			vals[0] = int64(r.IntN(base))
+			vals[0] = int64(existing())
 			rows = append(rows, bulk.Row{Op: bulk.Delete, Columns: benchColumns, Values: vals})
 		}
 	}
