@@ -75,6 +75,7 @@ func BenchmarkStagingStrategies(b *testing.B) {
 		{name: "RawCopy"},
 		{name: "MergeDistinct", merge: true},
 		{name: "MergeKeySet", merge: true, keySet: true},
+		{name: "MergeReuse", merge: true, reuse: true},
 		{name: "MergeKeySetReuse", merge: true, keySet: true, reuse: true},
 		{name: "ThreeKeySet", keySet: true},
 	}
