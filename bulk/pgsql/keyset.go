@@ -21,7 +21,7 @@ type keySet struct {
 	seeded bool
 	key    []bool // by staged field: whether it is a key column (the two staging fields first)
 	hashes []uint64
-	over   bool // more rows than maxKeySet were staged, or the key's bytes are not canonical
+	over   bool // more rows than maxKeySet were staged, the key's bytes are not canonical, or the set is off
 	h      maphash.Hash
 }
 
@@ -32,7 +32,7 @@ func (k *keySet) reset(seg *segment) {
 		k.h.SetSeed(k.seed)
 	}
 	k.key = append(k.key[:0], false, false) // the sequence number and the delete flag
-	k.hashes, k.over = k.hashes[:0], false
+	k.hashes, k.over = k.hashes[:0], !distinctOnlyOnRepeats
 	for _, f := range seg.fields {
 		k.key = append(k.key, f.col.PrimaryKey)
 		if f.col.PrimaryKey && (f.kind == kindNumeric || f.kind == kindFloat4 || f.kind == kindFloat8) {

@@ -40,6 +40,8 @@ func keySegment(t *testing.T, cols ...schema.Column) *segment {
 }
 
 func TestKeySet(t *testing.T) {
+	defer func(on bool) { distinctOnlyOnRepeats = on }(distinctOnlyOnRepeats)
+	distinctOnlyOnRepeats = true
 	seg := keySegment(t,
 		schema.Column{Name: "a", Type: schema.NVarChar, Length: 10, PrimaryKey: true},
 		schema.Column{Name: "b", Type: schema.NVarChar, Length: 10, PrimaryKey: true},
