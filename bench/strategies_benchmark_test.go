@@ -36,20 +36,30 @@ type change struct {
 }
 
 // incrementalChanges is a deterministic mix of 60% updates, 25% inserts and 15% deletes
-// against keys 1..base, inserting above next.
+// against keys 1..base, inserting above next. Each key comes at most once, as in a RowData
+// call, where a row changed several times is sent once in its final state.
 func incrementalChanges(n int, base int64, next *int64, gen int) []change {
 	r := rand.New(rand.NewPCG(uint64(gen), 7))
+	seen := make(map[int64]bool, n)
+	existing := func() int64 {
+		for {
+			if k := 1 + r.Int64N(base); !seen[k] {
+				seen[k] = true
+				return k
+			}
+		}
+	}
 	out := make([]change, 0, n)
 	for range n {
 		switch p := r.IntN(100); {
 		case p < 60:
-			out = append(out, change{bulk.Update, contact.Row(1+r.Int64N(base), gen)})
+			out = append(out, change{bulk.Update, contact.Row(existing(), gen)})
 		case p < 85:
 			*next++
 			out = append(out, change{bulk.Insert, contact.Row(*next, gen)})
 		default:
 			vals := make([]any, len(contactColumns))
-			vals[0] = 1 + r.Int64N(base)
+			vals[0] = existing()
 			out = append(out, change{bulk.Delete, vals})
 		}
 	}
@@ -239,30 +249,49 @@ func BenchmarkRepopulate(b *testing.B) {
 }
 
 func BenchmarkIncremental(b *testing.B) {
+	incremental(b, incrementalBase, incrementalRows, true)
+}
+
+// BenchmarkIncrementalLarge is the incremental load at the size of a large tenant's table: 10%
+// of a 4,000,000-row table changed in one load, with the same mix. Each strategy loads its own
+// table first (about 30 s each), so it runs only when MIRRORD_BENCH_LARGE is set:
+//
+//	MIRRORD_BENCH_LARGE=1 MIRRORD_TEST_PG_DSN=… go test ./bench -run '^$' -bench IncrementalLarge -benchtime 3x -count 3 -timeout 60m
+func BenchmarkIncrementalLarge(b *testing.B) {
+	if os.Getenv("MIRRORD_BENCH_LARGE") == "" {
+		b.Skip("MIRRORD_BENCH_LARGE is not set; this benchmark loads a 4M-row table per strategy")
+	}
+	incremental(b, 4_000_000, 400_000, false)
+}
+
+// incremental runs the strategies of an incremental load of changes rows against a table of
+// base rows; row by row only with rowByRow, since it takes minutes on large loads.
+func incremental(b *testing.B, base, changes int, rowByRow bool) {
 	run := func(name string, load func(b *testing.B, p *pgBench, e *engine.Engine, changes []change, gen int)) {
 		b.Run(name, func(b *testing.B) {
 			p := setupPG(b)
 			e := engine.New(p.target, engine.Options{})
 			defer e.Close()
-			base := make([][]any, 0, 50_000)
-			for id := int64(1); id <= incrementalBase; id++ {
-				base = append(base, contact.Row(id, 0))
-				if len(base) == cap(base) || id == incrementalBase {
-					p.rawCopy(b, "contact", base)
-					base = base[:0]
+			rows := make([][]any, 0, 50_000)
+			for id := int64(1); id <= int64(base); id++ {
+				rows = append(rows, contact.Row(id, 0))
+				if len(rows) == cap(rows) || id == int64(base) {
+					p.rawCopy(b, "contact", rows)
+					rows = rows[:0]
 				}
 			}
 			p.exec(b, "VACUUM ANALYZE contact")
-			next := int64(incrementalBase)
+			p.exec(b, "CHECKPOINT")
+			next := int64(base)
 			gen := 0
 			for b.Loop() {
 				b.StopTimer()
 				gen++
-				changes := incrementalChanges(incrementalRows, incrementalBase, &next, gen)
+				changes := incrementalChanges(changes, int64(base), &next, gen)
 				b.StartTimer()
 				load(b, p, e, changes, gen)
 			}
-			reportRows(b, incrementalRows)
+			reportRows(b, changes)
 		})
 	}
 	run("RawCopy", func(b *testing.B, p *pgBench, _ *engine.Engine, changes []change, gen int) {
@@ -277,9 +306,20 @@ func BenchmarkIncremental(b *testing.B) {
 		b.StartTimer()
 		p.rawCopy(b, "contact_copy", rows)
 	})
-	run("RowByRowUpsert", func(b *testing.B, p *pgBench, _ *engine.Engine, changes []change, _ int) { p.rowByRow(b, changes) })
+	if rowByRow {
+		run("RowByRowUpsert", func(b *testing.B, p *pgBench, _ *engine.Engine, changes []change, _ int) { p.rowByRow(b, changes) })
+	}
 	run("BatchedUpsert", func(b *testing.B, p *pgBench, _ *engine.Engine, changes []change, _ int) { p.batchedUpsert(b, changes) })
 	run("Engine", func(b *testing.B, p *pgBench, e *engine.Engine, changes []change, gen int) {
 		viaEngine(b, e, p.tenant, changes, int64(gen))
 	})
+	// The changes in calls of 4,500 rows, about 1 MB of RowData each, as the Task sends them.
+	run("EngineCalls", func(b *testing.B, p *pgBench, e *engine.Engine, changes []change, gen int) {
+		for from := 0; from < len(changes); from += engineCallRows {
+			viaEngine(b, e, p.tenant, changes[from:min(from+engineCallRows, len(changes))], int64(gen)*1_000_000+int64(from))
+		}
+	})
 }
+
+// engineCallRows is about the rows of one 1 MB RowData call of the contact table.
+const engineCallRows = 4_500

@@ -16,7 +16,8 @@ import (
 
 // Strategy knobs, fixed to the faster choice that BenchmarkApply measured (figures in
 // apply_benchmark_test.go: MERGE 0.80 s, DELETE+UPDATE+INSERT 1.16 s, MERGE after ANALYZE 0.84 s,
-// MERGE over row_number() 0.99 s, for 100k mixed rows over 300k); the benchmark flips them.
+// MERGE over row_number() 0.99 s, for 100k mixed rows over 300k), and BenchmarkStagingStrategies
+// for the last two (BENCHMARKS.md); the benchmarks flip them.
 var (
 	// useMerge writes a staging table with one MERGE rather than DELETE + UPDATE + INSERT.
 	useMerge = true
@@ -24,6 +25,14 @@ var (
 	analyzeStage = false
 	// lastStateByWindow picks each key's last row with row_number() rather than DISTINCT ON.
 	lastStateByWindow = false
+	// distinctOnlyOnRepeats merges a staging table whose keys all differ in key order, without
+	// DISTINCT ON; the loader tells from the keys it staged (keySet). Off: it saved at most 5%
+	// of the server's time per change, within the noise of the measurements, and costs a hash
+	// of every key on the client.
+	distinctOnlyOnRepeats = false
+	// reuseStage keeps each staging table in the connection's session instead of creating it
+	// in each transaction and dropping it at commit.
+	reuseStage = true
 )
 
 // Apply writes the rows into the table in one transaction on one connection, with the new LSN
@@ -46,7 +55,14 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 	if err := checkTableNames(table); err != nil {
 		return bulk.Counts{}, err
 	}
-	tx, err := m.pool.Begin(ctx)
+	// The connection is held until the transaction has ended either way, so that a failed
+	// commit can still forget the staging tables it would have kept (forgetStages).
+	conn, err := m.pool.Acquire(ctx)
+	if err != nil {
+		return bulk.Counts{}, err
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return bulk.Counts{}, err
 	}
@@ -89,8 +105,7 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		}
 	}()
 	if err := a.run(ctx); err != nil {
-		rollback(ctx, tx)
-		return bulk.Counts{}, err
+		return a.fail(ctx, err)
 	}
 	lsn, hasLSN := int64(0), false
 	if opts.LSN != nil {
@@ -98,22 +113,28 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 	}
 	if hasLSN {
 		if err := bulk.CheckLSN(table.Name, storedLSN, lsn, rewind); err != nil {
-			rollback(ctx, tx)
-			return bulk.Counts{}, err
+			return a.fail(ctx, err)
 		}
 	}
 	if hasLSN || a.counts.Any() {
 		c := a.counts
 		if _, err := tx.Exec(ctx, stateAppliedSQL(m.state), table.Name, hasLSN, lsn, c.Inserted, c.Updated, c.Deleted); err != nil {
-			rollback(ctx, tx)
-			return bulk.Counts{}, fmt.Errorf("store LSN %d and counts: %w", lsn, err)
+			return a.fail(ctx, fmt.Errorf("store LSN %d and counts: %w", lsn, err))
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		rollback(ctx, tx)
-		return bulk.Counts{}, fmt.Errorf("commit: %w", err)
+		return a.fail(ctx, fmt.Errorf("commit: %w", err))
 	}
 	return a.counts, nil
+}
+
+// fail rolls the apply's transaction back and returns err.
+func (a *applier) fail(ctx context.Context, err error) (bulk.Counts, error) {
+	if reuseStage {
+		forgetStages(a.tx.Conn().PgConn())
+	}
+	rollback(ctx, a.tx)
+	return bulk.Counts{}, err
 }
 
 // copyBuffers keeps the COPY buffers of finished applies for the next ones, so that the many
@@ -153,6 +174,7 @@ type applier struct {
 	segments  bulk.Segments[*segment]
 	streamBuf []byte    // reused buffer of the COPY streams that do not keep their bytes
 	chunk     keptChunk // reused storage of the direct chunk, kept for replay
+	keys      keySet    // the keys of the rows staged for the next merge
 }
 
 // keptChunk is a direct chunk's COPY stream, kept whole so that its tuples can be replayed
@@ -400,23 +422,15 @@ func opName(op bulk.Op) string {
 	return "insert"
 }
 
-// stage loads the rest of a segment (after the replayed rows) into a new temp table and merges
+// stage loads the rest of a segment (after the replayed rows) into a staging table and merges
 // the last state of each key into the table.
 func (a *applier) stage(ctx context.Context, seg *segment, replay keptChunk) error {
-	if seg.stage == nil {
-		a.stages++
-		stage := stageRel(a.stages)
-		create, err := createStageSQL(stage, a.table, seg.cols)
-		if err != nil {
-			return err
-		}
-		if _, err := a.tx.Exec(ctx, create); err != nil {
-			return fmt.Errorf("create staging table: %w", err)
-		}
-		seg.stage = &stage
+	if err := a.prepareStage(ctx, seg); err != nil {
+		return err
 	}
 	stage := *seg.stage
 	cols := append([]string{"#seq", "#del"}, seg.names...)
+	a.keys.reset(seg)
 	feed := &stageFeed{a: a, seg: seg, replay: replay}
 	var err error
 	if a.streamBuf, err = a.copyRows(ctx, stage, cols, newCopyStream(feed, a.streamBuf, false)); err != nil {
@@ -429,17 +443,67 @@ func (a *applier) stage(ctx context.Context, seg *segment, replay keptChunk) err
 	if analyzeStage {
 		stmts = append(stmts, analyzeSQL(stage))
 	}
+	unique := distinctOnlyOnRepeats && a.keys.unique()
 	if useMerge {
-		stmts = append(stmts, mergeSQL(a.rel, a.table, stage, seg.cols, seg.pad))
+		stmts = append(stmts, mergeSQL(a.rel, a.table, stage, seg.cols, seg.pad, unique))
 	} else {
-		stmts = append(stmts, threeStatementSQL(a.rel, a.table, stage, seg.cols, seg.pad)...)
+		stmts = append(stmts, threeStatementSQL(a.rel, a.table, stage, seg.cols, seg.pad, unique)...)
 	}
-	// Each column set has one staging table per transaction, emptied after each merge, so that
-	// rows whose columns alternate do not pile up tables (and their locks) until commit.
+	// Each column set has one staging table, emptied after each merge: rows whose columns
+	// alternate do not pile up tables (and their locks) until commit, and a table kept in the
+	// session is empty when the next transaction finds it.
 	stmts = append(stmts, truncateSQL([]rel{stage}))
 	if err := a.merge(ctx, stmts, feed.counts); err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
+	return nil
+}
+
+// prepareStage makes sure the segment's staging table exists: created in this transaction and
+// dropped at commit, or kept in the session (sessionStage).
+func (a *applier) prepareStage(ctx context.Context, seg *segment) error {
+	if seg.stage != nil {
+		return nil
+	}
+	if reuseStage {
+		return a.sessionStage(ctx, seg)
+	}
+	a.stages++
+	stage := stageRel(a.stages)
+	create, err := createStageSQL(stage, a.table, seg.cols)
+	if err != nil {
+		return err
+	}
+	if _, err := a.tx.Exec(ctx, create); err != nil {
+		return fmt.Errorf("create staging table: %w", err)
+	}
+	seg.stage = &stage
+	return nil
+}
+
+// sessionStage finds or creates the session's staging table of a segment's columns, dropping
+// the least recently used ones beyond maxSessionStages.
+func (a *applier) sessionStage(ctx context.Context, seg *segment) error {
+	stage, create, err := createSessionStageSQL(a.table, seg.cols)
+	if err != nil {
+		return err
+	}
+	stages, err := stagesOf(ctx, a.tx)
+	if err != nil {
+		return err
+	}
+	exists, drop := stages.use(stage.name)
+	var stmts []string
+	for _, name := range drop {
+		stmts = append(stmts, dropTableSQL(rel{"pg_temp", name}))
+	}
+	if !exists {
+		stmts = append(stmts, create)
+	}
+	if err := execAll(ctx, a.tx, stmts); err != nil {
+		return fmt.Errorf("create staging table: %w", err)
+	}
+	seg.stage = &stage
 	return nil
 }
 
@@ -487,11 +551,14 @@ func (f *stageFeed) appendTuple(buf []byte) ([]byte, bool, error) {
 	if len(f.replay.rows) > 0 {
 		r := f.replay.rows[0]
 		f.replay.rows = f.replay.rows[1:]
+		start := len(buf)
 		buf = binary.BigEndian.AppendUint16(buf, uint16(len(f.seg.cols)+2))
 		buf = appendInt8Field(buf, r.seq)
 		buf = appendBoolField(buf, false)
 		f.counts.Inserted++
-		return append(buf, f.replay.buf[r.start+2:r.end]...), true, nil // past the field count
+		buf = append(buf, f.replay.buf[r.start+2:r.end]...) // past the field count
+		f.a.keys.add(buf[start:])
+		return buf, true, nil
 	}
 	a := f.a
 	if !a.cur.PeekColumns(f.seg.cols) {
@@ -504,6 +571,7 @@ func (f *stageFeed) appendTuple(buf []byte) ([]byte, bool, error) {
 		return buf[:start], false, err
 	}
 	f.counts.Count(op)
+	a.keys.add(buf[start:])
 	a.cur.Take()
 	return buf, true, nil
 }

@@ -22,7 +22,9 @@ with one column set. A keyless table takes inserts by COPY straight into it. A f
 (bulk.ApplyOptions.Fresh) takes COPY straight into it too, in chunks of Options.ChunkRows under
 a savepoint, until a delete arrives or a chunk meets a key that is there already; from then on
 the rows go through staging: COPY into a temporary table, then one MERGE of each key's last
-state. What each MERGE did is read from PostgreSQL's per-transaction row statistics, or from
+state. A connection keeps the staging tables of its
+last column sets in its session, emptied after each merge, since creating and dropping a
+temporary table costs more than merging a few hundred rows. What each MERGE did is read from PostgreSQL's per-transaction row statistics, or from
 the rows' op tags when track_counts is off.
 
 # Locks

@@ -1,6 +1,8 @@
 package pgsql
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
@@ -392,8 +394,32 @@ func columnList(t schema.Table, cols []int, alias string) string {
 // createStageSQL creates a staging table for one segment: a sequence number, a delete flag and
 // the segment's columns with their mirror types, without constraints or indexes, dropped at commit.
 func createStageSQL(stage rel, t schema.Table, cols []int) (string, error) {
+	def, err := stageColumns(t, cols)
+	if err != nil {
+		return "", err
+	}
+	return "CREATE TEMP TABLE " + quote(stage.name) + " (" + def + ") ON COMMIT DROP", nil
+}
+
+// createSessionStageSQL names the staging table of a segment that stays in the session, and
+// creates it unless the session has it: its name is a hash of its columns and their types, so
+// that a table whose types change gets another one. Each merge empties it by TRUNCATE, not ON
+// COMMIT DELETE ROWS: that empties every such table of the session at every commit, each at
+// the cost of a TRUNCATE.
+func createSessionStageSQL(t schema.Table, cols []int) (rel, string, error) {
+	def, err := stageColumns(t, cols)
+	if err != nil {
+		return rel{}, "", err
+	}
+	sum := sha256.Sum256([]byte(def))
+	stage := rel{"pg_temp", "#stage_" + hex.EncodeToString(sum[:16])}
+	return stage, "CREATE TEMP TABLE IF NOT EXISTS " + quote(stage.name) + " (" + def + ")", nil
+}
+
+// stageColumns defines a staging table's columns.
+func stageColumns(t schema.Table, cols []int) (string, error) {
 	var b strings.Builder
-	b.WriteString("CREATE TEMP TABLE " + quote(stage.name) + " (" + seqColumn + " bigint, " + deleteColumn + " boolean")
+	b.WriteString(seqColumn + " bigint, " + deleteColumn + " boolean")
 	for _, ci := range cols {
 		ty, err := pgType(t.Columns[ci])
 		if err != nil {
@@ -401,7 +427,6 @@ func createStageSQL(stage rel, t schema.Table, cols []int) (string, error) {
 		}
 		b.WriteString(", " + quote(t.Columns[ci].Name) + " " + ty)
 	}
-	b.WriteString(") ON COMMIT DROP")
 	return b.String(), nil
 }
 
@@ -437,9 +462,15 @@ func updateSet(t schema.Table, cols []int) string {
 }
 
 // lastStateSQL selects the last row of each key from a staging table: the row with the highest
-// sequence number, via DISTINCT ON (a sort of the staging table).
-func lastStateSQL(t schema.Table, stage rel) string {
+// sequence number, via DISTINCT ON (a sort of the staging table). With unique (no key was staged
+// twice) every row is its key's last state, and the rows are only sorted by key: a MERGE that
+// visits the table's index and pages in key order touches each page once, where the staging
+// table's order would visit them at random.
+func lastStateSQL(t schema.Table, stage rel, unique bool) string {
 	keys := columnList(t, t.Key(), "")
+	if unique {
+		return "SELECT * FROM " + stage.String() + " ORDER BY " + keys
+	}
 	if lastStateByWindow {
 		return "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY " + keys + " ORDER BY " + seqColumn + " DESC) AS \"#rn\" FROM " + stage.String() + ") AS last WHERE \"#rn\" = 1"
 	}
@@ -448,11 +479,12 @@ func lastStateSQL(t schema.Table, stage rel) string {
 
 // mergeSQL writes the last state of every key of a staging table into the table in one MERGE:
 // deletes, updates of the segment's columns only, and inserts (columns the segment lacks stay NULL:
-// pad names those with a default, which an insert would take otherwise).
-func mergeSQL(table rel, t schema.Table, stage rel, cols, pad []int) string {
+// pad names those with a default, which an insert would take otherwise). unique says no key
+// was staged twice (lastStateSQL).
+func mergeSQL(table rel, t schema.Table, stage rel, cols, pad []int, unique bool) string {
 	var b strings.Builder
 	b.WriteString("MERGE INTO " + table.String() + " AS dst\n")
-	b.WriteString("USING (" + lastStateSQL(t, stage) + ") AS src\n")
+	b.WriteString("USING (" + lastStateSQL(t, stage, unique) + ") AS src\n")
 	b.WriteString("ON " + keyMatch(t, "dst", "src") + "\n")
 	b.WriteString("WHEN MATCHED AND src." + deleteColumn + " THEN DELETE\n")
 	if rest := nonKey(t, cols); len(rest) > 0 {
@@ -464,17 +496,19 @@ func mergeSQL(table rel, t schema.Table, stage rel, cols, pad []int) string {
 }
 
 // threeStatementSQL is the alternative to mergeSQL: drop all but the last row of each key from
-// the staging table, then DELETE, UPDATE and INSERT. Kept for the benchmark that compares them.
-func threeStatementSQL(table rel, t schema.Table, stage rel, cols, pad []int) []string {
+// the staging table (unless unique), then DELETE, UPDATE and INSERT … ON CONFLICT DO NOTHING.
+// Kept for the benchmark that compares them.
+func threeStatementSQL(table rel, t schema.Table, stage rel, cols, pad []int, unique bool) []string {
 	dst, st := table.String(), stage.String()
-	stmts := []string{
-		"DELETE FROM " + st + " AS src USING " + st + " AS later WHERE " + keyMatch(t, "later", "src") + " AND later." + seqColumn + " > src." + seqColumn,
-		"DELETE FROM " + dst + " AS dst USING " + st + " AS src WHERE " + keyMatch(t, "dst", "src") + " AND src." + deleteColumn,
+	var stmts []string
+	if !unique {
+		stmts = append(stmts, "DELETE FROM "+st+" AS src USING "+st+" AS later WHERE "+keyMatch(t, "later", "src")+" AND later."+seqColumn+" > src."+seqColumn)
 	}
+	stmts = append(stmts, "DELETE FROM "+dst+" AS dst USING "+st+" AS src WHERE "+keyMatch(t, "dst", "src")+" AND src."+deleteColumn)
 	if rest := nonKey(t, cols); len(rest) > 0 {
 		stmts = append(stmts, "UPDATE "+dst+" AS dst SET "+updateSet(t, rest)+" FROM "+st+" AS src WHERE "+keyMatch(t, "dst", "src")+" AND NOT src."+deleteColumn)
 	}
-	stmts = append(stmts, "INSERT INTO "+dst+" ("+columnList(t, append(slices.Clone(cols), pad...), "")+")\n\tSELECT "+columnList(t, cols, "src")+strings.Repeat(", NULL", len(pad))+" FROM "+st+" AS src\n\tWHERE NOT src."+deleteColumn+" AND NOT EXISTS (SELECT 1 FROM "+dst+" AS dst WHERE "+keyMatch(t, "dst", "src")+")")
+	stmts = append(stmts, "INSERT INTO "+dst+" ("+columnList(t, append(slices.Clone(cols), pad...), "")+")\n\tSELECT "+columnList(t, cols, "src")+strings.Repeat(", NULL", len(pad))+" FROM "+st+" AS src\n\tWHERE NOT src."+deleteColumn+"\nON CONFLICT DO NOTHING")
 	return stmts
 }
 

@@ -74,6 +74,10 @@ func TestSQLGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sessionStage, sessionCreate, err := createSessionStageSQL(tbl, some)
+	if err != nil {
+		t.Fatal(err)
+	}
 	state := rel{"public", "Cust12020_mirroring"}
 	contact := rel{"public", "contact"}
 	cases := map[string]string{
@@ -92,10 +96,13 @@ func TestSQLGolden(t *testing.T) {
 		"alter_nullable_only": must(alterTableSQL(contact, schema.Plan{Action: schema.Alter, Desired: tbl, Widen: []schema.Column{tbl.Columns[17]}}, map[string]string{"name": "character varying(220)"})),
 		"drop_truncate":       dropTableSQL(contact) + ";\n" + truncateSQL([]rel{contact, {"public", "person"}}) + ";\n" + rowCountSQL(contact),
 		"create_stage":        stage,
-		"merge":               mergeSQL(contact, tbl, stageRel(1), all, nil),
-		"merge_some_columns":  mergeSQL(contact, tbl, stageRel(2), some, nil),
-		"merge_key_only":      mergeSQL(contact, tbl, stageRel(3), keyOnly, nil),
-		"three_statements":    strings.Join(threeStatementSQL(contact, tbl, stageRel(1), some, nil), ";\n"),
+		"merge":               mergeSQL(contact, tbl, stageRel(1), all, nil, false),
+		"merge_some_columns":  mergeSQL(contact, tbl, stageRel(2), some, nil, false),
+		"merge_key_only":      mergeSQL(contact, tbl, stageRel(3), keyOnly, nil, false),
+		"three_statements":    strings.Join(threeStatementSQL(contact, tbl, stageRel(1), some, nil, false), ";\n"),
+		"merge_unique":        mergeSQL(contact, tbl, stageRel(2), some, nil, true),
+		"three_unique":        strings.Join(threeStatementSQL(contact, tbl, stageRel(1), some, nil, true), ";\n"),
+		"session_stage":       sessionCreate + ";\n" + truncateSQL([]rel{sessionStage}),
 	}
 	for name, got := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -194,6 +201,6 @@ func TestDefaultsSQLGolden(t *testing.T) {
 	}
 	all := []int{0, 3}
 	pad := bulk.OmittedDefaults(tbl, all, columnDefault)
-	got := strings.Join(create, ";\n") + ";\n" + strings.Join(alter, ";\n") + ";\n" + mergeSQL(r, tbl, stageRel(1), all, pad)
+	got := strings.Join(create, ";\n") + ";\n" + strings.Join(alter, ";\n") + ";\n" + mergeSQL(r, tbl, stageRel(1), all, pad, false)
 	bulktest.Golden(t, filepath.Join("testdata", "defaults.sql"), got, *update)
 }
