@@ -254,7 +254,8 @@ func (m *Mirror) create(ctx context.Context, tx *sql.Tx, desired schema.Table, h
 			return m.errorf("table %s: read %s: %w", name, m.state, err)
 		}
 		if listed {
-			return m.errorf("table %s already exists and is mirrored; its plan should be alter or recreate, not create", name)
+			// Another process created it since the plan's catalog was read: plan again.
+			return m.errorf("table %s already exists and is mirrored, but the plan was made to create it: %w", name, bulk.ErrSchemaChanged)
 		}
 		return m.errorf("a %s named %s that mirrord does not manage already exists; refusing to create the mirrored table over it", kind, name)
 	case !errors.Is(err, sql.ErrNoRows):
