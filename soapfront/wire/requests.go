@@ -114,6 +114,22 @@ func (d *Decoder) tableSummary() (t TableSummary, named bool, err error) {
 	return t, named && t.Name != "", err
 }
 
+// tables reads a request's one <Tables> list, handing each <child> in it to item and skipping
+// any other child; has says that the list was there (the callers refuse a request without it).
+func (d *Decoder) tables(seen, has *bool, child string, item func() error) error {
+	if err := d.once(seen, "Tables"); err != nil {
+		return err
+	}
+	var err error
+	*has, err = d.list("Tables", func(name string) error {
+		if name != child {
+			return d.skipElement("Tables")
+		}
+		return item()
+	})
+	return err
+}
+
 // Wipe reads a WipeRequest. <Tables> is required: a request that lost it must not read as
 // "wipe nothing" while the sender believes its tables empty.
 func (d *Decoder) Wipe() (WipeRequest, error) {
@@ -124,22 +140,14 @@ func (d *Decoder) Wipe() (WipeRequest, error) {
 		case "ClientState":
 			return d.clientState(&seenState, &req.ClientState)
 		case "Tables":
-			if err := d.once(&seenTables, name); err != nil {
-				return err
-			}
-			var err error
-			hasTables, err = d.list("Tables", func(name string) error {
-				if name != "Name" {
-					return d.skipElement("Tables")
-				}
-				table, present, err := d.stringField(name, MaxFieldSize)
+			return d.tables(&seenTables, &hasTables, "Name", func() error {
+				table, present, err := d.stringField("Name", MaxFieldSize)
 				if err == nil && !present {
 					err = d.failf("a table <Name> in <Tables> is nil")
 				}
 				req.Tables = append(req.Tables, table)
 				return err
 			})
-			return err
 		}
 		return d.skipElement("WipeRequest")
 	})
@@ -158,19 +166,11 @@ func (d *Decoder) TableSchema() (TableSchemaRequest, error) {
 		case "ClientState":
 			return d.clientState(&seenState, &req.ClientState)
 		case "Tables":
-			if err := d.once(&seenTables, name); err != nil {
-				return err
-			}
-			var err error
-			hasTables, err = d.list("Tables", func(name string) error {
-				if name != "Table" {
-					return d.skipElement("Tables")
-				}
+			return d.tables(&seenTables, &hasTables, "Table", func() error {
 				t, err := d.table()
 				req.Tables = append(req.Tables, t)
 				return err
 			})
-			return err
 		}
 		return d.skipElement("TableSchemaRequest")
 	})
