@@ -3,10 +3,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,38 +16,16 @@ import (
 	"github.com/mirrord/mirrord/soapfront/wire"
 )
 
-// authenticateAs posts an Authenticate for tenant with a token from the SuperOffice test key of
-// k, and returns the answer.
-func authenticateAs(t *testing.T, url string, k auth.KeyFiles, tenant string) wire.AuthenticateResponse {
+// authenticateAs posts an Authenticate for tenant to the serve at addr, with a token from the
+// SuperOffice test key of k, and returns the answer.
+func authenticateAs(t *testing.T, addr string, k auth.KeyFiles, tenant string) wire.AuthenticateResponse {
 	t.Helper()
-	key, err := auth.LoadPartnerKey(k.SuperOfficeKey)
+	got, err := call(context.Background(), cycleClient(t, k, addr, "reload-app", tenant), wire.OpAuthenticate,
+		func(w io.Writer, token string) error {
+			return wire.WriteAuthenticateRequest(w, token, wire.AuthenticateRequest{ClientState: "s"})
+		}, wire.ReadAuthenticateResponse)
 	if err != nil {
 		t.Fatal(err)
-	}
-	certs, err := auth.ReadCertificates(k.SuperOfficeCert)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := auth.IssueToken(key, certs[0], auth.IssueClaims{AppID: "reload-app", Tenant: tenant})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body bytes.Buffer
-	if err := (wire.Variant{}).WriteAuthenticateRequest(&body, token, wire.AuthenticateRequest{ClientState: "s"}); err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, url, &body)
-	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-	req.Header.Set("SOAPAction", `"`+wire.Action(wire.OpAuthenticate)+`"`)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	got, err := wire.ReadAuthenticateResponse(bytes.NewReader(out))
-	if err != nil {
-		t.Fatalf("Authenticate answered %d: %v\n%s", resp.StatusCode, err, out)
 	}
 	return got
 }
@@ -67,26 +43,25 @@ func TestServeReloads(t *testing.T) {
 	}
 	addr := serveInProcess(t, "--app-id", "reload-app", "--partner-key", k.PartnerXML, "--superoffice-cert", certPath,
 		"--target", filepath.Join(dir, "mirrors"), "--pause-file", pausePath)
-	url := "http://" + addr + "/mirroring"
 
-	if got := authenticateAs(t, url, k, "Cust1"); !got.IsSuccessful || got.AdditionalInformationJson != "" {
+	if got := authenticateAs(t, addr, k, "Cust1"); !got.IsSuccessful || got.AdditionalInformationJson != "" {
 		t.Fatalf("before pausing: %+v", got)
 	}
 	// The file's time may not move within its resolution: its size does.
 	if err := os.WriteFile(pausePath, []byte("# maintenance\nCust1 # until noon\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := authenticateAs(t, url, k, "Cust1"); !strings.Contains(got.AdditionalInformationJson, "doNotReplicate") {
+	if got := authenticateAs(t, addr, k, "Cust1"); !strings.Contains(got.AdditionalInformationJson, "doNotReplicate") {
 		t.Fatalf("the pause file's tenant was not paused: %+v", got)
 	}
-	if got := authenticateAs(t, url, k, "Cust2"); got.AdditionalInformationJson != "" {
+	if got := authenticateAs(t, addr, k, "Cust2"); got.AdditionalInformationJson != "" {
 		t.Fatalf("a tenant not in the pause file was paused: %+v", got)
 	}
 	// A broken file keeps the tenants it paused.
 	if err := os.WriteFile(pausePath, []byte("Cust1\nnot a tenant!\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := authenticateAs(t, url, k, "Cust1"); !strings.Contains(got.AdditionalInformationJson, "doNotReplicate") {
+	if got := authenticateAs(t, addr, k, "Cust1"); !strings.Contains(got.AdditionalInformationJson, "doNotReplicate") {
 		t.Fatalf("a broken pause file unpaused its tenant: %+v", got)
 	}
 
@@ -94,20 +69,20 @@ func TestServeReloads(t *testing.T) {
 	// only the new one is.
 	rotated := checkKeys(t)
 	copyFile(t, rotated.SuperOfficeCert, certPath)
-	if got := authenticateAs(t, url, rotated, "Cust2"); got.IsSuccessful {
+	if got := authenticateAs(t, addr, rotated, "Cust2"); got.IsSuccessful {
 		t.Fatal("a certificate written but not reloaded was trusted")
 	}
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !authenticateAs(t, url, rotated, "Cust2").IsSuccessful {
+	for !authenticateAs(t, addr, rotated, "Cust2").IsSuccessful {
 		if time.Now().After(deadline) {
 			t.Fatal("the rotated certificate is not trusted 10 s after SIGHUP")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if got := authenticateAs(t, url, k, "Cust2"); got.IsSuccessful {
+	if got := authenticateAs(t, addr, k, "Cust2"); got.IsSuccessful {
 		t.Fatal("the replaced certificate is still trusted after SIGHUP")
 	}
 }
