@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sync/semaphore"
 
@@ -60,6 +61,26 @@ type chunk struct {
 	ops   []bulk.Op
 	vals  []any // row-major, len(cols) values a row
 	bytes int64
+}
+
+// newChunk returns an empty chunk of cols for ChunkRows rows, one a loader has finished with
+// when there is one.
+func (e *Engine) newChunk(cols []int) *chunk {
+	rows := e.opts.ChunkRows
+	n := rows * len(cols)
+	if c, ok := e.chunks.Get(func(c *chunk) bool { return cap(c.vals) >= n && cap(c.ops) >= rows }); ok {
+		c.cols = cols
+		return c
+	}
+	return &chunk{cols: cols, ops: make([]bulk.Op, 0, rows), vals: make([]any, 0, n)}
+}
+
+// recycle keeps c's arrays for a later chunk. Nothing may refer to c afterwards: the loader has
+// moved past its rows (bulk.Rows' values are valid until the next row) or the spool wrote them.
+func (e *Engine) recycle(c *chunk) {
+	clear(c.vals) // so that the kept array holds no values alive
+	*c = chunk{ops: c.ops[:0], vals: c.vals[:0]}
+	e.chunks.Put(c, int64(cap(c.vals))*int64(unsafe.Sizeof(any(nil)))+int64(cap(c.ops)))
 }
 
 // BeginApply starts a RowData call for tenant. The caller must end it with Finish or Abort.
@@ -152,8 +173,7 @@ func (b *Batch) Add(op bulk.Op, values []any) error {
 	}
 	c := b.ta.cur
 	if c == nil {
-		rows := b.a.e.opts.ChunkRows
-		c = &chunk{cols: b.cols, ops: make([]bulk.Op, 0, rows), vals: make([]any, 0, rows*len(b.cols))}
+		c = b.a.e.newChunk(b.cols)
 		b.ta.cur = c
 	}
 	c.ops = append(c.ops, op)
@@ -198,6 +218,9 @@ func (a *Apply) send(ta *tableApply) error {
 	}
 	ta.cur = nil
 	if spooled, err := ta.spool.write(c); spooled || err != nil {
+		if spooled {
+			a.e.recycle(c) // the spool wrote it out
+		}
 		return err
 	}
 	c.bytes += int64(len(c.ops)) * 16

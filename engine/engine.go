@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/internal/freelist"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -142,10 +143,18 @@ type Engine struct {
 	opts     Options
 	slots    *semaphore.Weighted
 	inflight *semaphore.Weighted
+	// chunks keeps the arrays of chunks that loaders have read, for the decoders' next ones:
+	// without it a long call allocates, clears and collects ChunkRows rows of values at every
+	// chunk (a quarter of what a repopulation allocated).
+	chunks freelist.List[*chunk]
 
 	mu      sync.Mutex
 	tenants map[string]*tenant
 }
+
+// chunkListBytes bounds the chunk arrays an engine keeps while idle: about twenty chunks of
+// DefaultChunkRows rows of twelve columns.
+const chunkListBytes = 8 << 20
 
 // New returns an engine over target.
 func New(target bulk.Target, opts Options) *Engine {
@@ -155,6 +164,7 @@ func New(target bulk.Target, opts Options) *Engine {
 		opts:     opts,
 		slots:    semaphore.NewWeighted(int64(opts.MaxApplies)),
 		inflight: semaphore.NewWeighted(opts.MaxInflightBytes),
+		chunks:   freelist.List[*chunk]{Max: chunkListBytes},
 		tenants:  make(map[string]*tenant),
 	}
 }

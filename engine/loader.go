@@ -14,7 +14,7 @@ import (
 // table in, it streams the table's chunks (first those spooled while it waited) into the target
 // in one transaction, and records the table's result.
 func (a *Apply) load(ta *tableApply) {
-	rows := &chunkRows{ctx: a.ctx, ch: ta.ch, inflight: a.e.inflight}
+	rows := &chunkRows{ctx: a.ctx, ch: ta.ch, inflight: a.e.inflight, recycle: a.e.recycle}
 	// Whatever happens, the decoder must never block on a loader that is gone: the spool
 	// is ended first (so the decoder turns to the channel), then the channel is drained.
 	// Deferred calls run last-in first-out.

@@ -13,6 +13,7 @@ type chunkRows struct {
 	ch       <-chan *chunk
 	spooled  *spoolReader // read before ch: the chunks that arrived while the loader waited
 	inflight interface{ Release(int64) }
+	recycle  func(*chunk) // takes a chunk the loader has moved past
 	cur      *chunk
 	row      int
 	err      error
@@ -65,6 +66,7 @@ func (r *chunkRows) Next() bool {
 func (r *chunkRows) releaseCurrent() {
 	if r.cur != nil {
 		r.inflight.Release(r.cur.bytes)
+		r.recycle(r.cur)
 		r.cur = nil
 	}
 }
@@ -86,5 +88,6 @@ func (r *chunkRows) drain() {
 	}
 	for c := range r.ch {
 		r.inflight.Release(c.bytes)
+		r.recycle(c)
 	}
 }

@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
+	"unsafe"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/internal/freelist"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -92,8 +93,8 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		chunkRows: m.chunkRows,
 		cur:       bulk.Cursor{Rows: rows},
 	}
-	buffers, _ := copyBuffers.Get().(*copyBuffer)
-	if buffers == nil {
+	buffers, ok := copyBuffers.Get(nil)
+	if !ok {
 		buffers = &copyBuffer{}
 	}
 	a.streamBuf, a.chunk = buffers.stream, buffers.chunk
@@ -101,7 +102,7 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		// Every COPY has ended (copyStream.close), so nothing reads the buffers any more.
 		if cap(a.streamBuf) <= maxPooledBuffer && cap(a.chunk.buf) <= maxPooledBuffer {
 			buffers.stream, buffers.chunk = a.streamBuf[:0], keptChunk{buf: a.chunk.buf[:0], rows: a.chunk.rows[:0]}
-			copyBuffers.Put(buffers)
+			copyBuffers.Put(buffers, buffers.size())
 		}
 	}()
 	if err := a.run(ctx); err != nil {
@@ -138,12 +139,18 @@ func (a *applier) fail(ctx context.Context, err error) (bulk.Counts, error) {
 }
 
 // copyBuffers keeps the COPY buffers of finished applies for the next ones, so that the many
-// applies of a repopulation do not each grow a chunk's buffer anew.
-var copyBuffers sync.Pool // of *copyBuffer
+// applies of a repopulation do not each grow a chunk's buffer anew. It holds at most 32 MiB
+// while idle: the buffers of a few applies at once of rows up to about 1 KB.
+var copyBuffers = freelist.List[*copyBuffer]{Max: 32 << 20}
 
 type copyBuffer struct {
 	stream []byte
 	chunk  keptChunk
+}
+
+// size is the bytes the buffers hold.
+func (b *copyBuffer) size() int64 {
+	return int64(cap(b.stream) + cap(b.chunk.buf) + cap(b.chunk.rows)*int(unsafe.Sizeof(keptRow{})))
 }
 
 // maxPooledBuffer is the largest buffer kept for reuse; the chunks of large values are left to
