@@ -251,7 +251,7 @@ func sqliteRowCount(ctx context.Context, path, table string) (int64, error) {
 }
 
 // compareSQLite checks that table holds the same rows in the raw file as in mirrord's: every
-// value equal, a NULL of mirrord's taken as '' and a BLOB as its hex text (the file comment
+// value equal, a NULL of mirrord's taken as ” and a BLOB as its hex text (the file comment
 // says why). It returns how many of mirrord's values were NULL.
 func compareSQLite(ctx context.Context, rawPath, mirrorPath string, table schema.Table) (nulls int64, err error) {
 	db, err := sql.Open("sqlite", "file:"+rawPath)
@@ -347,7 +347,7 @@ func pgDigest(ctx context.Context, conn *pgx.Conn, table schema.Table) (string, 
 
 // TestCSVImportRoundTrip loads values that are hard for CSV into mirrord's SQLite target and,
 // as a CSV file, through the sqlite3 shell's .import into a table of the same DDL, and checks
-// that both files hold the same values (NULLs as '', binary as hex; see the file comment).
+// that both files hold the same values (NULLs as ”, binary as hex; see the file comment).
 func TestCSVImportRoundTrip(t *testing.T) {
 	shell := lookSQLite3(t)
 	ctx := context.Background()
