@@ -5,9 +5,10 @@ package bench
 // BenchmarkWholePath measures mirrord's whole path against the database's own bulk load of the
 // same rows, side by side in one run. The whole path is a real soapfront.Server over an engine
 // over the real target, behind a real HTTP listener (httptest), fed by an HTTP client that
-// POSTs requests encoded before the clock starts: calls of about 1 MB of XML, each with a token
-// of its own (signed before the clock, spliced in as it is sent), in the order of mirrortask
-// sync. Its clock runs from the first call of the cycle after Authenticate (which opens or
+// POSTs requests encoded before the clock starts (into a spool file, as mirrortask bench keeps
+// them, so that this process's heap holds about what mirrord's would): calls of about 1 MB of
+// XML, each with a token of its own (signed before the clock, spliced in as it is sent), in the
+// order of mirrortask sync. Its clock runs from the first call of the cycle after Authenticate (which opens or
 // creates the tenant's mirror, untimed like the raw load's fresh database) to the answer of
 // ReplicationCompleted: TableSchema, Wipe when the cycle repopulates (the Task wipes every
 // table whose mirror answers LSN -1), the RowData calls, ReplicationCompleted.
@@ -38,8 +39,10 @@ package bench
 //	                        the target's DDL; or one sqlite3 run with an .import per table.
 //
 // Each iteration makes fresh tenants for both loads and runs them one after the other, the raw
-// load first on even iterations and mirrord first on odd ones; on PostgreSQL a CHECKPOINT comes
-// before each, so that neither pays for the other's writes. Afterwards every table's row count
+// load first on even iterations and mirrord first on odd ones; before each come a collection
+// of this process's heap and, on PostgreSQL, a CHECKPOINT, so that neither pays for what the
+// other left. The raw load's rows are made or read (untimed) for each PostgreSQL load and let
+// go after it. Afterwards every table's row count
 // is checked in both databases, and on the first iteration every row: equal digests of the
 // rows on PostgreSQL, equal values on SQLite (Repopulate and Demo), or the changed rows counted
 // (Incremental). Timings are only reported, never asserted. Metrics:
@@ -63,8 +66,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -145,6 +148,8 @@ type wholeIteration struct {
 	base func(ctx context.Context, tenant string) error
 	// check runs after the row counts; nil for none.
 	check func(ctx context.Context, rawTenant, mirrorTenant string) (string, error)
+	// after runs at the end of the iteration; nil for nothing.
+	after func()
 }
 
 // iterate runs iteration i: both loads on fresh tenants, in alternating order, then the checks.
@@ -166,10 +171,16 @@ func (w *wholeBench) iterate(b *testing.B, i int, it wholeIteration) {
 	if err := w.client.authenticate(ctx, mirrorTenant); err != nil {
 		b.Fatal(err)
 	}
-	raw := func() {
+	// Before each timed load: the database settled, and this process's heap collected, so that
+	// neither load pays for what the other left.
+	settle := func() {
 		if err := w.side.settle(ctx); err != nil {
 			b.Fatal(err)
 		}
+		runtime.GC()
+	}
+	raw := func() {
+		settle()
 		took, err := w.side.rawLoad(ctx, rawTenant, it.raw)
 		if err != nil {
 			b.Fatalf("raw load: %v", err)
@@ -177,9 +188,7 @@ func (w *wholeBench) iterate(b *testing.B, i int, it wholeIteration) {
 		w.raw += took
 	}
 	whole := func() {
-		if err := w.side.settle(ctx); err != nil {
-			b.Fatal(err)
-		}
+		settle()
 		took, cpu, err := w.client.run(b, mirrorTenant, it.cycle, it.wantLSN, it.wantChange)
 		if err != nil {
 			b.Fatalf("whole path: %v", err)
@@ -221,6 +230,9 @@ func (w *wholeBench) iterate(b *testing.B, i int, it wholeIteration) {
 	}
 	w.iters++
 	w.rowsPerOp, w.bytesOp = it.cycle.rows, it.cycle.bytes
+	if it.after != nil {
+		it.after()
+	}
 }
 
 func (w *wholeBench) report(b *testing.B) {
@@ -251,22 +263,24 @@ func (w *wholeBench) loop(b *testing.B, next func(i int) wholeIteration) {
 	w.report(b)
 }
 
-func contactRows(n int64, gen int) [][]any {
-	rows := make([][]any, n)
-	for i := range rows {
-		rows[i] = contact.Row(int64(i+1), gen)
+// contactRows makes rows 1..n of generation gen of the contact table.
+func contactRows(n int64, gen int) func() ([][]any, error) {
+	return func() ([][]any, error) {
+		rows := make([][]any, n)
+		for i := range rows {
+			rows[i] = contact.Row(int64(i+1), gen)
+		}
+		return rows, nil
 	}
-	return rows
 }
 
 func wholeRepopulate(b *testing.B, side wholeSide, n int64) {
-	rows := contactRows(n, 0)
-	cycle, err := encodeCycle([]tableLoad{{
+	cycle, err := encodeCycle(b.TempDir(), []tableLoad{{
 		table: contact.Table,
 		sent:  bulk.Counts{Inserted: n},
 		rows: func(emit func(bulk.Op, int64, []any) error) error {
-			for i, r := range rows {
-				if err := emit(bulk.Insert, int64(i+1), r); err != nil {
+			for id := int64(1); id <= n; id++ {
+				if err := emit(bulk.Insert, id, contact.Row(id, 0)); err != nil {
 					return err
 				}
 			}
@@ -276,7 +290,8 @@ func wholeRepopulate(b *testing.B, side wholeSide, n int64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	raw := side.rawTable(b, contact.Table, rows)
+	b.Cleanup(cycle.close)
+	raw := side.rawTable(b, contact.Table, contactRows(n, 0))
 	want := map[string]int64{contact.Table.Name: n}
 	w := newWholeBench(b, side)
 	w.loop(b, func(i int) wholeIteration {
@@ -292,6 +307,7 @@ func wholeRepopulate(b *testing.B, side wholeSide, n int64) {
 
 func wholeIncremental(b *testing.B, side wholeSide, base, changes int64) {
 	w := newWholeBench(b, side)
+	dir := b.TempDir()
 	w.loop(b, func(i int) wholeIteration {
 		gen := i + 1
 		next := base
@@ -312,7 +328,7 @@ func wholeIncremental(b *testing.B, side wholeSide, base, changes int64) {
 		}
 		// As the Task sends a table's changes: live rows first, deletes last.
 		ordered := append(live, deletes...)
-		cycle, err := encodeCycle([]tableLoad{{
+		cycle, err := encodeCycle(dir, []tableLoad{{
 			table: contact.Table,
 			sent:  sent,
 			rows: func(emit func(bulk.Op, int64, []any) error) error {
@@ -333,6 +349,7 @@ func wholeIncremental(b *testing.B, side wholeSide, base, changes int64) {
 			wantLSN: base, wantChange: "None",
 			wantMirror: map[string]int64{name: base + sent.Inserted - sent.Deleted},
 			wantRaw:    map[string]int64{name: changes},
+			after:      cycle.close,
 			base: func(ctx context.Context, tenant string) error {
 				return engineLoad(ctx, w.srv.engine, tenant, base)
 			},
@@ -389,9 +406,9 @@ func wholeDemo(b *testing.B, side wholeSide, scale int64) {
 	d := loadDemo(b, scale)
 	var raws []rawTable
 	want := map[string]int64{}
-	for i, t := range d.tables {
-		raws = append(raws, side.rawTable(b, t, d.rows[i]))
-		want[t.Name] = int64(len(d.rows[i]))
+	for _, t := range d.tables {
+		raws = append(raws, side.rawTable(b, t, func() ([][]any, error) { return d.rows(t.Name) }))
+		want[t.Name] = d.counts[t.Name]
 	}
 	w := newWholeBench(b, side)
 	w.loop(b, func(i int) wholeIteration {
@@ -405,81 +422,74 @@ func wholeDemo(b *testing.B, side wholeSide, scale int64) {
 	})
 }
 
-// demoData is the demo tenant's first cycle, shared by the Demo sub-benchmarks of a run.
-type demoData struct {
-	scale  int64
+// demoTenant is the demo tenant, open for the raw loads to read, and its first cycle encoded.
+type demoTenant struct {
+	src    *tenant.Tenant
 	tables []schema.Table
-	rows   [][][]any // per table, in key order
+	counts map[string]int64
 	cycle  *wholeCycle
 }
 
-var demoCache struct {
-	sync.Mutex
-	d *demoData
+// rows reads every row of a table of the tenant, in key order.
+func (d *demoTenant) rows(table string) ([][]any, error) {
+	rows, err := d.src.AllRows(context.Background(), table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]any
+	for rows.Next() {
+		out = append(out, rows.Row().Values)
+	}
+	return out, rows.Err()
 }
 
-// loadDemo creates the demo tenant at scale (as make demo does: seed 1, tenant Cust12020),
-// reads every row and encodes its first cycle; the source file is removed again.
-func loadDemo(b *testing.B, scale int64) *demoData {
-	demoCache.Lock()
-	defer demoCache.Unlock()
-	if d := demoCache.d; d != nil && d.scale == scale {
-		return d
-	}
-	demoCache.d = nil
+// loadDemo creates the demo tenant at scale in a temporary folder, as make demo does (seed 1,
+// tenant Cust12020), and encodes its first cycle.
+func loadDemo(b *testing.B, scale int64) *demoTenant {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "mirrord-wholepath-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
+	dir := b.TempDir()
 	start := time.Now()
 	src, err := tenant.Create(ctx, filepath.Join(dir, "source.db"), tenant.Config{Scale: scale, Seed: 1, Name: "Cust12020"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer src.Close()
+	b.Cleanup(func() { src.Close() })
 	lsn, err := src.CurrentLSN(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := &demoData{scale: scale, tables: src.Tables()}
+	d := &demoTenant{src: src, tables: src.Tables(), counts: map[string]int64{}}
 	var loads []tableLoad
 	var total int64
 	for _, t := range d.tables {
-		var vals [][]any
-		var lsns []int64
-		rows, err := src.AllRows(ctx, t.Name)
+		n, err := src.RowCount(ctx, t.Name)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for rows.Next() {
-			r := rows.Row()
-			vals = append(vals, r.Values)
-			lsns = append(lsns, r.LSN)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			b.Fatalf("reading table %s of the demo tenant: %v", t.Name, err)
-		}
-		d.rows = append(d.rows, vals)
-		total += int64(len(vals))
-		loads = append(loads, tableLoad{table: t, sent: bulk.Counts{Inserted: int64(len(vals))},
+		d.counts[t.Name] = n
+		total += n
+		loads = append(loads, tableLoad{table: t, sent: bulk.Counts{Inserted: n},
 			rows: func(emit func(bulk.Op, int64, []any) error) error {
-				for i, v := range vals {
-					if err := emit(bulk.Insert, lsns[i], v); err != nil {
+				rows, err := src.AllRows(ctx, t.Name)
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+					r := rows.Row()
+					if err := emit(r.Op, r.LSN, r.Values); err != nil {
 						return err
 					}
 				}
-				return nil
+				return rows.Err()
 			}})
 	}
-	if d.cycle, err = encodeCycle(loads, wholeLanes, lsn, true); err != nil {
+	if d.cycle, err = encodeCycle(dir, loads, wholeLanes, lsn, true); err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(d.cycle.close)
 	b.Logf("demo tenant: %d tables, %d rows, %.1f MB of requests in %d RowData calls over %d lanes; made and encoded in %s",
 		len(d.tables), total, float64(d.cycle.bytes)/1e6, d.cycle.calls, len(d.cycle.lanes), time.Since(start).Round(time.Millisecond))
-	demoCache.d = d
 	return d
 }

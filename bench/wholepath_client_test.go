@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -37,11 +38,13 @@ const (
 	wholePlaceholder = "WHOLEPATH-BENCH-TOKEN"
 )
 
-// wholeRequest is one encoded call.
+// wholeRequest is one encoded call: size bytes at off in src, the token's placeholder at
+// tokenAt among them.
 type wholeRequest struct {
-	op      string
-	body    []byte
-	tokenAt int
+	op        string
+	src       io.ReaderAt
+	off, size int64
+	tokenAt   int64
 	// parts are the tables of a RowData call, in order.
 	parts []callPart
 }
@@ -54,20 +57,53 @@ type callPart struct {
 	lsn int64
 }
 
-func newWholeRequest(op string, body []byte, parts []callPart) (*wholeRequest, error) {
-	at := bytes.Index(body, []byte(wholePlaceholder))
-	if at < 0 {
-		return nil, fmt.Errorf("%s request: the token placeholder is missing", op)
-	}
-	return &wholeRequest{op: op, body: body, tokenAt: at, parts: parts}, nil
+// body is the request with token in place of the placeholder, and its length.
+func (r *wholeRequest) body(token string) (io.Reader, int64) {
+	skip := r.tokenAt + int64(len(wholePlaceholder))
+	return io.MultiReader(io.NewSectionReader(r.src, r.off, r.tokenAt), strings.NewReader(token),
+		io.NewSectionReader(r.src, r.off+skip, r.size-skip)), r.size - int64(len(wholePlaceholder)) + int64(len(token))
 }
 
+func tokenAt(op string, body []byte) (int64, error) {
+	at := bytes.Index(body, []byte(wholePlaceholder))
+	if at < 0 {
+		return 0, fmt.Errorf("%s request: the token placeholder is missing", op)
+	}
+	return int64(at), nil
+}
+
+// controlRequest encodes a small call, kept in memory.
 func controlRequest(op string, write func(w io.Writer, token string) error) (*wholeRequest, error) {
 	var buf bytes.Buffer
 	if err := write(&buf, wholePlaceholder); err != nil {
 		return nil, fmt.Errorf("%s request: %w", op, err)
 	}
-	return newWholeRequest(op, buf.Bytes(), nil)
+	at, err := tokenAt(op, buf.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	return &wholeRequest{op: op, src: bytes.NewReader(buf.Bytes()), size: int64(buf.Len()), tokenAt: at}, nil
+}
+
+// spool holds the RowData calls of a cycle in a file, as mirrortask bench does: sending reads
+// them from the page cache, and the benchmark's heap stays near what mirrord's own would be,
+// so that the collector runs as often as in a mirrord process.
+type spool struct {
+	f    *os.File
+	size int64
+}
+
+func (sp *spool) add(op string, body []byte, parts []callPart) (*wholeRequest, error) {
+	at, err := tokenAt(op, body)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sp.f.Write(body); err != nil {
+		return nil, err
+	}
+	r := &wholeRequest{op: op, src: sp.f, off: sp.size, size: int64(len(body)), tokenAt: at, parts: parts}
+	sp.size += r.size
+	return r, nil
 }
 
 // tableLoad is one table's rows in a cycle, handed to emit in the order they are sent.
@@ -86,13 +122,30 @@ type wholeCycle struct {
 	sent                   map[string]bulk.Counts
 	rows, bytes            int64
 	calls                  int
+	spool                  *spool
+}
+
+// close removes the cycle's spool file.
+func (c *wholeCycle) close() {
+	c.spool.f.Close()
+	os.Remove(c.spool.f.Name())
 }
 
 // encodeCycle encodes the requests of a cycle that sends every table's rows and brings each
-// table to lsn. Tables go to lanes as mirrortask sync's workers take them from its queue, with
-// the lane that has sent the fewest bytes so far standing for the worker that is free first.
-func encodeCycle(loads []tableLoad, lanes int, lsn int64, wipe bool) (*wholeCycle, error) {
-	c := &wholeCycle{sent: map[string]bulk.Counts{}}
+// table to lsn, its RowData calls into a spool file in dir. Tables go to lanes as mirrortask
+// sync's workers take them from its queue, with the lane that has sent the fewest bytes so far
+// standing for the worker that is free first.
+func encodeCycle(dir string, loads []tableLoad, lanes int, lsn int64, wipe bool) (c *wholeCycle, err error) {
+	f, err := os.CreateTemp(dir, "requests-*.xml")
+	if err != nil {
+		return nil, err
+	}
+	c = &wholeCycle{sent: map[string]bulk.Counts{}, spool: &spool{f: f}}
+	defer func() {
+		if err != nil {
+			c.close()
+		}
+	}()
 	var names []string
 	for _, l := range loads {
 		c.tables = append(c.tables, l.table)
@@ -101,7 +154,6 @@ func encodeCycle(loads []tableLoad, lanes int, lsn int64, wipe bool) (*wholeCycl
 		c.rows += l.sent.Inserted + l.sent.Updated + l.sent.Deleted
 	}
 	slices.Sort(names) // mirrortask sends Wipe's names sorted
-	var err error
 	if c.schema, err = controlRequest(wire.OpTableSchema, func(w io.Writer, token string) error {
 		return wire.WriteTableSchemaRequest(w, token, wire.TableSchemaRequest{Tables: c.tables})
 	}); err != nil {
@@ -121,7 +173,7 @@ func encodeCycle(loads []tableLoad, lanes int, lsn int64, wipe bool) (*wholeCycl
 	}
 	encoders := make([]*laneEncoder, min(lanes, len(loads)))
 	for i := range encoders {
-		encoders[i] = newLaneEncoder()
+		encoders[i] = newLaneEncoder(c.spool)
 	}
 	for _, l := range loads {
 		free := encoders[0]
@@ -141,7 +193,7 @@ func encodeCycle(loads []tableLoad, lanes int, lsn int64, wipe bool) (*wholeCycl
 		c.lanes = append(c.lanes, e.calls)
 		c.calls += len(e.calls)
 		for _, r := range e.calls {
-			c.bytes += int64(len(r.body))
+			c.bytes += r.size
 		}
 	}
 	return c, nil
@@ -151,6 +203,7 @@ func encodeCycle(loads []tableLoad, lanes int, lsn int64, wipe bool) (*wholeCycl
 // closed once it reaches wholeBatchBytes, and a table that ends before that leaves the rest of
 // the call to the lane's next table.
 type laneEncoder struct {
+	spool *spool
 	body  *bytes.Buffer
 	bw    *bufio.Writer
 	rw    *wire.RowDataWriter
@@ -159,14 +212,15 @@ type laneEncoder struct {
 	done  int64 // bytes of the closed calls
 }
 
-func newLaneEncoder() *laneEncoder {
-	l := &laneEncoder{bw: bufio.NewWriterSize(nil, 256<<10)}
+func newLaneEncoder(sp *spool) *laneEncoder {
+	body := bytes.NewBuffer(make([]byte, 0, wholeBatchBytes+wholeBatchBytes/4))
+	l := &laneEncoder{spool: sp, body: body, bw: bufio.NewWriterSize(body, 256<<10)}
 	l.open()
 	return l
 }
 
 func (l *laneEncoder) open() {
-	l.body = bytes.NewBuffer(make([]byte, 0, wholeBatchBytes+wholeBatchBytes/4))
+	l.body.Reset()
 	l.bw.Reset(l.body)
 	// The writer buffers through bw (bufio reuses a large enough *bufio.Writer), so size sees
 	// every byte written.
@@ -221,12 +275,12 @@ func (l *laneEncoder) finish() error {
 	if err := l.bw.Flush(); err != nil {
 		return err
 	}
-	r, err := newWholeRequest(wire.OpRowData, l.body.Bytes(), l.parts)
+	r, err := l.spool.add(wire.OpRowData, l.body.Bytes(), l.parts)
 	if err != nil {
 		return err
 	}
 	l.calls = append(l.calls, r)
-	l.done += int64(len(r.body))
+	l.done += r.size
 	l.open()
 	return nil
 }
@@ -253,13 +307,12 @@ func newWholeClient(srv *memoryServer) *wholeClient {
 
 // post sends r with token in place of the placeholder and returns the answer of a 200.
 func (c *wholeClient) post(ctx context.Context, r *wholeRequest, token string) ([]byte, error) {
-	tail := r.body[r.tokenAt+len(wholePlaceholder):]
-	body := io.MultiReader(bytes.NewReader(r.body[:r.tokenAt]), strings.NewReader(token), bytes.NewReader(tail))
+	body, size := r.body(token)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, body)
 	if err != nil {
 		return nil, err
 	}
-	req.ContentLength = int64(r.tokenAt + len(token) + len(tail))
+	req.ContentLength = size
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	req.Header.Set("SOAPAction", `"`+wire.Action(r.op)+`"`)
 	resp, err := c.client.Do(req)

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -27,8 +28,10 @@ import (
 // rawTable is one table's rows as the raw load takes them.
 type rawTable struct {
 	table schema.Table
-	rows  [][]any // PostgreSQL: copied with CopyFrom
-	csv   string  // SQLite: the file that .import reads
+	// rows makes the rows again for each PostgreSQL load (CopyFrom), read before its clock and
+	// let go after it, so that they are not on the heap while mirrord loads.
+	rows func() ([][]any, error)
+	csv  string // SQLite: the file that .import reads
 }
 
 // wholeSide is one database: mirrord's target, and the raw loads beside it. Tenants of the raw
@@ -36,7 +39,7 @@ type rawTable struct {
 type wholeSide interface {
 	target() bulk.Target
 	// rawTable readies rows for the raw load, before any clock.
-	rawTable(b *testing.B, t schema.Table, rows [][]any) rawTable
+	rawTable(b *testing.B, t schema.Table, rows func() ([][]any, error)) rawTable
 	// prepareRaw makes the raw tenant's fresh database holding tables, by mirrord's DDL.
 	prepareRaw(ctx context.Context, tenant string, tables []schema.Table) error
 	// rawLoad loads the tables and returns the time the load took.
@@ -106,7 +109,7 @@ func newPGSide(b *testing.B) *pgSide {
 
 func (p *pgSide) target() bulk.Target { return p.mirrors }
 
-func (p *pgSide) rawTable(_ *testing.B, t schema.Table, rows [][]any) rawTable {
+func (p *pgSide) rawTable(_ *testing.B, t schema.Table, rows func() ([][]any, error)) rawTable {
 	return rawTable{table: t, rows: rows}
 }
 
@@ -139,9 +142,17 @@ func (p *pgSide) prepareRaw(ctx context.Context, tenant string, tables []schema.
 
 func (p *pgSide) rawLoad(ctx context.Context, tenant string, tables []rawTable) (time.Duration, error) {
 	conn := p.conns[tenant]
+	rows := make([][][]any, len(tables))
+	for i, t := range tables {
+		var err error
+		if rows[i], err = t.rows(); err != nil {
+			return 0, fmt.Errorf("rows of %s: %w", t.table.Name, err)
+		}
+	}
+	runtime.GC()
 	start := time.Now()
-	for _, t := range tables {
-		if err := copyRows(ctx, conn, t.table, t.rows); err != nil {
+	for i, t := range tables {
+		if err := copyRows(ctx, conn, t.table, rows[i]); err != nil {
 			return 0, err
 		}
 	}
@@ -241,10 +252,14 @@ func newSQLiteSide(b *testing.B) *sqliteSide {
 
 func (s *sqliteSide) target() bulk.Target { return s.mirrors }
 
-func (s *sqliteSide) rawTable(b *testing.B, t schema.Table, rows [][]any) rawTable {
+func (s *sqliteSide) rawTable(b *testing.B, t schema.Table, rows func() ([][]any, error)) rawTable {
 	s.csvFiles++
 	path := filepath.Join(s.csvDir, fmt.Sprintf("%s-%d.csv", t.Name, s.csvFiles))
-	if err := writeCSV(path, t.Columns, rows); err != nil {
+	all, err := rows()
+	if err != nil {
+		b.Fatalf("rows of %s: %v", t.Name, err)
+	}
+	if err := writeCSV(path, t.Columns, all); err != nil {
 		b.Fatal(err)
 	}
 	return rawTable{table: t, csv: path}
