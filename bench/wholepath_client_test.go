@@ -468,6 +468,9 @@ func (c *wholeClient) rowData(ctx context.Context, r *wholeRequest, token string
 			return fmt.Errorf("RowData: the answer has no state for table %s", p.table)
 		case resp.Tables[i].ErrorMessage != "":
 			return fmt.Errorf("RowData: table %s: %s", p.table, resp.Tables[i].ErrorMessage)
+		case resp.Tables[i].Inserted+resp.Tables[i].Updated+resp.Tables[i].Deleted != p.rows:
+			st := resp.Tables[i]
+			return fmt.Errorf("RowData: table %s answered %d inserted, %d updated, %d deleted for the %d rows of its batch", p.table, st.Inserted, st.Updated, st.Deleted, p.rows)
 		case p.lsn != 0 && resp.Tables[i].LSN != p.lsn:
 			return fmt.Errorf("RowData: table %s answered LSN %d after its last batch, not %d", p.table, resp.Tables[i].LSN, p.lsn)
 		}
