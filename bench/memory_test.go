@@ -213,9 +213,13 @@ func vmHWM(status string) (uint64, bool) {
 type memoryServer struct {
 	url  string
 	sign func(t testing.TB) string
+	// engine is the server's engine, for loads that bypass the front end (untimed set-up).
+	engine *engine.Engine
+	// issue signs a token for any tenant; a random nonce when nonce is empty.
+	issue func(tenant, nonce string) (string, error)
 }
 
-func newMemoryServer(t *testing.T, files auth.KeyFiles, target bulk.Target, maxBody int64) *memoryServer {
+func newMemoryServer(t testing.TB, files auth.KeyFiles, target bulk.Target, maxBody int64) *memoryServer {
 	partner, err := auth.LoadPartnerKey(files.PartnerXML)
 	if err != nil {
 		t.Fatal(err)
@@ -246,6 +250,8 @@ func newMemoryServer(t *testing.T, files auth.KeyFiles, target bulk.Target, maxB
 	cert := certs[0]
 	return &memoryServer{url: hs.URL + srv.Path(), sign: func(t testing.TB) string {
 		return signToken(t, soKey, cert, appID)
+	}, engine: e, issue: func(tenant, nonce string) (string, error) {
+		return auth.IssueToken(soKey, cert, auth.IssueClaims{AppID: appID, Tenant: tenant, Nonce: nonce})
 	}}
 }
 

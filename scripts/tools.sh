@@ -2,7 +2,8 @@
 # Installs what some tests use, where it is missing and can be had from Debian's packages:
 #   promtool (deploy/'s alert rules), taken out of the prometheus package into /usr/local/bin, so
 #     that no Prometheus server is installed, enabled or started;
-#   chromium (the status page's browser test), installed headless-capable without recommends.
+#   chromium (the status page's browser test), installed headless-capable without recommends;
+#   sqlite3, the command-line shell (bench's raw SQLite load and its CSV round-trip test).
 # This script never fails: when a tool cannot be installed it says why, and the test that needs
 # it skips with a message.
 set -uo pipefail
@@ -11,20 +12,23 @@ say() { echo "tools: $*" >&2; }
 
 need_promtool=1
 need_chromium=1
+need_sqlite3=1
 command -v promtool >/dev/null 2>&1 && need_promtool=0
+command -v sqlite3 >/dev/null 2>&1 && need_sqlite3=0
 for c in chromium chromium-browser google-chrome; do
 	command -v "$c" >/dev/null 2>&1 && need_chromium=0
 done
-if [ $need_promtool = 0 ] && [ $need_chromium = 0 ]; then
+if [ $need_promtool = 0 ] && [ $need_chromium = 0 ] && [ $need_sqlite3 = 0 ]; then
 	exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
 	[ $need_promtool = 1 ] && say "promtool not found; not root, so not installing it (install Debian's prometheus package, or put promtool on PATH)"
 	[ $need_chromium = 1 ] && say "chromium not found; not root, so not installing it (install Debian's chromium package)"
+	[ $need_sqlite3 = 1 ] && say "sqlite3 not found; not root, so not installing it (install Debian's sqlite3 package)"
 	exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then
-	say "promtool or chromium not found, and there is no apt-get and dpkg-deb to install them with"
+	say "promtool, chromium or sqlite3 not found, and there is no apt-get and dpkg-deb to install them with"
 	exit 0
 fi
 
@@ -70,6 +74,17 @@ install_chromium() {
 	say "installed $(chromium --version 2>/dev/null | head -n 1)"
 }
 
+install_sqlite3() {
+	say "sqlite3 not found; installing Debian's sqlite3 package"
+	if ! apt-get install -y -qq --no-install-recommends sqlite3 >>"$dir/apt.log" 2>&1; then
+		say "apt-get install sqlite3 failed; the tests and benchmarks that need it will skip:"
+		tail -n 5 "$dir/apt.log" >&2
+		return
+	fi
+	say "installed sqlite3 $(sqlite3 --version 2>/dev/null | cut -d' ' -f1)"
+}
+
 [ $need_promtool = 1 ] && install_promtool
 [ $need_chromium = 1 ] && install_chromium
+[ $need_sqlite3 = 1 ] && install_sqlite3
 exit 0

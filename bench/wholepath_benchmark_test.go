@@ -1,0 +1,498 @@
+//go:build linux
+
+package bench
+
+// BenchmarkWholePath measures mirrord's whole path against the database's own bulk load of the
+// same rows, side by side in one run. The whole path is a real soapfront.Server over an engine
+// over the real target, behind a real HTTP listener (httptest), fed by an HTTP client that
+// POSTs requests encoded before the clock starts (into a spool file, as mirrortask bench keeps
+// them, so that this process's heap holds about what mirrord's would): calls of about 1 MB of
+// XML, each with a token of its own (signed before the clock, spliced in as it is sent), in the
+// order of mirrortask sync. Its clock runs from the first call of the cycle after Authenticate
+// (which opens or creates the tenant's mirror, untimed like the raw load's fresh database) to
+// the answer of ReplicationCompleted: TableSchema, Wipe when the cycle repopulates (the Task
+// wipes every table whose mirror answers LSN -1), the RowData calls, ReplicationCompleted.
+//
+//	PostgreSQL/Repopulate   ROWS contact rows (bench/contact) into a new tenant's empty table,
+//	                        against pgx CopyFrom of the same rows into an empty table made by
+//	                        the pgsql target's own DDL in a fresh database.
+//	PostgreSQL/Incremental  CHANGES changes, 60% updates, 25% inserts, 15% deletes, each key at
+//	                        most once (incrementalChanges), to a table of BASE rows (loaded
+//	                        through the engine before the clock, then VACUUM ANALYZE); sent as
+//	                        the Task sends changes, live rows first in random order, deletes
+//	                        last. Against CopyFrom of CHANGES rows into an empty table.
+//	SQLite/Repopulate       the same load into the engine's SQLite target (a temporary folder),
+//	SQLite/Incremental      against one run of the sqlite3 shell (the whole process timed) doing
+//	                        .import --csv of a CSV file of the same rows, written before the
+//	                        clock, into a fresh file whose table mirrord's SQLite target made.
+//	                        The shell sets mirrord's connection pragmas (journal_mode WAL,
+//	                        synchronous NORMAL, foreign_keys off, busy_timeout) and .import runs
+//	                        each file in one transaction. What CSV cannot carry (NULL, binary):
+//	                        rawload_test.go.
+//	Demo/SQLite             the synthetic demo tenant (bench/tenant, as make demo creates it:
+//	Demo/PostgreSQL         seed 1, 31 tables, rows of about 1 KB; DEMO rows) mirrored from
+//	                        empty as mirrortask sync's first cycle sends it: every table in
+//	                        TableSchema (created inside the clock) and Wipe, RowData from 4 lanes
+//	                        at once (its default --parallel; a table that ends before 1 MB leaves
+//	                        the rest of the call to the next table). Against a raw load of the
+//	                        same rows: CopyFrom per table, one after another, into tables made by
+//	                        the target's DDL; or one sqlite3 run with an .import per table.
+//
+// Each iteration makes fresh tenants for both loads and runs them one after the other, the raw
+// load first on even iterations and mirrord first on odd ones. Before each come a collection of
+// this process's heap and, on PostgreSQL, a CHECKPOINT, so that neither pays for what the other
+// left; the raw load's rows are made or read (untimed) for each PostgreSQL load and let go after
+// it. A single iteration's ratio moved by up to a third between runs on a shared 2-core machine:
+// compare runs of several iterations. Afterwards every table's row count is checked in both databases, every RowData answer
+// and the ReplicationCompleted summary against the rows sent; on the first iteration every row
+// too (equal digests of the rows on PostgreSQL, equal values on SQLite), and in every
+// incremental one the rows of the new generation. Timings are only reported, never asserted.
+// Metrics:
+//
+//	ns/op, MB/s     the whole path's cycle (b's timer runs for it only); MB are request bytes
+//	mirrord-rows/s  rows of all iterations / summed whole-path time
+//	raw-rows/s      rows of all iterations / summed raw-load time
+//	ratio           mirrord-rows/s / raw-rows/s
+//	mirrord-cpu-s   CPU seconds of this process (getrusage: server, engine, target driver and
+//	                the sending client) during the whole path, per op
+//	MB/cpu-s        request bytes per CPU second of this process during the whole path
+//
+// Sizes: MIRRORD_BENCH_WHOLE_ROWS (default 200000), MIRRORD_BENCH_WHOLE_BASE (1000000),
+// MIRRORD_BENCH_WHOLE_CHANGES (100000), MIRRORD_BENCH_WHOLE_DEMO (50000). The PostgreSQL parts
+// skip without MIRRORD_TEST_PG_DSN, the SQLite parts without the sqlite3 shell. On a 2-core
+// machine the defaults take about 35 s with -benchtime 1x -count 1, and 4.5 minutes with
+//
+//	MIRRORD_TEST_PG_DSN=… go test ./bench -run '^$' -bench '^BenchmarkWholePath$' -benchtime 3x -count 3 -timeout 60m
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/mirrord/mirrord/bench/contact"
+	"github.com/mirrord/mirrord/bench/tenant"
+	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/engine"
+	"github.com/mirrord/mirrord/schema"
+	"github.com/mirrord/mirrord/soapfront/auth"
+)
+
+func BenchmarkWholePath(b *testing.B) {
+	rows := wholeSize(b, "MIRRORD_BENCH_WHOLE_ROWS", 200_000)
+	base := wholeSize(b, "MIRRORD_BENCH_WHOLE_BASE", 1_000_000)
+	changes := wholeSize(b, "MIRRORD_BENCH_WHOLE_CHANGES", 100_000)
+	demo := wholeSize(b, "MIRRORD_BENCH_WHOLE_DEMO", 50_000)
+	if changes*3 > base*2 {
+		// 75% of the changes update or delete distinct existing keys, drawn at random.
+		b.Fatalf("MIRRORD_BENCH_WHOLE_CHANGES %d is too many for a base of %d rows: at most two thirds of it", changes, base)
+	}
+	b.Run("PostgreSQL", func(b *testing.B) {
+		b.Run("Repopulate", func(b *testing.B) { wholeRepopulate(b, newPGSide(b), rows) })
+		b.Run("Incremental", func(b *testing.B) { wholeIncremental(b, newPGSide(b), base, changes) })
+	})
+	b.Run("SQLite", func(b *testing.B) {
+		b.Run("Repopulate", func(b *testing.B) { wholeRepopulate(b, newSQLiteSide(b), rows) })
+		b.Run("Incremental", func(b *testing.B) { wholeIncremental(b, newSQLiteSide(b), base, changes) })
+	})
+	b.Run("Demo", func(b *testing.B) {
+		b.Run("SQLite", func(b *testing.B) { wholeDemo(b, newSQLiteSide(b), demo) })
+		b.Run("PostgreSQL", func(b *testing.B) { wholeDemo(b, newPGSide(b), demo) })
+	})
+}
+
+func wholeSize(b *testing.B, name string, def int64) int64 {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive number of rows", name, v)
+	}
+	return n
+}
+
+// wholeBench is one sub-benchmark: a server over the side's target, and the summed times.
+type wholeBench struct {
+	side   wholeSide
+	srv    *memoryServer
+	client *wholeClient
+
+	iters              int
+	raw, whole, cpu    time.Duration
+	rowsPerOp, bytesOp int64
+}
+
+func newWholeBench(b *testing.B, side wholeSide) *wholeBench {
+	keys, err := auth.GenerateKeys(b.TempDir(), auth.KeygenOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := newMemoryServer(b, keys, side.target(), 64<<20)
+	client := newWholeClient(srv)
+	b.Cleanup(client.client.CloseIdleConnections)
+	return &wholeBench{side: side, srv: srv, client: client}
+}
+
+// wholeIteration is what one iteration loads, and what the databases must hold afterwards.
+type wholeIteration struct {
+	cycle      *wholeCycle
+	raw        []rawTable
+	wantLSN    int64  // TableSchema's answer for every table
+	wantChange string // and its SchemaChange
+	// wantMirror and wantRaw are each table's row count after the loads.
+	wantMirror, wantRaw map[string]int64
+	// base loads mirrord's tenant before its cycle (untimed); nil when it starts empty.
+	base func(ctx context.Context, tenant string) error
+	// check runs after the row counts; nil for none.
+	check func(ctx context.Context, rawTenant, mirrorTenant string) (string, error)
+	// after runs at the end of the iteration; nil for nothing.
+	after func()
+}
+
+// iterate runs iteration i: both loads on fresh tenants, in alternating order, then the checks.
+// b's timer is stopped on entry and on return.
+func (w *wholeBench) iterate(b *testing.B, i int, it wholeIteration) {
+	ctx := context.Background()
+	rawTenant, mirrorTenant := fmt.Sprintf("raw%d", i+1), fmt.Sprintf("whole%d", i+1)
+	if err := w.side.prepareRaw(ctx, rawTenant, it.cycle.tables); err != nil {
+		b.Fatal(err)
+	}
+	if it.base != nil {
+		if err := it.base(ctx, mirrorTenant); err != nil {
+			b.Fatalf("base load of tenant %s: %v", mirrorTenant, err)
+		}
+		if err := w.side.afterBase(ctx, mirrorTenant); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.client.authenticate(ctx, mirrorTenant); err != nil {
+		b.Fatal(err)
+	}
+	// Before each timed load: the database settled, and this process's heap collected, so that
+	// neither load pays for what the other left.
+	settle := func() {
+		if err := w.side.settle(ctx); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+	}
+	raw := func() {
+		settle()
+		took, err := w.side.rawLoad(ctx, rawTenant, it.raw)
+		if err != nil {
+			b.Fatalf("raw load: %v", err)
+		}
+		w.raw += took
+	}
+	whole := func() {
+		settle()
+		took, cpu, err := w.client.run(b, mirrorTenant, it.cycle, it.wantLSN, it.wantChange)
+		if err != nil {
+			b.Fatalf("whole path: %v", err)
+		}
+		w.whole += took
+		w.cpu += cpu
+	}
+	if i%2 == 0 {
+		raw()
+		whole()
+	} else {
+		whole()
+		raw()
+	}
+	for _, t := range it.cycle.tables {
+		for _, side := range []struct {
+			raw    bool
+			tenant string
+			want   int64
+		}{{true, rawTenant, it.wantRaw[t.Name]}, {false, mirrorTenant, it.wantMirror[t.Name]}} {
+			n, err := w.side.count(ctx, side.tenant, side.raw, t.Name, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n != side.want {
+				b.Fatalf("tenant %s: table %s holds %d rows after the load, want %d", side.tenant, t.Name, n, side.want)
+			}
+		}
+	}
+	if it.check != nil {
+		note, err := it.check(ctx, rawTenant, mirrorTenant)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Log(note)
+	}
+	if err := w.side.drop(ctx, rawTenant, mirrorTenant); err != nil {
+		b.Fatal(err)
+	}
+	w.iters++
+	w.rowsPerOp, w.bytesOp = it.cycle.rows, it.cycle.bytes
+	if it.after != nil {
+		it.after()
+	}
+}
+
+func (w *wholeBench) report(b *testing.B) {
+	if w.iters == 0 || w.whole <= 0 || w.raw <= 0 || w.cpu <= 0 {
+		return
+	}
+	n := float64(w.iters)
+	rows := float64(w.rowsPerOp) * n
+	b.ReportMetric(rows/w.whole.Seconds(), "mirrord-rows/s")
+	b.ReportMetric(rows/w.raw.Seconds(), "raw-rows/s")
+	b.ReportMetric(w.raw.Seconds()/w.whole.Seconds(), "ratio")
+	b.ReportMetric(w.cpu.Seconds()/n, "mirrord-cpu-s")
+	b.ReportMetric(float64(w.bytesOp)*n/1e6/w.cpu.Seconds(), "MB/cpu-s")
+}
+
+// loop runs the iterations that next makes, under b.Loop, and reports.
+func (w *wholeBench) loop(b *testing.B, next func(i int) wholeIteration) {
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		it := next(i)
+		b.SetBytes(it.cycle.bytes)
+		if i == 0 {
+			b.Logf("%d rows in %d RowData calls, %.1f MB of requests", it.cycle.rows, it.cycle.calls, float64(it.cycle.bytes)/1e6)
+		}
+		w.iterate(b, i, it)
+		b.StartTimer()
+	}
+	w.report(b)
+}
+
+// contactRows makes rows 1..n of generation gen of the contact table.
+func contactRows(n int64, gen int) func() ([][]any, error) {
+	return func() ([][]any, error) {
+		rows := make([][]any, n)
+		for i := range rows {
+			rows[i] = contact.Row(int64(i+1), gen)
+		}
+		return rows, nil
+	}
+}
+
+func wholeRepopulate(b *testing.B, side wholeSide, n int64) {
+	cycle, err := encodeCycle(b.TempDir(), []tableLoad{{
+		table: contact.Table,
+		sent:  bulk.Counts{Inserted: n},
+		rows: func(emit func(bulk.Op, int64, []any) error) error {
+			for id := int64(1); id <= n; id++ {
+				if err := emit(bulk.Insert, id, contact.Row(id, 0)); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}}, wholeLanes, n, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(cycle.close)
+	raw := side.rawTable(b, contact.Table, contactRows(n, 0))
+	want := map[string]int64{contact.Table.Name: n}
+	w := newWholeBench(b, side)
+	w.loop(b, func(i int) wholeIteration {
+		it := wholeIteration{cycle: cycle, raw: []rawTable{raw}, wantLSN: bulk.NoLSN, wantChange: "Created", wantMirror: want, wantRaw: want}
+		if i == 0 {
+			it.check = func(ctx context.Context, rawTenant, mirrorTenant string) (string, error) {
+				return side.compare(ctx, rawTenant, mirrorTenant, cycle.tables)
+			}
+		}
+		return it
+	})
+}
+
+func wholeIncremental(b *testing.B, side wholeSide, base, changes int64) {
+	w := newWholeBench(b, side)
+	dir := b.TempDir()
+	w.loop(b, func(i int) wholeIteration {
+		gen := i + 1
+		next := base
+		var live, deletes []change
+		var sent bulk.Counts
+		for _, c := range incrementalChanges(int(changes), base, &next, gen) {
+			switch c.op {
+			case bulk.Delete:
+				deletes = append(deletes, c)
+				sent.Deleted++
+			case bulk.Update:
+				live = append(live, c)
+				sent.Updated++
+			default:
+				live = append(live, c)
+				sent.Inserted++
+			}
+		}
+		// As the Task sends a table's changes: live rows first, deletes last.
+		ordered := append(live, deletes...)
+		cycle, err := encodeCycle(dir, []tableLoad{{
+			table: contact.Table,
+			sent:  sent,
+			rows: func(emit func(bulk.Op, int64, []any) error) error {
+				for j, c := range ordered {
+					if err := emit(c.op, base+int64(j)+1, c.vals); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		}}, wholeLanes, base+changes, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		name := contact.Table.Name
+		return wholeIteration{
+			cycle: cycle, raw: []rawTable{side.rawTable(b, contact.Table, contactRows(changes, gen))},
+			wantLSN: base, wantChange: "None",
+			wantMirror: map[string]int64{name: base + sent.Inserted - sent.Deleted},
+			wantRaw:    map[string]int64{name: changes},
+			after:      cycle.close,
+			base: func(ctx context.Context, tenant string) error {
+				return engineLoad(ctx, w.srv.engine, tenant, base)
+			},
+			check: func(ctx context.Context, _, mirrorTenant string) (string, error) {
+				// Every updated and inserted row carries the generation in its name.
+				n, err := side.count(ctx, mirrorTenant, false, name, fmt.Sprintf("name LIKE '%%/%d'", gen))
+				if err != nil {
+					return "", err
+				}
+				if n != sent.Updated+sent.Inserted {
+					return "", fmt.Errorf("tenant %s: %d rows of generation %d, want %d updated and inserted", mirrorTenant, n, gen, sent.Updated+sent.Inserted)
+				}
+				return fmt.Sprintf("iteration %d: %d updates, %d inserts, %d deletes: %d rows of the new generation in mirrord's table",
+					i+1, sent.Updated, sent.Inserted, sent.Deleted, n), nil
+			},
+		}
+	})
+}
+
+// engineLoad loads rows 1..n of the contact table into tenant through the engine, in one apply
+// that brings the table to LSN n, as a cycle before the timed one would have left it.
+func engineLoad(ctx context.Context, e *engine.Engine, tenant string, n int64) error {
+	if _, err := e.SyncSchema(ctx, tenant, []schema.Table{contact.Table}); err != nil {
+		return err
+	}
+	a, err := e.BeginApply(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	w, err := a.Batch(contact.Table.Name, contactColumns)
+	if err != nil {
+		return err
+	}
+	for id := int64(1); id <= n; id++ {
+		if err = w.Add(bulk.Insert, contact.Row(id, 0)); err != nil {
+			break
+		}
+	}
+	w.SetLSN(n)
+	w.Close()
+	res, ferr := a.Finish()
+	switch {
+	case err != nil:
+		return err
+	case ferr != nil:
+		return ferr
+	case len(res) != 1 || res[0].Err != nil:
+		return fmt.Errorf("apply of %d rows: %+v", n, res)
+	}
+	return nil
+}
+
+func wholeDemo(b *testing.B, side wholeSide, scale int64) {
+	d := loadDemo(b, scale)
+	var raws []rawTable
+	want := map[string]int64{}
+	for _, t := range d.tables {
+		raws = append(raws, side.rawTable(b, t, func() ([][]any, error) { return d.rows(t.Name) }))
+		want[t.Name] = d.counts[t.Name]
+	}
+	w := newWholeBench(b, side)
+	w.loop(b, func(i int) wholeIteration {
+		it := wholeIteration{cycle: d.cycle, raw: raws, wantLSN: bulk.NoLSN, wantChange: "Created", wantMirror: want, wantRaw: want}
+		if i == 0 {
+			it.check = func(ctx context.Context, rawTenant, mirrorTenant string) (string, error) {
+				return side.compare(ctx, rawTenant, mirrorTenant, d.tables)
+			}
+		}
+		return it
+	})
+}
+
+// demoTenant is the demo tenant, open for the raw loads to read, and its first cycle encoded.
+type demoTenant struct {
+	src    *tenant.Tenant
+	tables []schema.Table
+	counts map[string]int64
+	cycle  *wholeCycle
+}
+
+// rows reads every row of a table of the tenant, in key order.
+func (d *demoTenant) rows(table string) ([][]any, error) {
+	rows, err := d.src.AllRows(context.Background(), table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]any
+	for rows.Next() {
+		out = append(out, rows.Row().Values)
+	}
+	return out, rows.Err()
+}
+
+// loadDemo creates the demo tenant at scale in a temporary folder, as make demo does (seed 1,
+// tenant Cust12020), and encodes its first cycle.
+func loadDemo(b *testing.B, scale int64) *demoTenant {
+	ctx := context.Background()
+	dir := b.TempDir()
+	start := time.Now()
+	src, err := tenant.Create(ctx, filepath.Join(dir, "source.db"), tenant.Config{Scale: scale, Seed: 1, Name: "Cust12020"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { src.Close() })
+	lsn, err := src.CurrentLSN(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := &demoTenant{src: src, tables: src.Tables(), counts: map[string]int64{}}
+	var loads []tableLoad
+	var total int64
+	for _, t := range d.tables {
+		n, err := src.RowCount(ctx, t.Name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.counts[t.Name] = n
+		total += n
+		loads = append(loads, tableLoad{table: t, sent: bulk.Counts{Inserted: n},
+			rows: func(emit func(bulk.Op, int64, []any) error) error {
+				rows, err := src.AllRows(ctx, t.Name)
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+					r := rows.Row()
+					if err := emit(r.Op, r.LSN, r.Values); err != nil {
+						return err
+					}
+				}
+				return rows.Err()
+			}})
+	}
+	if d.cycle, err = encodeCycle(dir, loads, wholeLanes, lsn, true); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(d.cycle.close)
+	b.Logf("demo tenant: %d tables, %d rows, %.1f MB of requests in %d RowData calls over %d lanes; made and encoded in %s",
+		len(d.tables), total, float64(d.cycle.bytes)/1e6, d.cycle.calls, len(d.cycle.lanes), time.Since(start).Round(time.Millisecond))
+	return d
+}
