@@ -23,9 +23,9 @@ func (b *brokenSession) Unwrap() error { return b.err }
 // Apply writes the rows into the table in one T-SQL transaction on one pinned session, with the
 // new LSN when opts.LSN reports one. Rows go in segments of consecutive rows with the same
 // columns. Keyed tables load each segment by bulk copy into a #staging heap and MERGE the last
-// state of each key into the table. A fresh table (opts.Fresh: created or wiped this cycle, inserts only since) and a keyless table
-// take bulk copy straight into the table with TABLOCK instead, until a row arrives that cannot go
-// that way (a delete, a non-ASCII string for a varchar column) or, for a keyed table, a chunk hits
+// state of each key into the table. A fresh table (opts.Fresh: created or wiped this cycle,
+// inserts only since) takes bulk copy straight into the table with TABLOCK instead, and a
+// keyless table without TABLOCK (doc.go says why), until a row arrives that cannot go that way (a delete, a non-ASCII string for a varchar column) or, for a keyed table, a chunk hits
 // a duplicate key (rolled back to its savepoint and replayed through staging).
 func (m *Mirror) Apply(ctx context.Context, table schema.Table, rows bulk.Rows, opts bulk.ApplyOptions) (bulk.Counts, error) {
 	counts, err := m.apply(ctx, table, rows, opts)

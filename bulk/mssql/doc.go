@@ -19,11 +19,15 @@ and an Alter that would break a partner's index fails naming it.
 An Apply runs in one T-SQL transaction on one pinned session. Rows go in segments of
 consecutive rows with one column set. Keyed tables load each segment by bulk copy into a
 #staging heap of the session and MERGE each key's last state into the table WITH (HOLDLOCK),
-counting what it did from its OUTPUT. A fresh table (bulk.ApplyOptions.Fresh) and a keyless
-table take bulk copy straight into the table with TABLOCK until a row arrives that cannot go
-that way (a delete, a value bulk copy would garble); a fresh keyed table's rows go in chunks of
-Options.ChunkRows under a savepoint, and a chunk that meets a key that is there already is
-rolled back and replayed through staging.
+counting what it did from its OUTPUT. A fresh table (bulk.ApplyOptions.Fresh) takes bulk copy
+straight into the table with TABLOCK, and a keyless table takes it without TABLOCK, until a
+row arrives that cannot go that way (a delete, a value bulk copy would garble). A keyless
+table keeps its rows from call to call, and TABLOCK takes a bulk update lock for the whole
+transaction, which keeps "other processes that are not bulk importing data" out of the table
+(SQL Server's "Controlling Locking Behavior for Bulk Import"): the partner's readers would
+wait for the whole apply. A fresh keyed table's rows go in chunks of Options.ChunkRows under
+a savepoint, and a chunk that meets a key that is there already is rolled back and replayed
+through staging.
 
 # Locks
 
