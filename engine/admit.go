@@ -14,11 +14,11 @@ import (
 // every loader takes them in that order, so no two wait on each other in a circle.
 //
 // All three waits run under one deadline, the call's patience. Its clock runs only when the body
-// has ended and none of the call's own tables is being written: until the body ends a waiting
-// table's chunks go to its spool and harm no one, and while one of the call's tables is written
-// the call is moving (on SQLite, whose file takes one writer, its tables take turns). A table
-// still not let in after Wait without either fails as busy: what it waits for is held by other
-// calls.
+// has ended and none of the call's own tables is being written: while one of the call's tables
+// is written the call is moving (on SQLite, whose file takes one writer, its tables take turns),
+// and before the body ends the decoder itself waits for a table that is not let in, at most Wait
+// (Apply.awaitLoader). A table still not let in after Wait without either fails as busy: what
+// it waits for is held by other calls.
 type admission struct {
 	t           *tenant
 	tenantSlots *semaphore.Weighted
@@ -29,9 +29,10 @@ type admission struct {
 	losePatience context.CancelCauseFunc
 
 	mu      sync.Mutex
-	ended   bool        // the body has ended
-	writing int         // tables of this call let in and not yet released
-	clock   *time.Timer // running while ended and writing == 0
+	ended   bool          // the body has ended
+	writing int           // tables of this call let in and not yet released
+	changed chan struct{} // closed (and replaced) when writing changes
+	clock   *time.Timer   // running while ended and writing == 0
 }
 
 // newAdmission returns the admission of a call whose context is ctx: aborting the call ends
@@ -64,15 +65,40 @@ func (ad *admission) enter(table string) (release func(), err error) {
 	}
 	ad.mu.Lock()
 	ad.writing++
-	ad.tick()
+	ad.moved()
 	ad.mu.Unlock()
 	held = append(held, func() {
 		ad.mu.Lock()
 		ad.writing--
-		ad.tick()
+		ad.moved()
 		ad.mu.Unlock()
 	})
 	return release, nil
+}
+
+// moved follows a change of writing. ad.mu is held.
+func (ad *admission) moved() {
+	if ad.changed != nil {
+		close(ad.changed)
+		ad.changed = nil
+	}
+	ad.tick()
+}
+
+// writingNow reports whether one of the call's tables is being written, and returns a channel
+// closed when that may have changed.
+func (ad *admission) writingNow() (bool, <-chan struct{}) {
+	ad.mu.Lock()
+	defer ad.mu.Unlock()
+	if ad.changed == nil {
+		ad.changed = make(chan struct{})
+	}
+	return ad.writing > 0, ad.changed
+}
+
+// giveUp fails every table of the call still waiting to be let in, as busy.
+func (ad *admission) giveUp() {
+	ad.losePatience(fmt.Errorf("server busy: the table waited %s, with none of the call's tables being written, for a table lane held by another call, or a database connection", ad.wait))
 }
 
 // bodyEnded lets the patience clock run.
@@ -89,9 +115,7 @@ func (ad *admission) tick() {
 	run := ad.ended && ad.writing == 0
 	switch {
 	case run && ad.clock == nil:
-		ad.clock = time.AfterFunc(ad.wait, func() {
-			ad.losePatience(fmt.Errorf("server busy: the table waited %s, after the body ended and with none of the call's tables being written, for a table lane held by another call, or a database connection", ad.wait))
-		})
+		ad.clock = time.AfterFunc(ad.wait, ad.giveUp)
 	case !run && ad.clock != nil:
 		ad.clock.Stop()
 		ad.clock = nil

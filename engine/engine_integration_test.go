@@ -823,6 +823,78 @@ func TestLaneSerializesAndTimesOut(t *testing.T) {
 	})
 }
 
+// A call whose table waits for another call's lane, with none of its own tables being written,
+// holds its body where it is (the decoder waits) instead of spooling its rows, and goes on once
+// the lane is free.
+func TestWaitingTableHoldsTheBody(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend, _ *engine.Engine) {
+		e := engine.New(b.target, engine.Options{Wait: 10 * time.Second, ChunkRows: 2})
+		const tenant = "Cust11b"
+		sync_(t, e, tenant, contact())
+		first, err := e.BeginApply(ctx, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := first.Batch("contact", []string{"contact_id"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			if err := w.Add(bulk.Insert, []any{int64(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(100 * time.Millisecond) // let the first loader take the lane
+
+		second, err := e.BeginApply(ctx, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w2, err := second.Batch("contact", []string{"contact_id"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		added := make(chan error, 1)
+		go func() {
+			// The second row fills a chunk of two: sending it must wait for the lane.
+			for i := range 4 {
+				if err := w2.Add(bulk.Insert, []any{int64(100 + i)}); err != nil {
+					added <- err
+					return
+				}
+			}
+			added <- nil
+		}()
+		select {
+		case err := <-added:
+			t.Fatalf("the second call's rows were taken while its table waited for the lane (err %v): they were spooled", err)
+		case <-time.After(300 * time.Millisecond):
+		}
+
+		w.SetLSN(2)
+		w.Close()
+		if res, err := first.Finish(); err != nil || res[0].Err != nil || res[0].LSN != 2 {
+			t.Fatalf("first call: %+v %v", res, err)
+		}
+		select {
+		case err := <-added:
+			if err != nil {
+				t.Fatalf("second call's rows: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the second call's rows still wait after the first call ended")
+		}
+		w2.SetLSN(3)
+		w2.Close()
+		if res, err := second.Finish(); err != nil || res[0].Err != nil || res[0].LSN != 3 {
+			t.Fatalf("second call: %+v %v", res, err)
+		}
+		if c := contents(t, b, tenant, "SELECT count(*) FROM contact"); c != "9" {
+			t.Fatalf("rows: %s, want 9", c)
+		}
+	})
+}
+
 func TestMirrorDeletedBetweenCycles(t *testing.T) {
 	forEach(t, func(t *testing.T, b backend, e *engine.Engine) {
 		const tenant = "Cust12"

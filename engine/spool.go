@@ -14,18 +14,21 @@ import (
 	"github.com/mirrord/mirrord/bulk"
 )
 
-// spool holds a table's chunks on disk while its loader waits for its lane and apply slots, so
-// that a decoder never waits on a loader that has not started: however many tables a call
-// carries and however few connections there are, decoding reaches the end of the body, every
-// started loader commits, and the waiting ones get their turn. Memory stays bounded: chunks
-// go to a temporary file, not a queue. It is the only spool between the body and the database:
+// spool holds a table's chunks on disk while its loader waits for its lane and apply slots and
+// another table of the same call is being written, so that a decoder never waits on a loader
+// that waits on its own call: however many tables a call carries and however few connections
+// there are, decoding reaches the end of the body, every started loader commits, and the
+// waiting ones get their turn. (When none of the call's tables is being written, the decoder
+// waits instead: Apply.awaitLoader.) Memory stays bounded: chunks go to a temporary file, not a
+// queue. It is the only spool between the body and the database:
 // a mirror that writes fewer tables at once than the engine would apply (a SQLite file writes
 // one) says so (bulk.WriterLimiter), and its tenant's tables wait here, not inside the mirror.
 type spool struct {
 	dir string
 
 	mu     sync.Mutex
-	closed bool // the loader has taken over: the decoder sends on the channel from now on
+	closed bool          // the loader has taken over: the decoder sends on the channel from now on
+	taken  chan struct{} // closed with closed, for a decoder waiting for the loader
 	f      *os.File
 	w      *bufio.Writer
 	buf    []byte
@@ -58,10 +61,26 @@ func (s *spool) write(c *chunk) (bool, error) {
 	return true, nil
 }
 
+// takenOver returns a channel closed once the loader has taken over (or given up).
+func (s *spool) takenOver() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.taken == nil {
+		s.taken = make(chan struct{})
+		if s.closed {
+			close(s.taken)
+		}
+	}
+	return s.taken
+}
+
 // takeOver ends writing and returns a reader of what was spooled (nil when nothing was).
 func (s *spool) takeOver() (*spoolReader, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.closed && s.taken != nil {
+		close(s.taken)
+	}
 	s.closed = true
 	if s.f == nil {
 		return nil, nil

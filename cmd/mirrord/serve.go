@@ -76,7 +76,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.maxBody, "max-body", "largest request body accepted, before and after decompression (bytes, or with KiB, MiB, GiB)")
 	fs.IntVar(&f.maxApplies, "max-applies", engine.DefaultMaxApplies, "table applies running at once across all tenants: the cap on database connections in use")
 	fs.IntVar(&f.maxPerTenant, "max-applies-per-tenant", engine.DefaultMaxAppliesPerTenant, "table applies of one tenant at once (PostgreSQL opens one more connection per tenant for catalog reads)")
-	fs.StringVar(&f.spoolDir, "spool-dir", "", "folder for the temporary files of rows whose table waits for a connection (default: the system's temporary folder)")
+	fs.StringVar(&f.spoolDir, "spool-dir", "", "folder for the temporary files of rows whose table waits for a connection while another table of the same call is written (default: the system's temporary folder)")
 	fs.Var(&f.maxInflight, "max-inflight", "decoded row bytes that may wait between decoders and loaders")
 	fs.IntVar(&f.chunkRows, "chunk-rows", engine.DefaultChunkRows, "rows a decoder hands to a loader at a time")
 	fs.DurationVar(&f.wait, "wait", engine.DefaultWait, "longest wait for a busy table, an apply slot or in-flight budget before a call fails")
