@@ -35,7 +35,8 @@ func ParseValue(col schema.Column, text string) (any, error) {
 	case schema.FamilyTime:
 		return parseTime(col, text)
 	case schema.FamilyDateTime:
-		return parseDateTime(col, text)
+		p := newDateTimeParser(col)
+		return p.parse(text)
 	case schema.FamilyDateTimeOffset:
 		return parseDateTimeOffset(col, text)
 	case schema.FamilyBinary:
@@ -46,6 +47,23 @@ func ParseValue(col schema.Column, text string) (any, error) {
 		return parseString(col, text)
 	}
 	return nil, fmt.Errorf("no value of unknown type %q can be read", string(col.Type))
+}
+
+// Parser returns ParseValue for col as a function of the text alone: a caller that parses many
+// values of one column (a decoder, row after row) decides the column's type and limits once,
+// not at every value. col must be normalized.
+func Parser(col schema.Column) func(text string) (any, error) {
+	switch col.Type.Family() {
+	case schema.FamilyInteger:
+		lo, hi, _ := col.Type.IntegerRange()
+		return func(text string) (any, error) { return parseInt(col, text, lo, hi) }
+	case schema.FamilyDateTime:
+		p := newDateTimeParser(col)
+		return p.parse
+	case schema.FamilyString:
+		return func(text string) (any, error) { return parseString(col, text) }
+	}
+	return func(text string) (any, error) { return ParseValue(col, text) }
 }
 
 // FormatValue is the inverse of ParseValue: the canonical text form of v for col, so that

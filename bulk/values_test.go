@@ -143,6 +143,9 @@ func TestParseValueCanonical(t *testing.T) {
 		if !EqualValues(got, tt.want) {
 			t.Errorf("ParseValue(%s, %q) = %#v, want %#v", tt.col.TypeString(), tt.text, got, tt.want)
 		}
+		if fromParser, err := Parser(tt.col)(tt.text); err != nil || !EqualValues(fromParser, got) {
+			t.Errorf("Parser(%s)(%q) = %#v, %v; want ParseValue's %#v", tt.col.TypeString(), tt.text, fromParser, err, got)
+		}
 		if d, ok := got.(Decimal); ok && string(d) != tt.canonical {
 			t.Errorf("ParseValue(%s, %q) = %q, want exactly %q", tt.col.TypeString(), tt.text, d, tt.canonical)
 		}
@@ -273,6 +276,9 @@ func TestParseValueErrors(t *testing.T) {
 		msg := err.Error()
 		if !strings.Contains(msg, tt.want) || !strings.Contains(msg, tt.col.TypeString()) {
 			t.Errorf("ParseValue(%s, %q) error %q does not say %q and name the type", tt.col.TypeString(), tt.text, msg, tt.want)
+		}
+		if _, err := Parser(tt.col)(tt.text); err == nil || err.Error() != msg {
+			t.Errorf("Parser(%s)(%q) error %v, want ParseValue's %q", tt.col.TypeString(), tt.text, err, msg)
 		}
 	}
 }
@@ -424,5 +430,37 @@ func BenchmarkParseValue(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// unixDays must agree with time.Date on every day mirrord reads: the years 1 to 9999, leap days
+// and the days around the ends of months and years.
+func TestUnixDaysAgreesWithTimeDate(t *testing.T) {
+	check := func(y, m, d int) {
+		want := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC).Unix() / 86400 // midnight: exact
+		if got := unixDays(y, m, d); got != want {
+			t.Fatalf("unixDays(%04d-%02d-%02d) = %d, want %d", y, m, d, got, want)
+		}
+	}
+	for y := 1; y <= 9999; y++ {
+		for m := 1; m <= 12; m++ {
+			check(y, m, 1)
+			check(y, m, daysIn(y, m))
+		}
+	}
+	for _, y := range []int{1, 4, 100, 400, 1600, 1900, 1970, 2000, 2024, 2100, 9996, 9999} {
+		for m := 1; m <= 12; m++ {
+			for d := 1; d <= daysIn(y, m); d++ {
+				check(y, m, d)
+			}
+		}
+	}
+	// The value is the same time.Time as time.Date's, zone included, so that == holds.
+	v, err := ParseValue(schema.Column{Name: "c", Type: schema.DateTime2, Scale: 7}, "2024-02-29T23:59:59.1234567")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2024, 2, 29, 23, 59, 59, 123456700, time.UTC); v != any(want) {
+		t.Fatalf("ParseValue = %#v, want %#v", v, want)
 	}
 }

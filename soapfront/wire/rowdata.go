@@ -93,6 +93,7 @@ type batchReader struct {
 	seenCols  bool
 	cols      []schema.Column
 	copyText  []bool // per column: parsed values may keep their text, so it must be copied
+	parsers   []func(string) (any, error)
 	values    []any
 	row       int
 	// vName is a <V> as this body writes it, valid while the namespaces stay as they were at
@@ -232,8 +233,10 @@ func (b *batchReader) open() error {
 	}
 	b.values = make([]any, len(b.cols))
 	b.copyText = make([]bool, len(b.cols))
+	b.parsers = make([]func(string) (any, error), len(b.cols))
 	for i, c := range b.cols {
 		b.copyText[i] = !parsedAlone[c.Type]
+		b.parsers[i] = bulk.Parser(c)
 	}
 	return nil
 }
@@ -432,11 +435,11 @@ func (b *batchReader) setValue(i int, text []byte, isNil bool) error {
 // values never refer to it; the parse is repeated on a copy for the error, which may quote it.
 func (b *batchReader) parse(i int, text []byte) (any, error) {
 	if b.copyText[i] {
-		return bulk.ParseValue(b.cols[i], b.d.keep(text))
+		return b.parsers[i](b.d.keep(text))
 	}
-	v, err := bulk.ParseValue(b.cols[i], unsafe.String(unsafe.SliceData(text), len(text)))
+	v, err := b.parsers[i](unsafe.String(unsafe.SliceData(text), len(text)))
 	if err != nil {
-		_, err = bulk.ParseValue(b.cols[i], string(text))
+		_, err = b.parsers[i](string(text))
 		return nil, err
 	}
 	return v, nil
