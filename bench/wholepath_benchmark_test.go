@@ -99,7 +99,9 @@ package bench
 // table of 4M rows, PostgreSQL and SQLite, in several minutes), MIRRORD_BENCH_WHOLE_BASE (1000000),
 // MIRRORD_BENCH_WHOLE_CHANGES (100000), MIRRORD_BENCH_WHOLE_DEMO (50000). The PostgreSQL parts
 // skip without MIRRORD_TEST_PG_DSN, the SQLite parts without the sqlite3 shell. On a 2-core
-// machine the defaults take about 35 s with -benchtime 1x -count 1, and 4.5 minutes with
+// machine the defaults take about 100 s with -benchtime 1x -count 1 (with BenchmarkDecode, on a
+// stock server). The run below took 4.5 minutes before the upsert baselines, which add a base
+// load of BASE rows per incremental iteration:
 //
 //	MIRRORD_TEST_PG_DSN=… go test ./bench -run '^$' -bench '^BenchmarkWholePath$' -benchtime 3x -count 3 -timeout 60m
 

@@ -202,6 +202,11 @@ func (p *pgSide) count(ctx context.Context, tenant string, raw bool, table, wher
 }
 
 func (p *pgSide) compare(ctx context.Context, rawTenant, mirrorTenant string, tables []schema.Table) (string, error) {
+	return p.compareWith(ctx, "the raw load", rawTenant, mirrorTenant, tables)
+}
+
+// compareWith compares the tables of a baseline's tenant, named what, with mirrord's.
+func (p *pgSide) compareWith(ctx context.Context, what, rawTenant, mirrorTenant string, tables []schema.Table) (string, error) {
 	raw, err := p.connect(ctx, rawTenant)
 	if err != nil {
 		return "", err
@@ -222,10 +227,10 @@ func (p *pgSide) compare(ctx context.Context, rawTenant, mirrorTenant string, ta
 			return "", err
 		}
 		if a != m {
-			return "", fmt.Errorf("table %s: the raw load holds %s, mirrord %s", t.Name, a, m)
+			return "", fmt.Errorf("table %s: %s holds %s, mirrord %s", t.Name, what, a, m)
 		}
 	}
-	return fmt.Sprintf("every row of %d tables equal in the raw load and mirrord's mirror (md5 of the rows' text)", len(tables)), nil
+	return fmt.Sprintf("every row of %d tables equal in %s and mirrord's mirror (md5 of the rows' text)", len(tables), what), nil
 }
 
 func (p *pgSide) drop(ctx context.Context, mirrorTenant string, rawTenants ...string) error {

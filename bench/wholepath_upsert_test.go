@@ -293,11 +293,7 @@ func (p *pgSide) upsertLoad(ctx context.Context, tenant string, u *upsertLoad) (
 }
 
 func (p *pgSide) compareUpsert(ctx context.Context, upsertTenant, mirrorTenant string, tables []schema.Table) (string, error) {
-	note, err := p.compare(ctx, upsertTenant, mirrorTenant, tables)
-	if err != nil {
-		return "", fmt.Errorf("the upsert baseline against mirrord: %w", err)
-	}
-	return "upsert baseline: " + note, nil
+	return p.compareWith(ctx, "the upsert baseline", upsertTenant, mirrorTenant, tables)
 }
 
 func (s *sqliteSide) prepareUpsert(ctx context.Context, tenant string, u *upsertLoad) error {
