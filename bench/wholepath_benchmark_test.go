@@ -15,12 +15,22 @@ package bench
 //
 //	PostgreSQL/Repopulate   ROWS contact rows (bench/contact) into a new tenant's empty table,
 //	                        against pgx CopyFrom of the same rows into an empty table made by
-//	                        the pgsql target's own DDL in a fresh database.
+//	                        the pgsql target's own DDL in a fresh database. CopyFrom takes the
+//	                        rows from a generator that makes each as it is asked for (inside
+//	                        the raw clock), so that no load holds millions of rows.
 //	PostgreSQL/Incremental  CHANGES changes, 60% updates, 25% inserts, 15% deletes, each key at
 //	                        most once (incrementalChanges), to a table of BASE rows (loaded
 //	                        through the engine before the clock, then VACUUM ANALYZE); sent as
 //	                        the Task sends changes, live rows first in random order, deletes
-//	                        last. Against CopyFrom of CHANGES rows into an empty table.
+//	                        last. Against CopyFrom of CHANGES rows into an empty table, and
+//	                        against the database's own upsert (wholepath_upsert_test.go): the
+//	                        same changes in the same order as single-row INSERT … ON CONFLICT DO
+//	                        UPDATE and DELETE statements, a pgx.Batch in a transaction of its
+//	                        own per group of as many rows as one of mirrord's RowData calls
+//	                        carries, into a copy of the base (loaded for both sides: a base of
+//	                        the same rows, through an engine of its own, then VACUUM ANALYZE).
+//	                        Random-key changes to a large table cost the database far more than
+//	                        appending to an empty one, so ratio says little here; vs-upsert does.
 //	SQLite/Repopulate       the same load into the engine's SQLite target (a temporary folder),
 //	SQLite/Incremental      against one run of the sqlite3 shell (the whole process timed) doing
 //	                        .import --csv of a CSV file of the same rows, written before the
@@ -28,7 +38,12 @@ package bench
 //	                        The shell sets mirrord's connection pragmas (journal_mode WAL,
 //	                        synchronous NORMAL, foreign_keys off, busy_timeout) and .import runs
 //	                        each file in one transaction. What CSV cannot carry (NULL, binary):
-//	                        rawload_test.go.
+//	                        rawload_test.go. The incremental load also against one run of the
+//	                        shell, with the same pragmas, executing the upsert baseline's
+//	                        statements (BEGIN and COMMIT around each group) from a file written
+//	                        before the clock, values as SQL literals of what mirrord stores
+//	                        (NULL as NULL, binary as a BLOB), into a file holding the base,
+//	                        loaded for it through an engine of its own.
 //	Demo/SQLite             the synthetic demo tenant (bench/tenant, as make demo creates it:
 //	Demo/PostgreSQL         seed 1, 31 tables, rows of about 1 KB; DEMO rows) mirrored from
 //	                        empty as mirrortask sync's first cycle sends it: every table in
@@ -38,15 +53,17 @@ package bench
 //	                        same rows: CopyFrom per table, one after another, into tables made by
 //	                        the target's DDL; or one sqlite3 run with an .import per table.
 //
-// Each iteration makes fresh tenants for both loads and runs them one after the other, the raw
-// load first on even iterations and mirrord first on odd ones. Before each come a collection of
+// Each iteration makes fresh tenants for every load and runs them one after the other, the raw
+// load first on even iterations and mirrord first on odd ones (the upsert baseline between). Before each come a collection of
 // this process's heap and, on PostgreSQL, a CHECKPOINT, so that neither pays for what the other
 // left; the raw load's rows are made or read (untimed) for each PostgreSQL load and let go after
 // it. A single iteration's ratio moved by up to a third between runs on a shared 2-core machine:
 // compare runs of several iterations. Afterwards every table's row count is checked in both databases, every RowData answer
 // and the ReplicationCompleted summary against the rows sent; on the first iteration every row
 // too (equal digests of the rows on PostgreSQL, equal values on SQLite), and in every
-// incremental one the rows of the new generation. Timings are only reported, never asserted.
+// incremental one the rows of the new generation. The upsert baseline's row count is checked in
+// every iteration, and on the first its content against mirrord's (exactly, NULLs and all).
+// Timings are only reported, never asserted.
 // Metrics:
 //
 //	ns/op, MB/s     the whole path's cycle (b's timer runs for it only); MB are request bytes
@@ -56,23 +73,51 @@ package bench
 //	mirrord-cpu-s   CPU seconds of this process (getrusage: server, engine, target driver and
 //	                the sending client) during the whole path, per op
 //	MB/cpu-s        request bytes per CPU second of this process during the whole path
+//	upsert-rows/s   incremental loads: rows of all iterations / summed time of the database's
+//	                own upsert of the same changes
+//	vs-upsert       mirrord-rows/s / upsert-rows/s
+//	decode-MB/cpu-s RowData request bytes / the CPU time of decoding them inside the real cycle:
+//	                a CPU profile of this process (runtime/pprof, 100 samples a second) runs
+//	                for the whole path's span, and decoding is the samples whose stack runs
+//	                through wire.(*Decoder).RowData but not through soapfront's batchSink.Add
+//	                nor anything of package engine (what the decoder hands on is the engine's
+//	                cost). The decoder's own reads of the request body and the collector's
+//	                assists charged to its allocations count in; the collector's background
+//	                workers are attributed to no stack, so the figure is an upper bound.
+//	                Compare with BenchmarkDecode, the decoder alone on the same bytes. Not
+//	                reported when go test's -cpuprofile holds the profiler.
+//	decode-share    that CPU time / all CPU time profiled
+//	first-million-rows/s, last-million-rows/s, last/first
+//	                Repopulate of at least 2,000,000 rows: the rows of the RowData calls up to
+//	                the one carrying row 1,000,000, over the time from the cycle's first call to
+//	                that call's answer; the rows after the call carrying row ROWS-1,000,000,
+//	                over the time from its answer to the answer of the call carrying the last
+//	                row; and the second rate over the first. A load that slows as its table
+//	                grows shows here.
 //
-// Sizes: MIRRORD_BENCH_WHOLE_ROWS (default 200000), MIRRORD_BENCH_WHOLE_BASE (1000000),
+// Sizes: MIRRORD_BENCH_WHOLE_ROWS (default 200000; 4000000 gives the per-million rates of one
+// table of 4M rows, PostgreSQL and SQLite, in several minutes), MIRRORD_BENCH_WHOLE_BASE (1000000),
 // MIRRORD_BENCH_WHOLE_CHANGES (100000), MIRRORD_BENCH_WHOLE_DEMO (50000). The PostgreSQL parts
 // skip without MIRRORD_TEST_PG_DSN, the SQLite parts without the sqlite3 shell. On a 2-core
-// machine the defaults take about 35 s with -benchtime 1x -count 1, and 4.5 minutes with
+// machine the defaults take about 100 s with -benchtime 1x -count 1 (with BenchmarkDecode, on a
+// stock server). The run below took 4.5 minutes before the upsert baselines, which add a base
+// load of BASE rows per incremental iteration:
 //
 //	MIRRORD_TEST_PG_DSN=… go test ./bench -run '^$' -bench '^BenchmarkWholePath$' -benchtime 3x -count 3 -timeout 60m
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/mirrord/mirrord/bench/contact"
 	"github.com/mirrord/mirrord/bench/tenant"
@@ -126,6 +171,18 @@ type wholeBench struct {
 	iters              int
 	raw, whole, cpu    time.Duration
 	rowsPerOp, bytesOp int64
+
+	// The upsert baseline's iterations and summed time.
+	upsertIters int
+	upsert      time.Duration
+	// The CPU profile of the whole path: decoding's CPU, all of it, and the RowData bytes of
+	// the profiled cycles.
+	prof                  cpuProfiler
+	decodeCPU, profileCPU time.Duration
+	profiledBytes         int64
+	// The first and last million rows of large loads: rows and times, summed over iterations.
+	firstRows, lastRows int64
+	first, last         time.Duration
 }
 
 func newWholeBench(b *testing.B, side wholeSide) *wholeBench {
@@ -149,6 +206,14 @@ type wholeIteration struct {
 	wantMirror, wantRaw map[string]int64
 	// base loads mirrord's tenant before its cycle (untimed); nil when it starts empty.
 	base func(ctx context.Context, tenant string) error
+	// upsert is the database's own upsert of the same changes, a second baseline; nil for none.
+	// wantUpsert is its table's row count afterwards, and upsertCheck whether to compare its
+	// content with mirrord's.
+	upsert      *upsertLoad
+	wantUpsert  int64
+	upsertCheck bool
+	// perMillion asks for the rates of the first and the last million rows of the cycle.
+	perMillion bool
 	// check runs after the row counts; nil for none.
 	check func(ctx context.Context, rawTenant, mirrorTenant string) (string, error)
 	// after runs at the end of the iteration; nil for nothing.
@@ -159,9 +224,15 @@ type wholeIteration struct {
 // b's timer is stopped on entry and on return.
 func (w *wholeBench) iterate(b *testing.B, i int, it wholeIteration) {
 	ctx := context.Background()
-	rawTenant, mirrorTenant := fmt.Sprintf("raw%d", i+1), fmt.Sprintf("whole%d", i+1)
+	rawTenant, mirrorTenant, upsertTenant := fmt.Sprintf("raw%d", i+1), fmt.Sprintf("whole%d", i+1), fmt.Sprintf("upsert%d", i+1)
 	if err := w.side.prepareRaw(ctx, rawTenant, it.cycle.tables); err != nil {
 		b.Fatal(err)
+	}
+	if it.upsert != nil {
+		// The upsert baseline's base is loaded as mirrord's is, through an engine of its own.
+		if err := w.side.prepareUpsert(ctx, upsertTenant, it.upsert); err != nil {
+			b.Fatalf("upsert baseline: %v", err)
+		}
 	}
 	if it.base != nil {
 		if err := it.base(ctx, mirrorTenant); err != nil {
@@ -192,19 +263,44 @@ func (w *wholeBench) iterate(b *testing.B, i int, it wholeIteration) {
 	}
 	whole := func() {
 		settle()
-		took, cpu, err := w.client.run(b, mirrorTenant, it.cycle, it.wantLSN, it.wantChange)
+		run, err := w.client.run(b, mirrorTenant, it.cycle, it.wantLSN, it.wantChange, &w.prof)
+		if run.profiled {
+			decode, total, perr := w.prof.sums()
+			if perr != nil {
+				b.Fatal(perr)
+			}
+			w.decodeCPU += decode
+			w.profileCPU += total
+			w.profiledBytes += it.cycle.bytes
+		}
 		if err != nil {
 			b.Fatalf("whole path: %v", err)
 		}
-		w.whole += took
-		w.cpu += cpu
+		w.whole += run.took
+		w.cpu += run.cpu
+		if it.perMillion {
+			w.addMillions(b, i, run, it.cycle.rows)
+		}
 	}
-	if i%2 == 0 {
-		raw()
-		whole()
-	} else {
-		whole()
-		raw()
+	upsert := func() {
+		settle()
+		took, err := w.side.upsertLoad(ctx, upsertTenant, it.upsert)
+		if err != nil {
+			b.Fatalf("upsert baseline: %v", err)
+		}
+		w.upsert += took
+		w.upsertIters++
+	}
+	// mirrord and each baseline swap order from one iteration to the next.
+	loads := []func(){raw, whole}
+	if it.upsert != nil {
+		loads = []func(){raw, upsert, whole}
+	}
+	if i%2 == 1 {
+		slices.Reverse(loads)
+	}
+	for _, load := range loads {
+		load()
 	}
 	for _, t := range it.cycle.tables {
 		for _, side := range []struct {
@@ -228,7 +324,25 @@ func (w *wholeBench) iterate(b *testing.B, i int, it wholeIteration) {
 		}
 		b.Log(note)
 	}
-	if err := w.side.drop(ctx, rawTenant, mirrorTenant); err != nil {
+	drop := []string{rawTenant}
+	if it.upsert != nil {
+		drop = append(drop, upsertTenant)
+		n, err := w.side.count(ctx, upsertTenant, true, it.upsert.table.Name, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != it.wantUpsert {
+			b.Fatalf("tenant %s: table %s holds %d rows after the upsert baseline, want %d", upsertTenant, it.upsert.table.Name, n, it.wantUpsert)
+		}
+		if it.upsertCheck {
+			note, err := w.side.compareUpsert(ctx, upsertTenant, mirrorTenant, []schema.Table{it.upsert.table})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Log(note)
+		}
+	}
+	if err := w.side.drop(ctx, mirrorTenant, drop...); err != nil {
 		b.Fatal(err)
 	}
 	w.iters++
@@ -249,6 +363,55 @@ func (w *wholeBench) report(b *testing.B) {
 	b.ReportMetric(w.raw.Seconds()/w.whole.Seconds(), "ratio")
 	b.ReportMetric(w.cpu.Seconds()/n, "mirrord-cpu-s")
 	b.ReportMetric(float64(w.bytesOp)*n/1e6/w.cpu.Seconds(), "MB/cpu-s")
+	if w.upsertIters > 0 && w.upsert > 0 {
+		upsertRate := float64(w.rowsPerOp) * float64(w.upsertIters) / w.upsert.Seconds()
+		b.ReportMetric(upsertRate, "upsert-rows/s")
+		b.ReportMetric(rows/w.whole.Seconds()/upsertRate, "vs-upsert")
+	}
+	if w.decodeCPU > 0 && w.profileCPU > 0 {
+		b.ReportMetric(float64(w.profiledBytes)/1e6/w.decodeCPU.Seconds(), "decode-MB/cpu-s")
+		b.ReportMetric(w.decodeCPU.Seconds()/w.profileCPU.Seconds(), "decode-share")
+	}
+	if w.first > 0 && w.last > 0 {
+		first := float64(w.firstRows) / w.first.Seconds()
+		last := float64(w.lastRows) / w.last.Seconds()
+		b.ReportMetric(first, "first-million-rows/s")
+		b.ReportMetric(last, "last-million-rows/s")
+		b.ReportMetric(last/first, "last/first")
+	}
+}
+
+// million is the span of a large load whose rates are reported.
+const million = 1_000_000
+
+// addMillions adds the first and the last million rows of a cycle of total rows: from the
+// cycle's first call to the answer of the RowData call carrying row 1,000,000, and from the
+// answer of the call carrying row total-1,000,000 to that of the call carrying the last row.
+// The rows counted are those of the calls between, so a span is within a call of a million.
+func (w *wholeBench) addMillions(b *testing.B, i int, run wholeRun, total int64) {
+	answers := slices.Clone(run.answers)
+	slices.SortFunc(answers, func(a, b rowAnswer) int { return cmp.Compare(a.at, b.at) })
+	var rows, firstRows, lastFrom int64
+	var first, lastStart time.Duration
+	for _, a := range answers {
+		rows += a.rows
+		if first == 0 && rows >= million {
+			firstRows, first = rows, a.at
+		}
+		if lastStart == 0 && rows >= total-million {
+			lastFrom, lastStart = rows, a.at
+		}
+	}
+	if rows != total || first == 0 || lastStart == 0 {
+		b.Fatalf("the RowData answers carried %d rows, want %d (at least %d)", rows, total, 2*million)
+	}
+	end := answers[len(answers)-1].at
+	w.firstRows += firstRows
+	w.first += first
+	w.lastRows += total - lastFrom
+	w.last += end - lastStart
+	b.Logf("iteration %d: first %d rows in %s, last %d rows in %s", i+1, firstRows, first.Round(time.Millisecond),
+		total-lastFrom, (end - lastStart).Round(time.Millisecond))
 }
 
 // loop runs the iterations that next makes, under b.Loop, and reports.
@@ -266,19 +429,24 @@ func (w *wholeBench) loop(b *testing.B, next func(i int) wholeIteration) {
 	w.report(b)
 }
 
-// contactRows makes rows 1..n of generation gen of the contact table.
-func contactRows(n int64, gen int) func() ([][]any, error) {
-	return func() ([][]any, error) {
-		rows := make([][]any, n)
-		for i := range rows {
-			rows[i] = contact.Row(int64(i+1), gen)
-		}
-		return rows, nil
-	}
+// contactRows gives rows 1..n of generation gen of the contact table, each made as it is asked
+// for: a load of millions of rows never holds them all.
+func contactRows(n int64, gen int) func() (pgx.CopyFromSource, error) {
+	return func() (pgx.CopyFromSource, error) { return &contactSource{n: n, gen: gen}, nil }
 }
 
-func wholeRepopulate(b *testing.B, side wholeSide, n int64) {
-	cycle, err := encodeCycle(b.TempDir(), []tableLoad{{
+type contactSource struct {
+	id, n int64
+	gen   int
+}
+
+func (s *contactSource) Next() bool             { s.id++; return s.id <= s.n }
+func (s *contactSource) Values() ([]any, error) { return contact.Row(s.id, s.gen), nil }
+func (s *contactSource) Err() error             { return nil }
+
+// contactCycle encodes a cycle that repopulates the contact table with rows 1..n.
+func contactCycle(dir string, n int64) (*wholeCycle, error) {
+	return encodeCycle(dir, []tableLoad{{
 		table: contact.Table,
 		sent:  bulk.Counts{Inserted: n},
 		rows: func(emit func(bulk.Op, int64, []any) error) error {
@@ -290,6 +458,10 @@ func wholeRepopulate(b *testing.B, side wholeSide, n int64) {
 			return nil
 		},
 	}}, wholeLanes, n, true)
+}
+
+func wholeRepopulate(b *testing.B, side wholeSide, n int64) {
+	cycle, err := contactCycle(b.TempDir(), n)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -298,7 +470,8 @@ func wholeRepopulate(b *testing.B, side wholeSide, n int64) {
 	want := map[string]int64{contact.Table.Name: n}
 	w := newWholeBench(b, side)
 	w.loop(b, func(i int) wholeIteration {
-		it := wholeIteration{cycle: cycle, raw: []rawTable{raw}, wantLSN: bulk.NoLSN, wantChange: "Created", wantMirror: want, wantRaw: want}
+		it := wholeIteration{cycle: cycle, raw: []rawTable{raw}, wantLSN: bulk.NoLSN, wantChange: "Created", wantMirror: want, wantRaw: want,
+			perMillion: n >= 2*million}
 		if i == 0 {
 			it.check = func(ctx context.Context, rawTenant, mirrorTenant string) (string, error) {
 				return side.compare(ctx, rawTenant, mirrorTenant, cycle.tables)
@@ -347,12 +520,20 @@ func wholeIncremental(b *testing.B, side wholeSide, base, changes int64) {
 			b.Fatal(err)
 		}
 		name := contact.Table.Name
+		groups, err := callGroups(cycle)
+		if err != nil {
+			b.Fatal(err)
+		}
 		return wholeIteration{
 			cycle: cycle, raw: []rawTable{side.rawTable(b, contact.Table, contactRows(changes, gen))},
 			wantLSN: base, wantChange: "None",
 			wantMirror: map[string]int64{name: base + sent.Inserted - sent.Deleted},
 			wantRaw:    map[string]int64{name: changes},
-			after:      cycle.close,
+			// The same changes in the same order, in transactions of one call's rows each.
+			upsert:      &upsertLoad{table: contact.Table, base: base, changes: ordered, groups: groups},
+			wantUpsert:  base + sent.Inserted - sent.Deleted,
+			upsertCheck: i == 0,
+			after:       cycle.close,
 			base: func(ctx context.Context, tenant string) error {
 				return engineLoad(ctx, w.srv.engine, tenant, base)
 			},
@@ -410,7 +591,10 @@ func wholeDemo(b *testing.B, side wholeSide, scale int64) {
 	var raws []rawTable
 	want := map[string]int64{}
 	for _, t := range d.tables {
-		raws = append(raws, side.rawTable(b, t, func() ([][]any, error) { return d.rows(t.Name) }))
+		raws = append(raws, side.rawTable(b, t, func() (pgx.CopyFromSource, error) {
+			rows, err := d.rows(t.Name)
+			return pgx.CopyFromRows(rows), err
+		}))
 		want[t.Name] = d.counts[t.Name]
 	}
 	w := newWholeBench(b, side)

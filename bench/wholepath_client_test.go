@@ -362,11 +362,28 @@ func (c *wholeClient) authenticate(ctx context.Context, tenant string) error {
 	return nil
 }
 
+// wholeRun is what the client saw of one cycle.
+type wholeRun struct {
+	took, cpu time.Duration
+	// profiled says whether a CPU profile ran for the cycle's span.
+	profiled bool
+	// answers are the RowData answers in the order they arrived.
+	answers []rowAnswer
+}
+
+// rowAnswer is one RowData answer: when it arrived, counted from the cycle's first call, and
+// the rows its call carried.
+type rowAnswer struct {
+	at   time.Duration
+	rows int64
+}
+
 // run sends the cycle for tenant, after Authenticate, and times it from the first call to the
 // last answer, with b's timer running for that span only. Every call gets a token of its own,
 // signed before the clock starts. TableSchema must answer every table at wantLSN with
-// wantChange; every RowData answer and the ReplicationCompleted summary are checked.
-func (c *wholeClient) run(b *testing.B, tenant string, cy *wholeCycle, wantLSN int64, wantChange string) (took, cpu time.Duration, err error) {
+// wantChange; every RowData answer and the ReplicationCompleted summary are checked. prof, when
+// it can, profiles this process's CPU for the same span.
+func (c *wholeClient) run(b *testing.B, tenant string, cy *wholeCycle, wantLSN int64, wantChange string, prof *cpuProfiler) (wholeRun, error) {
 	ctx := context.Background()
 	tokens := map[*wholeRequest]string{}
 	all := []*wholeRequest{cy.schema, cy.complete}
@@ -377,22 +394,47 @@ func (c *wholeClient) run(b *testing.B, tenant string, cy *wholeCycle, wantLSN i
 		all = append(all, lane...)
 	}
 	for _, r := range all {
+		var err error
 		if tokens[r], err = c.issue(tenant, ""); err != nil {
-			return 0, 0, err
+			return wholeRun{}, err
 		}
 	}
+	tl := &timeline{answers: make([]rowAnswer, 0, cy.calls)}
+	profiled := prof.start(b)
 	b.StartTimer()
 	start, cpuStart := time.Now(), processCPUTime()
-	err = c.send(ctx, cy, tokens, wantLSN, wantChange)
-	took, cpu = time.Since(start), processCPUTime()-cpuStart
+	tl.start = start
+	err := c.send(ctx, cy, tokens, wantLSN, wantChange, tl)
+	run := wholeRun{took: time.Since(start), cpu: processCPUTime() - cpuStart, answers: tl.answers, profiled: profiled}
 	b.StopTimer()
-	if err != nil {
-		return 0, 0, fmt.Errorf("tenant %s: %w", tenant, err)
+	if profiled {
+		prof.stop()
 	}
-	return took, cpu, nil
+	if err != nil {
+		return wholeRun{}, fmt.Errorf("tenant %s: %w", tenant, err)
+	}
+	return run, nil
 }
 
-func (c *wholeClient) send(ctx context.Context, cy *wholeCycle, tokens map[*wholeRequest]string, wantLSN int64, wantChange string) error {
+// timeline collects the RowData answers of a cycle from all lanes.
+type timeline struct {
+	start   time.Time
+	mu      sync.Mutex
+	answers []rowAnswer
+}
+
+func (t *timeline) answered(r *wholeRequest) {
+	at := time.Since(t.start)
+	var rows int64
+	for _, p := range r.parts {
+		rows += p.rows
+	}
+	t.mu.Lock()
+	t.answers = append(t.answers, rowAnswer{at: at, rows: rows})
+	t.mu.Unlock()
+}
+
+func (c *wholeClient) send(ctx context.Context, cy *wholeCycle, tokens map[*wholeRequest]string, wantLSN int64, wantChange string, tl *timeline) error {
 	out, err := c.post(ctx, cy.schema, tokens[cy.schema])
 	if err != nil {
 		return err
@@ -426,6 +468,7 @@ func (c *wholeClient) send(ctx context.Context, cy *wholeCycle, tokens map[*whol
 				if errs[i] = c.rowData(ctx, r, tokens[r]); errs[i] != nil {
 					return
 				}
+				tl.answered(r)
 			}
 		})
 	}

@@ -28,10 +28,12 @@ import (
 // rawTable is one table's rows as the raw load takes them.
 type rawTable struct {
 	table schema.Table
-	// rows makes the rows again for each PostgreSQL load (CopyFrom), read before its clock and
-	// let go after it, so that they are not on the heap while mirrord loads.
-	rows func() ([][]any, error)
-	csv  string // SQLite: the file that .import reads
+	// source gives the rows again for each PostgreSQL load (CopyFrom), made before its clock:
+	// rows read into memory and let go after the load, or a generator that makes each row as
+	// CopyFrom asks for it, so that no load holds millions of rows at once and none are on the
+	// heap while mirrord loads.
+	source func() (pgx.CopyFromSource, error)
+	csv    string // SQLite: the file that .import reads
 }
 
 // wholeSide is one database: mirrord's target, and the raw loads beside it. Tenants of the raw
@@ -39,7 +41,7 @@ type rawTable struct {
 type wholeSide interface {
 	target() bulk.Target
 	// rawTable readies rows for the raw load, before any clock.
-	rawTable(b *testing.B, t schema.Table, rows func() ([][]any, error)) rawTable
+	rawTable(b *testing.B, t schema.Table, source func() (pgx.CopyFromSource, error)) rawTable
 	// prepareRaw makes the raw tenant's fresh database holding tables, by mirrord's DDL.
 	prepareRaw(ctx context.Context, tenant string, tables []schema.Table) error
 	// rawLoad loads the tables and returns the time the load took.
@@ -53,8 +55,15 @@ type wholeSide interface {
 	count(ctx context.Context, tenant string, raw bool, table, where string) (int64, error)
 	// compare checks that the raw load and mirrord stored the same rows, and says what it did.
 	compare(ctx context.Context, rawTenant, mirrorTenant string, tables []schema.Table) (string, error)
-	// drop removes both tenants' databases.
-	drop(ctx context.Context, rawTenant, mirrorTenant string) error
+	// prepareUpsert makes the upsert baseline's tenant holding u's base, loaded as mirrord's
+	// tenant's base is, and readies its load, before any clock.
+	prepareUpsert(ctx context.Context, tenant string, u *upsertLoad) error
+	// upsertLoad runs the upsert baseline and returns the time it took.
+	upsertLoad(ctx context.Context, tenant string, u *upsertLoad) (time.Duration, error)
+	// compareUpsert checks that the upsert baseline and mirrord stored exactly the same rows.
+	compareUpsert(ctx context.Context, upsertTenant, mirrorTenant string, tables []schema.Table) (string, error)
+	// drop removes mirrord's tenant's database and the baselines'.
+	drop(ctx context.Context, mirrorTenant string, rawTenants ...string) error
 }
 
 // pgSide is a PostgreSQL server: mirrord's tenant databases and the raw loads' side by side,
@@ -109,8 +118,8 @@ func newPGSide(b *testing.B) *pgSide {
 
 func (p *pgSide) target() bulk.Target { return p.mirrors }
 
-func (p *pgSide) rawTable(_ *testing.B, t schema.Table, rows func() ([][]any, error)) rawTable {
-	return rawTable{table: t, rows: rows}
+func (p *pgSide) rawTable(_ *testing.B, t schema.Table, source func() (pgx.CopyFromSource, error)) rawTable {
+	return rawTable{table: t, source: source}
 }
 
 func (p *pgSide) connect(ctx context.Context, tenant string) (*pgx.Conn, error) {
@@ -142,17 +151,17 @@ func (p *pgSide) prepareRaw(ctx context.Context, tenant string, tables []schema.
 
 func (p *pgSide) rawLoad(ctx context.Context, tenant string, tables []rawTable) (time.Duration, error) {
 	conn := p.conns[tenant]
-	rows := make([][][]any, len(tables))
+	sources := make([]pgx.CopyFromSource, len(tables))
 	for i, t := range tables {
 		var err error
-		if rows[i], err = t.rows(); err != nil {
+		if sources[i], err = t.source(); err != nil {
 			return 0, fmt.Errorf("rows of %s: %w", t.table.Name, err)
 		}
 	}
 	runtime.GC()
 	start := time.Now()
 	for i, t := range tables {
-		if err := copyRows(ctx, conn, t.table, rows[i]); err != nil {
+		if err := copyFrom(ctx, conn, t.table, sources[i]); err != nil {
 			return 0, err
 		}
 	}
@@ -193,6 +202,11 @@ func (p *pgSide) count(ctx context.Context, tenant string, raw bool, table, wher
 }
 
 func (p *pgSide) compare(ctx context.Context, rawTenant, mirrorTenant string, tables []schema.Table) (string, error) {
+	return p.compareWith(ctx, "the raw load", rawTenant, mirrorTenant, tables)
+}
+
+// compareWith compares the tables of a baseline's tenant, named what, with mirrord's.
+func (p *pgSide) compareWith(ctx context.Context, what, rawTenant, mirrorTenant string, tables []schema.Table) (string, error) {
 	raw, err := p.connect(ctx, rawTenant)
 	if err != nil {
 		return "", err
@@ -213,18 +227,20 @@ func (p *pgSide) compare(ctx context.Context, rawTenant, mirrorTenant string, ta
 			return "", err
 		}
 		if a != m {
-			return "", fmt.Errorf("table %s: the raw load holds %s, mirrord %s", t.Name, a, m)
+			return "", fmt.Errorf("table %s: %s holds %s, mirrord %s", t.Name, what, a, m)
 		}
 	}
-	return fmt.Sprintf("every row of %d tables equal in the raw load and mirrord's mirror (md5 of the rows' text)", len(tables)), nil
+	return fmt.Sprintf("every row of %d tables equal in %s and mirrord's mirror (md5 of the rows' text)", len(tables), what), nil
 }
 
-func (p *pgSide) drop(ctx context.Context, rawTenant, mirrorTenant string) error {
-	if c := p.conns[rawTenant]; c != nil {
-		c.Close(ctx)
-		delete(p.conns, rawTenant)
+func (p *pgSide) drop(ctx context.Context, mirrorTenant string, rawTenants ...string) error {
+	for _, t := range rawTenants {
+		if c := p.conns[t]; c != nil {
+			c.Close(ctx)
+			delete(p.conns, t)
+		}
 	}
-	for _, t := range []string{rawTenant, mirrorTenant} {
+	for _, t := range append([]string{mirrorTenant}, rawTenants...) {
 		if _, err := p.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{p.prefix + t}.Sanitize()+" WITH (FORCE)"); err != nil {
 			return fmt.Errorf("dropping %s: %w", p.prefix+t, err)
 		}
@@ -252,14 +268,14 @@ func newSQLiteSide(b *testing.B) *sqliteSide {
 
 func (s *sqliteSide) target() bulk.Target { return s.mirrors }
 
-func (s *sqliteSide) rawTable(b *testing.B, t schema.Table, rows func() ([][]any, error)) rawTable {
+func (s *sqliteSide) rawTable(b *testing.B, t schema.Table, source func() (pgx.CopyFromSource, error)) rawTable {
 	s.csvFiles++
 	path := filepath.Join(s.csvDir, fmt.Sprintf("%s-%d.csv", t.Name, s.csvFiles))
-	all, err := rows()
+	src, err := source()
 	if err != nil {
 		b.Fatalf("rows of %s: %v", t.Name, err)
 	}
-	if err := writeCSV(path, t.Columns, all); err != nil {
+	if err := writeCSV(path, t.Columns, src); err != nil {
 		b.Fatal(err)
 	}
 	return rawTable{table: t, csv: path}
@@ -313,7 +329,7 @@ func (s *sqliteSide) compare(ctx context.Context, rawTenant, mirrorTenant string
 	}
 	var nulls, tablesWithNulls int64
 	for _, t := range tables {
-		n, err := compareSQLite(ctx, s.rawPath(rawTenant), mirror, t)
+		n, err := compareSQLite(ctx, s.rawPath(rawTenant), mirror, t, false)
 		if err != nil {
 			return "", err
 		}
@@ -326,14 +342,18 @@ func (s *sqliteSide) compare(ctx context.Context, rawTenant, mirrorTenant string
 		len(tables), nulls, tablesWithNulls), nil
 }
 
-func (s *sqliteSide) drop(_ context.Context, rawTenant, mirrorTenant string) error {
+func (s *sqliteSide) drop(_ context.Context, mirrorTenant string, rawTenants ...string) error {
 	mirror, err := s.mirrorPath(mirrorTenant)
 	if err != nil {
 		return err
 	}
 	var errs []error
+	files := []string{mirror}
+	for _, t := range rawTenants {
+		files = append(files, s.rawPath(t))
+	}
 	// mirrord keeps its file open until the target closes; unlinking it frees the space then.
-	for _, f := range []string{s.rawPath(rawTenant), mirror} {
+	for _, f := range files {
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			if err := os.Remove(f + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, err)
