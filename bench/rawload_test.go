@@ -1,7 +1,8 @@
 package bench
 
 // The raw loads that BenchmarkWholePath measures mirrord against: the sqlite3 shell's
-// .import of a CSV file, and pgx's CopyFrom, each into tables made by mirrord's own DDL; and
+// .import of a CSV file, and PostgreSQL's COPY of a CSV file (as psql's \copy sends it), each
+// into tables made by mirrord's own DDL; and
 // the checks that the raw load and mirrord stored the same rows.
 //
 // The sqlite3 shell's .import binds every CSV field as text (a column's affinity then makes
@@ -58,6 +59,41 @@ func appendCSVRow(dst []byte, cols []schema.Column, vals []any) ([]byte, error) 
 		}
 		var err error
 		if dst, err = appendCSVField(dst, c, vals[i]); err != nil {
+			return dst, fmt.Errorf("column %s: %w", c.Name, err)
+		}
+	}
+	return append(dst, '\n'), nil
+}
+
+// appendPGCSVRow appends one row as a record of PostgreSQL's COPY … (FORMAT csv), as psql's
+// \copy of a CSV file sends it: what appendCSVRow writes, which already tells a NULL (an empty
+// unquoted field, COPY's NULL in CSV) from an empty string (always quoted), except binary, in
+// bytea's hex form, and the float infinities, which PostgreSQL spells out.
+func appendPGCSVRow(dst []byte, cols []schema.Column, vals []any) ([]byte, error) {
+	if len(vals) != len(cols) {
+		return dst, fmt.Errorf("%d values for %d columns", len(vals), len(cols))
+	}
+	for i, c := range cols {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var err error
+		switch v := vals[i].(type) {
+		case []byte:
+			dst = append(append(dst, `\x`...), hex.EncodeToString(v)...)
+		case float64:
+			switch {
+			case math.IsInf(v, 1):
+				dst = append(dst, "Infinity"...)
+			case math.IsInf(v, -1):
+				dst = append(dst, "-Infinity"...)
+			default:
+				dst, err = appendCSVField(dst, c, v)
+			}
+		default:
+			dst, err = appendCSVField(dst, c, v)
+		}
+		if err != nil {
 			return dst, fmt.Errorf("column %s: %w", c.Name, err)
 		}
 	}
@@ -145,8 +181,9 @@ func appendCSVText(dst []byte, s string) ([]byte, error) {
 	return append(dst, '"'), nil
 }
 
-// writeCSV writes the rows of src to a new file at path.
-func writeCSV(path string, cols []schema.Column, src pgx.CopyFromSource) error {
+// writeCSV writes the rows of src to a new file at path, each by appendRow (appendCSVRow for
+// the sqlite3 shell, appendPGCSVRow for PostgreSQL).
+func writeCSV(path string, cols []schema.Column, src pgx.CopyFromSource, appendRow func([]byte, []schema.Column, []any) ([]byte, error)) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -155,7 +192,7 @@ func writeCSV(path string, cols []schema.Column, src pgx.CopyFromSource) error {
 	for i := 1; src.Next(); i++ {
 		vals, err := src.Values()
 		if err == nil {
-			buf, err = appendCSVRow(buf, cols, vals)
+			buf, err = appendRow(buf, cols, vals)
 		}
 		if err != nil {
 			f.Close()
@@ -375,34 +412,24 @@ func firstDifference(ctx context.Context, db *sql.DB, table schema.Table, differ
 }
 
 // copyFrom copies the rows of src into table with pgx's CopyFrom and checks the count.
-func copyFrom(ctx context.Context, conn *pgx.Conn, table schema.Table, src pgx.CopyFromSource) error {
+// copyCSV streams a CSV file into table by COPY … FROM STDIN (FORMAT csv), as psql's \copy
+// does: the database's own bulk load, with no client work but reading the file.
+func copyCSV(ctx context.Context, conn *pgx.Conn, table schema.Table, path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
 	cols := make([]string, len(table.Columns))
 	for i, c := range table.Columns {
-		cols[i] = c.Name
+		cols[i] = pgx.Identifier{c.Name}.Sanitize()
 	}
-	counted := &countingSource{CopyFromSource: src}
-	n, err := conn.CopyFrom(ctx, pgx.Identifier{table.Name}, cols, counted)
+	sql := "COPY " + pgx.Identifier{table.Name}.Sanitize() + " (" + strings.Join(cols, ", ") + ") FROM STDIN (FORMAT csv)"
+	tag, err := conn.PgConn().CopyFrom(ctx, f, sql)
 	if err != nil {
-		return fmt.Errorf("COPY into %s: %w", table.Name, err)
+		return 0, fmt.Errorf("COPY into %s: %w", table.Name, err)
 	}
-	if n != counted.n {
-		return fmt.Errorf("COPY into %s: %d rows copied, not %d", table.Name, n, counted.n)
-	}
-	return nil
-}
-
-// countingSource counts the rows its source gives.
-type countingSource struct {
-	pgx.CopyFromSource
-	n int64
-}
-
-func (c *countingSource) Next() bool {
-	if c.CopyFromSource.Next() {
-		c.n++
-		return true
-	}
-	return false
+	return tag.RowsAffected(), nil
 }
 
 // pgDigest is the row count and an md5 of every row's text, in key order: equal digests in two
@@ -521,7 +548,7 @@ func TestCSVImportRoundTrip(t *testing.T) {
 
 	dir := t.TempDir()
 	csvPath := filepath.Join(dir, "tricky.csv")
-	if err := writeCSV(csvPath, table.Columns, pgx.CopyFromRows(rows)); err != nil {
+	if err := writeCSV(csvPath, table.Columns, pgx.CopyFromRows(rows), appendCSVRow); err != nil {
 		t.Fatal(err)
 	}
 	rawPath, err := sqliteTablesFile(ctx, dir, "Raw1", []schema.Table{table})

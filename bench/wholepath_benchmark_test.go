@@ -14,15 +14,15 @@ package bench
 // wipes every table whose mirror answers LSN -1), the RowData calls, ReplicationCompleted.
 //
 //	PostgreSQL/Repopulate   ROWS contact rows (bench/contact) into a new tenant's empty table,
-//	                        against pgx CopyFrom of the same rows into an empty table made by
-//	                        the pgsql target's own DDL in a fresh database. CopyFrom takes the
-//	                        rows from a generator that makes each as it is asked for (inside
-//	                        the raw clock), so that no load holds millions of rows.
+//	                        against COPY … FROM STDIN (FORMAT csv) of a CSV file of the same
+//	                        rows, written before the clock and streamed as psql's \copy sends
+//	                        it, into an empty table made by the pgsql target's own DDL in a
+//	                        fresh database: the database's own bulk load, with no client work.
 //	PostgreSQL/Incremental  CHANGES changes, 60% updates, 25% inserts, 15% deletes, each key at
 //	                        most once (incrementalChanges), to a table of BASE rows (loaded
 //	                        through the engine before the clock, then VACUUM ANALYZE); sent as
 //	                        the Task sends changes, live rows first in random order, deletes
-//	                        last. Against CopyFrom of CHANGES rows into an empty table, and
+//	                        last. Against COPY of a CSV file of CHANGES rows into an empty table, and
 //	                        against the database's own upsert (wholepath_upsert_test.go): the
 //	                        same changes in the same order as single-row INSERT … ON CONFLICT DO
 //	                        UPDATE and DELETE statements, a pgx.Batch in a transaction of its
@@ -50,7 +50,7 @@ package bench
 //	                        TableSchema (created inside the clock) and Wipe, RowData from 4 lanes
 //	                        at once (its default --parallel; a table that ends before 1 MB leaves
 //	                        the rest of the call to the next table). Against a raw load of the
-//	                        same rows: CopyFrom per table, one after another, into tables made by
+//	                        same rows: COPY of a CSV file per table, one after another, into tables made by
 //	                        the target's DDL; or one sqlite3 run with an .import per table.
 //
 // Each iteration makes fresh tenants for every load and runs them one after the other, the raw

@@ -28,12 +28,7 @@ import (
 // rawTable is one table's rows as the raw load takes them.
 type rawTable struct {
 	table schema.Table
-	// source gives the rows again for each PostgreSQL load (CopyFrom), made before its clock:
-	// rows read into memory and let go after the load, or a generator that makes each row as
-	// CopyFrom asks for it, so that no load holds millions of rows at once and none are on the
-	// heap while mirrord loads.
-	source func() (pgx.CopyFromSource, error)
-	csv    string // SQLite: the file that .import reads
+	csv   string // the file the raw load reads: .import's, or COPY's as psql's \copy sends it
 }
 
 // wholeSide is one database: mirrord's target, and the raw loads beside it. Tenants of the raw
@@ -75,6 +70,9 @@ type pgSide struct {
 	raws    *pgsql.Target
 	admin   *pgx.Conn
 	conns   map[string]*pgx.Conn // the raw tenants' connections
+	// csvDir holds the raw load's CSV files, written before any clock.
+	csvDir   string
+	csvFiles int
 }
 
 func newPGSide(b *testing.B) *pgSide {
@@ -83,7 +81,7 @@ func newPGSide(b *testing.B) *pgSide {
 		b.Skip("MIRRORD_TEST_PG_DSN is not set; the PostgreSQL whole-path benchmarks need a server (a superuser DSN)")
 	}
 	ctx := context.Background()
-	p := &pgSide{dsn: dsn, prefix: fmt.Sprintf("whole%d_", rand.Uint32()), conns: map[string]*pgx.Conn{}}
+	p := &pgSide{dsn: dsn, prefix: fmt.Sprintf("whole%d_", rand.Uint32()), conns: map[string]*pgx.Conn{}, csvDir: b.TempDir()}
 	var err error
 	if p.admin, err = pgx.Connect(ctx, dsn); err != nil {
 		b.Fatal(err)
@@ -118,8 +116,17 @@ func newPGSide(b *testing.B) *pgSide {
 
 func (p *pgSide) target() bulk.Target { return p.mirrors }
 
-func (p *pgSide) rawTable(_ *testing.B, t schema.Table, source func() (pgx.CopyFromSource, error)) rawTable {
-	return rawTable{table: t, source: source}
+func (p *pgSide) rawTable(b *testing.B, t schema.Table, source func() (pgx.CopyFromSource, error)) rawTable {
+	p.csvFiles++
+	path := filepath.Join(p.csvDir, fmt.Sprintf("%s-%d.csv", t.Name, p.csvFiles))
+	src, err := source()
+	if err != nil {
+		b.Fatalf("rows of %s: %v", t.Name, err)
+	}
+	if err := writeCSV(path, t.Columns, src, appendPGCSVRow); err != nil {
+		b.Fatal(err)
+	}
+	return rawTable{table: t, csv: path}
 }
 
 func (p *pgSide) connect(ctx context.Context, tenant string) (*pgx.Conn, error) {
@@ -151,17 +158,10 @@ func (p *pgSide) prepareRaw(ctx context.Context, tenant string, tables []schema.
 
 func (p *pgSide) rawLoad(ctx context.Context, tenant string, tables []rawTable) (time.Duration, error) {
 	conn := p.conns[tenant]
-	sources := make([]pgx.CopyFromSource, len(tables))
-	for i, t := range tables {
-		var err error
-		if sources[i], err = t.source(); err != nil {
-			return 0, fmt.Errorf("rows of %s: %w", t.table.Name, err)
-		}
-	}
 	runtime.GC()
 	start := time.Now()
-	for i, t := range tables {
-		if err := copyFrom(ctx, conn, t.table, sources[i]); err != nil {
+	for _, t := range tables {
+		if _, err := copyCSV(ctx, conn, t.table, t.csv); err != nil {
 			return 0, err
 		}
 	}
@@ -275,7 +275,7 @@ func (s *sqliteSide) rawTable(b *testing.B, t schema.Table, source func() (pgx.C
 	if err != nil {
 		b.Fatalf("rows of %s: %v", t.Name, err)
 	}
-	if err := writeCSV(path, t.Columns, src); err != nil {
+	if err := writeCSV(path, t.Columns, src, appendCSVRow); err != nil {
 		b.Fatal(err)
 	}
 	return rawTable{table: t, csv: path}
