@@ -70,6 +70,10 @@ package bench
 //	mirrord-rows/s  rows of all iterations / summed whole-path time
 //	raw-rows/s      rows of all iterations / summed raw-load time
 //	ratio           mirrord-rows/s / raw-rows/s
+//	schema-s        seconds per op of the whole path spent in TableSchema and Wipe, before the
+//	                first RowData: creating (or checking) the tables, which the raw load does
+//	                before its clock
+//	rows-ratio      ratio with the whole path's time less schema-s: the rows alone
 //	mirrord-cpu-s   CPU seconds of this process (getrusage: server, engine, target driver and
 //	                the sending client) during the whole path, per op
 //	MB/cpu-s        request bytes per CPU second of this process during the whole path
@@ -170,6 +174,7 @@ type wholeBench struct {
 
 	iters              int
 	raw, whole, cpu    time.Duration
+	schema             time.Duration // of whole: TableSchema and Wipe, before the first RowData
 	rowsPerOp, bytesOp int64
 
 	// The upsert baseline's iterations and summed time.
@@ -277,6 +282,7 @@ func (w *wholeBench) iterate(b *testing.B, i int, it wholeIteration) {
 			b.Fatalf("whole path: %v", err)
 		}
 		w.whole += run.took
+		w.schema += run.schema
 		w.cpu += run.cpu
 		if it.perMillion {
 			w.addMillions(b, i, run, it.cycle.rows)
@@ -361,6 +367,8 @@ func (w *wholeBench) report(b *testing.B) {
 	b.ReportMetric(rows/w.whole.Seconds(), "mirrord-rows/s")
 	b.ReportMetric(rows/w.raw.Seconds(), "raw-rows/s")
 	b.ReportMetric(w.raw.Seconds()/w.whole.Seconds(), "ratio")
+	b.ReportMetric(w.schema.Seconds()/n, "schema-s")
+	b.ReportMetric(w.raw.Seconds()/(w.whole-w.schema).Seconds(), "rows-ratio")
 	b.ReportMetric(w.cpu.Seconds()/n, "mirrord-cpu-s")
 	b.ReportMetric(float64(w.bytesOp)*n/1e6/w.cpu.Seconds(), "MB/cpu-s")
 	if w.upsertIters > 0 && w.upsert > 0 {

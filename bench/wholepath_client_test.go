@@ -365,6 +365,7 @@ func (c *wholeClient) authenticate(ctx context.Context, tenant string) error {
 // wholeRun is what the client saw of one cycle.
 type wholeRun struct {
 	took, cpu time.Duration
+	schema    time.Duration // of took: TableSchema and Wipe, before the first RowData
 	// profiled says whether a CPU profile ran for the cycle's span.
 	profiled bool
 	// answers are the RowData answers in the order they arrived.
@@ -405,7 +406,7 @@ func (c *wholeClient) run(b *testing.B, tenant string, cy *wholeCycle, wantLSN i
 	start, cpuStart := time.Now(), processCPUTime()
 	tl.start = start
 	err := c.send(ctx, cy, tokens, wantLSN, wantChange, tl)
-	run := wholeRun{took: time.Since(start), cpu: processCPUTime() - cpuStart, answers: tl.answers, profiled: profiled}
+	run := wholeRun{took: time.Since(start), cpu: processCPUTime() - cpuStart, schema: tl.schema, answers: tl.answers, profiled: profiled}
 	b.StopTimer()
 	if profiled {
 		prof.stop()
@@ -419,6 +420,7 @@ func (c *wholeClient) run(b *testing.B, tenant string, cy *wholeCycle, wantLSN i
 // timeline collects the RowData answers of a cycle from all lanes.
 type timeline struct {
 	start   time.Time
+	schema  time.Duration // when TableSchema and Wipe had answered
 	mu      sync.Mutex
 	answers []rowAnswer
 }
@@ -460,6 +462,7 @@ func (c *wholeClient) send(ctx context.Context, cy *wholeCycle, tokens map[*whol
 			return fmt.Errorf("Wipe: %w", err)
 		}
 	}
+	tl.schema = time.Since(tl.start)
 	errs := make([]error, len(cy.lanes))
 	var wg sync.WaitGroup
 	for i, lane := range cy.lanes {

@@ -369,11 +369,23 @@ func physicalTypes(ctx context.Context, tx pgx.Tx, table rel) (map[string]string
 }
 
 // execAll runs statements one by one (one round trip each), so that an error names its statement.
+// execAll runs statements without arguments in one round trip: pgx sends a query without
+// arguments by the simple protocol (Conn.Exec), which takes several statements separated by
+// semicolons and stops at the first that fails, inside the transaction. A table's create is a
+// CREATE TABLE and a COMMENT per column, and one round trip each made the creates of the demo
+// tenant's 31 tables a third of its first cycle.
 func execAll(ctx context.Context, tx pgx.Tx, stmts []string) error {
-	for _, s := range stmts {
-		if _, err := tx.Exec(ctx, s); err != nil {
-			return fmt.Errorf("%w (in %.120s)", err, s)
+	switch len(stmts) {
+	case 0:
+		return nil
+	case 1:
+		if _, err := tx.Exec(ctx, stmts[0]); err != nil {
+			return fmt.Errorf("%w (in %.120s)", err, stmts[0])
 		}
+		return nil
+	}
+	if _, err := tx.Exec(ctx, strings.Join(stmts, ";\n")); err != nil {
+		return fmt.Errorf("%w (in one of %d statements, the first %.120s)", err, len(stmts), stmts[0])
 	}
 	return nil
 }

@@ -374,6 +374,25 @@ func truncateSQL(tables []rel) string {
 	return "TRUNCATE TABLE " + strings.Join(quoted, ", ")
 }
 
+// lockTablesSQL takes the lock TRUNCATE takes, in the same order: once it is held, no other
+// transaction has a change of the tables in flight.
+func lockTablesSQL(tables []rel) string {
+	quoted := make([]string, len(tables))
+	for i, t := range tables {
+		quoted[i] = t.String()
+	}
+	return "LOCK TABLE " + strings.Join(quoted, ", ") + " IN ACCESS EXCLUSIVE MODE"
+}
+
+// nonEmptySQL lists, by position from 1, the tables that hold a row, reading one page of each.
+func nonEmptySQL(tables []rel) string {
+	parts := make([]string, len(tables))
+	for i, t := range tables {
+		parts[i] = "SELECT " + strconv.Itoa(i+1) + " WHERE EXISTS (SELECT FROM " + t.String() + ")"
+	}
+	return strings.Join(parts, "\nUNION ALL ")
+}
+
 func rowCountSQL(table rel) string { return "SELECT count(*) FROM " + table.String() }
 
 // columnList is the quoted names of some columns, each prefixed with alias and a dot when given.

@@ -95,6 +95,7 @@ func TestSQLGolden(t *testing.T) {
 		"alter_table":         must(alterTableSQL(contact, alter, map[string]string{"name": "character varying(100)", "active": "boolean"})),
 		"alter_nullable_only": must(alterTableSQL(contact, schema.Plan{Action: schema.Alter, Desired: tbl, Widen: []schema.Column{tbl.Columns[17]}}, map[string]string{"name": "character varying(220)"})),
 		"drop_truncate":       dropTableSQL(contact) + ";\n" + truncateSQL([]rel{contact, {"public", "person"}}) + ";\n" + rowCountSQL(contact),
+		"wipe_lock_nonempty":  lockTablesSQL([]rel{contact, {"public", "person"}}) + ";\n" + nonEmptySQL([]rel{contact, {"public", "person"}}),
 		"create_stage":        stage,
 		"merge":               mergeSQL(contact, tbl, stageRel(1), all, nil, false),
 		"merge_some_columns":  mergeSQL(contact, tbl, stageRel(2), some, nil, false),

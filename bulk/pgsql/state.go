@@ -38,8 +38,29 @@ func (s stateTx) Listed(ctx context.Context, tables []string) (map[string]string
 	return s.m.mirrored(ctx, s.tx, tables)
 }
 
+// Empty truncates the tables that hold rows. TRUNCATE gives each table and index new files,
+// milliseconds a table even when it is empty, as every table created in a cycle is when the
+// Task wipes it (the demo tenant's 31 new tables: 78 ms of TRUNCATE and 7 ms of commit). Under
+// the lock TRUNCATE takes, every row of a table is committed, so a table found empty then is
+// left as it is.
 func (s stateTx) Empty(ctx context.Context, tables []string) error {
-	_, err := s.tx.Exec(ctx, truncateSQL(s.m.rels(tables)))
+	rels := s.m.rels(tables)
+	if _, err := s.tx.Exec(ctx, lockTablesSQL(rels)); err != nil {
+		return err
+	}
+	rows, _ := s.tx.Query(ctx, nonEmptySQL(rels))
+	held, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return fmt.Errorf("find the tables that hold rows: %w", err)
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	full := make([]rel, len(held))
+	for i, n := range held {
+		full[i] = rels[n-1]
+	}
+	_, err = s.tx.Exec(ctx, truncateSQL(full))
 	return err
 }
 
