@@ -50,19 +50,7 @@ import (
 // appendCSVRow appends one row of values, in the Go types of package bulk, as a CSV record
 // that the sqlite3 shell's .import --csv reads back as what mirrord's SQLite target stores.
 func appendCSVRow(dst []byte, cols []schema.Column, vals []any) ([]byte, error) {
-	if len(vals) != len(cols) {
-		return dst, fmt.Errorf("%d values for %d columns", len(vals), len(cols))
-	}
-	for i, c := range cols {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		var err error
-		if dst, err = appendCSVField(dst, c, vals[i]); err != nil {
-			return dst, fmt.Errorf("column %s: %w", c.Name, err)
-		}
-	}
-	return append(dst, '\n'), nil
+	return appendRecord(dst, cols, vals, appendCSVField)
 }
 
 // appendPGCSVRow appends one row as a record of PostgreSQL's COPY … (FORMAT csv), as psql's
@@ -70,6 +58,24 @@ func appendCSVRow(dst []byte, cols []schema.Column, vals []any) ([]byte, error) 
 // unquoted field, COPY's NULL in CSV) from an empty string (always quoted), except binary, in
 // bytea's hex form, and the float infinities, which PostgreSQL spells out.
 func appendPGCSVRow(dst []byte, cols []schema.Column, vals []any) ([]byte, error) {
+	return appendRecord(dst, cols, vals, func(dst []byte, c schema.Column, v any) ([]byte, error) {
+		switch v := v.(type) {
+		case []byte:
+			return append(append(dst, `\x`...), hex.EncodeToString(v)...), nil
+		case float64:
+			switch {
+			case math.IsInf(v, 1):
+				return append(dst, "Infinity"...), nil
+			case math.IsInf(v, -1):
+				return append(dst, "-Infinity"...), nil
+			}
+		}
+		return appendCSVField(dst, c, v)
+	})
+}
+
+// appendRecord appends one CSV record, each value written by field.
+func appendRecord(dst []byte, cols []schema.Column, vals []any, field func([]byte, schema.Column, any) ([]byte, error)) ([]byte, error) {
 	if len(vals) != len(cols) {
 		return dst, fmt.Errorf("%d values for %d columns", len(vals), len(cols))
 	}
@@ -78,22 +84,7 @@ func appendPGCSVRow(dst []byte, cols []schema.Column, vals []any) ([]byte, error
 			dst = append(dst, ',')
 		}
 		var err error
-		switch v := vals[i].(type) {
-		case []byte:
-			dst = append(append(dst, `\x`...), hex.EncodeToString(v)...)
-		case float64:
-			switch {
-			case math.IsInf(v, 1):
-				dst = append(dst, "Infinity"...)
-			case math.IsInf(v, -1):
-				dst = append(dst, "-Infinity"...)
-			default:
-				dst, err = appendCSVField(dst, c, v)
-			}
-		default:
-			dst, err = appendCSVField(dst, c, v)
-		}
-		if err != nil {
+		if dst, err = field(dst, c, vals[i]); err != nil {
 			return dst, fmt.Errorf("column %s: %w", c.Name, err)
 		}
 	}

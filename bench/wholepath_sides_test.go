@@ -118,12 +118,16 @@ func (p *pgSide) target() bulk.Target { return p.mirrors }
 
 func (p *pgSide) rawTable(b *testing.B, t schema.Table, source func() (pgx.CopyFromSource, error)) rawTable {
 	p.csvFiles++
-	path := filepath.Join(p.csvDir, fmt.Sprintf("%s-%d.csv", t.Name, p.csvFiles))
+	return writeRawTable(b, filepath.Join(p.csvDir, fmt.Sprintf("%s-%d.csv", t.Name, p.csvFiles)), t, source, appendPGCSVRow)
+}
+
+// writeRawTable writes a table's rows to the CSV file at path, each by appendRow, before any clock.
+func writeRawTable(b *testing.B, path string, t schema.Table, source func() (pgx.CopyFromSource, error), appendRow func([]byte, []schema.Column, []any) ([]byte, error)) rawTable {
 	src, err := source()
 	if err != nil {
 		b.Fatalf("rows of %s: %v", t.Name, err)
 	}
-	if err := writeCSV(path, t.Columns, src, appendPGCSVRow); err != nil {
+	if err := writeCSV(path, t.Columns, src, appendRow); err != nil {
 		b.Fatal(err)
 	}
 	return rawTable{table: t, csv: path}
@@ -270,15 +274,7 @@ func (s *sqliteSide) target() bulk.Target { return s.mirrors }
 
 func (s *sqliteSide) rawTable(b *testing.B, t schema.Table, source func() (pgx.CopyFromSource, error)) rawTable {
 	s.csvFiles++
-	path := filepath.Join(s.csvDir, fmt.Sprintf("%s-%d.csv", t.Name, s.csvFiles))
-	src, err := source()
-	if err != nil {
-		b.Fatalf("rows of %s: %v", t.Name, err)
-	}
-	if err := writeCSV(path, t.Columns, src, appendCSVRow); err != nil {
-		b.Fatal(err)
-	}
-	return rawTable{table: t, csv: path}
+	return writeRawTable(b, filepath.Join(s.csvDir, fmt.Sprintf("%s-%d.csv", t.Name, s.csvFiles)), t, source, appendCSVRow)
 }
 
 func (s *sqliteSide) rawPath(tenant string) string {

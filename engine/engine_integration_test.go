@@ -788,24 +788,33 @@ func TestCallWithMoreTablesThanSlots(t *testing.T) {
 	})
 }
 
+// holdLane starts a call that holds contact's lane while its body is still arriving: five rows
+// sent, the batch open.
+func holdLane(t *testing.T, e *engine.Engine, tenant string) (*engine.Apply, *engine.Batch) {
+	t.Helper()
+	sync_(t, e, tenant, contact())
+	first, err := e.BeginApply(ctx, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := first.Batch("contact", []string{"contact_id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := w.Add(bulk.Insert, []any{int64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // let the first loader take the lane
+	return first, w
+}
+
 func TestLaneSerializesAndTimesOut(t *testing.T) {
 	forEach(t, func(t *testing.T, b backend, _ *engine.Engine) {
 		e := engine.New(b.target, engine.Options{Wait: 300 * time.Millisecond, ChunkRows: 2})
 		const tenant = "Cust11"
-		sync_(t, e, tenant, contact())
-		// The first call holds contact's lane while its body is still arriving.
-		first, err := e.BeginApply(ctx, tenant)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := first.Batch("contact", []string{"contact_id"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range 5 {
-			w.Add(bulk.Insert, []any{int64(i)})
-		}
-		time.Sleep(100 * time.Millisecond) // let the first loader take the lane
+		first, w := holdLane(t, e, tenant)
 		// A second call for the same table waits for the lane, then fails clearly.
 		res := apply(t, e, tenant, batch{table: "contact", cols: []string{"contact_id"}, rows: []row{{bulk.Insert, []any{int64(100)}}}, lsn: lsn(3)})
 		if res[0].Err == nil || !strings.Contains(res[0].Err.Error(), "lane held by another call") || res[0].LSN != -1 {
@@ -813,7 +822,7 @@ func TestLaneSerializesAndTimesOut(t *testing.T) {
 		}
 		w.SetLSN(2)
 		w.Close()
-		res, err = first.Finish()
+		res, err := first.Finish()
 		if err != nil || res[0].Err != nil || res[0].LSN != 2 {
 			t.Fatalf("first call: %+v %v", res, err)
 		}
@@ -830,21 +839,7 @@ func TestWaitingTableHoldsTheBody(t *testing.T) {
 	forEach(t, func(t *testing.T, b backend, _ *engine.Engine) {
 		e := engine.New(b.target, engine.Options{Wait: 10 * time.Second, ChunkRows: 2})
 		const tenant = "Cust11b"
-		sync_(t, e, tenant, contact())
-		first, err := e.BeginApply(ctx, tenant)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := first.Batch("contact", []string{"contact_id"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range 5 {
-			if err := w.Add(bulk.Insert, []any{int64(i)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		time.Sleep(100 * time.Millisecond) // let the first loader take the lane
+		first, w := holdLane(t, e, tenant)
 
 		second, err := e.BeginApply(ctx, tenant)
 		if err != nil {
