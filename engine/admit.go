@@ -25,21 +25,25 @@ type admission struct {
 	engineSlots *semaphore.Weighted
 	wait        time.Duration
 
+	call context.Context
+
+	mu sync.Mutex
+	// patience is what the loaders waiting to be let in wait under; losing it fails them all.
+	// A loss before the body ends starts a new patience for the tables the body has not reached.
 	patience     context.Context
 	losePatience context.CancelCauseFunc
-
-	mu      sync.Mutex
-	ended   bool          // the body has ended
-	writing int           // tables of this call let in and not yet released
-	changed chan struct{} // closed (and replaced) when writing changes
-	clock   *time.Timer   // running while ended and writing == 0
+	closed       bool          // every loader has returned
+	ended        bool          // the body has ended
+	writing      int           // tables of this call let in and not yet released
+	changed      chan struct{} // closed (and replaced) when writing changes
+	clock        *time.Timer   // running while ended and writing == 0
 }
 
 // newAdmission returns the admission of a call whose context is ctx: aborting the call ends
 // every wait at once.
 func newAdmission(ctx context.Context, e *Engine, t *tenant) *admission {
 	patience, lose := context.WithCancelCause(ctx)
-	return &admission{t: t, tenantSlots: t.slots, engineSlots: e.slots, wait: e.opts.Wait, patience: patience, losePatience: lose}
+	return &admission{t: t, tenantSlots: t.slots, engineSlots: e.slots, wait: e.opts.Wait, call: ctx, patience: patience, losePatience: lose}
 }
 
 // enter waits until the table may be written, and returns the function that gives back all it
@@ -51,15 +55,18 @@ func (ad *admission) enter(table string) (release func(), err error) {
 			held[i]()
 		}
 	})
+	ad.mu.Lock()
+	patience := ad.patience
+	ad.mu.Unlock()
 	l := ad.t.lane(table)
-	if err := l.acquire(ad.patience); err != nil {
+	if err := l.acquire(patience); err != nil {
 		return nil, err
 	}
 	held = append(held, l.release)
 	for _, slots := range []*semaphore.Weighted{ad.tenantSlots, ad.engineSlots} {
-		if err := slots.Acquire(ad.patience, 1); err != nil {
+		if err := slots.Acquire(patience, 1); err != nil {
 			release()
-			return nil, context.Cause(ad.patience)
+			return nil, context.Cause(patience)
 		}
 		held = append(held, func() { slots.Release(1) })
 	}
@@ -96,9 +103,15 @@ func (ad *admission) writingNow() (bool, <-chan struct{}) {
 	return ad.writing > 0, ad.changed
 }
 
-// giveUp fails every table of the call still waiting to be let in, as busy.
+// giveUp fails every table of the call waiting to be let in now, as busy. Tables the body
+// reaches later wait under a new patience: they have not waited yet.
 func (ad *admission) giveUp() {
+	ad.mu.Lock()
+	defer ad.mu.Unlock()
 	ad.losePatience(fmt.Errorf("server busy: the table waited %s, with none of the call's tables being written, for a table lane held by another call, or a database connection", ad.wait))
+	if !ad.ended && !ad.closed {
+		ad.patience, ad.losePatience = context.WithCancelCause(ad.call)
+	}
 }
 
 // bodyEnded lets the patience clock run.
@@ -130,6 +143,7 @@ func (ad *admission) close() {
 		ad.clock = nil
 	}
 	ad.ended = false // no clock starts again
-	ad.mu.Unlock()
+	ad.closed = true
 	ad.losePatience(nil)
+	ad.mu.Unlock()
 }

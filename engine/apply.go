@@ -78,6 +78,9 @@ func (e *Engine) newChunk(cols []int) *chunk {
 // recycle keeps c's arrays for a later chunk. Nothing may refer to c afterwards: the loader has
 // moved past its rows (bulk.Rows' values are valid until the next row) or the spool wrote them.
 func (e *Engine) recycle(c *chunk) {
+	if cap(c.ops) < e.opts.ChunkRows {
+		return // a chunk read back from the spool, cut to its rows: newChunk could never take it
+	}
 	clear(c.vals) // so that the kept array holds no values alive
 	*c = chunk{ops: c.ops[:0], vals: c.vals[:0]}
 	e.chunks.Put(c, int64(cap(c.vals))*int64(unsafe.Sizeof(any(nil)))+int64(cap(c.ops)))
@@ -255,10 +258,12 @@ func (a *Apply) send(ta *tableApply) error {
 // the connection, not in the spool, which would write each row to disk and read it back (a
 // fifth of mirrord's CPU when four tables arrive at once for SQLite's one writer). While one of
 // the call's own tables is written the decoder must go on, since that table commits only when
-// the body has ended: the waiting table's rows go to the spool then. No call waits here on
-// another that waits here, since a call that waits holds no apply slot: whatever its table
-// waits for is held by a call that is writing, and moving. After Wait the call's waiting tables
-// fail as busy, as they do when Wait passes after the body ended, and the decoder goes on.
+// the body has ended: the waiting table's rows go to the spool then. No wait here is part of a
+// circle: a call that waits here has no table let in, so every chain of waits (a lane held by a
+// loader that waits for a slot, and so on) ends at a slot held by a loader that was let in,
+// whose call never waits here and goes on to commit. After Wait the call's waiting tables fail
+// as busy, as they do when Wait passes after the body ended, and the decoder goes on; tables
+// the body reaches later wait afresh.
 func (a *Apply) awaitLoader(ta *tableApply) error {
 	taken := ta.spool.takenOver()
 	var timeout <-chan time.Time
@@ -284,9 +289,10 @@ func (a *Apply) awaitLoader(ta *tableApply) error {
 		case <-a.ctx.Done():
 			return context.Cause(a.ctx)
 		case <-timeout:
-			// The loader gives up at once and hands the spool over, ending the wait.
+			// The table's loader fails as busy, and hands the spool over as it returns; until
+			// it has, the rows go to the spool, which it then discards.
 			a.admission.giveUp()
-			timeout = make(chan time.Time) // fired: not again
+			return nil
 		}
 	}
 }

@@ -240,9 +240,12 @@ func (m *Mirror) Close() error {
 	return nil
 }
 
-// inTx runs fn in a transaction on one connection and commits it.
+// inTx runs fn in a transaction on one connection and commits it. The transaction is READ
+// COMMITTED whatever the server's or the role's default: the state table's bookkeeping reads rows
+// after it has locked them (a wipe finds the tables that hold rows under the lock TRUNCATE
+// takes), which a snapshot taken at the transaction's first statement would not see.
 func (m *Mirror) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	tx, err := m.pool.Begin(ctx)
+	tx, err := m.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return err
 	}

@@ -160,6 +160,39 @@ func TestPartnerTableRefusedAndUntouched(t *testing.T) {
 	}
 }
 
+// A wipe skips the tables that hold no row, but PostgreSQL will not truncate a table that
+// another references by a foreign key unless that one is truncated too: when a partner has tied
+// two mirrored tables together, the wipe truncates them all, as it did before it skipped any.
+func TestWipeWithAPartnersForeignKey(t *testing.T) {
+	target := openTestTarget(t, Options{})
+	m := openTestMirror(t, target, "CustForeignKey")
+	ctx := t.Context()
+	parent, _ := schema.Table{Name: "parent", Columns: []schema.Column{{Name: "parent_id", Type: schema.Int, PrimaryKey: true}}}.Validate()
+	child, _ := schema.Table{Name: "child", Columns: []schema.Column{
+		{Name: "child_id", Type: schema.Int, PrimaryKey: true},
+		{Name: "parent_id", Type: schema.Int, Nullable: true},
+	}}.Validate()
+	for _, tbl := range []schema.Table{parent, child} {
+		if err := bulktest.Migrate(ctx, m, schema.Diff(nil, tbl)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := execSQL(ctx, m, `ALTER TABLE "child" ADD FOREIGN KEY ("parent_id") REFERENCES "parent"`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Apply(ctx, parent, bulk.NewSliceRows([]bulk.Row{{Op: bulk.Insert, Columns: []int{0}, Values: []any{int64(1)}}}), withLSN(3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Wipe(ctx, []string{"child", "parent"}); err != nil {
+		t.Fatalf("Wipe of a full table referenced by an empty one: %v", err)
+	}
+	for _, name := range []string{"parent", "child"} {
+		if n, err := m.RowCount(ctx, name); err != nil || n != 0 {
+			t.Errorf("%s after Wipe: %d rows, %v", name, n, err)
+		}
+	}
+}
+
 // valueTable has one column of every type, to round-trip values.
 func valueTable(t *testing.T, name string) schema.Table {
 	tbl := goldenTable(t)

@@ -56,12 +56,33 @@ func (s stateTx) Empty(ctx context.Context, tables []string) error {
 	if len(held) == 0 {
 		return nil
 	}
+	if len(held) == len(rels) {
+		_, err = s.tx.Exec(ctx, truncateSQL(rels))
+		return err
+	}
 	full := make([]rel, len(held))
 	for i, n := range held {
 		full[i] = rels[n-1]
 	}
-	_, err = s.tx.Exec(ctx, truncateSQL(full))
-	return err
+	// PostgreSQL refuses to truncate a table another one references by a foreign key unless
+	// that one is truncated too, empty or not ("cannot truncate a table referenced in a foreign
+	// key constraint", 0A000). mirrord makes no foreign keys, but a partner may add one between
+	// two mirrored tables: then every table is truncated, as before the empty ones were skipped.
+	sp, err := s.tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := sp.Exec(ctx, truncateSQL(full)); err != nil {
+		if !isCode(err, "0A000") {
+			return err
+		}
+		if err := sp.Rollback(ctx); err != nil {
+			return err
+		}
+		_, err = s.tx.Exec(ctx, truncateSQL(rels))
+		return err
+	}
+	return sp.Commit(ctx)
 }
 
 func (s stateTx) DropTables(ctx context.Context, tables []string) error {

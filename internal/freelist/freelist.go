@@ -3,8 +3,9 @@
 // A sync.Pool empties itself at every other garbage collection, and a bulk load with a small
 // live heap collects often: its pooled buffers were mostly gone by the next apply, which grew
 // them again (a repopulation allocated about four bytes for every byte of RowData it received,
-// most of it buffers grown anew). A List keeps what it is given until it is taken, and no more
-// than its budget, so that the memory it holds while idle stays bounded.
+// most of it buffers grown anew). A List keeps what it is given until it is taken or newer values
+// need the room, and no more than its budget, so that the memory it holds while idle stays
+// bounded.
 package freelist
 
 import "sync"
@@ -43,13 +44,24 @@ func (l *List[T]) Get(fits func(T) bool) (T, bool) {
 	return zero, false
 }
 
-// Put gives v, which holds size bytes, to the list; it reports false, keeping nothing, when
-// the list is full.
+// Put gives v, which holds size bytes, to the list, letting go of the values put longest ago
+// to make room, so that values no Get takes any more cannot fill it for good. It reports false,
+// keeping nothing, when v alone is larger than Max.
 func (l *List[T]) Put(v T, size int64) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if size > l.Max-l.bytes {
+	if size > l.Max {
 		return false
+	}
+	drop := 0
+	for size > l.Max-l.bytes {
+		l.bytes -= l.items[drop].size
+		drop++
+	}
+	if drop > 0 {
+		n := copy(l.items, l.items[drop:])
+		clear(l.items[n:]) // so that the slice no longer refers to what it let go
+		l.items = l.items[:n]
 	}
 	l.items = append(l.items, item[T]{v: v, size: size})
 	l.bytes += size

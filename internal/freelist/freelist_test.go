@@ -10,8 +10,8 @@ func TestListKeepsWithinBudget(t *testing.T) {
 	if !l.Put(make([]byte, 60), 60) {
 		t.Fatal("a buffer within the budget was refused")
 	}
-	if l.Put(make([]byte, 50), 50) {
-		t.Fatal("a buffer past the budget was kept")
+	if l.Put(make([]byte, 101), 101) {
+		t.Fatal("a buffer larger than the whole budget was kept")
 	}
 	if !l.Put(make([]byte, 40), 40) {
 		t.Fatal("a buffer that fills the budget exactly was refused")
@@ -62,5 +62,27 @@ func TestListGetsTheNewestFirst(t *testing.T) {
 	}
 	if v, _ := l.Get(nil); v != 1 {
 		t.Fatalf("Get = %d, want 1", v)
+	}
+}
+
+// Values put long ago make room for new ones, so that values no Get takes (too small for any
+// caller) cannot fill the list for good.
+func TestListLetsTheOldestGo(t *testing.T) {
+	l := List[int]{Max: 10}
+	for i := 1; i <= 3; i++ {
+		l.Put(i, 4) // the third lets the first go
+	}
+	if got := l.Bytes(); got != 8 {
+		t.Fatalf("Bytes = %d, want 8", got)
+	}
+	if _, ok := l.Get(func(v int) bool { return v == 1 }); ok {
+		t.Fatal("the value put first is still there past the budget")
+	}
+	l.Put(4, 10) // takes the whole budget
+	if v, ok := l.Get(nil); !ok || v != 4 {
+		t.Fatalf("Get = %d, %v; want 4", v, ok)
+	}
+	if _, ok := l.Get(nil); ok {
+		t.Fatal("values older than one that took the whole budget are still there")
 	}
 }
