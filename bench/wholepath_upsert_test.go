@@ -259,6 +259,20 @@ func (u *upsertLoad) checkGroups() error {
 	return nil
 }
 
+// loadBase loads the upsert baseline's base rows into tenant through an engine of its own over
+// target, which it closes (and target with it).
+func loadBase(ctx context.Context, target bulk.Target, tenant string, base int64) error {
+	e := engine.New(target, engine.Options{})
+	err := engineLoad(ctx, e, tenant, base)
+	if cerr := e.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("base load of tenant %s: %w", tenant, err)
+	}
+	return nil
+}
+
 func (p *pgSide) prepareUpsert(ctx context.Context, tenant string, u *upsertLoad) error {
 	if err := u.checkGroups(); err != nil {
 		return err
@@ -267,13 +281,8 @@ func (p *pgSide) prepareUpsert(ctx context.Context, tenant string, u *upsertLoad
 	if err != nil {
 		return err
 	}
-	e := engine.New(target, engine.Options{})
-	err = engineLoad(ctx, e, tenant, u.base)
-	if cerr := e.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("base load of tenant %s: %w", tenant, err)
+	if err := loadBase(ctx, target, tenant, u.base); err != nil {
+		return err
 	}
 	if err := p.afterBase(ctx, tenant); err != nil {
 		return err
@@ -313,13 +322,8 @@ func (s *sqliteSide) prepareUpsert(ctx context.Context, tenant string, u *upsert
 		target.Close()
 		return fmt.Errorf("the upsert baseline's file is %s, not %s", path, s.rawPath(tenant))
 	}
-	e := engine.New(target, engine.Options{})
-	err = engineLoad(ctx, e, tenant, u.base)
-	if cerr := e.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("base load of tenant %s: %w", tenant, err)
+	if err := loadBase(ctx, target, tenant, u.base); err != nil {
+		return err
 	}
 	u.script = filepath.Join(s.csvDir, tenant+"-upsert.sql")
 	return writeUpsertScript(u.script, u)

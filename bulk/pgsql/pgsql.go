@@ -371,7 +371,6 @@ func physicalTypes(ctx context.Context, tx pgx.Tx, table rel) (map[string]string
 	return types, err
 }
 
-// execAll runs statements one by one (one round trip each), so that an error names its statement.
 // execAll runs statements without arguments in one round trip: pgx sends a query without
 // arguments by the simple protocol (Conn.Exec), which takes several statements separated by
 // semicolons and stops at the first that fails, inside the transaction. A table's create is a
