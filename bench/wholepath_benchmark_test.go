@@ -180,6 +180,9 @@ type wholeBench struct {
 	// The upsert baseline's iterations and summed time.
 	upsertIters int
 	upsert      time.Duration
+	// The raw load in calls: its iterations and summed time.
+	callsIters int
+	rawCalls   time.Duration
 	// The CPU profile of the whole path: decoding's CPU, all of it, and the RowData bytes of
 	// the profiled cycles.
 	prof                  cpuProfiler
@@ -203,8 +206,12 @@ func newWholeBench(b *testing.B, side wholeSide) *wholeBench {
 
 // wholeIteration is what one iteration loads, and what the databases must hold afterwards.
 type wholeIteration struct {
-	cycle      *wholeCycle
-	raw        []rawTable
+	cycle *wholeCycle
+	raw   []rawTable
+	// rawCalls are the raw load's rows cut where mirrord's RowData calls cut them, each part
+	// loaded and committed on its own, as each call's rows are: what the protocol's commit per
+	// call costs the database itself. nil for none.
+	rawCalls   []rawTable
 	wantLSN    int64  // TableSchema's answer for every table
 	wantChange string // and its SchemaChange
 	// wantMirror and wantRaw are each table's row count after the loads.
@@ -230,8 +237,14 @@ type wholeIteration struct {
 func (w *wholeBench) iterate(b *testing.B, i int, it wholeIteration) {
 	ctx := context.Background()
 	rawTenant, mirrorTenant, upsertTenant := fmt.Sprintf("raw%d", i+1), fmt.Sprintf("whole%d", i+1), fmt.Sprintf("upsert%d", i+1)
+	callsTenant := fmt.Sprintf("rawcalls%d", i+1)
 	if err := w.side.prepareRaw(ctx, rawTenant, it.cycle.tables); err != nil {
 		b.Fatal(err)
+	}
+	if it.rawCalls != nil {
+		if err := w.side.prepareRaw(ctx, callsTenant, it.cycle.tables); err != nil {
+			b.Fatal(err)
+		}
 	}
 	if it.upsert != nil {
 		// The upsert baseline's base is loaded as mirrord's is, through an engine of its own.
@@ -297,11 +310,24 @@ func (w *wholeBench) iterate(b *testing.B, i int, it wholeIteration) {
 		w.upsert += took
 		w.upsertIters++
 	}
-	// mirrord and each baseline swap order from one iteration to the next.
-	loads := []func(){raw, whole}
-	if it.upsert != nil {
-		loads = []func(){raw, upsert, whole}
+	rawCalls := func() {
+		settle()
+		took, err := w.side.rawLoad(ctx, callsTenant, it.rawCalls)
+		if err != nil {
+			b.Fatalf("raw load in calls: %v", err)
+		}
+		w.rawCalls += took
+		w.callsIters++
 	}
+	// mirrord and each baseline swap order from one iteration to the next.
+	loads := []func(){raw}
+	if it.rawCalls != nil {
+		loads = append(loads, rawCalls)
+	}
+	if it.upsert != nil {
+		loads = append(loads, upsert)
+	}
+	loads = append(loads, whole)
 	if i%2 == 1 {
 		slices.Reverse(loads)
 	}
@@ -331,6 +357,18 @@ func (w *wholeBench) iterate(b *testing.B, i int, it wholeIteration) {
 		b.Log(note)
 	}
 	drop := []string{rawTenant}
+	if it.rawCalls != nil {
+		drop = append(drop, callsTenant)
+		for _, t := range it.cycle.tables {
+			n, err := w.side.count(ctx, callsTenant, true, t.Name, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n != it.wantRaw[t.Name] {
+				b.Fatalf("tenant %s: table %s holds %d rows after the raw load in calls, want %d", callsTenant, t.Name, n, it.wantRaw[t.Name])
+			}
+		}
+	}
 	if it.upsert != nil {
 		drop = append(drop, upsertTenant)
 		n, err := w.side.count(ctx, upsertTenant, true, it.upsert.table.Name, "")
@@ -375,6 +413,11 @@ func (w *wholeBench) report(b *testing.B) {
 		upsertRate := float64(w.rowsPerOp) * float64(w.upsertIters) / w.upsert.Seconds()
 		b.ReportMetric(upsertRate, "upsert-rows/s")
 		b.ReportMetric(rows/w.whole.Seconds()/upsertRate, "vs-upsert")
+	}
+	if w.callsIters > 0 && w.rawCalls > 0 {
+		callsRate := float64(w.rowsPerOp) * float64(w.callsIters) / w.rawCalls.Seconds()
+		b.ReportMetric(callsRate, "raw-calls-rows/s")
+		b.ReportMetric(rows/w.whole.Seconds()/callsRate, "ratio-calls")
 	}
 	if w.decodeCPU > 0 && w.profileCPU > 0 {
 		b.ReportMetric(float64(w.profiledBytes)/1e6/w.decodeCPU.Seconds(), "decode-MB/cpu-s")
@@ -440,7 +483,12 @@ func (w *wholeBench) loop(b *testing.B, next func(i int) wholeIteration) {
 // contactRows gives rows 1..n of generation gen of the contact table, each made as it is asked
 // for: a load of millions of rows never holds them all.
 func contactRows(n int64, gen int) func() (pgx.CopyFromSource, error) {
-	return func() (pgx.CopyFromSource, error) { return &contactSource{n: n, gen: gen}, nil }
+	return contactRange(1, n, gen)
+}
+
+// contactRange gives rows from..to of generation gen of the contact table.
+func contactRange(from, to int64, gen int) func() (pgx.CopyFromSource, error) {
+	return func() (pgx.CopyFromSource, error) { return &contactSource{id: from - 1, n: to, gen: gen}, nil }
 }
 
 type contactSource struct {
@@ -475,10 +523,21 @@ func wholeRepopulate(b *testing.B, side wholeSide, n int64) {
 	}
 	b.Cleanup(cycle.close)
 	raw := side.rawTable(b, contact.Table, contactRows(n, 0))
+	// The same rows cut as the cycle's calls carry them (one table: one lane, one part a call).
+	var calls []rawTable
+	from := int64(1)
+	for _, r := range cycle.lanes[0] {
+		to := from + r.parts[0].rows - 1
+		calls = append(calls, side.rawTable(b, contact.Table, contactRange(from, to, 0)))
+		from = to + 1
+	}
+	if from != n+1 {
+		b.Fatalf("the cycle's calls carry %d rows, want %d", from-1, n)
+	}
 	want := map[string]int64{contact.Table.Name: n}
 	w := newWholeBench(b, side)
 	w.loop(b, func(i int) wholeIteration {
-		it := wholeIteration{cycle: cycle, raw: []rawTable{raw}, wantLSN: bulk.NoLSN, wantChange: "Created", wantMirror: want, wantRaw: want,
+		it := wholeIteration{cycle: cycle, raw: []rawTable{raw}, rawCalls: calls, wantLSN: bulk.NoLSN, wantChange: "Created", wantMirror: want, wantRaw: want,
 			perMillion: n >= 2*million}
 		if i == 0 {
 			it.check = func(ctx context.Context, rawTenant, mirrorTenant string) (string, error) {
