@@ -183,6 +183,8 @@ type wholeBench struct {
 	// The raw load in calls: its iterations and summed time.
 	callsIters int
 	rawCalls   time.Duration
+	// The database round trips of the whole path, and its calls, when a proxy counts them.
+	roundTrips, counted int64
 	// The CPU profile of the whole path: decoding's CPU, all of it, and the RowData bytes of
 	// the profiled cycles.
 	prof                  cpuProfiler
@@ -281,7 +283,17 @@ func (w *wholeBench) iterate(b *testing.B, i int, it wholeIteration) {
 	}
 	whole := func() {
 		settle()
+		counter, counts := w.side.(interface{ roundTrips() (int64, bool) })
+		var before int64
+		if counts {
+			before, counts = counter.roundTrips()
+		}
 		run, err := w.client.run(b, mirrorTenant, it.cycle, it.wantLSN, it.wantChange, &w.prof)
+		if counts {
+			after, _ := counter.roundTrips()
+			w.roundTrips += after - before
+			w.counted += int64(it.cycle.calls)
+		}
 		if run.profiled {
 			decode, total, perr := w.prof.sums()
 			if perr != nil {
@@ -418,6 +430,9 @@ func (w *wholeBench) report(b *testing.B) {
 		callsRate := float64(w.rowsPerOp) * float64(w.callsIters) / w.rawCalls.Seconds()
 		b.ReportMetric(callsRate, "raw-calls-rows/s")
 		b.ReportMetric(rows/w.whole.Seconds()/callsRate, "ratio-calls")
+	}
+	if w.counted > 0 {
+		b.ReportMetric(float64(w.roundTrips)/float64(w.counted), "db-round-trips/call")
 	}
 	if w.decodeCPU > 0 && w.profileCPU > 0 {
 		b.ReportMetric(float64(w.profiledBytes)/1e6/w.decodeCPU.Seconds(), "decode-MB/cpu-s")

@@ -22,6 +22,7 @@ import (
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/bulk/pgsql"
 	"github.com/mirrord/mirrord/bulk/sqlite"
+	"github.com/mirrord/mirrord/internal/netproxy"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -73,15 +74,41 @@ type pgSide struct {
 	// csvDir holds the raw load's CSV files, written before any clock.
 	csvDir   string
 	csvFiles int
+	// proxy carries every connection when MIRRORD_BENCH_PG_DELAY is set; nil otherwise.
+	proxy *netproxy.Proxy
 }
 
-func newPGSide(b *testing.B) *pgSide {
+// roundTrips counts the round trips of every connection so far, when a proxy counts them.
+func (p *pgSide) roundTrips() (int64, bool) {
+	if p.proxy == nil {
+		return 0, false
+	}
+	return p.proxy.RoundTrips(), true
+}
+
+func newPGSide(b *testing.B) (p *pgSide) {
 	dsn := os.Getenv("MIRRORD_TEST_PG_DSN")
 	if dsn == "" {
 		b.Skip("MIRRORD_TEST_PG_DSN is not set; the PostgreSQL whole-path benchmarks need a server (a superuser DSN)")
 	}
 	ctx := context.Background()
-	p := &pgSide{dsn: dsn, prefix: fmt.Sprintf("whole%d_", rand.Uint32()), conns: map[string]*pgx.Conn{}, csvDir: b.TempDir()}
+	// MIRRORD_BENCH_PG_DELAY puts a network between the benchmark and the server: every byte
+	// held back that long each way (a Go duration: 250us is a round trip of half a millisecond).
+	if v := os.Getenv("MIRRORD_BENCH_PG_DELAY"); v != "" {
+		delay, err := time.ParseDuration(v)
+		if err != nil || delay < 0 {
+			b.Fatalf("MIRRORD_BENCH_PG_DELAY=%q: want a duration such as 250us", v)
+		}
+		var proxy *netproxy.Proxy
+		dsn, proxy = delayedDSN(b, dsn, delay)
+		rtt, err := roundTrip(ctx, dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("PostgreSQL through a delay of %s each way: a round trip of %s (median of SELECT 1)", delay, rtt.Round(time.Microsecond))
+		defer func() { p.proxy = proxy }()
+	}
+	p = &pgSide{dsn: dsn, prefix: fmt.Sprintf("whole%d_", rand.Uint32()), conns: map[string]*pgx.Conn{}, csvDir: b.TempDir()}
 	var err error
 	if p.admin, err = pgx.Connect(ctx, dsn); err != nil {
 		b.Fatal(err)

@@ -123,9 +123,14 @@ func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error)
 	// A tenant calls every 10 to 20 minutes: connections idle longer than a cycle's gaps
 	// would add up to one or more per tenant, held for nothing.
 	cfg.MaxConnIdleTime = time.Minute
-	// Statements are described on every use instead of cached, since DDL (ours, or a partner's)
-	// and per-transaction staging tables would make cached descriptions stale.
-	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
+	// Nothing about a statement is cached, since DDL (ours, or a partner's) and staging tables
+	// would make cached descriptions stale; and a statement is one round trip, not two as when
+	// it is described first (QueryExecModeDescribeExec): pgx v5.12's ExtendedQueryBuilder.Build
+	// sends each argument as text with type OID 0 when it has no description, so the server
+	// infers its type from where it stands, as it does for a quoted literal. Argument-less
+	// statements go by the simple protocol in every mode (Conn.exec). The cost of a round trip
+	// is per call: a database across a network pays it on every statement.
+	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: connect to database %s: %w", tenant, dbName, err)
