@@ -2,9 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"net/url"
 	"slices"
 	"testing"
 	"time"
@@ -16,21 +13,12 @@ import (
 
 // delayedDSN is dsn sent through a netproxy.Proxy of delay, and the proxy.
 func delayedDSN(tb testing.TB, dsn string, delay time.Duration) (string, *netproxy.Proxy) {
-	cfg, err := pgx.ParseConfig(dsn)
+	p, proxied, err := netproxy.StartURL(dsn, 5432, delay)
 	if err != nil {
-		tb.Fatal(err)
-	}
-	p, err := netproxy.Start(net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), delay)
-	if err != nil {
-		tb.Fatal(err)
+		tb.Fatalf("the delay proxy needs a URL DSN (postgres://…): %v", err)
 	}
 	tb.Cleanup(p.Close)
-	u, err := url.Parse(dsn)
-	if err != nil || u.Scheme == "" {
-		tb.Fatalf("the delay proxy needs a URL DSN (postgres://…), not %q", dsn)
-	}
-	u.Host = p.Addr()
-	return u.String(), p
+	return proxied, p
 }
 
 // roundTrip is the median time of a trivial query on dsn: the network's round trip as the

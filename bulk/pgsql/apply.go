@@ -3,12 +3,12 @@ package pgsql
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 	"unsafe"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/internal/freelist"
@@ -63,35 +63,19 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 		return bulk.Counts{}, err
 	}
 	defer conn.Release()
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return bulk.Counts{}, err
-	}
-	var storedHash string
-	var storedLSN int64
-	var rewind bool
-	err = tx.QueryRow(ctx, stateApplyLockSQL(m.state), table.Name).Scan(&storedHash, &storedLSN, &rewind)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		err = fmt.Errorf("the state table %s no longer lists it: %w", m.state.name, bulk.ErrSchemaChanged)
-	case err != nil:
-		err = fmt.Errorf("lock its state row: %w", err)
-	case opts.Hash != "" && storedHash != opts.Hash:
-		err = fmt.Errorf("its state holds schema %.12s, not %.12s: %w", storedHash, opts.Hash, bulk.ErrSchemaChanged)
-	}
-	if err != nil {
-		rollback(ctx, tx)
-		return bulk.Counts{}, err
-	}
 	a := &applier{
 		m:         m,
-		tx:        tx,
+		conn:      conn.Conn(),
 		rel:       m.rel(table.Name),
 		table:     table,
 		keyed:     len(table.Key()) > 0,
 		direct:    opts.Fresh,
 		chunkRows: m.chunkRows,
 		cur:       bulk.Cursor{Rows: rows},
+	}
+	storedLSN, rewind, err := a.begin(ctx, opts.Hash)
+	if err != nil {
+		return a.fail(ctx, err)
 	}
 	buffers, ok := copyBuffers.Get(nil)
 	if !ok {
@@ -117,24 +101,102 @@ func (m *Mirror) apply(ctx context.Context, table schema.Table, rows bulk.Rows, 
 			return a.fail(ctx, err)
 		}
 	}
-	if hasLSN || a.counts.Any() {
-		c := a.counts
-		if _, err := tx.Exec(ctx, stateAppliedSQL(m.state), table.Name, hasLSN, lsn, c.Inserted, c.Updated, c.Deleted); err != nil {
-			return a.fail(ctx, fmt.Errorf("store LSN %d and counts: %w", lsn, err))
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return a.fail(ctx, fmt.Errorf("commit: %w", err))
+	if err := a.commit(ctx, hasLSN, lsn); err != nil {
+		return a.fail(ctx, err)
 	}
 	return a.counts, nil
 }
 
-// fail rolls the apply's transaction back and returns err.
+// The transaction of an apply is begun and committed by batches (pipelined statements, one
+// round trip each) rather than through pgx.Tx, which spends a round trip on BEGIN, on each
+// savepoint and its release, and on COMMIT: a database across a network pays every one of them
+// on every RowData call. Nothing here is cached between calls.
+
+// begin starts the apply's transaction in one round trip: BEGIN, the lock on the table's state
+// row (which serializes applies of the table across processes) with its stored schema hash, LSN
+// and rewind flag, and, for rows copied straight into the table, the types its columns hold and
+// the savepoint of the first chunk. It checks that the table still has the schema the caller
+// read (hash).
+func (a *applier) begin(ctx context.Context, hash string) (storedLSN int64, rewind bool, err error) {
+	m := a.m
+	var storedHash string
+	found := false
+	batch := &pgx.Batch{}
+	batch.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	batch.Queue(stateApplyLockSQL(m.state), a.table.Name).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			found = true
+			if err := rows.Scan(&storedHash, &storedLSN, &rewind); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	copiesIn := !a.keyed || a.direct
+	if copiesIn {
+		a.columnTypes = map[string]uint32{}
+		batch.Queue(columnTypesSQL, a.rel.String()).Query(func(rows pgx.Rows) error {
+			var name string
+			var oid uint32
+			_, err := pgx.ForEachRow(rows, []any{&name, &oid}, func() error {
+				a.columnTypes[name] = oid
+				return nil
+			})
+			return err
+		})
+	}
+	if a.keyed && a.direct {
+		batch.Queue(savepointSQL)
+		a.savepoint = savepointUnused
+	}
+	if err := a.conn.SendBatch(ctx, batch).Close(); err != nil {
+		return 0, false, fmt.Errorf("begin, and lock its state row: %w", err)
+	}
+	switch {
+	case !found:
+		return 0, false, fmt.Errorf("the state table %s no longer lists it: %w", m.state.name, bulk.ErrSchemaChanged)
+	case hash != "" && storedHash != hash:
+		return 0, false, fmt.Errorf("its state holds schema %.12s, not %.12s: %w", storedHash, hash, bulk.ErrSchemaChanged)
+	case copiesIn && len(a.columnTypes) == 0:
+		return 0, false, fmt.Errorf("the table is not in database %s (dropped by hand?); the next TableSchema call creates it again", m.database)
+	}
+	return storedLSN, rewind, nil
+}
+
+// commit stores the LSN and the counts in the table's state row and commits, in one round trip.
+// A transaction that failed before its COMMIT answers ROLLBACK to it, not an error: that is
+// checked, as pgx.Tx.Commit does.
+func (a *applier) commit(ctx context.Context, hasLSN bool, lsn int64) error {
+	batch := &pgx.Batch{}
+	if hasLSN || a.counts.Any() {
+		c := a.counts
+		batch.Queue(stateAppliedSQL(a.m.state), a.table.Name, hasLSN, lsn, c.Inserted, c.Updated, c.Deleted)
+	}
+	var tag pgconn.CommandTag
+	batch.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error {
+		tag = ct
+		return nil
+	})
+	if err := a.conn.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("store LSN %d and counts, and commit: %w", lsn, err)
+	}
+	if tag.String() != "COMMIT" {
+		return fmt.Errorf("commit: the server answered %q: %w", tag.String(), pgx.ErrTxCommitRollback)
+	}
+	return nil
+}
+
+// fail rolls the apply's transaction back and returns err. A connection the rollback cannot
+// end the transaction on is closed, so that the pool does not hand it out again.
 func (a *applier) fail(ctx context.Context, err error) (bulk.Counts, error) {
 	if reuseStage {
-		forgetStages(a.tx.Conn().PgConn())
+		forgetStages(a.conn.PgConn())
 	}
-	rollback(ctx, a.tx)
+	if a.conn.PgConn().TxStatus() != 'I' {
+		if _, rbErr := a.conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rbErr != nil {
+			_ = a.conn.Close(context.WithoutCancel(ctx))
+		}
+	}
 	return bulk.Counts{}, err
 }
 
@@ -169,8 +231,8 @@ type segment struct {
 
 type applier struct {
 	m         *Mirror
-	tx        pgx.Tx
-	rel       rel // the table, schema-qualified
+	conn      *pgx.Conn // in the apply's transaction
+	rel       rel       // the table, schema-qualified
 	table     schema.Table
 	keyed     bool
 	direct    bool // rows may still be copied straight into the table
@@ -182,7 +244,20 @@ type applier struct {
 	streamBuf []byte    // reused buffer of the COPY streams that do not keep their bytes
 	chunk     keptChunk // reused storage of the direct chunk, kept for replay
 	keys      keySet    // the keys of the rows staged for the next merge
+	// columnTypes are the type OIDs of the table's columns by name, read as the transaction
+	// began, for rows copied straight into the table; nil otherwise.
+	columnTypes map[string]uint32
+	savepoint   savepointState
 }
+
+// savepointState is where the direct path's savepoint stands.
+type savepointState int
+
+const (
+	noSavepoint     savepointState = iota
+	savepointUnused                // taken as the transaction began; no chunk has used it
+	savepointUsed                  // a chunk has been copied under it
+)
 
 // keptChunk is a direct chunk's COPY stream, kept whole so that its tuples can be replayed
 // through staging on a duplicate key without converting the rows again.
@@ -296,7 +371,7 @@ func (a *applier) appendRow(buf []byte, seg *segment, staged bool) ([]byte, bulk
 // copyRows runs one COPY of the stream into table's columns and returns the stream's buffer
 // for reuse. An error a row met comes before the server's report of it.
 func (a *applier) copyRows(ctx context.Context, table rel, names []string, stream *copyStream) ([]byte, error) {
-	_, err := a.tx.Conn().PgConn().CopyFrom(ctx, stream, copyFromSQL(table, names))
+	_, err := a.conn.PgConn().CopyFrom(ctx, stream, copyFromSQL(table, names))
 	if rowErr := stream.close(); rowErr != nil {
 		return stream.buf, rowErr
 	}
@@ -305,19 +380,21 @@ func (a *applier) copyRows(ctx context.Context, table rel, names []string, strea
 
 // checkTypes makes sure, once per segment and apply, that the table's columns have the types
 // the codecs write: binary COPY does not convert, and a stale table model could otherwise put
-// the bytes of one type into a column of another of the same width.
-func (a *applier) checkTypes(ctx context.Context, seg *segment) error {
+// the bytes of one type into a column of another of the same width. The types were read from
+// the catalog as the transaction began, after the state row's lock.
+func (a *applier) checkTypes(seg *segment) error {
 	if seg.checked {
 		return nil
 	}
-	desc, err := a.tx.Conn().PgConn().Prepare(ctx, "", selectColumnsSQL(a.rel, seg.names), nil)
-	if err != nil {
-		return fmt.Errorf("describe the columns: %w", err)
-	}
-	for i, field := range desc.Fields {
-		if want := seg.fields[i].oid; field.DataTypeOID != want {
+	for i, name := range seg.names {
+		want := seg.fields[i].oid
+		got, ok := a.columnTypes[name]
+		switch {
+		case !ok:
+			return fmt.Errorf("column %s is not in the table in the database; read the table again", name)
+		case got != want:
 			return fmt.Errorf("column %s has type %s in the database where %s needs %s; read the table again",
-				seg.names[i], oidName(field.DataTypeOID), seg.fields[i].col.TypeString(), oidName(want))
+				name, oidName(got), seg.fields[i].col.TypeString(), oidName(want))
 		}
 	}
 	seg.checked = true
@@ -326,7 +403,7 @@ func (a *applier) checkTypes(ctx context.Context, seg *segment) error {
 
 // copyKeyless copies a segment of inserts straight into a keyless table.
 func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
-	if err := a.checkTypes(ctx, seg); err != nil {
+	if err := a.checkTypes(seg); err != nil {
 		return err
 	}
 	feed := &directFeed{a: a, seg: seg}
@@ -346,29 +423,26 @@ func (a *applier) copyKeyless(ctx context.Context, seg *segment) error {
 // savepoint. On a duplicate key the chunk is rolled back and goes, with every row after it,
 // through staging; a delete also ends the direct path, since it may remove a row copied before.
 func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
-	if err := a.checkTypes(ctx, seg); err != nil {
+	if err := a.checkTypes(seg); err != nil {
 		return err
 	}
 	for a.direct && a.cur.PeekColumns(seg.cols) {
-		savepoint, err := a.tx.Begin(ctx)
-		if err != nil {
+		if err := a.takeSavepoint(ctx); err != nil {
 			return err
 		}
 		feed := &directFeed{a: a, seg: seg, limit: a.chunkRows, kept: a.chunk.rows[:0]}
+		var err error
 		a.chunk.buf, err = a.copyRows(ctx, a.rel, seg.names, newCopyStream(feed, a.chunk.buf, true))
 		a.chunk.rows = feed.kept
 		if err != nil {
 			if !isCode(err, "23505") {
 				return err
 			}
-			if err := savepoint.Rollback(ctx); err != nil {
+			if _, err := a.conn.Exec(ctx, rollbackToSavepointSQL); err != nil {
 				return err
 			}
 			a.direct = false
 			return a.stage(ctx, seg, a.chunk)
-		}
-		if err := savepoint.Commit(ctx); err != nil {
-			return err
 		}
 		// Rows copied straight into the table are real inserts once their chunk holds.
 		a.counts.Add(feed.counts)
@@ -376,6 +450,25 @@ func (a *applier) copyDirect(ctx context.Context, seg *segment) error {
 			a.direct = false
 		}
 	}
+	return nil
+}
+
+// takeSavepoint readies the savepoint of the next direct chunk: the one taken as the transaction
+// began, or a new one in the place of the last chunk's (released, so that subtransactions do not
+// pile up in a long call). The last one is released by COMMIT.
+func (a *applier) takeSavepoint(ctx context.Context) error {
+	sql := savepointSQL
+	switch a.savepoint {
+	case savepointUnused:
+		a.savepoint = savepointUsed
+		return nil
+	case savepointUsed:
+		sql = releaseSavepointSQL + ";\n" + savepointSQL
+	}
+	if _, err := a.conn.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("savepoint of a chunk: %w", err)
+	}
+	a.savepoint = savepointUsed
 	return nil
 }
 
@@ -481,7 +574,7 @@ func (a *applier) prepareStage(ctx context.Context, seg *segment) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.tx.Exec(ctx, create); err != nil {
+	if _, err := a.conn.Exec(ctx, create); err != nil {
 		return fmt.Errorf("create staging table: %w", err)
 	}
 	seg.stage = &stage
@@ -495,7 +588,7 @@ func (a *applier) sessionStage(ctx context.Context, seg *segment) error {
 	if err != nil {
 		return err
 	}
-	stages, err := stagesOf(ctx, a.tx)
+	stages, err := stagesOf(ctx, a.conn)
 	if err != nil {
 		return err
 	}
@@ -507,7 +600,7 @@ func (a *applier) sessionStage(ctx context.Context, seg *segment) error {
 	if !exists {
 		stmts = append(stmts, create)
 	}
-	if err := execAll(ctx, a.tx, stmts); err != nil {
+	if err := execAll(ctx, a.conn, stmts); err != nil {
 		return fmt.Errorf("create staging table: %w", err)
 	}
 	seg.stage = &stage
@@ -519,7 +612,7 @@ func (a *applier) sessionStage(ctx context.Context, seg *segment) error {
 // keeps no statistics (track_counts off), the staged rows' op tags count instead.
 func (a *applier) merge(ctx context.Context, stmts []string, byTag bulk.Counts) error {
 	if !a.m.countsTracked {
-		if err := execAll(ctx, a.tx, stmts); err != nil {
+		if err := execAll(ctx, a.conn, stmts); err != nil {
 			return err
 		}
 		a.counts.Add(byTag)
@@ -537,7 +630,7 @@ func (a *applier) merge(ctx context.Context, stmts []string, byTag bulk.Counts) 
 	batch.Queue(changesSQL, qualified).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&after.Inserted, &after.Updated, &after.Deleted)
 	})
-	if err := a.tx.SendBatch(ctx, batch).Close(); err != nil {
+	if err := a.conn.SendBatch(ctx, batch).Close(); err != nil {
 		return err
 	}
 	a.counts.Add(bulk.Counts{Inserted: after.Inserted - before.Inserted, Updated: after.Updated - before.Updated, Deleted: after.Deleted - before.Deleted})

@@ -38,13 +38,20 @@ func uniquePrefix() string {
 func openTestTarget(t testing.TB, opts Options) *Target {
 	t.Helper()
 	dsn := testDSN(t)
+	return openTargetAt(t, dsn, dsn, opts)
+}
+
+// openTargetAt opens a target on connect, a DSN of the test server (through a proxy, say), and
+// drops its databases at the end through dsn, the server's own.
+func openTargetAt(t testing.TB, dsn, connect string, opts Options) *Target {
+	t.Helper()
 	prefix := uniquePrefix()
 	if opts.NameTemplate == "" {
 		opts.NameTemplate = prefix + "{ctx}"
 	} else {
 		opts.NameTemplate = prefix + opts.NameTemplate
 	}
-	target, err := Open(context.Background(), dsn, opts)
+	target, err := Open(context.Background(), connect, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -376,12 +376,17 @@ func physicalTypes(ctx context.Context, tx pgx.Tx, table rel) (map[string]string
 	return types, err
 }
 
+// execer runs statements: a pgx.Tx, or the connection of an apply's own transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
 // execAll runs statements without arguments in one round trip: pgx sends a query without
 // arguments by the simple protocol (Conn.Exec), which takes several statements separated by
 // semicolons and stops at the first that fails, inside the transaction. A table's create is a
 // CREATE TABLE and a COMMENT per column, and one round trip each made the creates of the demo
 // tenant's 31 tables a third of its first cycle.
-func execAll(ctx context.Context, tx pgx.Tx, stmts []string) error {
+func execAll(ctx context.Context, tx execer, stmts []string) error {
 	switch len(stmts) {
 	case 0:
 		return nil

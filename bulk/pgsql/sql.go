@@ -538,10 +538,20 @@ func copyFromSQL(table rel, cols []string) string {
 	return "COPY " + table.String() + " (" + quotedList(cols) + ") FROM STDIN (FORMAT binary)"
 }
 
-// selectColumnsSQL selects the columns of a table; it is only described, for their types.
-func selectColumnsSQL(table rel, cols []string) string {
-	return "SELECT " + quotedList(cols) + " FROM " + table.String()
-}
+// columnTypesSQL lists the columns of a table ($1, its qualified name) with the type each holds,
+// a domain's base type for a domain: what a binary COPY into the table must write. A missing
+// table lists none.
+const columnTypesSQL = "SELECT a.attname, CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END\n" +
+	"FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid\n" +
+	"WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped"
+
+// The savepoint a direct chunk is copied under, so that a duplicate key rolls back that chunk
+// only.
+const (
+	savepointSQL           = "SAVEPOINT direct_chunk"
+	releaseSavepointSQL    = "RELEASE SAVEPOINT direct_chunk"
+	rollbackToSavepointSQL = "ROLLBACK TO SAVEPOINT direct_chunk"
+)
 
 // changesSQL reads the rows this transaction has inserted, updated and deleted in a table ($1,
 // its qualified name) so far, from PostgreSQL's own per-transaction statistics: read before

@@ -30,12 +30,12 @@ const listSessionStagesSQL = `SELECT relname FROM pg_class WHERE relnamespace = 
 
 // stagesOf returns what the connection's session is known to hold, reading it from the catalog
 // when nothing is known: on a new connection, or after a transaction that failed (forgetStages).
-func stagesOf(ctx context.Context, tx pgx.Tx) (*sessionStages, error) {
-	data := tx.Conn().PgConn().CustomData()
+func stagesOf(ctx context.Context, conn *pgx.Conn) (*sessionStages, error) {
+	data := conn.PgConn().CustomData()
 	if s, ok := data[sessionStagesKey].(*sessionStages); ok {
 		return s, nil
 	}
-	rows, _ := tx.Query(ctx, listSessionStagesSQL)
+	rows, _ := conn.Query(ctx, listSessionStagesSQL)
 	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, fmt.Errorf("list the session's staging tables: %w", err)

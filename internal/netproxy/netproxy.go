@@ -4,7 +4,10 @@
 package netproxy
 
 import (
+	"fmt"
 	"net"
+	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +35,25 @@ func Start(server string, delay time.Duration) (*Proxy, error) {
 	p := &Proxy{ln: ln, server: server, delay: delay}
 	p.wg.Go(p.accept)
 	return p, nil
+}
+
+// StartURL starts a proxy for the server a URL names (its port, or defaultPort when it names
+// none) and returns the URL with the proxy in the server's place.
+func StartURL(rawURL string, defaultPort int, delay time.Duration) (*Proxy, string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return nil, "", fmt.Errorf("netproxy: %q is not a URL naming a server", rawURL)
+	}
+	server := u.Host
+	if u.Port() == "" {
+		server = net.JoinHostPort(u.Hostname(), strconv.Itoa(defaultPort))
+	}
+	p, err := Start(server, delay)
+	if err != nil {
+		return nil, "", err
+	}
+	u.Host = p.Addr()
+	return p, u.String(), nil
 }
 
 // Addr is the host:port clients connect to.
