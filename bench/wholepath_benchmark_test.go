@@ -80,6 +80,16 @@ package bench
 //	upsert-rows/s   incremental loads: rows of all iterations / summed time of the database's
 //	                own upsert of the same changes
 //	vs-upsert       mirrord-rows/s / upsert-rows/s
+//	raw-calls-rows/s, ratio-calls
+//	                repopulations: the raw load again, its CSV cut where mirrord's RowData
+//	                calls cut the rows and each part loaded and committed on its own (a COPY in
+//	                its own transaction; one .import each), as the protocol commits each call's
+//	                rows: what a commit per call costs the database itself; and
+//	                mirrord-rows/s over that rate
+//	db-round-trips/call
+//	                with MIRRORD_BENCH_PG_DELAY: the round trips to PostgreSQL during the whole
+//	                path over its RowData calls (TableSchema, Wipe and ReplicationCompleted
+//	                included), as internal/netproxy counts them
 //	decode-MB/cpu-s RowData request bytes / the CPU time of decoding them inside the real cycle:
 //	                a CPU profile of this process (runtime/pprof, 100 samples a second) runs
 //	                for the whole path's span, and decoding is the samples whose stack runs
@@ -101,7 +111,11 @@ package bench
 //
 // Sizes: MIRRORD_BENCH_WHOLE_ROWS (default 200000; 4000000 gives the per-million rates of one
 // table of 4M rows, PostgreSQL and SQLite, in several minutes), MIRRORD_BENCH_WHOLE_BASE (1000000),
-// MIRRORD_BENCH_WHOLE_CHANGES (100000), MIRRORD_BENCH_WHOLE_DEMO (50000). The PostgreSQL parts
+// MIRRORD_BENCH_WHOLE_CHANGES (100000), MIRRORD_BENCH_WHOLE_DEMO (50000). MIRRORD_BENCH_PG_DELAY
+// (a Go duration, one way) puts every PostgreSQL connection, both sides', behind a proxy that
+// holds each byte back that long (internal/netproxy): a database across a network. A sleep
+// under a millisecond takes about one on Linux, so 250us gives a round trip of about 2.4 ms,
+// and 1us one of about 0.2 ms (the proxy's own cost); the run logs the median. The PostgreSQL parts
 // skip without MIRRORD_TEST_PG_DSN, the SQLite parts without the sqlite3 shell. On a 2-core
 // machine the defaults take about 100 s with -benchtime 1x -count 1 (with BenchmarkDecode, on a
 // stock server). The run below took 4.5 minutes before the upsert baselines, which add a base

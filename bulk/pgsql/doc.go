@@ -27,10 +27,12 @@ last column sets in its session, emptied after each merge, since creating and dr
 temporary table costs more than merging a few hundred rows. What each MERGE did is read from
 PostgreSQL's per-transaction row statistics, or from the rows' op tags when track_counts is off.
 
-An apply costs few round trips, since a database across a network pays each on every RowData
-call: BEGIN goes with the lock on the state row (and, for a direct load, the column types and
-the first savepoint), the state row's update with COMMIT, and a MERGE with its statistics; a
-RowData call into a fresh table is three round trips and the COPY's stream, a staged one four.
+Statements share round trips, since a database across a network pays each one: an apply on
+every RowData call, a create once a cycle. An apply's BEGIN goes with the lock on the state row
+(and, for a direct load, the column types and the first savepoint), the state row's update with
+COMMIT, and a MERGE with its statistics: a RowData call into a fresh table is three round trips,
+its COPY included, and a staged one four. A create's BEGIN goes with the schema lock and the
+state row, its CREATE TABLE and COMMENTs with the state row's update: three with COMMIT.
 
 # Locks
 

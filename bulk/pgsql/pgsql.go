@@ -245,31 +245,37 @@ func (m *Mirror) Close() error {
 	return nil
 }
 
-// inTx runs fn in a transaction on one connection and commits it. The transaction is READ
-// COMMITTED whatever the server's or the role's default: the state table's bookkeeping reads rows
-// after it has locked them (a wipe finds the tables that hold rows under the lock TRUNCATE
-// takes), which a snapshot taken at the transaction's first statement would not see.
-func (m *Mirror) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	tx, err := m.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+// inSchemaTx runs fn in a transaction on one connection, holding the mirror's schema lock, and
+// commits it: creates, alters, drops and the cycle's bookkeeping of one mirror run one at a time
+// across processes. BEGIN, the lock and whatever first queues (nil for nothing) go to the server
+// in one round trip (pgx's Batch.BeginTx), their results read before fn runs. The transaction
+// is READ COMMITTED whatever the server's or the role's default: the state table's bookkeeping
+// reads rows after it has locked them (a wipe finds the tables that hold rows under the lock
+// TRUNCATE takes), which a snapshot taken at the transaction's first statement would not see.
+func (m *Mirror) inSchemaTx(ctx context.Context, first func(*pgx.Batch), fn func(pgx.Tx) error) error {
+	conn, err := m.pool.Acquire(ctx)
 	if err != nil {
 		return err
+	}
+	defer conn.Release()
+	batch := &pgx.Batch{}
+	batch.BeginTx(pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	batch.Queue(advisoryLockSQL)
+	if first != nil {
+		first(batch)
+	}
+	br := conn.SendBatch(ctx, batch)
+	err = br.Close()
+	tx := br.Tx()
+	if err != nil {
+		rollback(ctx, tx)
+		return fmt.Errorf("begin, take the mirror's schema lock and read its state: %w", err)
 	}
 	if err := fn(tx); err != nil {
 		rollback(ctx, tx)
 		return err
 	}
 	return tx.Commit(ctx)
-}
-
-// inSchemaTx is inTx holding the mirror's schema lock: creates, alters, drops and the cycle's
-// bookkeeping of one mirror run one at a time across processes.
-func (m *Mirror) inSchemaTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return m.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, advisoryLockSQL); err != nil {
-			return fmt.Errorf("take the mirror's schema lock: %w", err)
-		}
-		return fn(tx)
-	})
 }
 
 // rollback ends a failed transaction even when ctx is cancelled: the connection must not go
@@ -309,17 +315,23 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 		return err
 	}
 	hash, defaults := desired.Hash(), bulk.EncodeDefaults(desired)
-	err = m.inSchemaTx(ctx, func(tx pgx.Tx) error {
-		listed, err := m.mirrored(ctx, tx, []string{desired.Name})
-		if err != nil {
+	// The state row's lock and whether the table exists come with BEGIN; the DDL comes with the
+	// state row's update: a create is three round trips with COMMIT.
+	var stored string
+	var isMirrored, exists bool
+	first := func(b *pgx.Batch) {
+		b.Queue(stateLockSQL(m.state), []string{desired.Name}).Query(func(rows pgx.Rows) error {
+			var name string
+			_, err := pgx.ForEachRow(rows, []any{&name, &stored}, func() error {
+				isMirrored = true
+				return nil
+			})
 			return err
-		}
-		stored, isMirrored := listed[desired.Name]
+		})
+		b.Queue(tableExistsSQL, m.schema, desired.Name).QueryRow(func(row pgx.Row) error { return row.Scan(&exists) })
+	}
+	err = m.inSchemaTx(ctx, first, func(tx pgx.Tx) error {
 		if err := statetable.CheckFrom(stored, mig.From); err != nil {
-			return err
-		}
-		var exists bool
-		if err := tx.QueryRow(ctx, tableExistsSQL, m.schema, desired.Name).Scan(&exists); err != nil {
 			return err
 		}
 		switch plan.Action {
@@ -330,11 +342,10 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 			if exists {
 				ddl = append([]string{dropTableSQL(table)}, ddl...)
 			}
-			if err := execAll(ctx, tx, ddl); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, stateUpsertSQL(m.state), desired.Name, hash, defaults)
-			return err
+			var b statements
+			b.add(ddl...)
+			b.queue(stateUpsertSQL(m.state), desired.Name, hash, defaults)
+			return b.send(ctx, tx)
 		default:
 			if !isMirrored || !exists {
 				return fmt.Errorf("it is not a mirrored table of database %s, so it cannot be altered", m.database)
@@ -348,11 +359,10 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 					return err
 				}
 			}
-			if err := execAll(ctx, tx, ddl); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, stateSetHashSQL(m.state), desired.Name, hash, defaults)
-			return err
+			var b statements
+			b.add(ddl...)
+			b.queue(stateSetHashSQL(m.state), desired.Name, hash, defaults)
+			return b.send(ctx, tx)
 		}
 	})
 	if err != nil {
@@ -376,30 +386,56 @@ func physicalTypes(ctx context.Context, tx pgx.Tx, table rel) (map[string]string
 	return types, err
 }
 
-// execer runs statements: a pgx.Tx, or the connection of an apply's own transaction.
-type execer interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+// batcher sends batches: a pgx.Tx, or the connection of an apply's own transaction.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-// execAll runs statements without arguments in one round trip: pgx sends a query without
-// arguments by the simple protocol (Conn.Exec), which takes several statements separated by
-// semicolons and stops at the first that fails, inside the transaction. A table's create is a
-// CREATE TABLE and a COMMENT per column, and one round trip each made the creates of the demo
-// tenant's 31 tables a third of its first cycle.
-func execAll(ctx context.Context, tx execer, stmts []string) error {
-	switch len(stmts) {
-	case 0:
+// statements is a batch of statements sent in one round trip (a pipeline: each statement its
+// own query, since the extended protocol takes one statement a query), which stops at the first
+// that fails and names it. A table's create is a CREATE TABLE and a COMMENT per column, and one
+// round trip each made the creates of the demo tenant's 31 tables a third of its first cycle.
+type statements struct {
+	batch pgx.Batch
+	sql   []string
+	done  int // statements the server has run
+}
+
+// add queues statements without arguments.
+func (s *statements) add(stmts ...string) {
+	for _, sql := range stmts {
+		s.queue(sql)
+	}
+}
+
+// queue queues a statement with its arguments.
+func (s *statements) queue(sql string, args ...any) {
+	s.sql = append(s.sql, sql)
+	s.batch.Queue(sql, args...).Exec(func(pgconn.CommandTag) error {
+		s.done++
 		return nil
-	case 1:
-		if _, err := tx.Exec(ctx, stmts[0]); err != nil {
-			return fmt.Errorf("%w (in %.120s)", err, stmts[0])
-		}
+	})
+}
+
+// send runs the statements on q, in q's transaction.
+func (s *statements) send(ctx context.Context, q batcher) error {
+	if len(s.sql) == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, strings.Join(stmts, ";\n")); err != nil {
-		return fmt.Errorf("%w (in one of %d statements, the first %.120s)", err, len(stmts), stmts[0])
+	if err := q.SendBatch(ctx, &s.batch).Close(); err != nil {
+		if s.done < len(s.sql) {
+			return fmt.Errorf("%w (in %.120s)", err, s.sql[s.done])
+		}
+		return err
 	}
 	return nil
+}
+
+// execAll runs statements without arguments in one round trip (statements).
+func execAll(ctx context.Context, q batcher, stmts []string) error {
+	var s statements
+	s.add(stmts...)
+	return s.send(ctx, q)
 }
 
 // RowCount counts the rows of a mirrored table.

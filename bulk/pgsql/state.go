@@ -20,7 +20,7 @@ import (
 type stateDB struct{ m *Mirror }
 
 func (d stateDB) Update(ctx context.Context, fn func(statetable.Tx) error) error {
-	return d.m.inSchemaTx(ctx, func(tx pgx.Tx) error { return fn(stateTx{d.m, tx}) })
+	return d.m.inSchemaTx(ctx, nil, func(tx pgx.Tx) error { return fn(stateTx{d.m, tx}) })
 }
 
 func (d stateDB) InvalidateAll(ctx context.Context) error {
