@@ -134,6 +134,10 @@ func (a *applier) begin(ctx context.Context, hash string) (storedLSN int64, rewi
 	})
 	copiesIn := !a.keyed || a.direct
 	if copiesIn {
+		// The lock COPY takes anyway, taken before the types are read, so that no ALTER of the
+		// table can commit between the check and the COPY (a describe used to hold it by
+		// parsing a SELECT of the table; a catalog read takes no lock on it).
+		batch.Queue(lockForCopySQL(a.rel))
 		a.columnTypes = map[string]uint32{}
 		batch.Queue(columnTypesSQL, a.rel.String()).Query(func(rows pgx.Rows) error {
 			var name string
@@ -149,16 +153,16 @@ func (a *applier) begin(ctx context.Context, hash string) (storedLSN int64, rewi
 		batch.Queue(savepointSQL)
 		a.savepoint = savepointUnused
 	}
-	if err := a.conn.SendBatch(ctx, batch).Close(); err != nil {
-		return 0, false, fmt.Errorf("begin, and lock its state row: %w", err)
-	}
+	err = a.conn.SendBatch(ctx, batch).Close()
 	switch {
+	case err != nil && copiesIn && isCode(err, "42P01"):
+		return 0, false, fmt.Errorf("the table is not in database %s (dropped by hand?); the next TableSchema call creates it again", m.database)
+	case err != nil:
+		return 0, false, fmt.Errorf("begin, and lock its state row: %w", err)
 	case !found:
 		return 0, false, fmt.Errorf("the state table %s no longer lists it: %w", m.state.name, bulk.ErrSchemaChanged)
 	case hash != "" && storedHash != hash:
 		return 0, false, fmt.Errorf("its state holds schema %.12s, not %.12s: %w", storedHash, hash, bulk.ErrSchemaChanged)
-	case copiesIn && len(a.columnTypes) == 0:
-		return 0, false, fmt.Errorf("the table is not in database %s (dropped by hand?); the next TableSchema call creates it again", m.database)
 	}
 	return storedLSN, rewind, nil
 }
@@ -381,7 +385,7 @@ func (a *applier) copyRows(ctx context.Context, table rel, names []string, strea
 // checkTypes makes sure, once per segment and apply, that the table's columns have the types
 // the codecs write: binary COPY does not convert, and a stale table model could otherwise put
 // the bytes of one type into a column of another of the same width. The types were read from
-// the catalog as the transaction began, after the state row's lock.
+// the catalog as the transaction began, under the table's lock.
 func (a *applier) checkTypes(seg *segment) error {
 	if seg.checked {
 		return nil

@@ -31,8 +31,9 @@ Statements share round trips, since a database across a network pays each one: a
 every RowData call, a create once a cycle. An apply's BEGIN goes with the lock on the state row
 (and, for a direct load, the column types and the first savepoint), the state row's update with
 COMMIT, and a MERGE with its statistics: a RowData call into a fresh table is three round trips,
-its COPY included, and a staged one four. A create's BEGIN goes with the schema lock and the
-state row, its CREATE TABLE and COMMENTs with the state row's update: three with COMMIT.
+its COPY included (one more for each further chunk of Options.ChunkRows rows), and a staged one
+four once the session holds its staging table. A create's BEGIN goes with the schema lock and
+the state row, its CREATE TABLE and COMMENTs with the state row's update: three with COMMIT.
 
 # Locks
 
@@ -47,8 +48,10 @@ side by side, up to Options.MaxConnsPerTenant connections per tenant.
 Names are at most 63 bytes (PostgreSQL's identifier limit) and pass schema.CheckName. Nothing
 about a statement is cached, since DDL would make cached descriptions stale: arguments go as
 text of unknown type, which the server types from where they stand (pgx.QueryExecModeExec).
-Binary COPY does not convert: a segment checks once that the table's column types, read from
-the catalog as the transaction begins, are the ones its codecs write, and an apply against a
-stale model fails instead of storing wrong bytes.
+Results come back as text too, so a tenant's connections set the session settings that shape
+text (DateStyle, IntervalStyle, bytea_output, extra_float_digits) whatever the server's
+defaults. Binary COPY does not convert: a segment checks once that the table's column types,
+read from the catalog as the transaction begins, under the lock the COPY takes, are the ones its
+codecs write, and an apply against a stale model fails instead of storing wrong bytes.
 */
 package pgsql

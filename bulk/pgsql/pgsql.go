@@ -35,6 +35,15 @@ const (
 	defaultChunkRows    = 20000
 )
 
+// textResultSettings are the session settings a tenant's connections start with, whatever the
+// server's defaults, so that results in text read back exactly.
+var textResultSettings = map[string]string{
+	"datestyle":          "ISO, MDY",
+	"intervalstyle":      "postgres",
+	"bytea_output":       "hex",
+	"extra_float_digits": "3",
+}
+
 // Target is a PostgreSQL server that holds one mirror database per tenant. It is safe for
 // concurrent use; each tenant's mirror is opened once and cached.
 type Target struct {
@@ -127,10 +136,18 @@ func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error)
 	// would make cached descriptions stale; and a statement is one round trip, not two as when
 	// it is described first (QueryExecModeDescribeExec): pgx v5.12's ExtendedQueryBuilder.Build
 	// sends each argument as text with type OID 0 when it has no description, so the server
-	// infers its type from where it stands, as it does for a quoted literal. Argument-less
-	// statements go by the simple protocol in every mode (Conn.exec). The cost of a round trip
-	// is per call: a database across a network pays it on every statement.
+	// infers its type from where it stands, as it does for a quoted literal (and as it did for
+	// the described statements, whose Parse named no types either). Exec without arguments goes
+	// by the simple protocol (Conn.exec). The cost of a round trip is per call: a database
+	// across a network pays it on every statement.
 	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	// Results then come back as text, not binary, and the text of dates, bytea and floats
+	// follows session settings that a server, database or role may set otherwise: pgx reads
+	// only ISO dates (pgtype/datetime_text.go), hex bytea (pgtype/bytea.go), and a float's text
+	// is exact only with extra_float_digits above 0. Startup parameters win over those defaults.
+	for name, value := range textResultSettings {
+		cfg.ConnConfig.RuntimeParams[name] = value
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: connect to database %s: %w", tenant, dbName, err)

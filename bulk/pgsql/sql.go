@@ -539,11 +539,19 @@ func copyFromSQL(table rel, cols []string) string {
 }
 
 // columnTypesSQL lists the columns of a table ($1, its qualified name) with the type each holds,
-// a domain's base type for a domain: what a binary COPY into the table must write. A missing
-// table lists none.
-const columnTypesSQL = "SELECT a.attname, CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END\n" +
-	"FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid\n" +
-	"WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped"
+// a domain's base type for a domain (through domains over domains, as the server's own row
+// descriptions do): what a binary COPY into the table must write.
+const columnTypesSQL = "WITH RECURSIVE col(name, typ) AS (\n" +
+	"\tSELECT attname, atttypid FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped\n" +
+	"\tUNION ALL\n" +
+	"\tSELECT col.name, t.typbasetype FROM col JOIN pg_type t ON t.oid = col.typ WHERE t.typtype = 'd'\n" +
+	")\n" +
+	"SELECT col.name, col.typ FROM col JOIN pg_type t ON t.oid = col.typ WHERE t.typtype <> 'd'"
+
+// lockForCopySQL takes the lock a COPY into table takes, ahead of it.
+func lockForCopySQL(table rel) string {
+	return "LOCK TABLE " + table.String() + " IN ROW EXCLUSIVE MODE"
+}
 
 // The savepoint a direct chunk is copied under, so that a duplicate key rolls back that chunk
 // only.

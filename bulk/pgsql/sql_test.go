@@ -89,7 +89,7 @@ func TestSQLGolden(t *testing.T) {
 		"cycle": strings.Join([]string{beginCycleSQL(state), resetCountsSQL(state), nameCycleSQL(state), nameTablesSQL(state),
 			cycleLockSQL(state), unnamedSQL(state), endCycleSQL(state)}, ";\n"),
 		"catalog": catalogSQL(state),
-		"copy_from": strings.Join([]string{copyFromSQL(contact, []string{"contact_id", "name"}), columnTypesSQL,
+		"copy_from": strings.Join([]string{copyFromSQL(contact, []string{"contact_id", "name"}), lockForCopySQL(contact), columnTypesSQL,
 			savepointSQL, releaseSavepointSQL + ";\n" + savepointSQL, rollbackToSavepointSQL}, ";\n"),
 		"create_table":        must(createTableSQL(contact, tbl)),
 		"create_keyless":      must(createTableSQL(rel{"public", "log"}, schema.Table{Name: "log", Columns: []schema.Column{{Name: "line", Type: schema.NVarChar, Length: 100, Nullable: true}}})),

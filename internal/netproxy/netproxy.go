@@ -22,6 +22,7 @@ type Proxy struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	conns  []net.Conn
+	closed bool
 }
 
 // Start listens on 127.0.0.1 and forwards connections to server (host:port), every byte held
@@ -68,6 +69,7 @@ func (p *Proxy) RoundTrips() int64 { return p.turns.Load() }
 func (p *Proxy) Close() {
 	p.ln.Close()
 	p.mu.Lock()
+	p.closed = true
 	for _, c := range p.conns {
 		c.Close()
 	}
@@ -87,6 +89,12 @@ func (p *Proxy) accept() {
 			continue
 		}
 		p.mu.Lock()
+		if p.closed { // Close has passed the connections already
+			p.mu.Unlock()
+			client.Close()
+			server.Close()
+			return
+		}
 		p.conns = append(p.conns, client, server)
 		p.mu.Unlock()
 		// serverSpoke is whether the last bytes of this connection went to the client.
