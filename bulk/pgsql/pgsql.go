@@ -35,14 +35,11 @@ const (
 	defaultChunkRows    = 20000
 )
 
-// textResultSettings are the session settings a tenant's connections start with, whatever the
-// server's defaults, so that results in text read back exactly.
-var textResultSettings = map[string]string{
-	"datestyle":          "ISO, MDY",
-	"intervalstyle":      "postgres",
-	"bytea_output":       "hex",
-	"extra_float_digits": "3",
-}
+// textResultSettingsSQL sets, on each new connection to a tenant's database, the session
+// settings that shape results in text, whatever the server's, database's or role's defaults, so
+// that they read back exactly. They are set by SET after connecting rather than as startup
+// parameters, which PgBouncer refuses for all but a few of these unless told to ignore them.
+const textResultSettingsSQL = "SET datestyle = 'ISO, MDY'; SET intervalstyle = 'postgres'; SET bytea_output = 'hex'; SET extra_float_digits = 3"
 
 // Target is a PostgreSQL server that holds one mirror database per tenant. It is safe for
 // concurrent use; each tenant's mirror is opened once and cached.
@@ -144,9 +141,12 @@ func (t *Target) openMirror(ctx context.Context, tenant string) (*Mirror, error)
 	// Results then come back as text, not binary, and the text of dates, bytea and floats
 	// follows session settings that a server, database or role may set otherwise: pgx reads
 	// only ISO dates (pgtype/datetime_text.go), hex bytea (pgtype/bytea.go), and a float's text
-	// is exact only with extra_float_digits above 0. Startup parameters win over those defaults.
-	for name, value := range textResultSettings {
-		cfg.ConnConfig.RuntimeParams[name] = value
+	// is exact only with extra_float_digits above 0.
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		if _, err := conn.Exec(ctx, textResultSettingsSQL); err != nil {
+			return fmt.Errorf("set the session's output settings: %w", err)
+		}
+		return nil
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

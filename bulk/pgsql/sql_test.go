@@ -105,6 +105,7 @@ func TestSQLGolden(t *testing.T) {
 		"merge_unique":        mergeSQL(contact, tbl, stageRel(2), some, nil, true),
 		"three_unique":        strings.Join(threeStatementSQL(contact, tbl, stageRel(1), some, nil, true), ";\n"),
 		"session_stage":       sessionCreate + ";\n" + truncateSQL([]rel{sessionStage}),
+		"session_settings":    textResultSettingsSQL,
 	}
 	for name, got := range cases {
 		t.Run(name, func(t *testing.T) {
