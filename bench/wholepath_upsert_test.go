@@ -28,6 +28,7 @@ import (
 	"github.com/mirrord/mirrord/bulk/pgsql"
 	"github.com/mirrord/mirrord/bulk/sqlite"
 	"github.com/mirrord/mirrord/engine"
+	"github.com/mirrord/mirrord/internal/pgupsert"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -69,32 +70,10 @@ func keyValues(t schema.Table, c change) []any {
 	return out
 }
 
-// pgUpsertSQL is a table's upsert and delete statements, their values as $n parameters.
-func pgUpsertSQL(t schema.Table) (upsert, del string) {
-	var cols, params, set, key, where []string
-	for i, c := range t.Columns {
-		q := pgx.Identifier{c.Name}.Sanitize()
-		cols = append(cols, q)
-		params = append(params, fmt.Sprintf("$%d", i+1))
-		if !c.PrimaryKey {
-			set = append(set, q+" = EXCLUDED."+q)
-		}
-	}
-	for i, k := range t.Key() {
-		q := pgx.Identifier{t.Columns[k].Name}.Sanitize()
-		key = append(key, q)
-		where = append(where, fmt.Sprintf("%s = $%d", q, i+1))
-	}
-	name := pgx.Identifier{t.Name}.Sanitize()
-	return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO UPDATE SET %s", name, strings.Join(cols, ", "),
-			strings.Join(params, ", "), strings.Join(key, ", "), strings.Join(set, ", ")),
-		fmt.Sprintf("DELETE FROM %s WHERE %s", name, strings.Join(where, " AND "))
-}
-
 // pgUpsert sends the changes as one pgx.Batch per group, each in a transaction of its own, and
 // checks that every statement touched one row.
 func pgUpsert(ctx context.Context, conn *pgx.Conn, u *upsertLoad) error {
-	upsert, del := pgUpsertSQL(u.table)
+	upsert, del := pgupsert.SQL(u.table)
 	at := 0
 	for _, n := range u.groups {
 		group := u.changes[at : at+n]

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mirrord/mirrord/bulk"
+	"github.com/mirrord/mirrord/internal/pgupsert"
 )
 
 func TestPercentile(t *testing.T) {
@@ -162,7 +163,7 @@ func TestEncodeSpool(t *testing.T) {
 
 func TestUpsertSQL(t *testing.T) {
 	tb := benchTables(2)[1]
-	upsert, del := upsertSQL(tb)
+	upsert, del := pgupsert.SQL(tb)
 	wantUpsert := `INSERT INTO "contact_2" ("contact_id", "name", "department", "orgnr", "number1", "category_idx", "business_idx", "registered", "updated", "associate_id", "text_id", "deleted") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT ("contact_id") DO UPDATE SET "name" = EXCLUDED."name", "department" = EXCLUDED."department", "orgnr" = EXCLUDED."orgnr", "number1" = EXCLUDED."number1", "category_idx" = EXCLUDED."category_idx", "business_idx" = EXCLUDED."business_idx", "registered" = EXCLUDED."registered", "updated" = EXCLUDED."updated", "associate_id" = EXCLUDED."associate_id", "text_id" = EXCLUDED."text_id", "deleted" = EXCLUDED."deleted"`
 	if upsert != wantUpsert {
 		t.Errorf("upsert:\n got %s\nwant %s", upsert, wantUpsert)

@@ -14,6 +14,7 @@ import (
 	"github.com/mirrord/mirrord/bench/contact"
 	"github.com/mirrord/mirrord/bulk"
 	"github.com/mirrord/mirrord/bulk/pgsql"
+	"github.com/mirrord/mirrord/internal/pgupsert"
 	"github.com/mirrord/mirrord/schema"
 )
 
@@ -204,7 +205,7 @@ func (b *bench) batchedUpsert(ctx context.Context, base, changes *benchPlan) (*b
 	}
 	defer tx.Rollback(ctx)
 	for _, t := range changes.tables {
-		upsert, del := upsertSQL(t.table)
+		upsert, del := pgupsert.SQL(t.table)
 		batch := &pgx.Batch{}
 		flush := func() error {
 			if batch.Len() == 0 {
@@ -236,24 +237,6 @@ func (b *bench) batchedUpsert(ctx context.Context, base, changes *benchPlan) (*b
 		return nil, err
 	}
 	return &baseline{what: "pipelined batched upsert (1000 statements a round trip, one tenant)", rows: changes.rows(), conns: 1, took: time.Since(start)}, nil
-}
-
-func upsertSQL(t schema.Table) (upsert, del string) {
-	var cols, params, set []string
-	for i, c := range t.Columns {
-		q := pgx.Identifier{c.Name}.Sanitize()
-		cols = append(cols, q)
-		params = append(params, fmt.Sprintf("$%d", i+1))
-		if !c.PrimaryKey {
-			set = append(set, q+" = EXCLUDED."+q)
-		}
-	}
-	table := pgx.Identifier{t.Name}.Sanitize()
-	key := pgx.Identifier{t.Columns[t.Key()[0]].Name}.Sanitize()
-	upsert = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO UPDATE SET %s",
-		table, strings.Join(cols, ", "), strings.Join(params, ", "), key, strings.Join(set, ", "))
-	del = fmt.Sprintf("DELETE FROM %s WHERE %s = $1", table, key)
-	return upsert, del
 }
 
 // dropDatabases drops databases from the server of dsn, closing their sessions.
