@@ -334,20 +334,14 @@ func (m *Mirror) Migrate(ctx context.Context, mig bulk.Migration) error {
 	hash, defaults := desired.Hash(), bulk.EncodeDefaults(desired)
 	// The state row's lock and whether the table exists come with BEGIN; the DDL comes with the
 	// state row's update: a create is three round trips with COMMIT.
-	var stored string
-	var isMirrored, exists bool
+	listed := map[string]string{}
+	var exists bool
 	first := func(b *pgx.Batch) {
-		b.Queue(stateLockSQL(m.state), []string{desired.Name}).Query(func(rows pgx.Rows) error {
-			var name string
-			_, err := pgx.ForEachRow(rows, []any{&name, &stored}, func() error {
-				isMirrored = true
-				return nil
-			})
-			return err
-		})
+		b.Queue(stateLockSQL(m.state), []string{desired.Name}).Query(func(rows pgx.Rows) error { return scanListed(rows, listed) })
 		b.Queue(tableExistsSQL, m.schema, desired.Name).QueryRow(func(row pgx.Row) error { return row.Scan(&exists) })
 	}
 	err = m.inSchemaTx(ctx, first, func(tx pgx.Tx) error {
+		stored, isMirrored := listed[desired.Name]
 		if err := statetable.CheckFrom(stored, mig.From); err != nil {
 			return err
 		}

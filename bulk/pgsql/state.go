@@ -157,12 +157,17 @@ func (m *Mirror) mirrored(ctx context.Context, tx pgx.Tx, tables []string) (map[
 		return nil, err
 	}
 	listed := map[string]string{}
+	return listed, scanListed(rows, listed)
+}
+
+// scanListed reads stateLockSQL's rows into listed: each table's stored schema hash by name.
+func scanListed(rows pgx.Rows, listed map[string]string) error {
 	var name, hash string
-	_, err = pgx.ForEachRow(rows, []any{&name, &hash}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&name, &hash}, func() error {
 		listed[name] = hash
 		return nil
 	})
-	return listed, err
+	return err
 }
 
 // querier is a pool or a transaction.
