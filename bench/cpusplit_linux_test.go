@@ -179,7 +179,7 @@ func BenchmarkEngineCPUSplit(b *testing.B) {
 		defer e.Close()
 		changes := make([]change, repopulateRows)
 		for i := range changes {
-			changes[i] = change{bulk.Insert, contact.Row(int64(i+1), 0)}
+			changes[i] = newChange(bulk.Insert, contact.Row(int64(i+1), 0))
 		}
 		split := newCPUSplit(b, p)
 		ctx := context.Background()

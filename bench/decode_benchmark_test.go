@@ -142,7 +142,7 @@ type decodeBatch struct {
 	cols []schema.Column
 }
 
-func (d *decodeBatch) Columns() []schema.Column { return d.cols }
-func (d *decodeBatch) Add(bulk.Op, []any) error { d.sink.rows++; return nil }
-func (d *decodeBatch) SetLSN(int64) error       { return nil }
-func (d *decodeBatch) Close() error             { return nil }
+func (d *decodeBatch) Columns() []schema.Column        { return d.cols }
+func (d *decodeBatch) Add(bulk.Op, []bulk.Value) error { d.sink.rows++; return nil }
+func (d *decodeBatch) SetLSN(int64) error              { return nil }
+func (d *decodeBatch) Close() error                    { return nil }

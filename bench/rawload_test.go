@@ -521,8 +521,12 @@ func TestCSVImportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var values []bulk.Value
 	for _, r := range rows {
-		if err := w.Add(bulk.Insert, r); err != nil {
+		if values, err = bulk.ValuesOf(values[:0], r...); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Add(bulk.Insert, values); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -31,8 +31,17 @@ const (
 var contactColumns = contact.Columns()
 
 type change struct {
-	op   bulk.Op
-	vals []any
+	op     bulk.Op
+	vals   []any
+	values []bulk.Value // vals as the engine takes them, made before any clock
+}
+
+func newChange(op bulk.Op, vals []any) change {
+	values, err := bulk.ValuesOf(nil, vals...)
+	if err != nil {
+		panic(err)
+	}
+	return change{op, vals, values}
 }
 
 // incrementalChanges is a deterministic mix of 60% updates, 25% inserts and 15% deletes
@@ -53,14 +62,14 @@ func incrementalChanges(n int, base int64, next *int64, gen int) []change {
 	for range n {
 		switch p := r.IntN(100); {
 		case p < 60:
-			out = append(out, change{bulk.Update, contact.Row(existing(), gen)})
+			out = append(out, newChange(bulk.Update, contact.Row(existing(), gen)))
 		case p < 85:
 			*next++
-			out = append(out, change{bulk.Insert, contact.Row(*next, gen)})
+			out = append(out, newChange(bulk.Insert, contact.Row(*next, gen)))
 		default:
 			vals := make([]any, len(contactColumns))
 			vals[0] = existing()
-			out = append(out, change{bulk.Delete, vals})
+			out = append(out, newChange(bulk.Delete, vals))
 		}
 	}
 	return out
@@ -199,7 +208,7 @@ func viaEngine(b *testing.B, e *engine.Engine, tenant string, changes []change, 
 		b.Fatal(err)
 	}
 	for _, c := range changes {
-		if err := w.Add(c.op, c.vals); err != nil {
+		if err := w.Add(c.op, c.values); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -220,7 +229,7 @@ func BenchmarkRepopulate(b *testing.B) {
 	changes := make([]change, repopulateRows)
 	for i := range rows {
 		rows[i] = contact.Row(int64(i+1), 0)
-		changes[i] = change{bulk.Insert, rows[i]}
+		changes[i] = newChange(bulk.Insert, rows[i])
 	}
 	run := func(name string, load func(b *testing.B, p *pgBench, e *engine.Engine, gen int)) {
 		b.Run(name, func(b *testing.B) {

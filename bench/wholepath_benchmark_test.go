@@ -663,8 +663,12 @@ func engineLoad(ctx context.Context, e *engine.Engine, tenant string, n int64) e
 	if err != nil {
 		return err
 	}
+	var values []bulk.Value
 	for id := int64(1); id <= n; id++ {
-		if err = w.Add(bulk.Insert, contact.Row(id, 0)); err != nil {
+		if values, err = bulk.ValuesOf(values[:0], contact.Row(id, 0)...); err != nil {
+			break
+		}
+		if err = w.Add(bulk.Insert, values); err != nil {
 			break
 		}
 	}

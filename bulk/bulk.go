@@ -59,7 +59,7 @@ type Rows interface {
 	Next() bool
 	Op() Op
 	Columns() []int
-	Values() []any
+	Values() []Value
 	Err() error
 }
 

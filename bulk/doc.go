@@ -38,7 +38,9 @@
 // The values of a row are Go values chosen by the family of the column's SQL Server type
 // (schema.Family); nil is NULL. ParseValue reads a value's text form (PROTOCOL.md part B) into
 // this type and FormatValue writes it back; a target that meets another Go type refuses the
-// value with WrongType.
+// value with WrongType. Rows carry them as Values: the same Go values held inline, not boxed
+// into interfaces, so that decoding a row costs no allocation per value (Parser gives them
+// straight from text; ValueOf and Value.Any convert).
 //
 //	bit                                          bool
 //	tinyint, smallint, int, bigint               int64

@@ -3,7 +3,7 @@ package bulk
 import "fmt"
 
 // Row is one row held in memory: what it does, which table columns it carries (indexes into the
-// table's columns) and their values in that order.
+// table's columns) and their values in that order, as the Go types ValueOf takes.
 type Row struct {
 	Op      Op
 	Columns []int
@@ -15,6 +15,7 @@ type Row struct {
 type SliceRows struct {
 	rows    []Row
 	current int // index of the row Next moved to; -1 before the first call
+	values  []Value
 	err     error
 
 	failAt  int // fail instead of moving to the row of this index; -1 never
@@ -63,7 +64,12 @@ func (r *SliceRows) Next() bool {
 		r.err = fmt.Errorf("row %d carries %d columns but %d values", next+1, len(row.Columns), len(row.Values))
 		return false
 	}
-	r.current = next
+	values, err := ValuesOf(r.values[:0], r.rows[next].Values...)
+	if err != nil {
+		r.err = fmt.Errorf("row %d: %w", next+1, err)
+		return false
+	}
+	r.current, r.values = next, values
 	return true
 }
 
@@ -81,7 +87,12 @@ func (r *SliceRows) Op() Op { return r.row().Op }
 func (r *SliceRows) Columns() []int { return r.row().Columns }
 
 // Values are the current row's values, one per column of Columns.
-func (r *SliceRows) Values() []any { return r.row().Values }
+func (r *SliceRows) Values() []Value {
+	if r.current < 0 || r.current >= len(r.rows) {
+		return nil
+	}
+	return r.values
+}
 
 // Err is the error that ended Next, if any.
 func (r *SliceRows) Err() error { return r.err }

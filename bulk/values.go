@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/mirrord/mirrord/schema"
 )
@@ -20,6 +21,14 @@ import (
 // An error says what is wrong with the value and names the type; the caller adds table, column
 // and row.
 func ParseValue(col schema.Column, text string) (any, error) {
+	v, err := parseValue(col, text)
+	if err != nil {
+		return nil, err
+	}
+	return v.Any(), nil
+}
+
+func parseValue(col schema.Column, text string) (Value, error) {
 	switch col.Type.Family() {
 	case schema.FamilyBool:
 		return parseBool(col, text)
@@ -46,24 +55,24 @@ func ParseValue(col schema.Column, text string) (any, error) {
 	case schema.FamilyString:
 		return parseString(col, text)
 	}
-	return nil, fmt.Errorf("no value of unknown type %q can be read", string(col.Type))
+	return Value{}, fmt.Errorf("no value of unknown type %q can be read", string(col.Type))
 }
 
-// Parser returns ParseValue for col as a function of the text alone: a caller that parses many
-// values of one column (a decoder, row after row) decides the column's type and limits once,
-// not at every value. col must be normalized.
-func Parser(col schema.Column) func(text string) (any, error) {
+// Parser returns ParseValue for col as a function of the text alone, giving a Value: a caller
+// that parses many values of one column (a decoder, row after row) decides the column's type and
+// limits once, not at every value, and boxes none of them. col must be normalized.
+func Parser(col schema.Column) func(text string) (Value, error) {
 	switch col.Type.Family() {
 	case schema.FamilyInteger:
 		lo, hi, _ := col.Type.IntegerRange()
-		return func(text string) (any, error) { return parseInt(col, text, lo, hi) }
+		return func(text string) (Value, error) { return parseInt(col, text, lo, hi) }
 	case schema.FamilyDateTime:
 		p := newDateTimeParser(col)
 		return p.parse
 	case schema.FamilyString:
-		return func(text string) (any, error) { return parseString(col, text) }
+		return func(text string) (Value, error) { return parseString(col, text) }
 	}
-	return func(text string) (any, error) { return ParseValue(col, text) }
+	return func(text string) (Value, error) { return parseValue(col, text) }
 }
 
 // FormatValue is the inverse of ParseValue: the canonical text form of v for col, so that
@@ -71,58 +80,68 @@ func Parser(col schema.Column) func(text string) (any, error) {
 // col.Type; nil (NULL) has no text form and is an error. Decimals are checked against the
 // column's precision and scale since canonicalizing needs them; other limits are not checked.
 func FormatValue(col schema.Column, v any) (string, error) {
-	if v == nil {
+	value, err := ValueOf(v)
+	if err != nil {
+		return "", WrongType(col, v)
+	}
+	return Format(col, value)
+}
+
+// Format is FormatValue of a Value.
+func Format(col schema.Column, v Value) (string, error) {
+	if v.IsNull() {
 		return "", fmt.Errorf("a NULL %s has no text form", col.TypeString())
 	}
+	k := v.Kind()
 	switch col.Type.Family() {
 	case schema.FamilyBool:
-		if b, ok := v.(bool); ok {
-			return formatBool(b), nil
+		if k == KindBool {
+			return formatBool(v.Bool()), nil
 		}
 	case schema.FamilyInteger:
-		if i, ok := v.(int64); ok {
-			return strconv.FormatInt(i, 10), nil
+		if k == KindInt {
+			return strconv.FormatInt(v.Int(), 10), nil
 		}
 	case schema.FamilyDecimal:
-		if d, ok := v.(Decimal); ok {
-			return formatDecimal(col, d)
+		if k == KindDecimal {
+			return formatDecimal(col, v.Decimal())
 		}
 	case schema.FamilyFloat:
-		if f, ok := v.(float64); ok {
-			return formatFloat(col, f), nil
+		if k == KindFloat {
+			return formatFloat(col, v.Float()), nil
 		}
 	case schema.FamilyDate:
-		if t, ok := v.(time.Time); ok {
-			return formatDate(t), nil
+		if k == KindTime {
+			return formatDate(v.Time()), nil
 		}
 	case schema.FamilyTime:
-		if d, ok := v.(TimeOfDay); ok {
-			return formatTime(d)
+		if k == KindTimeOfDay {
+			return formatTime(v.TimeOfDay())
 		}
 	case schema.FamilyDateTime:
-		if t, ok := v.(time.Time); ok {
-			return formatDateTime(t), nil
+		if k == KindTime {
+			return formatDateTime(v.Time()), nil
 		}
 	case schema.FamilyDateTimeOffset:
-		if t, ok := v.(time.Time); ok {
-			return formatDateTimeOffset(t)
+		if k == KindTime {
+			return formatDateTimeOffset(v.Time())
 		}
 	case schema.FamilyBinary:
-		if b, ok := v.([]byte); ok {
-			return formatBinary(b), nil
+		if k == KindBytes {
+			return formatBinary(v.Bytes()), nil
 		}
 	case schema.FamilyUUID:
-		if u, ok := v.(UUID); ok {
-			return u.String(), nil
+		if k == KindUUID {
+			return v.UUID().String(), nil
 		}
 	case schema.FamilyString:
-		if s, ok := v.(string); ok {
-			return s, nil
+		if k == KindString {
+			return v.Text(), nil
 		}
 	default:
 		return "", fmt.Errorf("no value of unknown type %q can be written", string(col.Type))
 	}
-	return "", WrongType(col, v)
+	return "", WrongType(col, v.Any())
 }
 
 // WrongType is the error for a value whose Go type is not the one the package documents for the
@@ -156,25 +175,10 @@ func goTypeName(f schema.Family) string {
 	return "no Go value (the type is unknown)"
 }
 
-// ValueSize is roughly how many bytes a decoded value holds in memory: the interface that
-// carries it and what it points to. It is for accounting of bytes in flight, not exact.
-func ValueSize(v any) int {
-	const iface = 16
-	switch x := v.(type) {
-	case nil:
-		return iface
-	case string:
-		return iface + 16 + len(x)
-	case Decimal:
-		return iface + 16 + len(x)
-	case []byte:
-		return iface + 24 + len(x)
-	case time.Time:
-		return iface + 24
-	case UUID:
-		return iface + 16
-	}
-	return iface + 8
+// ValueSize is roughly how many bytes a decoded value holds in memory: its Value and what that
+// points to. It is for accounting of bytes in flight, not exact.
+func ValueSize(v Value) int {
+	return int(unsafe.Sizeof(v)) + len(v.s)
 }
 
 // EqualValues reports whether a and b are the same value of the types ParseValue returns:

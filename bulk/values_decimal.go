@@ -10,13 +10,13 @@ import (
 // The decimal family: decimal, numeric, money and smallmoney, all as a Decimal at exactly the
 // column's scale.
 
-func parseDecimal(col schema.Column, text string) (any, error) {
+func parseDecimal(col schema.Column, text string) (Value, error) {
 	precision, scale, limit := decimalDigits(col)
 	d, why := canonicalDecimal(text, precision, scale, limit)
 	if why != "" {
-		return nil, valueError(col, text, why)
+		return Value{}, valueError(col, text, why)
 	}
-	return d, nil
+	return DecimalValue(d), nil
 }
 
 func formatDecimal(col schema.Column, d Decimal) (string, error) {

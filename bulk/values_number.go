@@ -11,14 +11,14 @@ import (
 
 // The bool, integer and float families: bool, int64 and float64.
 
-func parseBool(col schema.Column, text string) (any, error) {
+func parseBool(col schema.Column, text string) (Value, error) {
 	switch {
 	case text == "1" || strings.EqualFold(text, "true"):
-		return true, nil
+		return BoolValue(true), nil
 	case text == "0" || strings.EqualFold(text, "false"):
-		return false, nil
+		return BoolValue(false), nil
 	}
-	return nil, valueError(col, text, "want 0, 1, true or false")
+	return Value{}, valueError(col, text, "want 0, 1, true or false")
 }
 
 func formatBool(b bool) string {
@@ -28,15 +28,15 @@ func formatBool(b bool) string {
 	return "0"
 }
 
-func parseInt(col schema.Column, text string, lo, hi int64) (any, error) {
+func parseInt(col schema.Column, text string, lo, hi int64) (Value, error) {
 	i, err := strconv.ParseInt(text, 10, 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return nil, valueError(col, text, "want a decimal integer")
+		return Value{}, valueError(col, text, "want a decimal integer")
 	}
 	if err != nil || i < lo || i > hi {
-		return nil, valueError(col, text, "out of range "+strconv.FormatInt(lo, 10)+" to "+strconv.FormatInt(hi, 10))
+		return Value{}, valueError(col, text, "out of range "+strconv.FormatInt(lo, 10)+" to "+strconv.FormatInt(hi, 10))
 	}
-	return i, nil
+	return IntValue(i), nil
 }
 
 // floatBits is the size of a float column's values: a real holds a float32.
@@ -47,19 +47,19 @@ func floatBits(t schema.Type) int {
 	return 64
 }
 
-func parseFloat(col schema.Column, text string) (any, error) {
+func parseFloat(col schema.Column, text string) (Value, error) {
 	// strconv also takes hexadecimal mantissas and digit separators, which are no decimal.
 	if strings.ContainsAny(text, "xX_") {
-		return nil, valueError(col, text, "want a decimal number, INF, -INF or NaN")
+		return Value{}, valueError(col, text, "want a decimal number, INF, -INF or NaN")
 	}
 	f, err := strconv.ParseFloat(text, floatBits(col.Type))
 	if err != nil {
 		if errors.Is(err, strconv.ErrRange) {
-			return nil, valueError(col, text, "out of range")
+			return Value{}, valueError(col, text, "out of range")
 		}
-		return nil, valueError(col, text, "want a decimal number, INF, -INF or NaN")
+		return Value{}, valueError(col, text, "want a decimal number, INF, -INF or NaN")
 	}
-	return f, nil
+	return FloatValue(f), nil
 }
 
 func formatFloat(col schema.Column, f float64) string {

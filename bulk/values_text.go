@@ -10,22 +10,22 @@ import (
 
 // The string, binary and uuid families: string, []byte (base64 in text) and UUID.
 
-func parseString(col schema.Column, text string) (any, error) {
+func parseString(col schema.Column, text string) (Value, error) {
 	if !utf8.ValidString(text) {
-		return nil, valueError(col, text, "not valid UTF-8")
+		return Value{}, valueError(col, text, "not valid UTF-8")
 	}
 	// A string of n bytes has at most n characters and n UTF-16 code units, so only a
 	// string longer in bytes than the column needs counting.
 	if col.Length != schema.Max && len(text) > col.Length {
 		if col.Type.Unicode() {
 			if n := utf16Length(text); n > col.Length {
-				return nil, valueError(col, text, "it is "+strconv.Itoa(n)+" UTF-16 code units long")
+				return Value{}, valueError(col, text, "it is "+strconv.Itoa(n)+" UTF-16 code units long")
 			}
 		} else if n := utf8.RuneCountInString(text); n > col.Length {
-			return nil, valueError(col, text, "it is "+strconv.Itoa(n)+" characters long")
+			return Value{}, valueError(col, text, "it is "+strconv.Itoa(n)+" characters long")
 		}
 	}
-	return text, nil
+	return StringValue(text), nil
 }
 
 func utf16Length(s string) int {
@@ -39,25 +39,25 @@ func utf16Length(s string) int {
 	return n
 }
 
-func parseBinary(col schema.Column, text string) (any, error) {
+func parseBinary(col schema.Column, text string) (Value, error) {
 	b, err := base64.StdEncoding.DecodeString(text)
 	if err != nil {
-		return nil, valueError(col, text, "not standard base64")
+		return Value{}, valueError(col, text, "not standard base64")
 	}
 	if col.Length != schema.Max && len(b) > col.Length {
-		return nil, valueError(col, text, "it is "+strconv.Itoa(len(b))+" bytes long")
+		return Value{}, valueError(col, text, "it is "+strconv.Itoa(len(b))+" bytes long")
 	}
-	return b, nil
+	return BytesValue(b), nil
 }
 
 func formatBinary(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
-func parseUUIDValue(col schema.Column, text string) (any, error) {
+func parseUUIDValue(col schema.Column, text string) (Value, error) {
 	u, ok := parseUUID(text)
 	if !ok {
-		return nil, valueError(col, text, "want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx in hex")
+		return Value{}, valueError(col, text, "want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx in hex")
 	}
-	return u, nil
+	return UUIDValue(u), nil
 }
 
 // String is the uniqueidentifier's text form in upper case, as SQL Server writes it.

@@ -12,15 +12,15 @@ import (
 // The date and time families: date, datetime, datetime2, smalldatetime and datetimeoffset as a
 // time.Time, time as a TimeOfDay.
 
-func parseDateValue(col schema.Column, text string) (any, error) {
+func parseDateValue(col schema.Column, text string) (Value, error) {
 	if len(text) != 10 {
-		return nil, valueError(col, text, "want YYYY-MM-DD")
+		return Value{}, valueError(col, text, "want YYYY-MM-DD")
 	}
 	y, m, d, ok := parseDate(text)
 	if !ok {
-		return nil, valueError(col, text, "want YYYY-MM-DD, a day of the years 0001 to 9999")
+		return Value{}, valueError(col, text, "want YYYY-MM-DD, a day of the years 0001 to 9999")
 	}
-	return time.Unix(unixDays(y, m, d)*86400, 0).UTC(), nil
+	return utcValue(unixDays(y, m, d)*86400, 0), nil
 }
 
 func formatDate(t time.Time) string {
@@ -28,15 +28,15 @@ func formatDate(t time.Time) string {
 	return string(appendDate(buf[:0], t.UTC()))
 }
 
-func parseTime(col schema.Column, text string) (any, error) {
+func parseTime(col schema.Column, text string) (Value, error) {
 	c, why := parseClock(text, col.Scale)
 	if why != "" {
-		return nil, valueError(col, text, why)
+		return Value{}, valueError(col, text, why)
 	}
 	if c.next != len(text) {
-		return nil, valueError(col, text, "want hh:mm:ss[.fffffff]")
+		return Value{}, valueError(col, text, "want hh:mm:ss[.fffffff]")
 	}
-	return TimeOfDay(c.sinceMidnight()), nil
+	return TimeOfDayValue(TimeOfDay(c.sinceMidnight())), nil
 }
 
 func formatTime(d TimeOfDay) (string, error) {
@@ -74,7 +74,7 @@ func newDateTimeParser(col schema.Column) dateTimeParser {
 	return dateTimeParser{col: col, scale: scale, small: col.Type == schema.SmallDateTime, lo: lo, hi: hi}
 }
 
-func (p *dateTimeParser) parse(text string) (any, error) {
+func (p *dateTimeParser) parse(text string) (Value, error) {
 	t, next, why := wallClock(text, p.scale)
 	if why == "" && next != len(text) {
 		why = "want YYYY-MM-DDThh:mm:ss[.fffffff] with no zone"
@@ -86,9 +86,9 @@ func (p *dateTimeParser) parse(text string) (any, error) {
 		why = "out of range " + string(appendDateTime(nil, p.lo)) + " to " + string(appendDateTime(nil, p.hi))
 	}
 	if why != "" {
-		return nil, valueError(p.col, text, why)
+		return Value{}, valueError(p.col, text, why)
 	}
-	return t, nil
+	return utcValue(t.Unix(), t.Nanosecond()), nil
 }
 
 func formatDateTime(t time.Time) string {
@@ -96,10 +96,10 @@ func formatDateTime(t time.Time) string {
 	return string(appendDateTime(buf[:0], t.UTC()))
 }
 
-func parseDateTimeOffset(col schema.Column, text string) (any, error) {
+func parseDateTimeOffset(col schema.Column, text string) (Value, error) {
 	wall, next, why := wallClock(text, col.Scale)
 	if why != "" {
-		return nil, valueError(col, text, why)
+		return Value{}, valueError(col, text, why)
 	}
 	rest, offset := text[next:], 0
 	switch {
@@ -108,21 +108,21 @@ func parseDateTimeOffset(col schema.Column, text string) (any, error) {
 		h, ok1 := digits(rest[1:], 2)
 		m, ok2 := digits(rest[4:], 2)
 		if !ok1 || !ok2 || m > 59 || h*60+m > schema.MaxOffsetMinutes {
-			return nil, valueError(col, text, "the offset is out of range -14:00 to +14:00")
+			return Value{}, valueError(col, text, "the offset is out of range -14:00 to +14:00")
 		}
 		offset = h*60 + m
 		if rest[0] == '-' {
 			offset = -offset
 		}
 	default:
-		return nil, valueError(col, text, "want YYYY-MM-DDThh:mm:ss[.fffffff] and an offset ±hh:mm or Z")
+		return Value{}, valueError(col, text, "want YYYY-MM-DDThh:mm:ss[.fffffff] and an offset ±hh:mm or Z")
 	}
 	// The wall clock is local to the offset; the instant is the wall clock less the offset.
 	instant := wall.Add(-time.Duration(offset) * time.Minute)
 	if lo, hi, _ := col.Type.TimeRange(); instant.Before(lo) || instant.After(hi) {
-		return nil, valueError(col, text, "in UTC it is out of range 0001-01-01 to 9999-12-31")
+		return Value{}, valueError(col, text, "in UTC it is out of range 0001-01-01 to 9999-12-31")
 	}
-	return instant.In(fixedZone(offset)), nil
+	return zonedValue(instant.Unix(), instant.Nanosecond(), offset*60), nil
 }
 
 func formatDateTimeOffset(t time.Time) (string, error) {

@@ -59,7 +59,7 @@ type tableApply struct {
 type chunk struct {
 	cols  []int
 	ops   []bulk.Op
-	vals  []any // row-major, len(cols) values a row
+	vals  []bulk.Value // row-major, len(cols) values a row
 	bytes int64
 }
 
@@ -72,7 +72,7 @@ func (e *Engine) newChunk(cols []int) *chunk {
 		c.cols = cols
 		return c
 	}
-	return &chunk{cols: cols, ops: make([]bulk.Op, 0, rows), vals: make([]any, 0, n)}
+	return &chunk{cols: cols, ops: make([]bulk.Op, 0, rows), vals: make([]bulk.Value, 0, n)}
 }
 
 // recycle keeps c's arrays for a later chunk. Nothing may refer to c afterwards: the loader has
@@ -83,7 +83,7 @@ func (e *Engine) recycle(c *chunk) {
 	}
 	clear(c.vals) // so that the kept array holds no values alive
 	*c = chunk{ops: c.ops[:0], vals: c.vals[:0]}
-	e.chunks.Put(c, int64(cap(c.vals))*int64(unsafe.Sizeof(any(nil)))+int64(cap(c.ops)))
+	e.chunks.Put(c, int64(cap(c.vals))*int64(unsafe.Sizeof(bulk.Value{}))+int64(cap(c.ops)))
 }
 
 // BeginApply starts a RowData call for tenant. The caller must end it with Finish or Abort.
@@ -165,7 +165,7 @@ type Batch struct {
 func (b *Batch) Columns() []schema.Column { return b.colDefs }
 
 // Add hands one row on. values holds one value a column; it is copied, so the caller may reuse it.
-func (b *Batch) Add(op bulk.Op, values []any) error {
+func (b *Batch) Add(op bulk.Op, values []bulk.Value) error {
 	if len(values) != len(b.cols) {
 		return badRequest("table %s: row has %d values for %d columns", b.ta.name, len(values), len(b.cols))
 	}

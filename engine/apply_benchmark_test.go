@@ -50,7 +50,7 @@ func BenchmarkApplySQLite(b *testing.B) {
 			for i := range vals {
 				vals[i] = []any{int64(i), fmt.Sprintf("contact number %d of the benchmark", i), int64(i % 1000), at}
 				for _, v := range vals[i] {
-					size += int64(bulk.ValueSize(v))
+					size += int64(bulk.ValueSize(values(v)[0]))
 				}
 			}
 			b.SetBytes(size * int64(n))
@@ -80,7 +80,7 @@ func callSQLite(b *testing.B, e *engine.Engine, tenant string, tables []string, 
 			b.Fatal(err)
 		}
 		for _, v := range vals {
-			if err := w.Add(bulk.Insert, v); err != nil {
+			if err := w.Add(bulk.Insert, values(v...)); err != nil {
 				a.Abort(err)
 				b.Fatal(err)
 			}

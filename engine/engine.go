@@ -152,9 +152,9 @@ type Engine struct {
 	tenants map[string]*tenant
 }
 
-// chunkListBytes bounds the chunk arrays an engine keeps while idle: about twenty chunks of
+// chunkListBytes bounds the chunk arrays an engine keeps while idle: about sixteen chunks of
 // DefaultChunkRows rows of twelve columns.
-const chunkListBytes = 8 << 20
+const chunkListBytes = 16 << 20
 
 // New returns an engine over target.
 func New(target bulk.Target, opts Options) *Engine {

@@ -277,7 +277,7 @@ func apply(t *testing.T, e *engine.Engine, tenant string, batches ...batch) []en
 			t.Fatalf("batch %s: %v", b.table, err)
 		}
 		for _, r := range b.rows {
-			if err := w.Add(r.op, r.vals); err != nil {
+			if err := w.Add(r.op, values(r.vals...)); err != nil {
 				a.Abort(err)
 				t.Fatal(err)
 			}
@@ -548,7 +548,7 @@ func TestAbortWritesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range 30 { // several chunks reach the loaders before the abort
-				if err := w.Add(bulk.Insert, []any{int64(i)}); err != nil {
+				if err := w.Add(bulk.Insert, values(int64(i))); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -711,7 +711,7 @@ func TestConcurrentCallsAndBackpressure(t *testing.T) {
 							return
 						}
 						for i := range 1000 {
-							if err := w.Add(bulk.Insert, []any{int64(call*1000 + i)}); err != nil {
+							if err := w.Add(bulk.Insert, values(int64(call*1000+i))); err != nil {
 								errs <- err
 								return
 							}
@@ -802,7 +802,7 @@ func holdLane(t *testing.T, e *engine.Engine, tenant string) (*engine.Apply, *en
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		if err := w.Add(bulk.Insert, []any{int64(i)}); err != nil {
+		if err := w.Add(bulk.Insert, values(int64(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -856,7 +856,7 @@ func TestWaitingTableHoldsTheBody(t *testing.T) {
 		go func() {
 			// The second row fills a chunk of two: sending it must wait for the lane.
 			for i := range 4 {
-				if err := w2.Add(bulk.Insert, []any{int64(100 + i)}); err != nil {
+				if err := w2.Add(bulk.Insert, values(int64(100+i))); err != nil {
 					added <- err
 					return
 				}
@@ -1074,4 +1074,13 @@ func TestMirrorsWritersCapTheTenantsApplies(t *testing.T) {
 	if most := target.most.Load(); most != 1 {
 		t.Fatalf("%d Applies ran at once on a mirror that takes one writer", most)
 	}
+}
+
+// values is vs as a row's values; a value of another Go type than bulk's panics.
+func values(vs ...any) []bulk.Value {
+	values, err := bulk.ValuesOf(nil, vs...)
+	if err != nil {
+		panic(err)
+	}
+	return values
 }

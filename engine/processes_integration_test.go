@@ -158,7 +158,7 @@ func TestSchemaChangeDuringApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := w.Add(bulk.Insert, []any{int64(2), "y"}); err != nil {
+		if err := w.Add(bulk.Insert, values(int64(2), "y")); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.SetLSN(4); err != nil {
@@ -242,7 +242,7 @@ func TestLSNRules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := w.Add(bulk.Insert, []any{int64(2)}); err != nil {
+			if err := w.Add(bulk.Insert, values(int64(2))); err != nil {
 				t.Fatal(err)
 			}
 			err = w.SetLSN(bad)
@@ -313,7 +313,7 @@ func TestAuthenticateWhileTargetDown(t *testing.T) {
 	}
 	w, err := ap.Batch("contact", []string{"contact_id"})
 	if err == nil {
-		err = w.Add(bulk.Insert, []any{int64(1)})
+		err = w.Add(bulk.Insert, values(int64(1)))
 	}
 	if err == nil {
 		err = w.Close()
@@ -420,7 +420,7 @@ func TestRewindIsTheMirrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := w.Add(bulk.Update, []any{int64(1), "OLD"}); err != nil {
+		if err := w.Add(bulk.Update, values(int64(1), "OLD")); err != nil {
 			t.Fatal(err)
 		}
 		err = w.SetLSN(150)

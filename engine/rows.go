@@ -73,7 +73,7 @@ func (r *chunkRows) releaseCurrent() {
 
 func (r *chunkRows) Op() bulk.Op    { return r.cur.ops[r.row] }
 func (r *chunkRows) Columns() []int { return r.cur.cols }
-func (r *chunkRows) Values() []any {
+func (r *chunkRows) Values() []bulk.Value {
 	n := len(r.cur.cols)
 	return r.cur.vals[r.row*n : (r.row+1)*n : (r.row+1)*n]
 }

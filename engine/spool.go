@@ -165,41 +165,43 @@ func opBytes(ops []bulk.Op) []byte {
 	return out
 }
 
-func appendValue(b []byte, v any) []byte {
-	switch v := v.(type) {
-	case nil:
+func appendValue(b []byte, v bulk.Value) []byte {
+	switch v.Kind() {
+	case bulk.KindNull:
 		return append(b, tagNull)
-	case bool:
-		if v {
+	case bulk.KindBool:
+		if v.Bool() {
 			return append(b, tagTrue)
 		}
 		return append(b, tagFalse)
-	case int64:
-		return binary.AppendVarint(append(b, tagInt), v)
-	case float64:
-		return binary.LittleEndian.AppendUint64(append(b, tagFloat), math.Float64bits(v))
-	case bulk.Decimal:
-		return appendBytes(append(b, tagDecimal), []byte(v))
-	case string:
-		return appendBytes(append(b, tagString), []byte(v))
-	case []byte:
-		return appendBytes(append(b, tagBytes), v)
-	case time.Time:
-		t, err := v.MarshalBinary()
+	case bulk.KindInt:
+		return binary.AppendVarint(append(b, tagInt), v.Int())
+	case bulk.KindFloat:
+		return binary.LittleEndian.AppendUint64(append(b, tagFloat), math.Float64bits(v.Float()))
+	case bulk.KindDecimal:
+		return appendString(append(b, tagDecimal), string(v.Decimal()))
+	case bulk.KindString:
+		return appendString(append(b, tagString), v.Text())
+	case bulk.KindBytes:
+		b = binary.AppendUvarint(append(b, tagBytes), uint64(v.Len()))
+		return v.AppendBytes(b)
+	case bulk.KindTime:
+		t, err := v.Time().MarshalBinary()
 		if err != nil {
 			// Only a zone offset that is not whole minutes fails; values never carry one.
 			panic(fmt.Sprintf("spool: %v", err))
 		}
-		return appendBytes(append(b, tagTime), t)
-	case bulk.TimeOfDay:
-		return binary.AppendVarint(append(b, tagTimeOfDay), int64(v))
-	case bulk.UUID:
-		return append(append(b, tagUUID), v[:]...)
+		return appendString(append(b, tagTime), string(t))
+	case bulk.KindTimeOfDay:
+		return binary.AppendVarint(append(b, tagTimeOfDay), int64(v.TimeOfDay()))
+	case bulk.KindUUID:
+		u := v.UUID()
+		return append(append(b, tagUUID), u[:]...)
 	}
-	panic(fmt.Sprintf("spool: value of unexpected type %T", v))
+	panic(fmt.Sprintf("spool: value of unexpected kind %v", v.Kind()))
 }
 
-func appendBytes(b, v []byte) []byte {
+func appendString(b []byte, v string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(v))), v...)
 }
 
@@ -224,7 +226,7 @@ func decodeChunk(b []byte) (*chunk, error) {
 	for i, o := range ops {
 		c.ops[i] = bulk.Op(o)
 	}
-	c.vals = make([]any, 0, int(ncols)*len(ops))
+	c.vals = make([]bulk.Value, 0, int(ncols)*len(ops))
 	for range len(ops) * int(ncols) {
 		c.vals = append(c.vals, d.value())
 	}
@@ -269,47 +271,45 @@ func (d *decoder) take(n uint64) []byte {
 	return v
 }
 
-func (d *decoder) value() any {
+func (d *decoder) value() bulk.Value {
 	tag := d.take(1)
 	if d.err != nil {
-		return nil
+		return bulk.Value{}
 	}
 	switch tag[0] {
 	case tagNull:
-		return nil
+		return bulk.Value{}
 	case tagFalse:
-		return false
+		return bulk.BoolValue(false)
 	case tagTrue:
-		return true
+		return bulk.BoolValue(true)
 	case tagInt:
-		return d.varint()
+		return bulk.IntValue(d.varint())
 	case tagFloat:
 		b := d.take(8)
 		if d.err != nil {
-			return nil
+			return bulk.Value{}
 		}
-		return math.Float64frombits(binary.LittleEndian.Uint64(b))
+		return bulk.FloatValue(math.Float64frombits(binary.LittleEndian.Uint64(b)))
 	case tagDecimal:
-		return bulk.Decimal(d.take(d.uvarint()))
+		return bulk.DecimalValue(bulk.Decimal(d.take(d.uvarint())))
 	case tagString:
-		return string(d.take(d.uvarint()))
+		return bulk.StringValue(string(d.take(d.uvarint())))
 	case tagBytes:
-		// Never nil: an empty binary value is not NULL.
-		b := d.take(d.uvarint())
-		return append(make([]byte, 0, len(b)), b...)
+		return bulk.BytesValue(d.take(d.uvarint()))
 	case tagTime:
 		var t time.Time
 		if err := t.UnmarshalBinary(d.take(d.uvarint())); err != nil {
 			d.err = errCorruptSpool
 		}
-		return t
+		return bulk.TimeValue(t)
 	case tagTimeOfDay:
-		return bulk.TimeOfDay(d.varint())
+		return bulk.TimeOfDayValue(bulk.TimeOfDay(d.varint()))
 	case tagUUID:
 		var u bulk.UUID
 		copy(u[:], d.take(16))
-		return u
+		return bulk.UUIDValue(u)
 	}
 	d.err = errCorruptSpool
-	return nil
+	return bulk.Value{}
 }

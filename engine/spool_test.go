@@ -9,16 +9,26 @@ import (
 	"github.com/mirrord/mirrord/bulk"
 )
 
+// valuesOf is vs as a row's values, for tests.
+func valuesOf(t testing.TB, vs ...any) []bulk.Value {
+	t.Helper()
+	values, err := bulk.ValuesOf(nil, vs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return values
+}
+
 func TestSpoolRoundTrip(t *testing.T) {
-	values := []any{
+	values := valuesOf(t,
 		nil, true, false, int64(math.MinInt64), int64(math.MaxInt64), int64(0),
 		math.Inf(-1), math.NaN(), -0.0, 5e-324, bulk.Decimal("-12345678901234567890.1234567890"),
 		"", "tab\tCR\rLF\n\x00 😀", []byte{}, []byte{0, 1, 0, 255},
 		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999900, time.FixedZone("", -14*3600)),
-		bulk.TimeOfDay(24*time.Hour - 100), bulk.UUID{0xde, 0xad, 15: 0xff},
-	}
+		bulk.TimeOfDay(24*time.Hour-100), bulk.UUID{0xde, 0xad, 15: 0xff},
+	)
 	chunks := []*chunk{
-		{cols: []int{0, 3}, ops: []bulk.Op{bulk.Insert, bulk.Delete}, vals: []any{int64(1), "a", int64(2), nil}},
+		{cols: []int{0, 3}, ops: []bulk.Op{bulk.Insert, bulk.Delete}, vals: valuesOf(t, int64(1), "a", int64(2), nil)},
 		{cols: []int{7}, ops: make([]bulk.Op, len(values)), vals: values},
 	}
 	for i := range chunks[1].ops {
@@ -57,10 +67,10 @@ func TestSpoolRoundTrip(t *testing.T) {
 			}
 		}
 		for j := range want.vals {
-			if b, ok := got.vals[j].([]byte); ok && b == nil {
+			if b, ok := got.vals[j].Any().([]byte); ok && b == nil {
 				t.Errorf("chunk %d value %d: a binary value came back as a nil slice, which databases store as NULL", i, j)
 			}
-			if !bulk.EqualValues(got.vals[j], want.vals[j]) {
+			if !bulk.EqualValues(got.vals[j].Any(), want.vals[j].Any()) || got.vals[j].Kind() != want.vals[j].Kind() {
 				t.Errorf("chunk %d value %d: %#v, want %#v", i, j, got.vals[j], want.vals[j])
 			}
 		}
@@ -71,7 +81,7 @@ func TestSpoolRoundTrip(t *testing.T) {
 }
 
 func TestSpoolRejectsCorruption(t *testing.T) {
-	good := encodeChunk(nil, &chunk{cols: []int{0}, ops: []bulk.Op{bulk.Insert}, vals: []any{"abc"}})
+	good := encodeChunk(nil, &chunk{cols: []int{0}, ops: []bulk.Op{bulk.Insert}, vals: valuesOf(t, "abc")})
 	for cut := range len(good) {
 		if _, err := decodeChunk(good[:cut]); err == nil {
 			t.Errorf("a chunk cut to %d of %d bytes decoded", cut, len(good))

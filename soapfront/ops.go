@@ -433,7 +433,7 @@ type batchSink struct {
 
 func (b *batchSink) Columns() []schema.Column { return b.b.Columns() }
 
-func (b *batchSink) Add(op bulk.Op, values []any) error {
+func (b *batchSink) Add(op bulk.Op, values []bulk.Value) error {
 	b.tally.rows++
 	return b.b.Add(op, values)
 }

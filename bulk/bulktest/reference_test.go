@@ -290,7 +290,7 @@ func (m *refMirror) Apply(ctx context.Context, table schema.Table, rows bulk.Row
 		}
 		c := change{op: rows.Op(), cols: slices.Clone(rows.Columns())}
 		for i, v := range rows.Values() {
-			s, err := m.store(table.Name, table.Columns[c.cols[i]], v)
+			s, err := m.store(table.Name, table.Columns[c.cols[i]], v.Any())
 			if err != nil {
 				return bulk.Counts{}, err
 			}

@@ -248,7 +248,7 @@ func (a *applier) convert(seg *segment, convs []converter, dst []any) (bulk.Op, 
 	for i, v := range vals {
 		c := &a.table.Columns[seg.cols[i]]
 		switch {
-		case v == nil:
+		case v.IsNull():
 			if c.PrimaryKey || (op != bulk.Delete && !c.Nullable) {
 				return op, fmt.Errorf("column %s, row %d: NULL in a NOT NULL column", c.Name, a.cur.N())
 			}
@@ -256,7 +256,9 @@ func (a *applier) convert(seg *segment, convs []converter, dst []any) (bulk.Op, 
 		case op == bulk.Delete && !c.PrimaryKey:
 			dst[i] = nil
 		default:
-			cv, err := convs[i](v)
+			// The converters take the value as its Go type: go-mssqldb's bulk copy takes a row
+			// as []any (Bulk.AddRow), so each value is boxed on its way to the driver anyway.
+			cv, err := convs[i](v.Any())
 			if errors.Is(err, errNotDirect) {
 				return op, err
 			}

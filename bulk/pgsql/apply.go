@@ -350,7 +350,7 @@ func (a *applier) appendRow(buf []byte, seg *segment, staged bool) ([]byte, bulk
 	for i, v := range vals {
 		f := &seg.fields[i]
 		switch {
-		case v == nil:
+		case v.IsNull():
 			if f.col.PrimaryKey || (op != bulk.Delete && !f.col.Nullable) {
 				return buf, op, fmt.Errorf("column %s, row %d: NULL in a NOT NULL column", f.col.Name, a.cur.N())
 			}

@@ -16,7 +16,7 @@ import (
 )
 
 // Rows reach PostgreSQL as a binary COPY stream written here, field by field, from the bulk values
-// straight into the buffer pgconn sends: pgx's CopyFrom would box each value again, find an encode
+// straight into the buffer pgconn sends: pgx's CopyFrom would box each value, find an encode
 // plan for it, and describe the table before every COPY.
 
 // copyHeader is the binary COPY signature, then a zero flags field and a zero header extension
@@ -58,8 +58,9 @@ const (
 type fieldCodec struct {
 	col    schema.Column
 	kind   fieldKind
-	oid    uint32 // the column's PostgreSQL type, as the table must have it
-	lo, hi int64  // the range of an integer column
+	want   bulk.Kind // the kind of value the column takes
+	oid    uint32    // the column's PostgreSQL type, as the table must have it
+	lo, hi int64     // the range of an integer column
 	// precision and scale of a numeric column.
 	precision, scale int
 	limit            int   // characters of a text column, bytes of a bytea column; schema.Max for none
@@ -113,27 +114,21 @@ func codecFor(c schema.Column) (fieldCodec, error) {
 		return fieldCodec{}, fmt.Errorf("column %s: type %q has no PostgreSQL mapping", c.Name, string(c.Type))
 	}
 	f.unit = int64(fractionUnit(fractionDigits(c)))
+	f.want = f.valueKind()
 	return f, nil
 }
 
-// appendField appends the field of v (never nil): its length, then its binary form. On error buf
-// is returned unchanged in length.
-func (f *fieldCodec) appendField(buf []byte, v any) ([]byte, error) {
+// appendField appends the field of v (never NULL): its length, then its binary form. On error
+// buf is returned unchanged in length.
+func (f *fieldCodec) appendField(buf []byte, v bulk.Value) ([]byte, error) {
+	if v.Kind() != f.want {
+		return buf, bulk.WrongType(f.col, v.Any())
+	}
 	switch f.kind {
 	case kindBool:
-		b, ok := v.(bool)
-		if !ok {
-			return buf, bulk.WrongType(f.col, v)
-		}
-		if b {
-			return append(buf, 0, 0, 0, 1, 1), nil
-		}
-		return append(buf, 0, 0, 0, 1, 0), nil
+		return appendBoolField(buf, v.Bool()), nil
 	case kindInt2, kindInt4, kindInt8:
-		n, ok := v.(int64)
-		if !ok {
-			return buf, bulk.WrongType(f.col, v)
-		}
+		n := v.Int()
 		if n < f.lo || n > f.hi {
 			return buf, fmt.Errorf("%d is out of the range of %s (%d to %d)", n, f.col.Type, f.lo, f.hi)
 		}
@@ -145,37 +140,23 @@ func (f *fieldCodec) appendField(buf []byte, v any) ([]byte, error) {
 		}
 		return appendInt8Field(buf, n), nil
 	case kindFloat8:
-		x, ok := v.(float64)
-		if !ok {
-			return buf, bulk.WrongType(f.col, v)
-		}
-		return binary.BigEndian.AppendUint64(append(buf, 0, 0, 0, 8), math.Float64bits(x)), nil
+		return binary.BigEndian.AppendUint64(append(buf, 0, 0, 0, 8), math.Float64bits(v.Float())), nil
 	case kindFloat4:
-		x, ok := v.(float64)
-		if !ok {
-			return buf, bulk.WrongType(f.col, v)
-		}
-		return binary.BigEndian.AppendUint32(append(buf, 0, 0, 0, 4), math.Float32bits(float32(x))), nil
+		return binary.BigEndian.AppendUint32(append(buf, 0, 0, 0, 4), math.Float32bits(float32(v.Float()))), nil
 	case kindNumeric:
-		d, ok := v.(bulk.Decimal)
-		if !ok {
-			return buf, bulk.WrongType(f.col, v)
-		}
-		if err := checkDecimal(string(d), f.precision, f.scale); err != nil {
+		d := string(v.Decimal())
+		if err := checkDecimal(d, f.precision, f.scale); err != nil {
 			return buf, err
 		}
 		start := len(buf)
-		out, err := appendNumeric(append(buf, 0, 0, 0, 0), string(d))
+		out, err := appendNumeric(append(buf, 0, 0, 0, 0), d)
 		if err != nil {
 			return buf[:start], err
 		}
 		binary.BigEndian.PutUint32(out[start:], uint32(len(out)-start-4))
 		return out, nil
 	case kindText:
-		s, ok := v.(string)
-		if !ok {
-			return buf, bulk.WrongType(f.col, v)
-		}
+		s := v.Text()
 		if err := checkText(s, f.limit); err != nil {
 			return buf, err
 		}
@@ -184,61 +165,69 @@ func (f *fieldCodec) appendField(buf []byte, v any) ([]byte, error) {
 		}
 		return append(binary.BigEndian.AppendUint32(buf, uint32(len(s))), s...), nil
 	case kindBytea:
-		b, ok := v.([]byte)
-		if !ok {
-			return buf, bulk.WrongType(f.col, v)
+		n := v.Len()
+		if f.limit != schema.Max && n > f.limit {
+			return buf, fmt.Errorf("%d bytes do not fit %s", n, f.col.TypeString())
 		}
-		if f.limit != schema.Max && len(b) > f.limit {
-			return buf, fmt.Errorf("%d bytes do not fit %s", len(b), f.col.TypeString())
+		if int64(n) > math.MaxInt32 {
+			return buf, fmt.Errorf("a value of %d bytes exceeds a COPY field", n)
 		}
-		if int64(len(b)) > math.MaxInt32 {
-			return buf, fmt.Errorf("a value of %d bytes exceeds a COPY field", len(b))
-		}
-		return append(binary.BigEndian.AppendUint32(buf, uint32(len(b))), b...), nil
+		return v.AppendBytes(binary.BigEndian.AppendUint32(buf, uint32(n))), nil
 	case kindDate:
-		t, ok := v.(time.Time)
-		if !ok {
-			return buf, bulk.WrongType(f.col, v)
-		}
-		days := floorDiv(wallUnix(t), 86400) - y2kUnixDays
+		days := floorDiv(wallUnix(v), 86400) - y2kUnixDays
 		return binary.BigEndian.AppendUint32(append(buf, 0, 0, 0, 4), uint32(int32(days))), nil
 	case kindTimestamp, kindTimestamptz:
-		t, ok := v.(time.Time)
-		if !ok {
-			return buf, bulk.WrongType(f.col, v)
-		}
-		sec := t.Unix()
+		sec, nsec := v.Unix()
 		if f.kind == kindTimestamp {
-			sec = wallUnix(t)
+			sec = wallUnix(v)
 		}
 		// Truncated, never rounded: PostgreSQL would round 23:59:59.9999999 into the next day.
-		ns := int64(t.Nanosecond())
+		ns := int64(nsec)
 		ns -= ns % f.unit
 		return appendInt8Field(buf, (sec-y2kUnix)*1_000_000+ns/1000), nil
 	case kindTime:
-		d, ok := v.(bulk.TimeOfDay)
-		if !ok {
-			return buf, bulk.WrongType(f.col, v)
-		}
+		d := v.TimeOfDay()
 		if d < 0 || time.Duration(d) >= 24*time.Hour {
 			return buf, fmt.Errorf("time of day %v is not within 00:00 and 24:00", time.Duration(d))
 		}
 		return appendInt8Field(buf, int64(d)/f.unit*f.unit/1000), nil
 	case kindUUID:
-		u, ok := v.(bulk.UUID)
-		if !ok {
-			return buf, bulk.WrongType(f.col, v)
-		}
+		u := v.UUID()
 		return append(append(buf, 0, 0, 0, 16), u[:]...), nil
 	}
 	return buf, fmt.Errorf("column %s: no binary form for kind %d", f.col.Name, f.kind)
 }
 
-// wallUnix is the wall clock of t read as UTC, in Unix seconds: what pgx writes for a timestamp
-// or date, which have no zone.
-func wallUnix(t time.Time) int64 {
-	_, offset := t.Zone()
-	return t.Unix() + int64(offset)
+// valueKind is the kind of value the column takes.
+func (f *fieldCodec) valueKind() bulk.Kind {
+	switch f.kind {
+	case kindBool:
+		return bulk.KindBool
+	case kindInt2, kindInt4, kindInt8:
+		return bulk.KindInt
+	case kindFloat4, kindFloat8:
+		return bulk.KindFloat
+	case kindNumeric:
+		return bulk.KindDecimal
+	case kindText:
+		return bulk.KindString
+	case kindBytea:
+		return bulk.KindBytes
+	case kindDate, kindTimestamp, kindTimestamptz:
+		return bulk.KindTime
+	case kindTime:
+		return bulk.KindTimeOfDay
+	case kindUUID:
+		return bulk.KindUUID
+	}
+	return bulk.KindNull
+}
+
+// wallUnix is the wall clock of a time value read as UTC, in Unix seconds: what pgx writes for
+// a timestamp or date, which have no zone.
+func wallUnix(v bulk.Value) int64 {
+	sec, _ := v.Unix()
+	return sec + int64(v.Offset())
 }
 
 func floorDiv(a, b int64) int64 {

@@ -33,8 +33,11 @@ func (r *valueRows) appendTuple(buf []byte) ([]byte, bool, error) {
 			buf = append(buf, nullField...)
 			continue
 		}
-		var err error
-		if buf, err = r.fields[i].appendField(buf, v); err != nil {
+		value, err := bulk.ValueOf(v)
+		if err != nil {
+			return buf, false, err
+		}
+		if buf, err = r.fields[i].appendField(buf, value); err != nil {
 			return buf, false, err
 		}
 	}

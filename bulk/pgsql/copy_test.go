@@ -86,7 +86,7 @@ func TestAppendField(t *testing.T) {
 		{schema.Column{Type: schema.VarBinary, Length: schema.Max}, []byte{0, 1, 0xff}, []byte{0, 1, 0xff}, ""},
 		{schema.Column{Type: schema.VarBinary, Length: schema.Max}, []byte{}, []byte{}, ""},
 		{schema.Column{Type: schema.UniqueIdentifier}, uuid, [16]byte(uuid), ""},
-		{schema.Column{Type: schema.UniqueIdentifier}, [16]byte(uuid), nil, "must be bulk.UUID"},
+		{schema.Column{Type: schema.UniqueIdentifier}, uuid.String(), nil, "must be bulk.UUID, not string"},
 	}
 	m := pgtype.NewMap()
 	for _, c := range cases {
@@ -97,7 +97,7 @@ func TestAppendField(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		buf, err := f.appendField([]byte{0xAA}, c.in)
+		buf, err := appendAny(f, []byte{0xAA}, c.in)
 		if c.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 				t.Errorf("%s of %#v: error %v, want one with %q", name, c.in, err, c.wantErr)
@@ -255,7 +255,7 @@ func FuzzNumericField(f *testing.F) {
 		if checkDecimal(s, codec.precision, codec.scale) != nil {
 			return
 		}
-		field, err := codec.appendField(nil, bulk.Decimal(s))
+		field, err := codec.appendField(nil, bulk.DecimalValue(bulk.Decimal(s)))
 		if err != nil {
 			t.Fatalf("%q passes checkDecimal but does not encode: %v", s, err)
 		}
@@ -288,7 +288,7 @@ func FuzzTimestampField(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			field, err := codec.appendField(nil, at)
+			field, err := appendAny(codec, nil, at)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -302,4 +302,13 @@ func FuzzTimestampField(f *testing.F) {
 			}
 		}
 	})
+}
+
+// appendAny appends the field of v, one of the bulk package's Go types.
+func appendAny(f fieldCodec, buf []byte, v any) ([]byte, error) {
+	value, err := bulk.ValueOf(v)
+	if err != nil {
+		return buf, err
+	}
+	return f.appendField(buf, value)
 }

@@ -19,7 +19,7 @@ func stagedTuple(t *testing.T, seg *segment, seq int64, vals ...any) []byte {
 			continue
 		}
 		var err error
-		if buf, err = seg.fields[i].appendField(buf, v); err != nil {
+		if buf, err = appendAny(seg.fields[i], buf, v); err != nil {
 			t.Fatal(err)
 		}
 	}

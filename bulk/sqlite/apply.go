@@ -533,7 +533,7 @@ func leavesOutNotNull(t schema.Table, cols []int) bool {
 	return false
 }
 
-func (a *applier) updateOrInsert(ctx context.Context, seg *segment, vals []any, op bulk.Op) error {
+func (a *applier) updateOrInsert(ctx context.Context, seg *segment, vals []bulk.Value, op bulk.Op) error {
 	for i, pos := range seg.updatePos {
 		v, err := seg.encoders[pos](vals[pos])
 		if err != nil {
@@ -573,7 +573,7 @@ func (a *applier) updateOrInsert(ctx context.Context, seg *segment, vals []any, 
 	return nil
 }
 
-func (a *applier) deleteRow(ctx context.Context, seg *segment, vals []any, op bulk.Op) error {
+func (a *applier) deleteRow(ctx context.Context, seg *segment, vals []bulk.Value, op bulk.Op) error {
 	if a.del == nil {
 		var err error
 		if a.del, err = a.prepare(deleteRowSQL(a.table.Name, a.key)); err != nil {

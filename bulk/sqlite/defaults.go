@@ -35,7 +35,7 @@ func columnDefault(c schema.Column) (expr string, ok bool) {
 		if c.Type.Family() == schema.FamilyBinary {
 			return "", false // a string or number into a binary column converts by bytes in SQL Server
 		}
-		v, err := bulk.ParseValue(c, d.Value)
+		v, err := bulk.Parser(c)(d.Value)
 		if err != nil {
 			return "", false
 		}

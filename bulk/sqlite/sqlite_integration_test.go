@@ -660,8 +660,14 @@ func (r *chanRows) Next() bool {
 }
 func (r *chanRows) Op() bulk.Op    { return r.row.Op }
 func (r *chanRows) Columns() []int { return r.row.Columns }
-func (r *chanRows) Values() []any  { return r.row.Values }
-func (r *chanRows) Err() error     { return nil }
+func (r *chanRows) Values() []bulk.Value {
+	values, err := bulk.ValuesOf(nil, r.row.Values...)
+	if err != nil {
+		panic(err)
+	}
+	return values
+}
+func (r *chanRows) Err() error { return nil }
 
 // A file has one writer: an Apply that starts while another table's Apply writes waits for
 // it, then writes all its rows, which must round-trip exactly. (The engine never feeds two

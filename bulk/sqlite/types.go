@@ -171,101 +171,78 @@ func parseTypeArgs(args string) ([]int, error) {
 	return nums, nil
 }
 
-// encoder turns one Go value of a column (see bulk's value table) into the value SQLite stores.
-// nil stays nil (NULL).
-type encoder func(v any) (any, error)
+// encoder turns one value of a column (see bulk's value table) into the value SQLite stores.
+// NULL stays nil.
+type encoder func(v bulk.Value) (any, error)
 
 // nanText is how a float NaN is stored: SQLite turns a bound NaN into NULL. In a REAL column the
 // text stays text, since it is not a well-formed number.
 const nanText = "NaN"
 
 // newEncoder returns the encoder of a normalized, valid column. Numbers, booleans and bytes are
-// stored natively; every other type as its canonical protocol text (bulk.FormatValue), which
-// keeps a decimal at exactly its column's scale, a time's fraction without trailing zeros (one
-// instant, one text, whatever the column's scale) and a datetimeoffset's own offset.
+// stored natively; every other type as its canonical protocol text (bulk.Format), which keeps a
+// decimal at exactly its column's scale, a time's fraction without trailing zeros (one instant,
+// one text, whatever the column's scale) and a datetimeoffset's own offset.
 func newEncoder(c schema.Column) encoder {
-	wrong := func(v any) error {
-		return fmt.Errorf("column %s: %w", c.Name, bulk.WrongType(c, v))
+	wrong := func(v bulk.Value) error {
+		return fmt.Errorf("column %s: %w", c.Name, bulk.WrongType(c, v.Any()))
+	}
+	// want checks a value's kind; a NULL is nil, nil.
+	want := func(k bulk.Kind, encode func(v bulk.Value) (any, error)) encoder {
+		return func(v bulk.Value) (any, error) {
+			switch v.Kind() {
+			case bulk.KindNull:
+				return nil, nil
+			case k:
+				return encode(v)
+			}
+			return nil, wrong(v)
+		}
 	}
 	switch c.Type.Family() {
 	case schema.FamilyBool:
-		return func(v any) (any, error) {
-			switch x := v.(type) {
-			case nil:
-				return nil, nil
-			case bool:
-				if x {
-					return int64(1), nil
-				}
-				return int64(0), nil
+		return want(bulk.KindBool, func(v bulk.Value) (any, error) {
+			if v.Bool() {
+				return int64(1), nil
 			}
-			return nil, wrong(v)
-		}
+			return int64(0), nil
+		})
 	case schema.FamilyInteger:
 		lo, hi, _ := c.Type.IntegerRange()
-		return func(v any) (any, error) {
-			switch x := v.(type) {
-			case nil:
-				return nil, nil
-			case int64:
-				if x < lo || x > hi {
-					return nil, fmt.Errorf("column %s (%s): %d is out of range %d to %d", c.Name, c.Type, x, lo, hi)
-				}
-				return x, nil
+		return want(bulk.KindInt, func(v bulk.Value) (any, error) {
+			x := v.Int()
+			if x < lo || x > hi {
+				return nil, fmt.Errorf("column %s (%s): %d is out of range %d to %d", c.Name, c.Type, x, lo, hi)
 			}
-			return nil, wrong(v)
-		}
+			return x, nil
+		})
 	case schema.FamilyFloat:
-		return func(v any) (any, error) {
-			switch x := v.(type) {
-			case nil:
-				return nil, nil
-			case float64:
-				if math.IsNaN(x) {
-					return nanText, nil
-				}
-				return x, nil
+		return want(bulk.KindFloat, func(v bulk.Value) (any, error) {
+			x := v.Float()
+			if math.IsNaN(x) {
+				return nanText, nil
 			}
-			return nil, wrong(v)
-		}
+			return x, nil
+		})
 	case schema.FamilyString:
-		return func(v any) (any, error) {
-			switch x := v.(type) {
-			case nil:
-				return nil, nil
-			case string:
-				return x, nil
-			}
-			return nil, wrong(v)
-		}
+		return want(bulk.KindString, func(v bulk.Value) (any, error) { return v.Text(), nil })
 	case schema.FamilyBinary:
-		return func(v any) (any, error) {
-			switch x := v.(type) {
-			case nil:
-				return nil, nil
-			case []byte:
-				if x == nil {
-					// The driver binds a nil slice as NULL; an empty value must stay empty.
-					return []byte{}, nil
-				}
-				return x, nil
-			}
-			return nil, wrong(v)
-		}
+		// Never nil: the driver binds a nil slice as NULL, and an empty value must stay empty.
+		return want(bulk.KindBytes, func(v bulk.Value) (any, error) { return v.Bytes(), nil })
 	case schema.FamilyDecimal, schema.FamilyDate, schema.FamilyTime, schema.FamilyDateTime,
 		schema.FamilyDateTimeOffset, schema.FamilyUUID:
-		return func(v any) (any, error) {
-			if v == nil {
+		return func(v bulk.Value) (any, error) {
+			if v.IsNull() {
 				return nil, nil
 			}
-			s, err := bulk.FormatValue(c, v)
+			s, err := bulk.Format(c, v)
 			if err != nil {
 				return nil, fmt.Errorf("column %s: %w", c.Name, err)
 			}
 			return s, nil
 		}
 	}
-	return func(v any) (any, error) {
+	return func(bulk.Value) (any, error) {
 		return nil, fmt.Errorf("column %s: type %q has no SQLite storage", c.Name, string(c.Type))
 	}
 }

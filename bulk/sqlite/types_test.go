@@ -44,7 +44,11 @@ func TestEncoder(t *testing.T) {
 		{col(schema.XML, 0, 0, 0), nil, nil, ""},
 	}
 	for _, c := range cases {
-		got, err := newEncoder(c.col)(c.in)
+		in, err := bulk.ValueOf(c.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := newEncoder(c.col)(in)
 		if c.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) || !strings.Contains(err.Error(), "column c") {
 				t.Errorf("%s %#v: error %v, want one naming column c and saying %q", c.col.TypeString(), c.in, err, c.wantErr)

@@ -88,7 +88,7 @@ func (s *memorySink) Batch(string, []string) (BatchSink, error) { return s, nil 
 func (s *memorySink) Columns() []schema.Column                  { return s.cols }
 func (s *memorySink) SetLSN(lsn int64) error                    { s.lsn = lsn; return nil }
 func (s *memorySink) Close() error                              { return nil }
-func (s *memorySink) Add(op bulk.Op, values []any) error {
+func (s *memorySink) Add(op bulk.Op, values []bulk.Value) error {
 	s.rows++
 	if s.rows%250_000 == 0 {
 		var m runtime.MemStats

@@ -145,9 +145,9 @@ func (s *testSink) Batch(table string, columns []string) (BatchSink, error) {
 }
 
 func (b *testBatch) Columns() []schema.Column { return b.cols }
-func (b *testBatch) Add(op bulk.Op, values []any) error {
+func (b *testBatch) Add(op bulk.Op, values []bulk.Value) error {
 	b.ops = append(b.ops, op)
-	b.rows = append(b.rows, append([]any(nil), values...))
+	b.rows = append(b.rows, bulk.Anys(values))
 	return nil
 }
 func (b *testBatch) SetLSN(lsn int64) error {

@@ -25,7 +25,7 @@ type BatchSink interface {
 	// Columns are the batch's columns in order: the types each row's values are parsed with.
 	Columns() []schema.Column
 	// Add receives one row. values is reused for the next row: the sink copies what it keeps.
-	Add(op bulk.Op, values []any) error
+	Add(op bulk.Op, values []bulk.Value) error
 	// SetLSN receives the batch's <Lsn>, after its rows and before Close. An error aborts the
 	// request as one of Add does, placed at the batch's table and keeping its class.
 	SetLSN(lsn int64) error
@@ -93,8 +93,8 @@ type batchReader struct {
 	seenCols  bool
 	cols      []schema.Column
 	copyText  []bool // per column: parsed values may keep their text, so it must be copied
-	parsers   []func(string) (any, error)
-	values    []any
+	parsers   []func(string) (bulk.Value, error)
+	values    []bulk.Value
 	row       int
 	// vName is a <V> as this body writes it, valid while the namespaces stay as they were at
 	// vGen: values written that way take the fast path.
@@ -231,9 +231,9 @@ func (b *batchReader) open() error {
 	if len(b.cols) != len(b.columns) {
 		return fmt.Errorf("%s: table %q: the sink has %d columns for the %d the batch names", b.d.operation, b.table, len(b.cols), len(b.columns))
 	}
-	b.values = make([]any, len(b.cols))
+	b.values = make([]bulk.Value, len(b.cols))
 	b.copyText = make([]bool, len(b.cols))
-	b.parsers = make([]func(string) (any, error), len(b.cols))
+	b.parsers = make([]func(string) (bulk.Value, error), len(b.cols))
 	for i, c := range b.cols {
 		b.copyText[i] = !parsedAlone[c.Type]
 		b.parsers[i] = bulk.Parser(c)
@@ -420,7 +420,7 @@ func (b *batchReader) setValue(i int, text []byte, isNil bool) error {
 		if len(text) > 0 {
 			return b.errorf(b.cols[i].Name, "a nil value holds text %s", quoteValue(text))
 		}
-		b.values[i] = nil
+		b.values[i] = bulk.Value{}
 		return nil
 	}
 	v, err := b.parse(i, text)
@@ -433,14 +433,14 @@ func (b *batchReader) setValue(i int, text []byte, isNil bool) error {
 
 // parse parses text as column i's type. The text is lent without a copy to parsers whose
 // values never refer to it; the parse is repeated on a copy for the error, which may quote it.
-func (b *batchReader) parse(i int, text []byte) (any, error) {
+func (b *batchReader) parse(i int, text []byte) (bulk.Value, error) {
 	if b.copyText[i] {
 		return b.parsers[i](b.d.keep(text))
 	}
 	v, err := b.parsers[i](unsafe.String(unsafe.SliceData(text), len(text)))
 	if err != nil {
 		_, err = b.parsers[i](string(text))
-		return nil, err
+		return bulk.Value{}, err
 	}
 	return v, nil
 }

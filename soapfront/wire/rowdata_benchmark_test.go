@@ -44,7 +44,7 @@ type discardSink struct {
 
 func (s *discardSink) Batch(string, []string) (BatchSink, error) { return s, nil }
 func (s *discardSink) Columns() []schema.Column                  { return s.cols }
-func (s *discardSink) Add(bulk.Op, []any) error                  { s.rows++; return nil }
+func (s *discardSink) Add(bulk.Op, []bulk.Value) error           { s.rows++; return nil }
 func (s *discardSink) SetLSN(int64) error                        { return nil }
 func (s *discardSink) Close() error                              { return nil }
 
