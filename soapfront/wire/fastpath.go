@@ -56,16 +56,13 @@ func (t *tokenizer) fastValue(qname []byte, limit int) (text []byte, isNil, ok b
 	nonASCII := false
 	text = nil
 	for j < len(b) {
-		c := b[j]
-		switch textClass[c] {
-		case plain:
-			j++
-			continue
-		case high:
-			nonASCII = true
-			j++
-			continue
+		n, high := scanText(b[j:])
+		j += n
+		nonASCII = nonASCII || high
+		if j == len(b) {
+			break
 		}
+		c := b[j]
 		if c != '&' && c != '\r' {
 			break
 		}
