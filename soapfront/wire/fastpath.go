@@ -49,44 +49,15 @@ func (t *tokenizer) fastValue(qname []byte, limit int) (text []byte, isNil, ok b
 	default:
 		return nil, false, false, nil
 	}
-	// text is the decoded value once a reference or a carriage return makes it differ from the
-	// input; until then the value is the input itself. copied marks the input up to which text
-	// holds it. The input stays untouched until the whole element is taken.
-	valueStart, copied := j, j
-	nonASCII := false
+	valueStart := j
+	scanned, nonASCII := scanText(b[j:])
+	j += scanned
 	text = nil
-	for j < len(b) {
-		n, high := scanText(b[j:])
-		j += n
-		nonASCII = nonASCII || high
-		if j == len(b) {
-			break
+	if j < len(b) && (b[j] == '&' || b[j] == '\r') {
+		var decoded bool
+		if text, j, nonASCII, decoded = t.decodeText(b, valueStart, j, nonASCII); !decoded {
+			return nil, false, false, nil
 		}
-		c := b[j]
-		if c != '&' && c != '\r' {
-			break
-		}
-		if text == nil {
-			text = t.curText[:0]
-		}
-		text = append(text, b[copied:j]...)
-		if c == '\r' {
-			text = append(text, '\n')
-			if j++; j < len(b) && b[j] == '\n' {
-				j++
-			}
-		} else {
-			var size int
-			if text, size = appendReference(text, b[j:]); size == 0 {
-				t.curText = text
-				return nil, false, false, nil
-			}
-			j += size
-		}
-		copied = j
-	}
-	if text != nil {
-		text = append(text, b[copied:j]...)
 	}
 	if len(b)-j < n+3 || b[j] != '<' || b[j+1] != '/' || !equalShort(b[j+2:j+2+n], qname) || b[j+2+n] != '>' || j-valueStart > limit || len(text) > limit {
 		if text != nil {
@@ -107,6 +78,42 @@ func (t *tokenizer) fastValue(qname []byte, limit int) (text []byte, isNil, ok b
 	}
 	t.rb.advance(j + 3 + n)
 	return text, false, true, nil
+}
+
+// decodeText decodes the value text that starts at b[start] when a reference or a carriage
+// return at b[j] makes it differ from the input: into t.curText's array, up to the next byte
+// that is neither text nor one of those, whose index it returns as end, with whether the text
+// holds a byte above 0x7f. It reports false, with the input untouched, for a reference it cannot
+// decode. It is fastValue's rare case, apart so
+// that fastValue stays small enough for the compiler to keep its variables in registers.
+func (t *tokenizer) decodeText(b []byte, start, j int, nonASCII bool) (text []byte, end int, high, ok bool) {
+	text = t.curText[:0]
+	copied := start // the input up to here is in text
+	for j < len(b) {
+		c := b[j]
+		if c != '&' && c != '\r' {
+			break
+		}
+		text = append(text, b[copied:j]...)
+		if c == '\r' {
+			text = append(text, '\n')
+			if j++; j < len(b) && b[j] == '\n' {
+				j++
+			}
+		} else {
+			var size int
+			if text, size = appendReference(text, b[j:]); size == 0 {
+				t.curText = text
+				return nil, 0, false, false
+			}
+			j += size
+		}
+		copied = j
+		scanned, more := scanText(b[j:])
+		j += scanned
+		nonASCII = nonASCII || more
+	}
+	return append(text, b[copied:j]...), j, nonASCII, true
 }
 
 // equalShort compares two short names without a call.
