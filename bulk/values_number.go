@@ -29,7 +29,11 @@ func formatBool(b bool) string {
 }
 
 func parseInt(col schema.Column, text string, lo, hi int64) (Value, error) {
-	i, err := strconv.ParseInt(text, 10, 64)
+	i, ok := shortInt(text)
+	var err error
+	if !ok {
+		i, err = strconv.ParseInt(text, 10, 64)
+	}
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return Value{}, valueError(col, text, "want a decimal integer")
 	}
@@ -37,6 +41,32 @@ func parseInt(col schema.Column, text string, lo, hi int64) (Value, error) {
 		return Value{}, valueError(col, text, "out of range "+strconv.FormatInt(lo, 10)+" to "+strconv.FormatInt(hi, 10))
 	}
 	return IntValue(i), nil
+}
+
+// shortInt reads an integer of 1 to 18 decimal digits, with an optional minus sign, which cannot
+// overflow: most integers of a row. Anything else it leaves to strconv.ParseInt, which reads the
+// same text the same way, and which costs a decoder about a tenth of its time on integers this
+// short.
+func shortInt(s string) (int64, bool) {
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 // floatBits is the size of a float column's values: a real holds a float32.

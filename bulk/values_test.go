@@ -2,6 +2,8 @@ package bulk
 
 import (
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -462,5 +464,35 @@ func TestUnixDaysAgreesWithTimeDate(t *testing.T) {
 	}
 	if want := time.Date(2024, 2, 29, 23, 59, 59, 123456700, time.UTC); v != any(want) {
 		t.Fatalf("ParseValue = %#v, want %#v", v, want)
+	}
+}
+
+// TestShortIntAgreesWithStrconv: the short path reads every text strconv.ParseInt reads the
+// same way, and takes nothing strconv refuses.
+func TestShortIntAgreesWithStrconv(t *testing.T) {
+	texts := []string{"", "-", "+", "0", "-0", "007", "-007", "123456789012345678", "-123456789012345678",
+		"999999999999999999", "1234567890123456789", "-9223372036854775808", "9223372036854775807",
+		"9223372036854775808", "1_000", "+5", " 1", "1 ", "12a", "--1", "٣", "1e3", "0x10"}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		n := r.Int64() >> r.UintN(64)
+		if r.IntN(2) == 0 {
+			n = -n
+		}
+		texts = append(texts, strconv.FormatInt(n, 10))
+	}
+	for _, text := range texts {
+		want, wantErr := strconv.ParseInt(text, 10, 64)
+		got, ok := shortInt(text)
+		if ok && (wantErr != nil || got != want) {
+			t.Errorf("shortInt(%q) = %d; strconv: %d, %v", text, got, want, wantErr)
+		}
+		if !ok && wantErr == nil && len(strings.TrimPrefix(text, "-")) <= 18 && !strings.HasPrefix(text, "+") {
+			t.Errorf("shortInt(%q) refused what strconv reads as %d", text, want)
+		}
+		v, err := parseInt(bigCol, text, math.MinInt64, math.MaxInt64)
+		if (err == nil) != (wantErr == nil) || err == nil && v.Int() != want {
+			t.Errorf("parseInt(%q) = %v, %v; strconv: %d, %v", text, v, err, want, wantErr)
+		}
 	}
 }
