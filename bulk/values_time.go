@@ -58,6 +58,9 @@ type dateTimeParser struct {
 	scale  int
 	small  bool // smalldatetime: no seconds
 	lo, hi time.Time
+	// lo and hi as Unix seconds and nanoseconds, which values are compared with.
+	loSec, hiSec   int64
+	loNsec, hiNsec int
 }
 
 func newDateTimeParser(col schema.Column) dateTimeParser {
@@ -71,24 +74,25 @@ func newDateTimeParser(col schema.Column) dateTimeParser {
 		scale = 0
 	}
 	lo, hi, _ := col.Type.TimeRange()
-	return dateTimeParser{col: col, scale: scale, small: col.Type == schema.SmallDateTime, lo: lo, hi: hi}
+	return dateTimeParser{col: col, scale: scale, small: col.Type == schema.SmallDateTime, lo: lo, hi: hi,
+		loSec: lo.Unix(), loNsec: lo.Nanosecond(), hiSec: hi.Unix(), hiNsec: hi.Nanosecond()}
 }
 
 func (p *dateTimeParser) parse(text string) (Value, error) {
-	t, next, why := wallClock(text, p.scale)
+	sec, nsec, next, why := wallClock(text, p.scale)
 	if why == "" && next != len(text) {
 		why = "want YYYY-MM-DDThh:mm:ss[.fffffff] with no zone"
 	}
-	if why == "" && p.small && t.Second() != 0 {
+	if why == "" && p.small && (sec%60 != 0 || nsec != 0) {
 		why = "a smalldatetime has no seconds"
 	}
-	if why == "" && (t.Before(p.lo) || t.After(p.hi)) {
+	if why == "" && (before(sec, nsec, p.loSec, p.loNsec) || before(p.hiSec, p.hiNsec, sec, nsec)) {
 		why = "out of range " + string(appendDateTime(nil, p.lo)) + " to " + string(appendDateTime(nil, p.hi))
 	}
 	if why != "" {
 		return Value{}, valueError(p.col, text, why)
 	}
-	return utcValue(t.Unix(), t.Nanosecond()), nil
+	return utcValue(sec, nsec), nil
 }
 
 func formatDateTime(t time.Time) string {
@@ -97,7 +101,7 @@ func formatDateTime(t time.Time) string {
 }
 
 func parseDateTimeOffset(col schema.Column, text string) (Value, error) {
-	wall, next, why := wallClock(text, col.Scale)
+	sec, nsec, next, why := wallClock(text, col.Scale)
 	if why != "" {
 		return Value{}, valueError(col, text, why)
 	}
@@ -118,11 +122,11 @@ func parseDateTimeOffset(col schema.Column, text string) (Value, error) {
 		return Value{}, valueError(col, text, "want YYYY-MM-DDThh:mm:ss[.fffffff] and an offset ±hh:mm or Z")
 	}
 	// The wall clock is local to the offset; the instant is the wall clock less the offset.
-	instant := wall.Add(-time.Duration(offset) * time.Minute)
-	if lo, hi, _ := col.Type.TimeRange(); instant.Before(lo) || instant.After(hi) {
+	sec -= int64(offset) * 60
+	if lo, hi, _ := col.Type.TimeRange(); before(sec, nsec, lo.Unix(), lo.Nanosecond()) || before(hi.Unix(), hi.Nanosecond(), sec, nsec) {
 		return Value{}, valueError(col, text, "in UTC it is out of range 0001-01-01 to 9999-12-31")
 	}
-	return zonedValue(instant.Unix(), instant.Nanosecond(), offset*60), nil
+	return zonedValue(sec, nsec, offset*60), nil
 }
 
 func formatDateTimeOffset(t time.Time) (string, error) {
@@ -219,22 +223,29 @@ func parseClock(s string, scale int) (c clock, why string) {
 	return c, ""
 }
 
-// wallClock reads YYYY-MM-DDThh:mm:ss[.f{1,7}] at the start of s as a time in UTC.
-func wallClock(s string, scale int) (t time.Time, next int, why string) {
+// wallClock reads YYYY-MM-DDThh:mm:ss[.f{1,7}] at the start of s as Unix seconds and
+// nanoseconds, the wall clock read as UTC. A time.Time would cost the decoder its conversions
+// at every value, for nothing it needs.
+func wallClock(s string, scale int) (sec int64, nsec int, next int, why string) {
 	const want = "want YYYY-MM-DDThh:mm:ss[.fffffff]"
 	if len(s) < 19 || s[10] != 'T' {
-		return t, 0, want
+		return 0, 0, 0, want
 	}
 	y, m, d, ok := parseDate(s)
 	if !ok {
-		return t, 0, want + ", a day of the years 0001 to 9999"
+		return 0, 0, 0, want + ", a day of the years 0001 to 9999"
 	}
 	c, why := parseClock(s[11:], scale)
 	if why != "" {
-		return t, 0, why
+		return 0, 0, 0, why
 	}
-	secs := unixDays(y, m, d)*86400 + int64(c.hour*3600+c.minute*60+c.second)
-	return time.Unix(secs, int64(c.nanos)).UTC(), 11 + c.next, ""
+	sec = unixDays(y, m, d)*86400 + int64(c.hour*3600+c.minute*60+c.second)
+	return sec, c.nanos, 11 + c.next, ""
+}
+
+// before reports whether the instant sec, nsec (nsec under a second) comes before sec2, nsec2.
+func before(sec int64, nsec int, sec2 int64, nsec2 int) bool {
+	return sec < sec2 || sec == sec2 && nsec < nsec2
 }
 
 // unixDays counts the days from 1970-01-01 to the day y-m-d of the proleptic Gregorian calendar,
