@@ -75,3 +75,29 @@ func TestValueAccessorsOfAnotherKind(t *testing.T) {
 		t.Errorf("an int read as a time gave %d, %d", sec, nsec)
 	}
 }
+
+func TestUnixValue(t *testing.T) {
+	for _, c := range []struct {
+		sec          int64
+		nsec, offset int
+		zoned, ok    bool
+	}{
+		{0, 0, 0, false, true},
+		{-62135596800, 999_999_999, 0, false, true},
+		{0, 0, -60, true, true},
+		{0, 0, 0, true, true},
+		{0, 1e9, 0, false, false},
+		{0, -1, 0, false, false},
+		{0, 0, 60, false, false},
+		{0, 0, maxOffset + 1, true, false},
+	} {
+		v, err := UnixValue(c.sec, c.nsec, c.offset, c.zoned)
+		if (err == nil) != c.ok {
+			t.Errorf("UnixValue(%d, %d, %d, %t): %v", c.sec, c.nsec, c.offset, c.zoned, err)
+			continue
+		}
+		if sec, nsec := v.Unix(); err == nil && (sec != c.sec || nsec != c.nsec || v.Offset() != c.offset || v.Zoned() != c.zoned) {
+			t.Errorf("UnixValue(%d, %d, %d, %t) came back as %d, %d, %d, %t", c.sec, c.nsec, c.offset, c.zoned, sec, nsec, v.Offset(), v.Zoned())
+		}
+	}
+}

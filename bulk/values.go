@@ -81,6 +81,9 @@ func Parser(col schema.Column) func(text string) (Value, error) {
 // column's precision and scale since canonicalizing needs them; other limits are not checked.
 func FormatValue(col schema.Column, v any) (string, error) {
 	value, err := ValueOf(v)
+	if _, isTime := v.(time.Time); err != nil && isTime {
+		return "", err // a made-up zone 36 hours or more from UTC
+	}
 	if err != nil {
 		return "", WrongType(col, v)
 	}

@@ -152,7 +152,7 @@ type Engine struct {
 	tenants map[string]*tenant
 }
 
-// chunkListBytes bounds the chunk arrays an engine keeps while idle: about sixteen chunks of
+// chunkListBytes bounds the chunk arrays an engine keeps while idle: about twenty chunks of
 // DefaultChunkRows rows of twelve columns.
 const chunkListBytes = 16 << 20
 

@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/mirrord/mirrord/bulk"
 )
@@ -139,9 +138,10 @@ const (
 	tagDecimal
 	tagString
 	tagBytes
-	tagTime
+	tagTime // in UTC: Unix seconds (varint), nanoseconds (uvarint)
 	tagTimeOfDay
 	tagUUID
+	tagZonedTime // in a fixed zone: as tagTime, then the offset in seconds (varint)
 )
 
 func encodeChunk(b []byte, c *chunk) []byte {
@@ -186,12 +186,18 @@ func appendValue(b []byte, v bulk.Value) []byte {
 		b = binary.AppendUvarint(append(b, tagBytes), uint64(v.Len()))
 		return v.AppendBytes(b)
 	case bulk.KindTime:
-		t, err := v.Time().MarshalBinary()
-		if err != nil {
-			// Only a zone offset that is not whole minutes fails; values never carry one.
-			panic(fmt.Sprintf("spool: %v", err))
+		// Its parts, not time.Time's MarshalBinary, which refuses an offset of -00:01 (its
+		// encoding's mark for UTC) and one that is not whole minutes.
+		sec, nsec := v.Unix()
+		tag := tagTime
+		if v.Zoned() {
+			tag = tagZonedTime
 		}
-		return appendString(append(b, tagTime), string(t))
+		b = binary.AppendUvarint(binary.AppendVarint(append(b, tag), sec), uint64(nsec))
+		if v.Zoned() {
+			b = binary.AppendVarint(b, int64(v.Offset()))
+		}
+		return b
 	case bulk.KindTimeOfDay:
 		return binary.AppendVarint(append(b, tagTimeOfDay), int64(v.TimeOfDay()))
 	case bulk.KindUUID:
@@ -297,12 +303,20 @@ func (d *decoder) value() bulk.Value {
 		return bulk.StringValue(string(d.take(d.uvarint())))
 	case tagBytes:
 		return bulk.BytesValue(d.take(d.uvarint()))
-	case tagTime:
-		var t time.Time
-		if err := t.UnmarshalBinary(d.take(d.uvarint())); err != nil {
+	case tagTime, tagZonedTime:
+		sec, nsec, offset := d.varint(), d.uvarint(), int64(0)
+		if tag[0] == tagZonedTime {
+			offset = d.varint()
+		}
+		if d.err != nil || nsec >= 1e9 || offset != int64(int(offset)) {
+			d.err = errCorruptSpool
+			return bulk.Value{}
+		}
+		v, err := bulk.UnixValue(sec, int(nsec), int(offset), tag[0] == tagZonedTime)
+		if err != nil {
 			d.err = errCorruptSpool
 		}
-		return bulk.TimeValue(t)
+		return v
 	case tagTimeOfDay:
 		return bulk.TimeOfDayValue(bulk.TimeOfDay(d.varint()))
 	case tagUUID:

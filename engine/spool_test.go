@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"io"
 	"math"
 	"testing"
@@ -25,6 +26,8 @@ func TestSpoolRoundTrip(t *testing.T) {
 		math.Inf(-1), math.NaN(), -0.0, 5e-324, bulk.Decimal("-12345678901234567890.1234567890"),
 		"", "tab\tCR\rLF\n\x00 😀", []byte{}, []byte{0, 1, 0, 255},
 		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999900, time.FixedZone("", -14*3600)),
+		time.Date(2024, 1, 1, 0, 0, 0, 0, time.FixedZone("", -60)), time.Date(1969, 12, 31, 23, 59, 59, 1, time.FixedZone("", 0)),
+		time.Date(2024, 1, 1, 0, 0, 0, 0, time.FixedZone("", 90)),
 		bulk.TimeOfDay(24*time.Hour-100), bulk.UUID{0xde, 0xad, 15: 0xff},
 	)
 	chunks := []*chunk{
@@ -70,7 +73,7 @@ func TestSpoolRoundTrip(t *testing.T) {
 			if b, ok := got.vals[j].Any().([]byte); ok && b == nil {
 				t.Errorf("chunk %d value %d: a binary value came back as a nil slice, which databases store as NULL", i, j)
 			}
-			if !bulk.EqualValues(got.vals[j].Any(), want.vals[j].Any()) || got.vals[j].Kind() != want.vals[j].Kind() {
+			if !bulk.EqualValues(got.vals[j].Any(), want.vals[j].Any()) || got.vals[j].Kind() != want.vals[j].Kind() || got.vals[j].Zoned() != want.vals[j].Zoned() {
 				t.Errorf("chunk %d value %d: %#v, want %#v", i, j, got.vals[j], want.vals[j])
 			}
 		}
@@ -91,5 +94,18 @@ func TestSpoolRejectsCorruption(t *testing.T) {
 	bad[len(bad)-4] = 99 // the value's tag
 	if _, err := decodeChunk(bad); err == nil {
 		t.Error("an unknown tag decoded")
+	}
+}
+
+func TestSpoolRejectsImpossibleTimes(t *testing.T) {
+	prefix := encodeChunk(nil, &chunk{cols: []int{0}, ops: []bulk.Op{bulk.Insert}, vals: valuesOf(t, nil)})
+	prefix = prefix[:len(prefix)-1] // the NULL's tag: replaced below
+	for name, value := range map[string][]byte{
+		"a second of nanoseconds": binary.AppendUvarint(binary.AppendVarint([]byte{tagTime}, 0), 1e9),
+		"a zone 40 hours away":    binary.AppendVarint(binary.AppendUvarint(binary.AppendVarint([]byte{tagZonedTime}, 0), 0), 40*3600),
+	} {
+		if _, err := decodeChunk(append(append([]byte(nil), prefix...), value...)); err == nil {
+			t.Errorf("a spooled time with %s decoded", name)
+		}
 	}
 }
