@@ -12,8 +12,8 @@ import (
 // value of one of the Go types of the package documentation, held inline. A row is a []Value,
 // so numbers and times cost no allocation of their own, nor do strings, which the decoder copies
 // into shared chunks (binary and UUID values hold a copy of their bytes). Boxed into an
-// interface, most values were an allocation each: most of the decoder's allocations and a large
-// part of its CPU.
+// interface, most values would be an allocation each, which in a decoder is most of its
+// allocations and a large part of its CPU.
 //
 // Any gives the value as its Go type (nil for NULL) and ValueOf takes one back, for code that
 // works with values one at a time (tests, tools, drivers that take an interface).
@@ -108,7 +108,7 @@ func utcValue(sec int64, nsec int) Value {
 // a Time comes back from its parts (Unix, Offset, Zoned).
 func UnixValue(sec int64, nsec int, offset int, zoned bool) (Value, error) {
 	switch {
-	case nsec < 0 || nsec > nsecMask || nsec >= 1e9:
+	case nsec < 0 || nsec >= 1e9:
 		return Value{}, fmt.Errorf("%d nanoseconds are not within a second", nsec)
 	case !zoned && offset != 0:
 		return Value{}, fmt.Errorf("a time in UTC has no offset (%d seconds)", offset)
