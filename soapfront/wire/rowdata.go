@@ -92,8 +92,7 @@ type batchReader struct {
 	hasCols   bool // a <Columns> was read and is not nil
 	seenCols  bool
 	cols      []schema.Column
-	copyText  []bool // per column: parsed values may keep their text, so it must be copied
-	parsers   []func(string) (bulk.Value, error)
+	parsers   []columnParser
 	values    []bulk.Value
 	row       int
 	// vName is a <V> as this body writes it, valid while the namespaces stay as they were at
@@ -232,11 +231,9 @@ func (b *batchReader) open() error {
 		return fmt.Errorf("%s: table %q: the sink has %d columns for the %d the batch names", b.d.operation, b.table, len(b.cols), len(b.columns))
 	}
 	b.values = make([]bulk.Value, len(b.cols))
-	b.copyText = make([]bool, len(b.cols))
-	b.parsers = make([]func(string) (bulk.Value, error), len(b.cols))
+	b.parsers = make([]columnParser, len(b.cols))
 	for i, c := range b.cols {
-		b.copyText[i] = !parsedAlone[c.Type]
-		b.parsers[i] = bulk.Parser(c)
+		b.parsers[i] = columnParser{parse: bulk.Parser(c), copyText: !parsedAlone[c.Type]}
 	}
 	return nil
 }
@@ -414,7 +411,15 @@ func (b *batchReader) value(i int) error {
 	return b.setValue(i, text, isNil)
 }
 
-// setValue parses the text of column i's value into b.values[i].
+// columnParser parses the values of one column of a batch.
+type columnParser struct {
+	parse    func(string) (bulk.Value, error)
+	copyText bool // parsed values may keep their text, so it must be copied
+}
+
+// setValue parses the text of column i's value into b.values[i]. The text is lent without a
+// copy to parsers whose values never refer to it; the parse is repeated on a copy for the
+// error, which may quote it.
 func (b *batchReader) setValue(i int, text []byte, isNil bool) error {
 	if isNil {
 		if len(text) > 0 {
@@ -423,26 +428,19 @@ func (b *batchReader) setValue(i int, text []byte, isNil bool) error {
 		b.values[i] = bulk.Value{}
 		return nil
 	}
-	v, err := b.parse(i, text)
+	p := &b.parsers[i]
+	var v bulk.Value
+	var err error
+	if p.copyText {
+		v, err = p.parse(b.d.keep(text))
+	} else if v, err = p.parse(unsafe.String(unsafe.SliceData(text), len(text))); err != nil {
+		_, err = p.parse(string(text))
+	}
 	if err != nil {
 		return b.errorf(b.cols[i].Name, "%v", err)
 	}
 	b.values[i] = v
 	return nil
-}
-
-// parse parses text as column i's type. The text is lent without a copy to parsers whose
-// values never refer to it; the parse is repeated on a copy for the error, which may quote it.
-func (b *batchReader) parse(i int, text []byte) (bulk.Value, error) {
-	if b.copyText[i] {
-		return b.parsers[i](b.d.keep(text))
-	}
-	v, err := b.parsers[i](unsafe.String(unsafe.SliceData(text), len(text)))
-	if err != nil {
-		_, err = b.parsers[i](string(text))
-		return bulk.Value{}, err
-	}
-	return v, nil
 }
 
 func withColumn(err error, column string) error {
