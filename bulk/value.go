@@ -315,12 +315,3 @@ func (v Value) String() string {
 	}
 	return fmt.Sprint(v.Any())
 }
-
-// Anys is values as their Go types, for code that compares or prints rows.
-func Anys(values []Value) []any {
-	out := make([]any, len(values))
-	for i, v := range values {
-		out[i] = v.Any()
-	}
-	return out
-}

@@ -147,7 +147,11 @@ func (s *testSink) Batch(table string, columns []string) (BatchSink, error) {
 func (b *testBatch) Columns() []schema.Column { return b.cols }
 func (b *testBatch) Add(op bulk.Op, values []bulk.Value) error {
 	b.ops = append(b.ops, op)
-	b.rows = append(b.rows, bulk.Anys(values))
+	row := make([]any, len(values))
+	for i, v := range values {
+		row[i] = v.Any()
+	}
+	b.rows = append(b.rows, row)
 	return nil
 }
 func (b *testBatch) SetLSN(lsn int64) error {
