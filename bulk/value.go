@@ -31,7 +31,7 @@ const (
 	nsecShift = 16
 	nsecMask  = 1<<30 - 1
 	offShift  = 46
-	maxOffset = 1<<(63-offShift) - 1 // about 36 hours: no zone is that far from UTC
+	maxOffset = 1<<(63-offShift) - 1 // 131,071 s, 36 h 24 min 31 s: no zone is that far from UTC
 	kindMask  = 0xff
 )
 
@@ -104,7 +104,7 @@ func utcValue(sec int64, nsec int) Value {
 }
 
 // UnixValue is a Time at sec and nsec (0 to 999,999,999) of Unix time: in UTC, or with zoned in
-// the fixed zone offset seconds east of UTC, which must be under 36 hours either way. It is how
+// the fixed zone offset seconds east of UTC, at most maxOffset (about 36 hours) either way. It is how
 // a Time comes back from its parts (Unix, Offset, Zoned).
 func UnixValue(sec int64, nsec int, offset int, zoned bool) (Value, error) {
 	switch {
@@ -128,8 +128,8 @@ func zonedValue(sec int64, nsec int, offset int) Value {
 
 // TimeValue holds t's instant and its zone's offset: everything a target reads of a time value
 // (its wall clock, or its instant). A zone other than UTC comes back from Time as a fixed zone
-// of the same offset. No zone is 36 hours or more from UTC; TimeValue panics on a made-up one
-// that is, and ValueOf refuses it.
+// of the same offset. No zone is 36 hours from UTC; TimeValue panics on a made-up one farther
+// than maxOffset, and ValueOf refuses it.
 func TimeValue(t time.Time) Value {
 	v, err := timeValue(t)
 	if err != nil {

@@ -82,7 +82,7 @@ func Parser(col schema.Column) func(text string) (Value, error) {
 func FormatValue(col schema.Column, v any) (string, error) {
 	value, err := ValueOf(v)
 	if _, isTime := v.(time.Time); err != nil && isTime {
-		return "", err // a made-up zone 36 hours or more from UTC
+		return "", err // a made-up zone farther from UTC than a value holds (maxOffset)
 	}
 	if err != nil {
 		return "", WrongType(col, v)
