@@ -259,8 +259,8 @@ type savepointState int
 
 const (
 	noSavepoint     savepointState = iota
-	savepointUnused                // taken as the transaction began; no chunk has used it
-	savepointUsed                  // a chunk has been copied under it
+	savepointUnused                // taken as the transaction began; nothing written since
+	savepointUsed                  // rows have been written under it: a chunk needs a new one
 )
 
 // keptChunk is a direct chunk's COPY stream, kept whole so that its tuples can be replayed
@@ -529,6 +529,12 @@ func opName(op bulk.Op) string {
 // stage loads the rest of a segment (after the replayed rows) into a staging table and merges
 // the last state of each key into the table.
 func (a *applier) stage(ctx context.Context, seg *segment, replay keptChunk) error {
+	// What this writes (the staging table, the merged rows) comes after the savepoint taken as
+	// the transaction began: a direct chunk after it needs a savepoint of its own, or its
+	// rollback on a duplicate key would undo this merge too, and the call commit without it.
+	if a.savepoint == savepointUnused {
+		a.savepoint = savepointUsed
+	}
 	if err := a.prepareStage(ctx, seg); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package pgsql
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -428,6 +429,61 @@ func TestApplySemantics(t *testing.T) {
 
 // TestBrokenConnectionMidApply terminates the apply's backend from another connection while
 // rows are streaming, then finds nothing of that apply and the old LSN.
+// TestDirectFallbackKeepsEarlierRows: in a fresh table's apply, a batch that leaves out a nullable
+// column with a default is staged and merged before the direct chunks begin; a duplicate key in
+// the first direct chunk rolls that chunk back, and must not roll back the merge before it,
+// which once shared the savepoint taken as the transaction began: the call committed with its
+// LSN and counts while the first batch's rows were gone. The same rollback undid the creation
+// of the staging table the connection kept, so a second apply on it failed.
+func TestDirectFallbackKeepsEarlierRows(t *testing.T) {
+	target := openTestTarget(t, Options{ChunkRows: 100, MaxConnsPerTenant: 1})
+	m := openTestMirror(t, target, "CustFallback")
+	ctx := t.Context()
+	tbl, err := schema.Table{Name: "item", Columns: []schema.Column{
+		{Name: "id", Type: schema.Int, PrimaryKey: true},
+		{Name: "a", Type: schema.Int, Nullable: true, Default: "((7))"},
+		{Name: "b", Type: schema.Int, Nullable: true},
+	}}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustMigrate(t, m, nil, tbl)
+	r := func(op bulk.Op, cols []int, vals ...any) bulk.Row {
+		return bulk.Row{Op: op, Columns: cols, Values: vals}
+	}
+	all, withoutA := []int{0, 1, 2}, []int{0, 2}
+	opts := withLSN(100)
+	opts.Fresh = true
+	counts, err := m.Apply(ctx, tbl, bulk.NewSliceRows([]bulk.Row{
+		r(bulk.Insert, withoutA, int64(1), int64(10)), // staged: a is named with NULL
+		r(bulk.Insert, all, int64(2), int64(2), int64(20)),
+		r(bulk.Insert, all, int64(2), int64(3), int64(21)), // a duplicate in the first direct chunk
+	}), opts)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if want := (bulk.Counts{Inserted: 2}); counts != want {
+		t.Errorf("counts %+v, want %+v", counts, want)
+	}
+	if lsn := stateOf(t, m, "item").LSN; lsn != 100 {
+		t.Errorf("LSN %d, want 100", lsn)
+	}
+	// Then a staged apply of the first batch's column set on the same (only) connection.
+	if _, err := m.Apply(ctx, tbl, bulk.NewSliceRows([]bulk.Row{
+		r(bulk.Update, withoutA, int64(3), int64(30)),
+	}), withLSN(101)); err != nil {
+		t.Fatalf("second Apply, staged like the first batch: %v", err)
+	}
+	rows, err := readRows(ctx, m, tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(rows)
+	if want := "[[1 <nil> 10] [2 3 21] [3 <nil> 30]]"; got != want {
+		t.Errorf("mirror holds %s, want %s", got, want)
+	}
+}
+
 func TestBrokenConnectionMidApply(t *testing.T) {
 	target := openTestTarget(t, Options{ChunkRows: 1000})
 	m := openTestMirror(t, target, "CustBreak")
