@@ -266,6 +266,33 @@ func (d *Decoder) skipElement(parent string) error {
 	return d.skip(MaxFieldSize)
 }
 
+// skipElementWithoutRows skips the current element of a RowData request like skipElement,
+// unless a <Row> or <V> lies anywhere inside it: that is rows under a name or in a place the
+// contract does not have, and skipping them would lose them while their batch's LSN commits.
+func (d *Decoder) skipElementWithoutRows(parent string) error {
+	name := string(d.tok.local())
+	depth := d.tok.depth()
+	for {
+		if err := d.tok.skipBlank(); err != nil {
+			return d.fail(err)
+		}
+		if err := d.tok.next(MaxFieldSize); err != nil {
+			return d.fail(err)
+		}
+		switch d.tok.kind() {
+		case tokStart:
+			if local := d.tok.local(); string(local) == "Row" || string(local) == "V" {
+				return d.failf("<%s> in <%s> holds a <%s>: rows are read only as <Row> in a batch's <Rows>, and skipping these would lose them", name, parent, local)
+			}
+		case tokEnd:
+			if d.tok.depth() == depth-1 {
+				d.skipped(parent + "/" + name)
+				return nil
+			}
+		}
+	}
+}
+
 // attributes reads the attributes of the current start element, named element. nil="true"
 // (unprefixed or xsi:nil) makes the element nil; the unprefixed attributes named in known are
 // the caller's to read; namespace declarations are not attributes; any other attribute is

@@ -17,7 +17,8 @@
 // It is forgiving where a sender's shape may differ from the contract, as WCF is: the operation
 // element must be in the contract's namespace, but below it elements are matched by local name
 // whatever their namespace; elements and attributes the contract does not have are skipped
-// (except inside <Row>, whose values are positional) and reported through Decoder.OnSkip;
+// (except inside <Row>, whose values are positional, and, in a RowData request, an element
+// holding a <Row> or <V>, whose rows skipping would lose) and reported through Decoder.OnSkip;
 // nil="true" and xsi:nil="true" both mean NULL. It never stretches that to reading a lost
 // element as "nothing": an element a request needs still faults when it is missing or nil.
 //

@@ -65,14 +65,14 @@ func (d *Decoder) RowData(sink RowSink) (clientState string, err error) {
 			var err error
 			hasBatches, err = d.list("Batches", func(name string) error {
 				if name != "Batch" {
-					return d.skipElement("Batches")
+					return d.skipElementWithoutRows("Batches")
 				}
 				n++
 				return d.batch(sink, n)
 			})
 			return err
 		}
-		return d.skipElement("RowDataRequest")
+		return d.skipElementWithoutRows("RowDataRequest")
 	})
 	if err == nil && !hasBatches {
 		err = d.failf("<RowDataRequest> has no <Batches>")
@@ -168,7 +168,7 @@ func (d *Decoder) batch(sink RowSink, n int) error {
 				lsn, hasLSN, err = d.int64Field(name)
 				return err
 			}
-			return d.skipElement("Batch")
+			return d.skipElementWithoutRows("Batch")
 		})
 	}
 	if err == nil && !seenRows {
@@ -336,7 +336,7 @@ func (b *batchReader) rowStart() (bulk.Op, bool, error) {
 		if string(s.local()) == "Row" {
 			break
 		}
-		if err := d.skipElement("Rows"); err != nil {
+		if err := d.skipElementWithoutRows("Rows"); err != nil {
 			return 0, false, err
 		}
 	}
