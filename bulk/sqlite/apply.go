@@ -497,6 +497,9 @@ func appendKeyValue(buf []byte, v any) []byte {
 		buf = append(buf, 'i')
 		buf = binary.BigEndian.AppendUint64(buf, uint64(x))
 	case float64:
+		if x == 0 {
+			x = 0 // -0 is the key 0 to SQLite (and to SQL Server), not another key
+		}
 		buf = append(buf, 'f')
 		buf = binary.BigEndian.AppendUint64(buf, math.Float64bits(x))
 	case string:

@@ -232,6 +232,36 @@ func TestApplySemantics(t *testing.T) {
 	}
 }
 
+// TestNegativeZeroKeyCountsOnce: 0 and -0 are one key to SQLite, so the second of them in a
+// call's 32-row group is an update of the first, not a second insert.
+func TestNegativeZeroKeyCountsOnce(t *testing.T) {
+	ctx := context.Background()
+	m := openTestMirror(t, Options{}, "CustFloatKey")
+	table := mustValidate(t, schema.Table{Name: "fkey", Columns: []schema.Column{
+		{Name: "k", Type: schema.Float, PrimaryKey: true},
+		{Name: "v", Type: schema.Int, Nullable: true},
+	}})
+	create(t, m, table)
+	rows := []bulk.Row{
+		{Op: bulk.Insert, Columns: []int{0, 1}, Values: []any{0.0, int64(1)}},
+		{Op: bulk.Insert, Columns: []int{0, 1}, Values: []any{math.Copysign(0, -1), int64(2)}},
+	}
+	for i := 1; i <= 30; i++ {
+		rows = append(rows, bulk.Row{Op: bulk.Insert, Columns: []int{0, 1}, Values: []any{float64(i), int64(i)}})
+	}
+	counts, err := m.Apply(ctx, table, rowsOf(rows...), bulk.ApplyOptions{LSN: lsnFunc(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := m.RowCount(ctx, table.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (bulk.Counts{Inserted: 31, Updated: 1}); counts != want || n != 31 {
+		t.Errorf("counts %+v and %d rows, want %+v and 31 rows", counts, n, want)
+	}
+}
+
 func TestApplyRollsBack(t *testing.T) {
 	ctx := context.Background()
 	m := openTestMirror(t, Options{}, "Cust3")
