@@ -78,6 +78,9 @@ func (t *tokenizer) readText(limit int) error {
 			if t.rb.window()[1] != '!' {
 				return t.checkText(nonASCII)
 			}
+			if nonASCII && endsMidRune(t.curText) {
+				return t.splitRune()
+			}
 			if t.rb.hasPrefix("<!--") {
 				t.rb.advance(4)
 				if err := t.skipComment(); err != nil {
@@ -148,6 +151,9 @@ func (t *tokenizer) cdata(nonASCII bool, limit int) (bool, error) {
 		case ']':
 			if t.rb.hasPrefix("]]>") {
 				t.rb.advance(3)
+				if nonASCII && endsMidRune(t.curText) {
+					return nonASCII, t.splitRune()
+				}
 				return nonASCII, nil
 			}
 			if !t.rb.ensure(3) {
@@ -165,6 +171,27 @@ func (t *tokenizer) cdata(nonASCII bool, limit int) (bool, error) {
 			return nonASCII, t.errorf("character U+%04X is not allowed in XML", c)
 		}
 	}
+}
+
+// endsMidRune reports whether b ends inside a multi-byte UTF-8 sequence. Text is joined across
+// comments and CDATA sections, and a sequence cut by one must not join into a character the
+// body never held; the check of the joined text finds every other fault.
+func endsMidRune(b []byte) bool {
+	for i := 1; i <= utf8.UTFMax && i <= len(b); i++ {
+		c := b[len(b)-i]
+		if c < utf8.RuneSelf {
+			return false
+		}
+		if utf8.RuneStart(c) {
+			return !utf8.FullRune(b[len(b)-i:])
+		}
+	}
+	return false
+}
+
+// splitRune is the error for a multi-byte character cut by a comment or a CDATA section.
+func (t *tokenizer) splitRune() error {
+	return t.errorf("text is not valid UTF-8: a character is cut by a comment or a CDATA section")
 }
 
 // checkText ends a text token: multi-byte text must be UTF-8 of XML characters.

@@ -66,3 +66,38 @@ func TestReferences(t *testing.T) {
 		}
 	}
 }
+
+func TestEndsMidRune(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want bool
+	}{
+		{"", false},
+		{"abc", false},
+		{"é", false},
+		{"a€", false},
+		{"😀", false},
+		{"\xC3", true},
+		{"a\xE2\x82", true},
+		{"\xF0\x9F\x98", true},
+		{"é\xF0", true},
+		{"\xA9", false}, // a stray continuation byte: the check of the joined text refuses it
+		{"a\xff", false},
+	} {
+		if got := endsMidRune([]byte(c.text)); got != c.want {
+			t.Errorf("endsMidRune(%q) = %v, want %v", c.text, got, c.want)
+		}
+	}
+}
+
+// TestWholeCharactersAroundMarkup: characters next to comments and CDATA sections join as they
+// were written, while a character cut by them is refused (TestHostileBodies).
+func TestWholeCharactersAroundMarkup(t *testing.T) {
+	sink, err := decodeRowData(rowDataBody(contactBatch(`<Row op="I"><V>1</V><V>é<!--x-->€<![CDATA[😀]]>ø</V></Row>`)), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sink.batches[0].rows[0][1]; got != "é€😀ø" {
+		t.Errorf("value %q, want %q", got, "é€😀ø")
+	}
+}
