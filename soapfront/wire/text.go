@@ -50,7 +50,8 @@ func scanText(b []byte) (n int, nonASCII bool) {
 	return len(b), nonASCII
 }
 
-// readText reads character data (with CDATA sections and comments inside it) up to the next
+// readText reads character data (with CDATA sections, comments and processing instructions
+// inside it) up to the next
 // tag, decoded into t.curText, failing when it is longer than limit bytes.
 func (t *tokenizer) readText(limit int) error {
 	t.curText = t.curText[:0]
@@ -75,11 +76,19 @@ func (t *tokenizer) readText(limit int) error {
 			if !t.rb.ensure(4) {
 				return t.eofError(t.openElement())
 			}
-			if t.rb.window()[1] != '!' {
+			if c := t.rb.window()[1]; c != '!' && c != '?' {
 				return t.checkText(nonASCII)
 			}
 			if nonASCII && endsMidRune(t.curText) {
 				return t.splitRune()
+			}
+			if t.rb.hasPrefix("<?") {
+				// A processing instruction inside text is skipped, as between elements.
+				t.rb.advance(2)
+				if err := t.skipPI(); err != nil {
+					return err
+				}
+				continue
 			}
 			if t.rb.hasPrefix("<!--") {
 				t.rb.advance(4)
@@ -174,8 +183,8 @@ func (t *tokenizer) cdata(nonASCII bool, limit int) (bool, error) {
 }
 
 // endsMidRune reports whether b ends inside a multi-byte UTF-8 sequence. Text is joined across
-// comments and CDATA sections, and a sequence cut by one must not join into a character the
-// body never held; the check of the joined text finds every other fault.
+// comments, processing instructions and CDATA sections, and a sequence cut by one must not join
+// into a character the body never held; the check of the joined text finds every other fault.
 func endsMidRune(b []byte) bool {
 	for i := 1; i <= utf8.UTFMax && i <= len(b); i++ {
 		c := b[len(b)-i]
@@ -189,9 +198,9 @@ func endsMidRune(b []byte) bool {
 	return false
 }
 
-// splitRune is the error for a multi-byte character cut by a comment or a CDATA section.
+// splitRune is the error for a multi-byte character cut by markup inside text.
 func (t *tokenizer) splitRune() error {
-	return t.errorf("text is not valid UTF-8: a character is cut by a comment or a CDATA section")
+	return t.errorf("text is not valid UTF-8: a character is cut by a comment, a processing instruction or a CDATA section")
 }
 
 // checkText ends a text token: multi-byte text must be UTF-8 of XML characters.
