@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -306,7 +307,8 @@ func (d *Decoder) attributes(element string, known ...string) (isNil bool, err e
 		switch {
 		case decl:
 		case string(local) == "nil" && (space == "" || space == xsiNS):
-			switch string(value) {
+			// xs:boolean collapses white space, as .NET's XmlConvert does: " true " is true.
+			switch string(bytes.Trim(value, " \t\r\n")) {
 			case "true", "1":
 				isNil = true
 			case "false", "0":

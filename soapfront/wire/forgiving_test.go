@@ -94,7 +94,7 @@ func TestForgivingRowData(t *testing.T) {
         <a:Row op="I" lsn="1" rowguid="6F9619FF-8B86-D011-B42D-00C04FC964FF"><a:V>1</a:V><a:V t="s">Fjord &amp; Co&#xD;</a:V><a:V i:nil="true"/></a:Row>
         <a:Comment>between rows</a:Comment>
         <Row xmlns="urn:any" op="U" lsn="2"><V>2</V><V/><V>Øst</V></Row>
-        <a:Row op="D"><a:V>3</a:V><a:V i:nil="true"/><a:V nil="1" i:type="x"/></a:Row>
+        <a:Row op="D"><a:V>3</a:V><a:V i:nil=" true "/><a:V nil="1" i:type="x"/></a:Row>
       </a:Rows>
       <a:RowCount>3</a:RowCount>
       <a:Lsn>3</a:Lsn>
