@@ -501,6 +501,17 @@ func (e *Engine) syncSchema(ctx context.Context, t *tenant, m bulk.Mirror, desir
 			respelled = append(respelled, name)
 		}
 	}
+	// The state row of a table dropped by hand and since renamed in case goes too, before the
+	// new spelling is created: on SQLite, whose names ignore case, dropping the old name at the
+	// cycle's end (no call names it) would drop the new table with its rows.
+	for name := range states {
+		if _, listed := current[name]; listed {
+			continue
+		}
+		if spelled, ok := named[strings.ToLower(name)]; ok && spelled != name {
+			respelled = append(respelled, name)
+		}
+	}
 	if len(respelled) > 0 {
 		slices.Sort(respelled)
 		if err := m.Drop(ctx, respelled); err != nil {

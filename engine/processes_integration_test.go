@@ -452,6 +452,59 @@ func TestHandDroppedTableIsCreatedAgain(t *testing.T) {
 	})
 }
 
+// TestHandDroppedThenRenamedInCase: a table dropped by hand (its state row left) whose source
+// renames it in case. The cycle creates and fills the new spelling; neither its end nor a second
+// TableSchema may drop it. On SQLite, whose names ignore case, the old name's state row was
+// dropped at the cycle's end, and with it the new table and its rows.
+func TestHandDroppedThenRenamedInCase(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend, e *engine.Engine) {
+		const tenant = "CustCase"
+		cols := []string{"id", "a"}
+		cycle := func(tables ...schema.Table) map[string]engine.TableResult {
+			t.Helper()
+			if err := e.Authenticate(ctx, tenant); err != nil {
+				t.Fatal(err)
+			}
+			return sync_(t, e, tenant, tables...)
+		}
+		complete := func() []string {
+			t.Helper()
+			done, err := e.Complete(ctx, tenant, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return done.Dropped
+		}
+		cycle(keyedBy("contact", idKey, aText))
+		apply(t, e, tenant, batch{table: "contact", cols: cols, rows: []row{{bulk.Insert, []any{int64(1), "x"}}}, lsn: lsn(5)})
+		complete()
+		b.exec(t, tenant, `DROP TABLE contact`)
+
+		upper := keyedBy("Contact", idKey, aText)
+		if got := cycle(upper); got["Contact"].LSN != bulk.NoLSN || got["Contact"].Change != engine.ChangeCreated {
+			t.Fatalf("TableSchema of the new spelling: %+v", got["Contact"])
+		}
+		res := apply(t, e, tenant, batch{table: "Contact", cols: cols, rows: []row{
+			{bulk.Insert, []any{int64(1), "x"}}, {bulk.Insert, []any{int64(2), "y"}}}, lsn: lsn(10)})
+		if res[0].Err != nil || res[0].LSN != 10 {
+			t.Fatalf("RowData: %+v", res[0])
+		}
+		// A second TableSchema in the same cycle, then its end.
+		if got := sync_(t, e, tenant, upper); got["Contact"].LSN != 10 || got["Contact"].Change != engine.ChangeNone {
+			t.Fatalf("second TableSchema: %+v", got["Contact"])
+		}
+		if dropped := complete(); len(dropped) != 0 {
+			t.Errorf("the cycle's end dropped %v", dropped)
+		}
+		if got := contents(t, b, tenant, `SELECT id, a FROM "Contact" ORDER BY id`); got != "1|x\n2|y" {
+			t.Errorf("Contact holds %q after the cycle", got)
+		}
+		if got := cycle(upper); got["Contact"].LSN != 10 {
+			t.Errorf("the next cycle's TableSchema: %+v", got["Contact"])
+		}
+	})
+}
+
 // TestTheCycleKeepsWhatItNamed: a table whose TableSchema call was refused, and one named before
 // a second Authenticate of the same cycle, are not dropped at the cycle's end.
 func TestTheCycleKeepsWhatItNamed(t *testing.T) {
