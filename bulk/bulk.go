@@ -176,7 +176,8 @@ type Mirror interface {
 	// Drop drops the tables and their state rows.
 	Drop(ctx context.Context, tables []string) error
 	// Invalidate sets the tables' LSN to NoLSN without touching their rows, so that the next
-	// cycle repopulates them (the documented manual fix). Empty tables means every table.
+	// cycle repopulates them (the documented manual fix). Empty tables means every table. While
+	// a cycle is in progress it changes nothing and returns ErrCycleInProgress.
 	Invalidate(ctx context.Context, tables []string) error
 	// Apply writes rows into table (whose catalog the caller read with Tables) and, when
 	// opts.LSN reports one, the new LSN, in one transaction: all of it commits or none. Within one apply
@@ -216,6 +217,11 @@ var ErrSchemaChanged = errors.New("the table's schema changed since mirrord read
 // ErrNotFresh is returned (wrapped) by Apply when rows loaded straight into a fresh table met a
 // key that is there already and the target could not fall back to staging inside the same
 // transaction. Nothing was written; the caller applies the table as not fresh from then on.
+// ErrCycleInProgress is returned (wrapped) by Invalidate while a cycle is in progress: the cycle
+// has read its tables' LSNs in TableSchema, and its RowData calls would write theirs over -1, so
+// that the repopulation the invalidation asks for would never come.
+var ErrCycleInProgress = errors.New("a cycle is in progress (from its Authenticate to its ReplicationCompleted); its RowData calls would write their LSNs over -1 and the repopulation would never come: invalidate after the cycle's ReplicationCompleted")
+
 var ErrNotFresh = errors.New("a key was there already in a table loaded as fresh; nothing was written, and the next apply goes through staging")
 
 // LSNError is returned by Apply when the LSN to store is below the table's stored one and the

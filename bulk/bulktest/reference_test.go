@@ -179,6 +179,13 @@ func (m *refMirror) Wipe(_ context.Context, tables []string) error {
 }
 
 func (m *refMirror) Invalidate(_ context.Context, tables []string) error {
+	m.db.mu.Lock()
+	inCycle := m.db.stage != "" && m.db.stage != "ended"
+	cycle := m.db.cycle
+	m.db.mu.Unlock()
+	if inCycle {
+		return fmt.Errorf("invalidate: cycle %d: %w", cycle, bulk.ErrCycleInProgress)
+	}
 	return m.each(tables, func(t *refTable) { t.lsn = bulk.NoLSN })
 }
 

@@ -312,6 +312,28 @@ func (s *suite) testWipeDropInvalidate(t *testing.T) {
 	}
 	expectCount(t, m, "w1", 1)
 
+	// While a cycle is in progress (its TableSchema has read the LSNs, its RowData would write
+	// theirs over -1), Invalidate changes nothing; after the cycle's end it works.
+	s.apply(t, m, tbls[0], withLSN(30), upd(itemCols, item(5, "f", 6, "")...))
+	if err := m.BeginCycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, names := range [][]string{{"w1"}, nil} {
+		err := m.Invalidate(ctx, names)
+		if !errors.Is(err, bulk.ErrCycleInProgress) {
+			t.Errorf("Invalidate %v in a cycle: error %v, want ErrCycleInProgress", names, err)
+		}
+		expectError(t, err, "Invalidate in a cycle", "cycle")
+	}
+	expectLSN(t, m, "w1", 30)
+	if _, err := m.EndCycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Invalidate(ctx, []string{"w1"}); err != nil {
+		t.Fatalf("Invalidate after the cycle's end: %v", err)
+	}
+	expectLSN(t, m, "w1", bulk.NoLSN)
+
 	if err := m.Drop(ctx, []string{"w2"}); err != nil {
 		t.Fatalf("Drop: %v", err)
 	}

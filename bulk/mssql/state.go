@@ -22,13 +22,6 @@ func (d stateDB) Update(ctx context.Context, fn func(statetable.Tx) error) error
 	return d.m.inSchemaTx(ctx, func(c *sql.Conn) error { return fn(stateTx{d.m, c}) })
 }
 
-func (d stateDB) InvalidateAll(ctx context.Context) error {
-	return d.m.withConn(ctx, func(c *sql.Conn) error {
-		_, err := c.ExecContext(ctx, stateInvalidateAllSQL(d.m.state))
-		return err
-	})
-}
-
 // stateTx runs the state table's statements in a transaction that holds the schema lock.
 type stateTx struct {
 	m *Mirror
@@ -79,6 +72,15 @@ func (s stateTx) SetWiped(ctx context.Context, tables []string) error {
 
 func (s stateTx) SetInvalid(ctx context.Context, tables []string) error {
 	_, err := s.c.ExecContext(ctx, stateInvalidateSQL(s.m.state, len(tables)), tableArgs(tables)...)
+	return err
+}
+
+// SetInvalidAll runs the same UPDATE as before it moved into the state transaction, now after
+// LockCycle's UPDLOCK read of the cycle row in that transaction (Ops.Invalidate), so that no
+// cycle can begin between the check and the write; it takes no lock of its own beyond the rows
+// it updates.
+func (s stateTx) SetInvalidAll(ctx context.Context) error {
+	_, err := s.c.ExecContext(ctx, stateInvalidateAllSQL(s.m.state))
 	return err
 }
 

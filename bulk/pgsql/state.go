@@ -23,11 +23,6 @@ func (d stateDB) Update(ctx context.Context, fn func(statetable.Tx) error) error
 	return d.m.inSchemaTx(ctx, nil, func(tx pgx.Tx) error { return fn(stateTx{d.m, tx}) })
 }
 
-func (d stateDB) InvalidateAll(ctx context.Context) error {
-	_, err := d.m.pool.Exec(ctx, stateInvalidateAllSQL(d.m.state))
-	return err
-}
-
 // stateTx runs the state table's statements in a transaction that holds the schema lock.
 type stateTx struct {
 	m  *Mirror
@@ -105,6 +100,11 @@ func (s stateTx) SetWiped(ctx context.Context, tables []string) error {
 
 func (s stateTx) SetInvalid(ctx context.Context, tables []string) error {
 	_, err := s.tx.Exec(ctx, stateInvalidateSQL(s.m.state), tables)
+	return err
+}
+
+func (s stateTx) SetInvalidAll(ctx context.Context) error {
+	_, err := s.tx.Exec(ctx, stateInvalidateAllSQL(s.m.state))
 	return err
 }
 

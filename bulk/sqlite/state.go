@@ -30,13 +30,6 @@ func (d stateDB) Update(ctx context.Context, fn func(statetable.Tx) error) error
 	return d.m.writeTx(ctx, func(tx *sql.Tx) error { return fn(stateTx{d.m.state, tx}) })
 }
 
-func (d stateDB) InvalidateAll(ctx context.Context) error {
-	return d.m.writeTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, stateInvalidateAllSQL(d.m.state))
-		return err
-	})
-}
-
 // stateTx runs the state table's statements in a write transaction.
 type stateTx struct {
 	state string
@@ -97,6 +90,11 @@ func (s stateTx) SetWiped(ctx context.Context, tables []string) error {
 
 func (s stateTx) SetInvalid(ctx context.Context, tables []string) error {
 	return s.each(ctx, stateSetLSNSQL(s.state), tables, bulk.NoLSN)
+}
+
+func (s stateTx) SetInvalidAll(ctx context.Context) error {
+	_, err := s.tx.ExecContext(ctx, stateInvalidateAllSQL(s.state))
+	return err
 }
 
 func (s stateTx) BeginCycle(ctx context.Context) error {

@@ -42,6 +42,8 @@ type Tx interface {
 	SetWiped(ctx context.Context, tables []string) error
 	// SetInvalid sets the tables' LSN to bulk.NoLSN.
 	SetInvalid(ctx context.Context, tables []string) error
+	// SetInvalidAll sets the LSN of every table (not of the cycle row) to bulk.NoLSN.
+	SetInvalidAll(ctx context.Context) error
 	// BeginCycle starts the next cycle once the last one ended, or continues the one that has
 	// not, and sets every table's cycle counts to zero.
 	BeginCycle(ctx context.Context) error
@@ -65,8 +67,6 @@ type DB interface {
 	// schema changes and the cycle's bookkeeping of one mirror run one at a time across
 	// processes) and commits it.
 	Update(ctx context.Context, fn func(Tx) error) error
-	// InvalidateAll sets the LSN of every table (not of the cycle row) to bulk.NoLSN.
-	InvalidateAll(ctx context.Context) error
 }
 
 // Table is one mirror's state table and what error messages call it.
@@ -193,26 +193,36 @@ func (s *Table) drop(ctx context.Context, tx Tx, tables []string) error {
 }
 
 // Invalidate sets the tables' LSN to bulk.NoLSN (every table's when tables is empty), leaving
-// their rows. Every table named must be listed.
+// their rows. Every table named must be listed. While a cycle is in progress it refuses
+// (bulk.ErrCycleInProgress), holding the cycle row's lock so that no cycle begins meanwhile: a
+// cycle that begins after it reads -1 in its TableSchema.
 func (o Ops) Invalidate(ctx context.Context, tables []string) error {
 	s := o.table
-	if len(tables) == 0 {
-		if err := s.DB.InvalidateAll(ctx); err != nil {
-			return fmt.Errorf("invalidate every table: %w", err)
-		}
-		return nil
-	}
 	if err := s.checkNames(tables); err != nil {
 		return err
 	}
+	what := "every table"
+	if len(tables) > 0 {
+		what = strings.Join(tables, ", ")
+	}
 	err := s.DB.Update(ctx, func(tx Tx) error {
+		cycle, stage, ok, err := tx.LockCycle(ctx)
+		if err != nil {
+			return err
+		}
+		if ok && stage != Ended {
+			return fmt.Errorf("cycle %d: %w", cycle, bulk.ErrCycleInProgress)
+		}
+		if len(tables) == 0 {
+			return tx.SetInvalidAll(ctx)
+		}
 		if err := s.listed(ctx, tx, tables); err != nil {
 			return err
 		}
 		return tx.SetInvalid(ctx, tables)
 	})
 	if err != nil {
-		return fmt.Errorf("invalidate %s: %w", strings.Join(tables, ", "), err)
+		return fmt.Errorf("invalidate %s: %w", what, err)
 	}
 	return nil
 }
