@@ -59,7 +59,9 @@ var signedTokenText = regexp.MustCompile(`(<(?:[\w.-]+:)?SignedToken\b[^>]*>)[^<
 
 // capture writes the call's request and fault when the wire refused the request.
 func (s *Server) capture(c *call, err error) {
-	if c.captured == nil || !(wire.IsClientError(err) || errors.Is(err, errClient)) || c.tokenRefused {
+	// Only a caller whose token checks out is captured: anyone else could fill the folder and
+	// push the operator's real captures out of the newest 100 kept.
+	if c.captured == nil || !(wire.IsClientError(err) || errors.Is(err, errClient)) || !c.verified {
 		return
 	}
 	data := c.captured.buf.Bytes()

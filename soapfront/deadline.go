@@ -18,6 +18,10 @@ const (
 	DefaultBodyProgress = 30 * time.Second
 	// DefaultReadTimeout bounds a whole request body: 2 GiB, WCF's largest message, at 3 MB/s.
 	DefaultReadTimeout = 15 * time.Minute
+	// DefaultAnswerTimeout bounds the writing of a response, which holds a few kilobytes (an
+	// Authenticate echoes its ClientState): a caller that does not read its answer holds its
+	// call, and a drain at shutdown, no longer than this.
+	DefaultAnswerTimeout = time.Minute
 )
 
 // errBodyShort is a request body that ended before its Content-Length: the client closed it.

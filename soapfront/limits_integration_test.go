@@ -3,6 +3,8 @@ package soapfront
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -188,16 +190,61 @@ func TestCaptures(t *testing.T) {
 		t.Errorf("the call's log line does not name the capture")
 	}
 
-	// A refused token is not captured.
-	fx.post(wire.OpTableSchema, tableSchemaBody(t, "not.a.token", "s", contactTable()))
-	if files, _ := filepath.Glob(filepath.Join(dir, "*.xml")); len(files) != 1 {
-		t.Errorf("a refused token was captured: %v", files)
+	// Nor is a request whose token was refused or never verified: anyone who reaches the port
+	// could otherwise fill the folder and push the operator's captures out.
+	for name, c := range map[string]struct {
+		op   string
+		body []byte
+	}{
+		"a refused token": {wire.OpTableSchema, tableSchemaBody(t, "not.a.token", "s", contactTable())},
+		"a SOAPAction the body disagrees with, before the token is checked": {wire.OpWipe, tableSchemaBody(t, "not.a.token", "s", contactTable())},
+		"a malformed envelope with no token": {wire.OpTableSchema, []byte(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header></s:Headr>`)},
+	} {
+		if status, out := fx.post(c.op, c.body); status != http.StatusInternalServerError || readFault(t, out).Code != wire.FaultClient {
+			t.Errorf("%s: answered %d %s", name, status, out)
+		}
+		if files, _ := filepath.Glob(filepath.Join(dir, "*.xml")); len(files) != 1 {
+			t.Errorf("%s was captured: %v", name, files)
+		}
 	}
 	for range maxCaptures + 5 {
 		fx.post(wire.OpTableSchema, bad)
 	}
 	if files, _ := filepath.Glob(filepath.Join(dir, "*.xml")); len(files) != maxCaptures {
 		t.Errorf("%d captures kept, want the newest %d", len(files), maxCaptures)
+	}
+}
+
+// TestUnverifiedWireBytesBounded: before a call's token is verified, at most about 1 MiB is read
+// from the wire, not only 1 MiB of what it decompresses to: a gzip body padded with empty
+// deflate blocks (five bytes each, no output) made mirrord read all of them, up to --max-body.
+func TestUnverifiedWireBytesBounded(t *testing.T) {
+	fx := newFixture(t, sqliteBackend(t), func(c *Config) { c.MaxBody = 64 << 20 })
+	plain := tableSchemaBody(t, "not.a.token", "s", contactTable())
+	at := bytes.Index(plain, []byte("<s:Header>"))
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(plain[:at])
+	_ = zw.Flush() // byte-aligned from here: what follows are empty stored blocks
+	buf.Write(bytes.Repeat([]byte{0x00, 0x00, 0x00, 0xff, 0xff}, (16<<20)/5))
+	_, _ = zw.Write(plain[at:])
+	_ = zw.Close()
+	status, out := fx.post(wire.OpTableSchema, buf.Bytes(), withHeader("Content-Encoding", "gzip"))
+	if status != http.StatusInternalServerError || !bytes.Contains(out, []byte("before the SignedToken could be verified")) {
+		t.Errorf("answered %d %.300s", status, out)
+	}
+	var read int64
+	for _, line := range strings.Split(fx.logs.String(), "\n") {
+		var rec struct {
+			Msg   string `json:"msg"`
+			Bytes int64  `json:"bytes"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "call" {
+			read = rec.Bytes
+		}
+	}
+	if read == 0 || read > 2<<20 {
+		t.Errorf("mirrord read %d bytes of a %d-byte body before refusing its token", read, buf.Len())
 	}
 }
 

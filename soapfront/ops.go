@@ -44,12 +44,12 @@ type call struct {
 	wrote     bool
 	body      *body
 	// The capture of a refused request (Config.CaptureDir): the decoded body so far, the token
-	// to redact from it, whether the token was what the call was refused for, and the file.
-	captured     *captureBuffer
-	token        string
-	tokenRefused bool
-	verified     bool // the token checked out
-	captureFile  string
+	// to redact from it, whether the token checked out (only then is a call captured), and the
+	// file.
+	captured    *captureBuffer
+	token       string
+	verified    bool // the token checked out
+	captureFile string
 	// What the operation did, for the Observer.
 	results     []engine.TableApplyResult
 	wiped       []string
@@ -114,7 +114,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request) {
 	}
 	c.status = status
 	c.wrote = true
-	writeBody(w, r, status, "text/xml; charset=utf-8", payload)
+	s.writeBody(w, r, status, "text/xml; charset=utf-8", payload)
 }
 
 // finishCall writes the call's log line and metrics. The token is never logged.
@@ -161,7 +161,11 @@ func (s *Server) dispatch(ctx context.Context, w http.ResponseWriter, r *http.Re
 	if actionOp != "" {
 		c.op = actionOp
 	}
-	b, err := openBody(r, newDeadlineBody(ctx, w, r.Body, s.cfg.BodyProgress, s.cfg.ReadTimeout), s.cfg.MaxBody, func(n int64) {
+	// Until the token is verified, what comes over the wire is bounded as well as what it
+	// decompresses to: counted after decompression alone, a body of empty deflate blocks made
+	// mirrord read up to --max-body of them for a caller it had not checked.
+	wireGate := &tokenGate{r: newDeadlineBody(ctx, w, r.Body, s.cfg.BodyProgress, s.cfg.ReadTimeout), left: unverifiedLimit}
+	b, err := openBody(r, wireGate, s.cfg.MaxBody, func(n int64) {
 		c.bytesRead.Add(n)
 		s.metrics.inflightBytes.Add(n)
 	})
@@ -191,7 +195,6 @@ func (s *Server) dispatch(ctx context.Context, w http.ResponseWriter, r *http.Re
 
 	c.token = hdr.Token
 	claims, tokenErr := s.cfg.Verifier.Verify(hdr.Token)
-	c.tokenRefused = tokenErr != nil
 	c.verified = tokenErr == nil
 	if tokenErr != nil && !errors.Is(tokenErr, auth.ErrInvalidToken) {
 		// The verifier is not configured: mirrord's fault, whatever the operation.
@@ -208,6 +211,7 @@ func (s *Server) dispatch(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	c.tenant = claims.Tenant
 	gate.open()
+	wireGate.open()
 
 	var out bytes.Buffer
 	switch hdr.Operation {

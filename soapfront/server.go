@@ -61,6 +61,8 @@ type Config struct {
 	// ReadTimeout bounds the reading of a whole request body; DefaultReadTimeout when zero,
 	// none when negative.
 	ReadTimeout time.Duration
+	// AnswerTimeout bounds the writing of a response; DefaultAnswerTimeout when zero.
+	AnswerTimeout time.Duration
 	// CaptureDir, when set, receives every request the wire refuses (see capture.go).
 	CaptureDir string
 	// CaptureMax bounds how much of a request a capture keeps; DefaultCaptureMax when zero.
@@ -135,6 +137,9 @@ func New(e *engine.Engine, cfg Config) (*Server, error) {
 	}
 	if cfg.ReadTimeout == 0 {
 		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.AnswerTimeout <= 0 {
+		cfg.AnswerTimeout = DefaultAnswerTimeout
 	}
 	if cfg.CaptureMax <= 0 {
 		cfg.CaptureMax = DefaultCaptureMax
@@ -215,7 +220,7 @@ func (s *Server) leave() {
 // Health answers 200 while the process serves HTTP: the liveness probe.
 func (s *Server) Health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	writeBody(w, r, http.StatusOK, "text/plain; charset=utf-8", []byte("ok\n"))
+	s.writeBody(w, r, http.StatusOK, "text/plain; charset=utf-8", []byte("ok\n"))
 }
 
 // Ready answers 200 when the server takes calls and the engine's target answers, 503 otherwise:
@@ -223,17 +228,17 @@ func (s *Server) Health(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Ready(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if s.Draining() {
-		writeBody(w, r, http.StatusServiceUnavailable, "text/plain; charset=utf-8", []byte("draining\n"))
+		s.writeBody(w, r, http.StatusServiceUnavailable, "text/plain; charset=utf-8", []byte("draining\n"))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	if err := s.engine.Ping(ctx); err != nil {
 		s.log.Warn("readiness ping failed", "err", redact(err.Error()))
-		writeBody(w, r, http.StatusServiceUnavailable, "text/plain; charset=utf-8", []byte("target does not answer\n"))
+		s.writeBody(w, r, http.StatusServiceUnavailable, "text/plain; charset=utf-8", []byte("target does not answer\n"))
 		return
 	}
-	writeBody(w, r, http.StatusOK, "text/plain; charset=utf-8", []byte("ready\n"))
+	s.writeBody(w, r, http.StatusOK, "text/plain; charset=utf-8", []byte("ready\n"))
 }
 
 // ServeHTTP serves the service path: POST for the operations, GET ?wsdl for the contract.
@@ -269,7 +274,7 @@ func isWSDLQuery(raw string) bool {
 
 func (s *Server) serveWSDL(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	writeBody(w, r, http.StatusOK, "text/xml; charset=utf-8", wire.WSDL(serviceURL(r, s.cfg.Path)))
+	s.writeBody(w, r, http.StatusOK, "text/xml; charset=utf-8", wire.WSDL(serviceURL(r, s.cfg.Path)))
 }
 
 // serviceURL is the address the WSDL names for the service: the one the client reached.
@@ -294,7 +299,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, msg 
 	}
 	s.metrics.call(opUnknown, outcome, 0, 0)
 	s.log.Info("call refused", "method", r.Method, "status", status, "outcome", outcome, "reason", msg, "remote", r.RemoteAddr)
-	writeBody(w, r, status, "text/xml; charset=utf-8", faultBody(wire.FaultClient, msg))
+	s.writeBody(w, r, status, "text/xml; charset=utf-8", faultBody(wire.FaultClient, msg))
 }
 
 // panicMessage is all a client learns of a panic; the stack goes to the log.
@@ -313,6 +318,6 @@ func (s *Server) recoverCall(w http.ResponseWriter, r *http.Request, c *call) {
 	c.outcome = outcomeServerFault
 	if !c.wrote {
 		c.wrote = true
-		writeBody(w, r, http.StatusInternalServerError, "text/xml; charset=utf-8", faultBody(wire.FaultServer, panicMessage))
+		s.writeBody(w, r, http.StatusInternalServerError, "text/xml; charset=utf-8", faultBody(wire.FaultServer, panicMessage))
 	}
 }

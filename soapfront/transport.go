@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
@@ -217,6 +218,20 @@ func acceptsGzip(header string) bool {
 		}
 	}
 	return false
+}
+
+// writeBody writes a finished response within Config.AnswerTimeout. net/http sets no write
+// deadline of its own (serve leaves http.Server.WriteTimeout unset, since an apply may take
+// minutes before its answer), so without this a caller that never reads its answer, over HTTP/1.1
+// or on an HTTP/2 stream whose window it keeps shut, held the call and the drain forever. The
+// deadline is cleared after the write, so that it does not outlive this response on a kept-alive
+// connection. A ResponseWriter that takes no deadline (a test's recorder) writes as before.
+func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, status int, contentType string, payload []byte) {
+	rc := http.NewResponseController(w)
+	if rc.SetWriteDeadline(time.Now().Add(s.cfg.AnswerTimeout)) == nil {
+		defer rc.SetWriteDeadline(time.Time{})
+	}
+	writeBody(w, r, status, contentType, payload)
 }
 
 // writeBody writes a finished response, gzipped when the client allows it and it is worth it.

@@ -193,6 +193,12 @@ func configValue(f *flag.Flag) string {
 			return "********"
 		case f.Name == "target" || strings.Contains(f.Name, "dsn") || strings.Contains(f.Name, "webhook"):
 			return target.Redact(s)
+		case f.Name == "route":
+			// "PATTERN TARGET [DB-NAME-TEMPLATE]": the target is a DSN.
+			if fields := strings.Fields(s); len(fields) >= 2 {
+				fields[1] = target.Redact(fields[1])
+				return strings.Join(fields, " ")
+			}
 		}
 		return s
 	}

@@ -82,7 +82,7 @@ func TestConfigRefusesWhatIsNoSetting(t *testing.T) {
 func TestPrintConfigRoundTrip(t *testing.T) {
 	fs, _ := serveFlagSet()
 	from, err := parseFlagsFrom(fs, []string{"--target", "postgres://mirrord:s3cret@db/postgres?sslmode=require", "--pause", `Cust"1`,
-		"--max-body", "3MiB", "--read-timeout", "2m", "--status-on-listen"})
+		"--max-body", "3MiB", "--read-timeout", "2m", "--status-on-listen", "--route", "Cust12020 postgres://mirrord:s3cret@big-db/postgres Mirror_{ctx}"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,8 @@ func TestPrintConfigRoundTrip(t *testing.T) {
 	if strings.Contains(text, "s3cret") {
 		t.Fatalf("--print-config shows the password:\n%s", text)
 	}
-	for _, want := range []string{`max-body = "3MiB"  # flag`, `read-timeout = "2m0s"  # flag`, "status-on-listen = true  # flag", "max-applies = 16  # default"} {
+	for _, want := range []string{`max-body = "3MiB"  # flag`, `read-timeout = "2m0s"  # flag`, "status-on-listen = true  # flag", "max-applies = 16  # default",
+		`route = ["Cust12020 postgres://mirrord:xxxxx@big-db/postgres Mirror_{ctx}"]  # flag`} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("--print-config lacks %q:\n%s", want, text)
 		}
