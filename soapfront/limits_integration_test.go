@@ -198,7 +198,7 @@ func TestCaptures(t *testing.T) {
 	}{
 		"a refused token": {wire.OpTableSchema, tableSchemaBody(t, "not.a.token", "s", contactTable())},
 		"a SOAPAction the body disagrees with, before the token is checked": {wire.OpWipe, tableSchemaBody(t, "not.a.token", "s", contactTable())},
-		"a malformed envelope with no token": {wire.OpTableSchema, []byte(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header></s:Headr>`)},
+		"a malformed envelope with no token":                                {wire.OpTableSchema, []byte(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header></s:Headr>`)},
 	} {
 		if status, out := fx.post(c.op, c.body); status != http.StatusInternalServerError || readFault(t, out).Code != wire.FaultClient {
 			t.Errorf("%s: answered %d %s", name, status, out)
