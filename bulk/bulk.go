@@ -214,14 +214,14 @@ var ErrNoKey = errors.New("the table has no primary key, so its rows can be inse
 // written; the caller reads the catalog again.
 var ErrSchemaChanged = errors.New("the table's schema changed since mirrord read it (another mirrord process changed it)")
 
-// ErrNotFresh is returned (wrapped) by Apply when rows loaded straight into a fresh table met a
-// key that is there already and the target could not fall back to staging inside the same
-// transaction. Nothing was written; the caller applies the table as not fresh from then on.
 // ErrCycleInProgress is returned (wrapped) by Invalidate while a cycle is in progress: the cycle
 // has read its tables' LSNs in TableSchema, and its RowData calls would write theirs over -1, so
 // that the repopulation the invalidation asks for would never come.
 var ErrCycleInProgress = errors.New("a cycle is in progress (from its Authenticate to its ReplicationCompleted); its RowData calls would write their LSNs over -1 and the repopulation would never come: invalidate after the cycle's ReplicationCompleted")
 
+// ErrNotFresh is returned (wrapped) by Apply when rows loaded straight into a fresh table met a
+// key that is there already and the target could not fall back to staging inside the same
+// transaction. Nothing was written; the caller applies the table as not fresh from then on.
 var ErrNotFresh = errors.New("a key was there already in a table loaded as fresh; nothing was written, and the next apply goes through staging")
 
 // LSNError is returned by Apply when the LSN to store is below the table's stored one and the

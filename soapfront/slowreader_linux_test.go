@@ -81,6 +81,68 @@ func TestAnswerNotReadOverHTTP1(t *testing.T) {
 	shutdownReturns(t, fx)
 }
 
+// smallSendBuffer is a listener whose connections have a 4 KiB send buffer, so that a few
+// small answers fill it.
+type smallSendBuffer struct{ net.Listener }
+
+func (l smallSendBuffer) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4096)
+	}
+	return c, err
+}
+
+// TestSmallAnswersNotRead: answers of a few hundred bytes, which net/http keeps in its buffers
+// until the handler has returned, are flushed under the deadline too: a caller that reads none
+// of them loses its connection, rather than pinning it for ever.
+func TestSmallAnswersNotRead(t *testing.T) {
+	fx := newFixture(t, sqliteBackend(t), func(c *Config) { c.AnswerTimeout = slowReaderAnswerTimeout })
+	mux := http.NewServeMux()
+	mux.Handle(fx.srv.Path(), fx.srv)
+	ts := httptest.NewUnstartedServer(mux)
+	ts.Listener = smallSendBuffer{ts.Listener}
+	ts.Start()
+	defer ts.Close()
+	body := authenticateBody(t, "not-a-token", "s")
+	addr := strings.TrimPrefix(ts.URL, "http://")
+	d := net.Dialer{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	go func() {
+		for range 2000 {
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/xml; charset=utf-8\r\nSOAPAction: %q\r\nContent-Length: %d\r\n\r\n",
+				fx.srv.Path(), addr, wire.Action(wire.OpAuthenticate), len(body))
+			if _, err := conn.Write(body); err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(3 * slowReaderAnswerTimeout)
+	// Read what was sent: the server must have closed the connection (EOF or a reset), not be
+	// holding it open with answers waiting.
+	_ = conn.SetReadDeadline(time.Now().Add(slowReaderAnswerTimeout))
+	buf := make([]byte, 64<<10)
+	for {
+		if _, err := conn.Read(buf); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatalf("the connection is still open %s after its caller stopped reading", 3*slowReaderAnswerTimeout)
+			}
+			return
+		}
+	}
+}
+
 func TestAnswerNotReadOverHTTP2(t *testing.T) {
 	fx := newFixture(t, sqliteBackend(t), func(c *Config) { c.AnswerTimeout = slowReaderAnswerTimeout })
 	mux := http.NewServeMux()

@@ -223,15 +223,20 @@ func acceptsGzip(header string) bool {
 // writeBody writes a finished response within Config.AnswerTimeout. net/http sets no write
 // deadline of its own (serve leaves http.Server.WriteTimeout unset, since an apply may take
 // minutes before its answer), so without this a caller that never reads its answer, over HTTP/1.1
-// or on an HTTP/2 stream whose window it keeps shut, held the call and the drain forever. The
-// deadline is cleared after the write, so that it does not outlive this response on a kept-alive
-// connection. A ResponseWriter that takes no deadline (a test's recorder) writes as before.
+// or on an HTTP/2 stream whose window it keeps shut, held the call, its connection and the drain
+// forever. The answer is flushed under the deadline: net/http would otherwise send the last few
+// kilobytes (most answers whole) after the handler returned, with no deadline. The deadline is
+// then cleared, so that it does not outlive this response on a kept-alive connection. A
+// ResponseWriter that takes no deadline (a test's recorder) writes as before.
 func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, status int, contentType string, payload []byte) {
 	rc := http.NewResponseController(w)
-	if rc.SetWriteDeadline(time.Now().Add(s.cfg.AnswerTimeout)) == nil {
-		defer rc.SetWriteDeadline(time.Time{})
+	if rc.SetWriteDeadline(time.Now().Add(s.cfg.AnswerTimeout)) != nil {
+		writeBody(w, r, status, contentType, payload)
+		return
 	}
+	defer rc.SetWriteDeadline(time.Time{})
 	writeBody(w, r, status, contentType, payload)
+	_ = rc.Flush() // a failed flush has closed the connection: nothing more to do
 }
 
 // writeBody writes a finished response, gzipped when the client allows it and it is worth it.

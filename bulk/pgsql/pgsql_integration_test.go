@@ -427,8 +427,6 @@ func TestApplySemantics(t *testing.T) {
 	}
 }
 
-// TestBrokenConnectionMidApply terminates the apply's backend from another connection while
-// rows are streaming, then finds nothing of that apply and the old LSN.
 // TestDirectFallbackKeepsEarlierRows: in a fresh table's apply, a batch that leaves out a nullable
 // column with a default is staged and merged before the direct chunks begin; a duplicate key in
 // the first direct chunk rolls that chunk back, and must not roll back the merge before it,
@@ -484,6 +482,8 @@ func TestDirectFallbackKeepsEarlierRows(t *testing.T) {
 	}
 }
 
+// TestBrokenConnectionMidApply terminates the apply's backend from another connection while
+// rows are streaming, then finds nothing of that apply and the old LSN.
 func TestBrokenConnectionMidApply(t *testing.T) {
 	target := openTestTarget(t, Options{ChunkRows: 1000})
 	m := openTestMirror(t, target, "CustBreak")
