@@ -1,10 +1,12 @@
 package soapfront
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -208,4 +210,45 @@ func TestAnswerNotReadOverHTTP2(t *testing.T) {
 		}
 	}
 	shutdownReturns(t, fx)
+}
+
+// TestKeptAliveConnectionAfterAnswerDeadline: the answer's write deadline stays after its
+// handler returns (net/http clears it once the response is finished), so the next request on
+// the same connection must begin without it, or what net/http writes for that request before
+// its answer (a 100 Continue, which .NET clients ask for on every POST) would fail once the
+// old deadline had passed.
+func TestKeptAliveConnectionAfterAnswerDeadline(t *testing.T) {
+	fx := newFixture(t, sqliteBackend(t), func(c *Config) { c.AnswerTimeout = 200 * time.Millisecond })
+	body := authenticateBody(t, fx.token(), "s")
+	addr := strings.TrimPrefix(fx.http.URL, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rd := bufio.NewReader(conn)
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(500 * time.Millisecond) // past the first answer's deadline
+		}
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/xml; charset=utf-8\r\nSOAPAction: %q\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n",
+			fx.srv.Path(), addr, wire.Action(wire.OpAuthenticate), len(body))
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		cont, err := http.ReadResponse(rd, nil)
+		if err != nil || cont.StatusCode != http.StatusContinue {
+			t.Fatalf("request %d: no 100 Continue: %v %v", i+1, cont, err)
+		}
+		if _, err := conn.Write(body); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(rd, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !bytes.Contains(out, []byte("<IsSuccessful>true</IsSuccessful>")) {
+			t.Fatalf("request %d answered %d %s", i+1, resp.StatusCode, out)
+		}
+	}
 }

@@ -224,19 +224,14 @@ func acceptsGzip(header string) bool {
 // deadline of its own (serve leaves http.Server.WriteTimeout unset, since an apply may take
 // minutes before its answer), so without this a caller that never reads its answer, over HTTP/1.1
 // or on an HTTP/2 stream whose window it keeps shut, held the call, its connection and the drain
-// forever. The answer is flushed under the deadline: net/http would otherwise send the last few
-// kilobytes (most answers whole) after the handler returned, with no deadline. The deadline is
-// then cleared, so that it does not outlive this response on a kept-alive connection. A
+// forever. The deadline stays after the handler returns, since net/http sends the last few
+// kilobytes of a response (most answers whole) only then; it clears the connection's deadline
+// itself once the response is finished (HTTP/1.1: conn.serve after finishRequest; on HTTP/2 a
+// deadline is the stream's), so a kept-alive connection's next request begins without it. A
 // ResponseWriter that takes no deadline (a test's recorder) writes as before.
 func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, status int, contentType string, payload []byte) {
-	rc := http.NewResponseController(w)
-	if rc.SetWriteDeadline(time.Now().Add(s.cfg.AnswerTimeout)) != nil {
-		writeBody(w, r, status, contentType, payload)
-		return
-	}
-	defer rc.SetWriteDeadline(time.Time{})
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.AnswerTimeout))
 	writeBody(w, r, status, contentType, payload)
-	_ = rc.Flush() // a failed flush has closed the connection: nothing more to do
 }
 
 // writeBody writes a finished response, gzipped when the client allows it and it is worth it.
