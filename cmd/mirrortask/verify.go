@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -83,6 +84,11 @@ func verify(ctx context.Context, t *tenant.Tenant, target, dbName, ctxName strin
 			lsns[name] = st.LSN
 		}
 	}
+	catalog, err := m.Tables(ctx)
+	if err != nil {
+		fmt.Fprintf(out, "verify tenant %s: DIFFERENT: reading the tables of %s: %v\n", ctxName, where, err)
+		return errDifferent
+	}
 	tables := t.Tables()
 	checks := make([]*tableCheck, len(tables))
 	var wg sync.WaitGroup
@@ -97,6 +103,14 @@ func verify(ctx context.Context, t *tenant.Tenant, target, dbName, ctxName strin
 			continue
 		}
 		checks[i].mirrorLSN = lsn
+		// The rows are read by the source's columns, so a column the mirror has besides them,
+		// or one of another type, shows only here.
+		if st, ok := catalog[tb.Name]; ok {
+			if diff := columnsDiffer(st.Table, tb); diff != "" {
+				checks[i].problem = "its columns differ from the source's: " + diff
+				continue
+			}
+		}
 		wg.Add(1)
 		go func(c *tableCheck, tb schema.Table) {
 			defer wg.Done()
@@ -215,23 +229,53 @@ func (h *tableHash) add(vals []any) error {
 // rowHash hashes each column's name and canonical text (bulk.FormatValue) of what the mirror
 // keeps of the value, NULL apart from every text.
 func rowHash(tb schema.Table, vals []any, kept func(schema.Column, any) any) (uint64, error) {
+	// Each value goes in with its length, so that no text can shift bytes into the next column
+	// and hash the same (a separator byte could stand inside a text value).
 	h := fnv.New64a()
+	var n [binary.MaxVarintLen64]byte
 	for i, c := range tb.Columns {
 		h.Write([]byte(c.Name))
 		v := kept(c, vals[i])
 		if v == nil {
-			h.Write([]byte{0xff})
+			h.Write(n[:binary.PutVarint(n[:], -1)])
 			continue
 		}
 		text, err := bulk.FormatValue(c, v)
 		if err != nil {
 			return 0, fmt.Errorf("column %s: %w", c.Name, err)
 		}
-		h.Write([]byte{0})
+		h.Write(n[:binary.PutVarint(n[:], int64(len(text)))])
 		h.Write([]byte(text))
-		h.Write([]byte{1})
 	}
 	return h.Sum64(), nil
+}
+
+// columnsDiffer says how the mirror's table, as its catalog reads back, differs from the source's
+// in its columns: what TableSchema would change. Defaults are left out: the mirror keeps them
+// as text in its state table, and a default changes no row.
+func columnsDiffer(mirrored, source schema.Table) string {
+	plan := schema.Diff(&mirrored, source)
+	if plan.Action == schema.Recreate {
+		return plan.Reason
+	}
+	var parts []string
+	name := func(cols []schema.Column) string {
+		names := make([]string, len(cols))
+		for i, c := range cols {
+			names[i] = c.Name
+		}
+		return strings.Join(names, ", ")
+	}
+	if len(plan.Add) > 0 {
+		parts = append(parts, "lacks "+name(plan.Add))
+	}
+	if len(plan.Widen) > 0 {
+		parts = append(parts, "narrower or NOT NULL "+name(plan.Widen))
+	}
+	if len(plan.Drop) > 0 {
+		parts = append(parts, "has besides "+strings.Join(plan.Drop, ", "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // errListed ends the mirror's read once enough keys are listed.
