@@ -81,9 +81,11 @@ func ParseRoutes(r io.Reader, name string) ([]Route, error) {
 // tenant matches, or on its fallback when none does. It opens a route's target when a tenant
 // first needs it, and shares it between routes that name the same target and template.
 //
-// SetRoutes replaces the routes for the tenants opened from then on; a tenant whose mirror is
-// open stays where it is. mirrord copies no data between targets: moving a tenant is the
-// operator's move.
+// SetRoutes replaces the routes for the tenants first opened from then on; a tenant opened
+// before stays on its route until the Router is made anew (mirrord restarts), even when its
+// mirror is opened again after an error: otherwise one failed read after a reload moved a tenant
+// mid-cycle to a new, empty mirror on the other target. mirrord copies no data between targets:
+// moving a tenant is the operator's move.
 type Router struct {
 	opts     Options
 	fallback Route
@@ -91,6 +93,7 @@ type Router struct {
 	mu      sync.Mutex
 	routes  []Route
 	targets map[string]bulk.Target // by routeKey
+	pinned  map[string]Route       // by tenant: the route it was first opened on
 }
 
 var (
@@ -102,7 +105,7 @@ var (
 // NewRouter returns a Router over routes, with fallback for the tenants no route matches. opts
 // is how each target is opened; a route's NameTemplate, when set, replaces opts.NameTemplate.
 func NewRouter(routes []Route, fallback Route, opts Options) *Router {
-	return &Router{opts: opts, fallback: fallback, routes: routes, targets: map[string]bulk.Target{}}
+	return &Router{opts: opts, fallback: fallback, routes: routes, targets: map[string]bulk.Target{}, pinned: map[string]Route{}}
 }
 
 // SetRoutes replaces the routes; see Router.
@@ -112,10 +115,14 @@ func (r *Router) SetRoutes(routes []Route) {
 	r.routes = routes
 }
 
-// Route returns the route of tenant.
+// Route returns the route of tenant: the one it was first opened on, or else the first that
+// matches it.
 func (r *Router) Route(tenant string) Route {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if route, ok := r.pinned[tenant]; ok {
+		return route
+	}
 	for _, route := range r.routes {
 		if ok, _ := path.Match(route.Pattern, tenant); ok {
 			return route
@@ -163,11 +170,20 @@ func (r *Router) Open(ctx context.Context, tenant string) (bulk.Mirror, error) {
 	if err := schema.CheckName("tenant", tenant); err != nil {
 		return nil, err
 	}
-	t, err := r.target(ctx, r.Route(tenant))
+	route := r.Route(tenant)
+	t, err := r.target(ctx, route)
 	if err != nil {
 		return nil, err
 	}
-	return t.Open(ctx, tenant)
+	m, err := t.Open(ctx, tenant)
+	if err == nil {
+		r.mu.Lock()
+		if _, ok := r.pinned[tenant]; !ok {
+			r.pinned[tenant] = route
+		}
+		r.mu.Unlock()
+	}
+	return m, err
 }
 
 // Locate says where the tenant's mirror is on its route's target.
