@@ -51,12 +51,19 @@ func mustExec(t *testing.T, db *sql.DB, q string, args ...any) {
 	}
 }
 
-func wantDifferent(t *testing.T, src, dir, what string) {
+// wantDifferent runs verify and wants it to find the tenant DIFFERENT, its report holding each
+// of want.
+func wantDifferent(t *testing.T, src, dir, what string, want ...string) {
 	t.Helper()
 	var out strings.Builder
 	err := run(context.Background(), "verify", []string{"--source", src, "--target", dir}, &out)
 	if !errors.Is(err, errDifferent) {
 		t.Fatalf("%s: verify answered %v, want DIFFERENT\n%s", what, err, out.String())
+	}
+	for _, w := range want {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("%s: the report lacks %q:\n%s", what, w, out.String())
+		}
 	}
 }
 
@@ -64,9 +71,9 @@ func wantDifferent(t *testing.T, src, dir, what string) {
 // values in it) makes the table differ: the rows are read by the source's columns alone.
 func TestVerifySeesAnExtraMirrorColumn(t *testing.T) {
 	src, dir, _, mdb := equalMirror(t, "CustXcol")
-	mustExec(t, mdb, `ALTER TABLE "contact" ADD COLUMN "stale" TEXT`)
+	mustExec(t, mdb, `ALTER TABLE "contact" ADD COLUMN "stale" NVARCHAR_TEXT(20)`)
 	mustExec(t, mdb, `UPDATE "contact" SET "stale" = 'left over'`)
-	wantDifferent(t, src, dir, "mirror contact has an extra column stale")
+	wantDifferent(t, src, dir, "mirror contact has an extra column stale", "its columns differ from the source's: has besides stale")
 }
 
 // Two adjacent text columns whose values shift bytes between them must not hash alike: the row
@@ -124,5 +131,5 @@ func TestVerifySeesANarrowerMirrorColumn(t *testing.T) {
 	t.Logf("mirror catalog: contact.number1 is %s", c.TypeString())
 	m.Close()
 	target.Close()
-	wantDifferent(t, src, dir, "source contact.number1 widened, mirror's catalog keeps "+c.TypeString())
+	wantDifferent(t, src, dir, "source contact.number1 widened, mirror's catalog keeps "+c.TypeString(), "its columns differ from the source's: narrower or NOT NULL number1")
 }
