@@ -53,10 +53,11 @@ func shutdownReturns(t *testing.T, fx *fixture) {
 	}
 }
 
-func TestAnswerNotReadOverHTTP1(t *testing.T) {
-	fx := newFixture(t, sqliteBackend(t), func(c *Config) { c.AnswerTimeout = slowReaderAnswerTimeout })
-	body := authenticateBody(t, "not-a-token", strings.Repeat("&", 60000)) // about 300 KB of answer
-	addr := strings.TrimPrefix(fx.http.URL, "http://")
+// pipelineUnread dials addr with a 4 KiB receive buffer and sends n Authenticate requests of
+// body one after another on the connection without reading any answer: the answers fill the
+// socket's buffers, and then a write of the server's blocks.
+func pipelineUnread(t *testing.T, addr, path string, body []byte, n int) net.Conn {
+	t.Helper()
 	d := net.Dialer{Control: func(network, address string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
@@ -69,17 +70,23 @@ func TestAnswerNotReadOverHTTP1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	// Pipelined requests: their answers fill the socket's buffers, and then a write blocks.
 	go func() {
-		for range 40 {
+		for range n {
 			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/xml; charset=utf-8\r\nSOAPAction: %q\r\nContent-Length: %d\r\n\r\n",
-				fx.srv.Path(), addr, wire.Action(wire.OpAuthenticate), len(body))
+				path, addr, wire.Action(wire.OpAuthenticate), len(body))
 			if _, err := conn.Write(body); err != nil {
 				return
 			}
 		}
 	}()
+	return conn
+}
+
+func TestAnswerNotReadOverHTTP1(t *testing.T) {
+	fx := newFixture(t, sqliteBackend(t), func(c *Config) { c.AnswerTimeout = slowReaderAnswerTimeout })
+	body := authenticateBody(t, "not-a-token", strings.Repeat("&", 60000)) // about 300 KB of answer
+	conn := pipelineUnread(t, strings.TrimPrefix(fx.http.URL, "http://"), fx.srv.Path(), body, 40)
+	defer conn.Close()
 	shutdownReturns(t, fx)
 }
 
@@ -107,29 +114,8 @@ func TestSmallAnswersNotRead(t *testing.T) {
 	ts.Start()
 	defer ts.Close()
 	body := authenticateBody(t, "not-a-token", "s")
-	addr := strings.TrimPrefix(ts.URL, "http://")
-	d := net.Dialer{Control: func(network, address string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
-	conn, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := pipelineUnread(t, strings.TrimPrefix(ts.URL, "http://"), fx.srv.Path(), body, 2000)
 	defer conn.Close()
-	go func() {
-		for range 2000 {
-			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/xml; charset=utf-8\r\nSOAPAction: %q\r\nContent-Length: %d\r\n\r\n",
-				fx.srv.Path(), addr, wire.Action(wire.OpAuthenticate), len(body))
-			if _, err := conn.Write(body); err != nil {
-				return
-			}
-		}
-	}()
 	time.Sleep(3 * slowReaderAnswerTimeout)
 	// Read what was sent: the server must have closed the connection (EOF or a reset), not be
 	// holding it open with answers waiting.
