@@ -125,7 +125,13 @@ type syntaxError struct {
 
 func (e *syntaxError) Error() string { return e.msg }
 
+// errorf is a syntax error at the current position; but once the body's reader has failed
+// (the tokenizer asked it for more, so it stands at the end of what came), the XML was cut short
+// and the reader's error is the answer.
 func (t *tokenizer) errorf(format string, args ...any) error {
+	if err := t.rb.readErr(); err != nil {
+		return &readError{err}
+	}
 	return &syntaxError{offset: t.rb.offset(), msg: fmt.Sprintf(format, args...)}
 }
 
@@ -183,7 +189,10 @@ func (t *tokenizer) readName(dst []byte) ([]byte, error) {
 		if len(dst)-start > maxNameLength {
 			return dst, t.errorf("name longer than %d bytes", maxNameLength)
 		}
-		if i < len(b) || !t.rb.fill() {
+		if i < len(b) {
+			break
+		}
+		if !t.rb.fill() {
 			break
 		}
 	}
