@@ -104,8 +104,8 @@ func utcValue(sec int64, nsec int) Value {
 }
 
 // UnixValue is a Time at sec and nsec (0 to 999,999,999) of Unix time: in UTC, or with zoned in
-// the fixed zone offset seconds east of UTC, at most maxOffset (about 36 hours) either way. It is how
-// a Time comes back from its parts (Unix, Offset, Zoned).
+// the fixed zone offset seconds east of UTC, at most maxOffset (about 36 hours) either way. It
+// is how a Time comes back from its parts (Unix, Offset, Zoned).
 func UnixValue(sec int64, nsec int, offset int, zoned bool) (Value, error) {
 	switch {
 	case nsec < 0 || nsec >= 1e9:

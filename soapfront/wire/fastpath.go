@@ -84,8 +84,8 @@ func (t *tokenizer) fastValue(qname []byte, limit int) (text []byte, isNil, ok b
 // return at b[j] makes it differ from the input: into t.curText's array, up to the next byte
 // that is neither text nor one of those, whose index it returns as end, with whether the text
 // holds a byte above 0x7f. It reports false, with the input untouched, for a reference it cannot
-// decode. It is fastValue's rare case, apart so
-// that fastValue stays small enough for the compiler to keep its variables in registers.
+// decode. It is fastValue's rare case, apart so that fastValue stays small enough for the
+// compiler to keep its variables in registers.
 func (t *tokenizer) decodeText(b []byte, start, j int, nonASCII bool) (text []byte, end int, high, ok bool) {
 	text = t.curText[:0]
 	copied := start // the input up to here is in text

@@ -51,8 +51,8 @@ func scanText(b []byte) (n int, nonASCII bool) {
 }
 
 // readText reads character data (with CDATA sections, comments and processing instructions
-// inside it) up to the next
-// tag, decoded into t.curText, failing when it is longer than limit bytes.
+// inside it) up to the next tag, decoded into t.curText, failing when it is longer than limit
+// bytes.
 func (t *tokenizer) readText(limit int) error {
 	t.curText = t.curText[:0]
 	nonASCII := false

@@ -189,10 +189,7 @@ func (t *tokenizer) readName(dst []byte) ([]byte, error) {
 		if len(dst)-start > maxNameLength {
 			return dst, t.errorf("name longer than %d bytes", maxNameLength)
 		}
-		if i < len(b) {
-			break
-		}
-		if !t.rb.fill() {
+		if i < len(b) || !t.rb.fill() {
 			break
 		}
 	}
